@@ -1,0 +1,157 @@
+"""`vigil`: argument parsing and the one place that turns Vigil's errors into exit code 2.
+
+Only argparse is imported up front; each command imports what it needs when it runs, so
+`vigil --help` and `vigil models` start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Callable, Sequence
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line and exit code 2, like every other CLI error."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        sys.stderr.write(f"vigil: error: {message} (see `{self.prog} --help`)\n")
+        raise SystemExit(2)
+
+
+def _home(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--home", metavar="DIR", help="Vigil home (default: $VIGIL_HOME, else ./vigil-home)")
+
+
+def _json(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print JSON")
+
+
+def _store_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("init", help="create a home: store, artifacts/, datasets/, vigil.toml")
+    _home(p)
+    p = sub.add_parser("migrate", help="apply pending store migrations (or list them with --status)")
+    _home(p)
+    p.add_argument("--status", action="store_true", help="list migrations and their state; change nothing")
+    _json(p)
+    p = sub.add_parser("sql", help="run one read-only SQL query over the store")
+    _home(p)
+    p.add_argument("query", help="one SELECT (or SHOW, DESCRIBE, EXPLAIN) statement")
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+
+
+def _training_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train and register a new version from a training spec")
+    _home(p)
+    p.add_argument("--spec", required=True, metavar="FILE", help="training spec (TOML)")
+    p.add_argument("--reason", default="", help="why this version is trained")
+    _json(p)
+    p = sub.add_parser("import", help="register a model trained elsewhere (skops; joblib/pickle with --trust)")
+    _home(p)
+    p.add_argument("name", help="model name")
+    p.add_argument("file", help="model file: .skops, or .joblib/.pkl with --trust")
+    p.add_argument("--spec", required=True, metavar="SPEC", help="training spec giving its data and features")
+    p.add_argument("--trust", action="store_true", help="allow joblib/pickle files, which run code when loaded")
+    p.add_argument("--reason", default="", help="why this version is imported")
+    _json(p)
+    p = sub.add_parser("reproduce", help="retrain a version from its snapshot and spec; compare predictions")
+    _home(p)
+    p.add_argument("name")
+    p.add_argument("version", type=int)
+    _json(p)
+
+
+def _registry_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("models", help="list models with their aliases")
+    _home(p)
+    _json(p)
+    p = sub.add_parser("versions", help="list a model's versions")
+    _home(p)
+    p.add_argument("name")
+    _json(p)
+    p = sub.add_parser("show", help="a version's lineage, metrics, comparison and contract")
+    _home(p)
+    p.add_argument("name")
+    p.add_argument("version", type=int)
+    p.add_argument("--card", action="store_true", help="print the model card (Markdown)")
+    _json(p)
+    p = sub.add_parser("promote", help="point an alias (champion, challenger, canary, shadow) at a version")
+    _home(p)
+    p.add_argument("name")
+    p.add_argument("version", type=int)
+    p.add_argument("--to", required=True, dest="alias", metavar="ALIAS")
+    p.add_argument("--reason", required=True)
+    _json(p)
+
+
+def _contract_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("contract", help="export, edit or check a version's data contract")
+    verbs = p.add_subparsers(dest="verb", required=True, parser_class=_Parser)
+    e = verbs.add_parser("export", help="print the contract as TOML")
+    _home(e)
+    e.add_argument("name")
+    e.add_argument("version", type=int)
+    e.add_argument("--out", metavar="FILE", help="write to FILE instead of printing")
+    a = verbs.add_parser("apply", help="store an edited contract (TOML) as the version's new revision")
+    _home(a)
+    a.add_argument("name")
+    a.add_argument("version", type=int)
+    a.add_argument("file")
+    a.add_argument("--reason", required=True)
+    c = verbs.add_parser("check", help="validate a Parquet/CSV file against the contract")
+    _home(c)
+    c.add_argument("name")
+    c.add_argument("version", type=int)
+    c.add_argument("file")
+    _json(c)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="vigil", description="Vigil keeps scikit-learn models working after go-live.")
+    parser.add_argument("--version", action="version", version="vigil 0.1.0")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
+    _store_commands(sub)
+    _training_commands(sub)
+    _registry_commands(sub)
+    _contract_commands(sub)
+    p = sub.add_parser("demo", help="run the demo on the shipped sample data")
+    _home(p)
+    p.add_argument("--fast", action="store_true", help="a smaller, quicker run (for tests)")
+    return parser
+
+
+def _handler(args: argparse.Namespace) -> Handler:
+    from appliance.cli import registry_commands, store_commands, training_commands
+
+    name = args.command if args.command != "contract" else f"contract_{args.verb}"
+    for module in (store_commands, training_commands, registry_commands):
+        found = getattr(module, f"cmd_{name}", None)
+        if found is not None:
+            return found
+    from appliance.cli import demo_command
+
+    return demo_command.cmd_demo
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from appliance.errors import VigilError
+
+    try:
+        return _handler(args)(args)
+    except VigilError as e:
+        sys.stderr.write(f"vigil: error: {_one_line(str(e))}\n")
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write("vigil: interrupted\n")
+        return 130
+
+
+def _one_line(message: str) -> str:
+    return " ".join(message.split())
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

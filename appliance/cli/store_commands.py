@@ -1,0 +1,61 @@
+"""`vigil init`, `vigil migrate` and `vigil sql`."""
+
+from __future__ import annotations
+
+import argparse
+
+from appliance.cli.output import csv_text, emit, records, table, to_json
+from appliance.home import resolve_home
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from appliance.initialise import initialise
+
+    home = resolve_home(args.home)
+    applied = initialise(home)
+    emit(f"Vigil home ready at {home.root}")
+    emit(f"  store      {home.store_path} ({len(applied)} migration(s) applied)")
+    emit(f"  artifacts  {home.artifacts}")
+    emit(f"  datasets   {home.datasets}")
+    emit(f"  config     {home.config_path}")
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from appliance.config import load_config
+    from appliance.store import migrations
+    from appliance.store.connection import Store
+
+    home = resolve_home(args.home).require()
+    config = load_config(home.root)
+    with Store.open(home.store_path, read_only=args.status, threads=config.store.threads,
+                    memory_limit=config.store.memory_limit) as store:
+        if args.status:
+            states = migrations.status(store)
+            rows = [{"number": s.number, "name": s.name, "state": s.state, "applied_at": s.applied_at}
+                    for s in states]
+            emit(to_json(rows) if args.json else table(["number", "name", "state", "applied_at"],
+                                                         [list(r.values()) for r in rows]))
+            return 0
+        applied = migrations.apply(store)
+    if args.json:
+        emit(to_json({"applied": applied}))
+    else:
+        emit("\n".join(f"applied {name}" for name in applied) or "store is up to date")
+    return 0
+
+
+def cmd_sql(args: argparse.Namespace) -> int:
+    from appliance.context import open_context
+    from appliance.store.sql_console import lock_down, run_read_only
+
+    with open_context(resolve_home(args.home), read_only=True) as ctx:
+        lock_down(ctx.store)
+        columns, rows = run_read_only(ctx.store, args.query)
+    if args.format == "json":
+        emit(to_json(records(columns, rows)))
+    elif args.format == "csv":
+        emit(csv_text(columns, rows))
+    else:
+        emit(table(columns, rows))
+    return 0

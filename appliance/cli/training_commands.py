@@ -1,0 +1,76 @@
+"""`vigil train`, `vigil import` and `vigil reproduce`."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from appliance.cli.output import emit, to_json
+from appliance.home import resolve_home
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from appliance.context import open_context
+    from appliance.registry.lineage import creator
+    from appliance.training.spec import load_spec
+    from appliance.training.trainer import train_version
+
+    loaded = load_spec(Path(args.spec))
+    with open_context(resolve_home(args.home)) as ctx:
+        result = train_version(ctx, loaded, actor=creator(), reason=args.reason)
+    _report(result.as_dict(), args.json, "trained")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from appliance.context import open_context
+    from appliance.registry.importing import import_version
+    from appliance.registry.lineage import creator
+    from appliance.training.spec import load_spec
+
+    loaded = load_spec(Path(args.spec))
+    with open_context(resolve_home(args.home)) as ctx:
+        result = import_version(ctx, args.name, Path(args.file), loaded, trust=args.trust,
+                                actor=creator(), reason=args.reason)
+    _report(result.as_dict(), args.json, "imported")
+    return 0
+
+
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    from appliance.context import open_context
+    from appliance.training.reproduction import reproduce
+
+    with open_context(resolve_home(args.home), read_only=True) as ctx:
+        result = reproduce(ctx, args.name, args.version)
+    if args.json:
+        emit(to_json(result))
+    else:
+        verdict = "match" if result["predictions_match"] else "DIFFER"
+        emit(f"{args.name} v{args.version}: predictions on {result['holdout_rows']} holdout rows {verdict} "
+             f"(max abs difference {result['max_abs_difference']:.3g})")
+        for name, pair in result["metrics"].items():
+            emit(f"  {name:<24} recorded {_num(pair['recorded'])}  reproduced {_num(pair['reproduced'])}")
+        for name, (was, now) in result["environment_changes"].items():
+            emit(f"  environment: {name} was {was}, now {now}")
+    return 0 if result["predictions_match"] else 1
+
+
+def _num(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.6f}"
+
+
+def _report(result: dict[str, Any], as_json: bool, verb: str) -> None:
+    if as_json:
+        emit(to_json(result))
+        return
+    emit(f"{verb} {result['model']} v{result['version']} (snapshot {result['snapshot_id'][:12]}, "
+         f"artifact {result['artifact_sha256'][:12]})")
+    emit("  " + "  ".join(f"{k}={_num(v)}" for k, v in result["metrics"].items()))
+    comparison = result["comparison"] or {}
+    if "verdict" in comparison:
+        emit(f"  vs champion v{comparison['champion_version']}: {comparison['metric']} difference "
+             f"{_num(comparison['difference'])} [{_num(comparison['ci_low'])}, {_num(comparison['ci_high'])}] "
+             f"-> {comparison['verdict']}")
+    else:
+        emit(f"  not compared: {comparison.get('note', '')}")

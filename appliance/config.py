@@ -1,0 +1,130 @@
+"""Vigil's configuration: one pydantic model, read from `<home>/vigil.toml`, overridden by environment.
+
+An environment variable `VIGIL_<SECTION>_<KEY>` (for example `VIGIL_SERVER_PORT=8800`) overrides the
+key `<key>` of section `[<section>]` in the file. Unknown keys in the file are errors naming the key.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Mapping
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from appliance.errors import ConfigError
+from appliance.field_errors import describe
+
+CONFIG_FILE = "vigil.toml"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StoreConfig(_Section):
+    """The embedded DuckDB store."""
+
+    threads: int = Field(2, ge=1, le=64, description="Threads DuckDB may use for queries.")
+    memory_limit: str = Field("2GB", description="Most memory DuckDB may use, e.g. '2GB'.")
+
+
+class ServerConfig(_Section):
+    """The daemon's HTTP server (`vigil up`)."""
+
+    host: str = Field("127.0.0.1", description="Address the scoring and admin API listen on.")
+    port: int = Field(8700, ge=1, le=65535, description="TCP port of the scoring and admin API.")
+
+
+class TrainingConfig(_Section):
+    """Training and evaluation defaults (a training spec may override the seed)."""
+
+    bootstrap_samples: int = Field(
+        500, ge=50, le=10000, description="Resamples of the paired bootstrap against the champion."
+    )
+    confidence: float = Field(
+        0.95, gt=0.5, lt=1.0, description="Confidence level of the bootstrap interval."
+    )
+    calibration_bins: int = Field(10, ge=2, le=100, description="Equal-width bins of the ECE.")
+    min_segment_rows: int = Field(
+        30, ge=1, description="Segments with fewer holdout rows are reported with n only."
+    )
+
+
+class VigilConfig(_Section):
+    """All of Vigil's settings."""
+
+    store: StoreConfig = StoreConfig()
+    server: ServerConfig = ServerConfig()
+    training: TrainingConfig = TrainingConfig()
+
+
+SECTIONS: dict[str, type[_Section]] = {
+    name: field.annotation  # type: ignore[misc]
+    for name, field in VigilConfig.model_fields.items()
+}
+
+
+def load_config(home: Path, environ: Mapping[str, str] | None = None) -> VigilConfig:
+    """Read `<home>/vigil.toml` (absent means defaults) and apply `VIGIL_<SECTION>_<KEY>` overrides."""
+    path = home / CONFIG_FILE
+    data: dict[str, Any] = {}
+    if path.exists():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"{path} is not valid TOML ({e}); fix the file") from e
+    for section, key, value in _env_overrides(os.environ if environ is None else environ):
+        data.setdefault(section, {})[key] = value
+    try:
+        return VigilConfig.model_validate(data)
+    except ValidationError as e:
+        raise ConfigError(f"{path}: {describe(e)} (see docs/configuration.md)") from e
+
+
+def _env_overrides(environ: Mapping[str, str]) -> list[tuple[str, str, str]]:
+    found = []
+    for section, model in SECTIONS.items():
+        for key in model.model_fields:
+            value = environ.get(f"VIGIL_{section}_{key}".upper())
+            if value is not None:
+                found.append((section, key, value))
+    return found
+
+
+def render_template() -> str:
+    """The commented `vigil.toml` written by `vigil init`: every key, its default and meaning."""
+    lines = [
+        "# Vigil configuration. Every key is optional; the values shown are the defaults.",
+        "# An environment variable VIGIL_<SECTION>_<KEY> overrides a key, e.g. VIGIL_SERVER_PORT=8800.",
+        "",
+    ]
+    for section, model in SECTIONS.items():
+        lines.append(f"# {model.__doc__}")
+        lines.append(f"[{section}]")
+        for key, field in model.model_fields.items():
+            lines.append(f"# {field.description}")
+            lines.append(f"# {key} = {_toml_value(field.default)}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def render_reference() -> str:
+    """Markdown reference of every configuration key (docs/configuration.md is generated from it)."""
+    lines = ["| key | default | environment | meaning |", "|---|---|---|---|"]
+    for section, model in SECTIONS.items():
+        for key, field in model.model_fields.items():
+            env = f"VIGIL_{section}_{key}".upper()
+            lines.append(
+                f"| `{section}.{key}` | `{_toml_value(field.default)}` | `{env}` | {field.description} |"
+            )
+    return "\n".join(lines)
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

@@ -1,0 +1,34 @@
+"""What every command works in: the home, its configuration and an open store."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Iterator
+
+from appliance.config import VigilConfig, load_config
+from appliance.home import Home
+from appliance.store import migrations
+from appliance.store.connection import Store
+
+
+@dataclass(frozen=True, slots=True)
+class AppContext:
+    home: Home
+    config: VigilConfig
+    store: Store
+
+
+@contextmanager
+def open_context(home: Home, *, read_only: bool = False, check_schema: bool = True) -> Iterator[AppContext]:
+    """Open an initialised home's store (refusing one with pending or foreign migrations)."""
+    home.require()
+    config = load_config(home.root)
+    store = Store.open(home.store_path, read_only=read_only, threads=config.store.threads,
+                       memory_limit=config.store.memory_limit)
+    try:
+        if check_schema:
+            migrations.require_current(store)
+        yield AppContext(home, config, store)
+    finally:
+        store.close()

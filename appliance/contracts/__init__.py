@@ -1,0 +1,1 @@
+"""Data contracts: what a model's input looks like, inferred from training data, checked everywhere."""

@@ -1,0 +1,59 @@
+"""Every error Vigil raises on purpose. The CLI and the HTTP layer each map them in one place."""
+
+from __future__ import annotations
+
+
+class VigilError(Exception):
+    """Base of Vigil's errors: a message meant for the user, naming the problem and the fix."""
+
+
+class ConfigError(VigilError):
+    """The configuration file or an environment override is invalid."""
+
+
+class HomeError(VigilError):
+    """The Vigil home is missing or malformed."""
+
+
+class StoreError(VigilError):
+    """The DuckDB store could not be opened or a statement failed."""
+
+
+class StoreInUse(StoreError):
+    """Another process holds the store's lock."""
+
+
+class MigrationError(StoreError):
+    """Migrations are missing, changed after being applied, or newer than this code."""
+
+
+class ReadOnlyViolation(StoreError):
+    """A statement that writes was sent to the read-only SQL console."""
+
+
+class SpecError(VigilError):
+    """A training spec is invalid."""
+
+
+class DatasetError(VigilError):
+    """A dataset breaks its training spec; carries the structured validation report."""
+
+    def __init__(self, message: str, report: object | None = None) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+class ContractError(VigilError):
+    """A data contract is invalid or cannot be applied."""
+
+
+class RegistryError(VigilError):
+    """A model, version or alias operation is invalid."""
+
+
+class NotFound(RegistryError):
+    """A model or version does not exist."""
+
+
+class ArtifactError(RegistryError):
+    """An artifact is missing, changed, or in an unsafe format."""

@@ -1,0 +1,1 @@
+"""The model registry: models, immutable versions, artifacts, aliases and their history."""

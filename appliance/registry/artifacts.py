@@ -1,0 +1,64 @@
+"""Model artifacts: serialised with skops (never raw pickle), loaded only after their hash checks out.
+
+skops refuses to load types it does not know; Vigil trusts exactly the types from scikit-learn,
+NumPy and SciPy (and Python built-ins). Anything else in a file needs the importer's `--trust`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from appliance.errors import ArtifactError
+
+SAFE_MODULES = ("sklearn.", "numpy.", "scipy.", "builtins.", "collections.")
+SAFE_TYPES = ("functools.partial",)  # skops checks the function a partial wraps on its own
+
+
+def serialize(model: Any) -> bytes:
+    import skops.io as sio
+
+    try:
+        return sio.dumps(model)
+    except Exception as e:  # skops raises many types for objects it cannot represent
+        raise ArtifactError(f"model of type {type(model).__name__} cannot be stored as skops: {e}") from e
+
+
+def unsafe_types(data: bytes) -> list[str]:
+    """Types in a skops payload outside Vigil's allow-list."""
+    import skops.io as sio
+
+    try:
+        found = sio.get_untrusted_types(data=data)
+    except Exception as e:
+        raise ArtifactError(f"not a readable skops file: {e}") from e
+    return sorted(t for t in found if not t.startswith(SAFE_MODULES) and t not in SAFE_TYPES)
+
+
+def deserialize(data: bytes, label: str, *, trust_all: bool = False,
+                fix: str = "import it with --trust only if you trust its author") -> Any:
+    """Load skops bytes; refuse types outside the allow-list unless `trust_all`."""
+    import skops.io as sio
+
+    unsafe = unsafe_types(data)
+    if unsafe and not trust_all:
+        raise ArtifactError(f"{label} contains types Vigil does not trust: {', '.join(unsafe)}; {fix}")
+    try:
+        return sio.loads(data, trusted=sio.get_untrusted_types(data=data))
+    except Exception as e:
+        raise ArtifactError(f"{label} could not be loaded: {e}") from e
+
+
+def load_verified(path: Path, expected_sha256: str, label: str) -> Any:
+    """Read an artifact, check its sha256 against the registry, then load it."""
+    if not path.is_file():
+        raise ArtifactError(f"{label}: artifact file {path} is missing; restore it from a backup")
+    data = path.read_bytes()
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != expected_sha256:
+        raise ArtifactError(
+            f"{label}: artifact file {path} was changed (sha256 {actual[:12]}…, registered {expected_sha256[:12]}…); "
+            "restore it from a backup"
+        )
+    return deserialize(data, label, fix="the artifact is not one Vigil wrote; restore it from a backup")

@@ -1,0 +1,105 @@
+"""The generated model card (Markdown): intended use, data, metrics overall and per segment, limitations."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from appliance.registry.versions import NewVersion
+
+SMALL_SEGMENT = "row_count"
+
+
+def render_model_card(new: "NewVersion", number: int) -> str:
+    lineage = new.lineage
+    parts = [
+        f"# Model card: {new.model_name} v{number}",
+        "",
+        "## Intended use",
+        new.description or f"Predicts `{lineage['target']}` ({_task(new.task)}).",
+        "",
+        f"Scores each record of the features below. Not validated outside the data's time range "
+        f"({new.snapshot.time_min:%Y-%m-%d} to {new.snapshot.time_max:%Y-%m-%d}) or for categories it never saw.",
+        "",
+        "## Data",
+        f"- Snapshot `{new.snapshot.blob.sha256[:16]}`: {new.snapshot.row_count} rows from `{new.snapshot.source.strip()}`",
+        f"- Time column `{lineage['time_column']}`; holdout from {lineage['holdout_start']:%Y-%m-%d %H:%M} "
+        f"({lineage['holdout_rows']} rows), training before it ({lineage['train_rows']} rows)",
+        f"- Target `{lineage['target']}`" + (f", positive class `{lineage['positive_class']}`" if lineage.get("positive_class") else ""),
+        "- Features: " + ", ".join(f"`{f['name']}` ({f['kind']})" for f in lineage["features"]),
+        "",
+        "## Training",
+        f"- Origin: {new.origin}; estimator `{lineage['estimator']}`, seed {lineage['seed']}",
+        f"- Hyperparameters: {_params(lineage['hyperparameters'])}",
+        f"- Created by {new.actor} at {new.created_at:%Y-%m-%d %H:%M:%S} UTC; reason: {new.reason or '(none given)'}",
+        "",
+        "## Metrics on the holdout",
+        *_overall_table(new),
+        "",
+        *_segment_section(new),
+        "## Compared with the champion",
+        _comparison_text(new),
+        "",
+        "## Limitations",
+        *_limitations(new),
+        "",
+    ]
+    return "\n".join(parts)
+
+
+def _task(task: str) -> str:
+    return "binary classification" if task == "binary" else "regression"
+
+
+def _params(params: dict[str, Any]) -> str:
+    shown = {k: v for k, v in params.items() if v is not None}
+    return ", ".join(f"{k}={v}" for k, v in shown.items()) or "defaults"
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
+
+
+def _overall_table(new: "NewVersion") -> list[str]:
+    rows = ["| metric | value |", "|---|---|"]
+    rows += [f"| {m.metric} | {_fmt(m.value)} |" for m in new.metrics if m.segment_column is None]
+    return rows
+
+
+def _segment_section(new: "NewVersion") -> list[str]:
+    segmented = [m for m in new.metrics if m.segment_column is not None]
+    if not segmented:
+        return []
+    key = "roc_auc" if new.task == "binary" else "mae"
+    lines = ["### Per segment", f"| segment | rows | {key} |", "|---|---|---|"]
+    for m in segmented:
+        if m.metric == key:
+            lines.append(f"| {m.segment_column}={m.segment_value} | {m.row_count} | {_fmt(m.value)} |")
+        elif m.metric == SMALL_SEGMENT:
+            lines.append(f"| {m.segment_column}={m.segment_value} | {m.row_count} | too few rows |")
+    return lines + [""]
+
+
+def _comparison_text(new: "NewVersion") -> str:
+    c = new.comparison
+    if c is None:
+        return new.comparison_note or "No champion to compare with."
+    return (f"Against champion v{new.champion_version} on the same {c.row_count} holdout rows: {c.metric} "
+            f"{_fmt(c.version_value)} vs {_fmt(c.champion_value)}, difference {_fmt(c.difference)} "
+            f"({c.confidence:.0%} paired bootstrap interval {_fmt(c.ci_low)} to {_fmt(c.ci_high)}, "
+            f"{c.resamples} resamples): {c.verdict}.")
+
+
+def _limitations(new: "NewVersion") -> list[str]:
+    notes = [
+        f"- Trained on data from {new.snapshot.time_min:%Y-%m-%d} to {new.snapshot.time_max:%Y-%m-%d}; "
+        "seasonal or structural change after that is not reflected.",
+        "- Categories not seen in training are scored as unknown; values outside the contract's ranges "
+        "are extrapolated.",
+    ]
+    small = sorted({f"{m.segment_column}={m.segment_value}" for m in new.metrics if m.metric == SMALL_SEGMENT})
+    if small:
+        notes.append(f"- Too few holdout rows to judge: {', '.join(small[:10])}" + (" …" if len(small) > 10 else ""))
+    if new.origin == "imported":
+        notes.append("- Imported: trained outside Vigil; its training data and code are not in the lineage.")
+    return notes

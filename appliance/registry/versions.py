@@ -1,0 +1,124 @@
+"""Registering immutable versions, atomically: files by hash, then every row in one transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from appliance.clock import utc_now
+from appliance.errors import NotFound
+from appliance.registry.blobs import Blob, BlobWriter
+from appliance.registry.model_card import render_model_card
+from appliance.store import registry_queries as q
+from appliance.store.connection import Store
+from appliance.training.comparison import Comparison
+from appliance.training.evaluation import MetricRow
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotInfo:
+    blob: Blob
+    source: str
+    row_count: int
+    time_column: str
+    time_min: datetime
+    time_max: datetime
+
+
+@dataclass(slots=True)
+class NewVersion:
+    """Everything known about a version before it gets its number."""
+
+    model_name: str
+    task: str
+    description: str
+    origin: str  # 'trained' or 'imported'
+    artifact: Blob
+    snapshot: SnapshotInfo
+    lineage: dict[str, Any]  # columns of model_versions not derived from the fields above
+    metrics: list[MetricRow]
+    comparison: Comparison | None
+    champion_version: int | None
+    comparison_note: str
+    contract: dict[str, Any]
+    actor: str
+    reason: str
+    created_at: datetime = field(default_factory=lambda: utc_now())
+
+
+def register(store: Store, writer: BlobWriter, new: NewVersion) -> int:
+    """Insert the version with its lineage, metrics, comparison, contract and audit row.
+
+    On any failure the transaction rolls back and the files this registration created are removed.
+    """
+    try:
+        with store.transaction():
+            number = _insert_all(store, new)
+    except BaseException:
+        writer.discard()
+        raise
+    return number
+
+
+def _insert_all(store: Store, new: NewVersion) -> int:
+    at, actor = new.created_at, new.actor
+    if q.model(store, new.model_name) is None:
+        q.insert_model(store, new.model_name, new.task, new.description, actor, at)
+    if not q.snapshot_exists(store, new.snapshot.blob.sha256):
+        q.insert_snapshot(store, _snapshot_row(new.snapshot, at))
+    if not q.artifact_exists(store, new.artifact.sha256):
+        q.insert_artifact(store, new.artifact.sha256, new.artifact.relative_path, new.artifact.size_bytes, at)
+    number = q.next_version(store, new.model_name)
+    card = render_model_card(new, number)
+    q.insert_version(store, dict(
+        model_name=new.model_name, version=number, origin=new.origin, artifact_sha256=new.artifact.sha256,
+        snapshot_id=new.snapshot.blob.sha256, created_by=actor, created_at=at, reason=new.reason,
+        model_card=card, **new.lineage,
+    ))
+    q.insert_metrics(store, new.model_name, number, new.metrics)
+    q.insert_comparison(store, _comparison_row(new, number))
+    q.insert_contract(store, new.model_name, number, 1, new.contract, actor, at, "inferred from training data")
+    q.insert_audit(store, at, actor, f"version.{new.origin}", new.model_name, number, {
+        "artifact_sha256": new.artifact.sha256, "snapshot_id": new.snapshot.blob.sha256,
+        "spec_sha256": new.lineage.get("spec_sha256"), "reason": new.reason,
+    })
+    return number
+
+
+def _snapshot_row(snapshot: SnapshotInfo, at: datetime) -> dict[str, Any]:
+    return dict(
+        snapshot_id=snapshot.blob.sha256, path=snapshot.blob.relative_path, source=snapshot.source,
+        row_count=snapshot.row_count, time_column=snapshot.time_column, time_min=snapshot.time_min,
+        time_max=snapshot.time_max, size_bytes=snapshot.blob.size_bytes, created_at=at,
+    )
+
+
+def _comparison_row(new: NewVersion, number: int) -> dict[str, Any]:
+    c = new.comparison
+    status = "compared" if c else ("no_champion" if new.champion_version is None else "not_comparable")
+    return dict(
+        model_name=new.model_name, version=number, champion_version=new.champion_version,
+        metric=c.metric if c else ("roc_auc" if new.task == "binary" else "mae"),
+        higher_is_better=c.higher_is_better if c else new.task == "binary",
+        version_value=c.version_value if c else None, champion_value=c.champion_value if c else None,
+        difference=c.difference if c else None, ci_low=c.ci_low if c else None,
+        ci_high=c.ci_high if c else None, confidence=c.confidence if c else None,
+        resamples=c.resamples if c else None, row_count=c.row_count if c else None,
+        status=status, note=new.comparison_note,
+    )
+
+
+def get_version(store: Store, model_name: str, number: int) -> dict[str, Any]:
+    found = q.version(store, model_name, number)
+    if found is None:
+        if q.model(store, model_name) is None:
+            raise NotFound(f"no model named '{model_name}'; list models with `vigil models`")
+        raise NotFound(f"model '{model_name}' has no version {number}; list them with `vigil versions {model_name}`")
+    return found
+
+
+def list_versions(store: Store, model_name: str) -> list[dict[str, Any]]:
+    if q.model(store, model_name) is None:
+        raise NotFound(f"no model named '{model_name}'; list models with `vigil models`")
+    return q.list_versions(store, model_name)

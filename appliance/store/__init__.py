@@ -1,0 +1,1 @@
+"""The only package that talks to DuckDB: connections, migrations and named queries."""

@@ -1,0 +1,149 @@
+"""Opening the DuckDB store, running bound statements, and transactions.
+
+DuckDB errors are wrapped here into `StoreError`s, so nothing above this module sees the driver.
+Extension auto-install and auto-load are off: an edge box has no internet, and nothing Vigil needs
+(Parquet, CSV, JSON) is an extension that must be fetched.
+"""
+
+from __future__ import annotations
+
+import re
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import duckdb
+
+from appliance.errors import StoreError, StoreInUse
+
+OFFLINE_SETTINGS = {
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+    "allow_community_extensions": False,
+}
+
+_PID = re.compile(r"\(PID (\d+)\)")
+
+
+class Store:
+    """One DuckDB connection with Vigil's settings. Use as a context manager to close it."""
+
+    def __init__(self, connection: duckdb.DuckDBPyConnection, path: Path, read_only: bool) -> None:
+        self._connection = connection
+        self.path = path
+        self.read_only = read_only
+        self._depth = 0
+
+    @classmethod
+    def open(
+        cls, path: Path, *, read_only: bool = False, threads: int = 2, memory_limit: str = "2GB"
+    ) -> "Store":
+        config: dict[str, Any] = dict(OFFLINE_SETTINGS, threads=threads, memory_limit=memory_limit)
+        try:
+            connection = duckdb.connect(str(path), read_only=read_only, config=config)
+        except duckdb.IOException as e:
+            raise _lock_error(path, e) from e
+        except duckdb.Error as e:
+            raise StoreError(f"cannot open store {path}: {e}") from e
+        return cls(connection, path, read_only)
+
+    @classmethod
+    def memory(cls) -> "Store":
+        """A throwaway in-memory database with the same offline settings."""
+        return cls(duckdb.connect(":memory:", config=dict(OFFLINE_SETTINGS)), Path(":memory:"), False)
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._connection.close()
+
+    def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[tuple[Any, ...]]:
+        """Run one bound statement and return all rows."""
+        try:
+            cursor = self._connection.execute(sql, params)
+            return cursor.fetchall() if cursor.description else []
+        except duckdb.Error as e:
+            raise StoreError(f"store statement failed: {e}") from e
+
+    def execute_script(self, sql: str) -> None:
+        """Run several statements with no parameters (migrations)."""
+        try:
+            self._connection.execute(sql)
+        except duckdb.Error as e:
+            raise StoreError(f"store script failed: {e}") from e
+
+    def rows(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
+        """Rows as dicts keyed by column name."""
+        try:
+            cursor = self._connection.execute(sql, params)
+            names = [d[0] for d in cursor.description or []]
+            return [dict(zip(names, row)) for row in cursor.fetchall()]
+        except duckdb.Error as e:
+            raise StoreError(f"store query failed: {e}") from e
+
+    def row(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> dict[str, Any] | None:
+        found = self.rows(sql, params)
+        return found[0] if found else None
+
+    def scalar(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
+        found = self.execute(sql, params)
+        return found[0][0] if found else None
+
+    def table(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Column names and rows of an unparameterised query (the SQL console)."""
+        try:
+            cursor = self._connection.execute(sql)
+            return [d[0] for d in cursor.description or []], cursor.fetchall()
+        except duckdb.Error as e:
+            raise StoreError(f"query failed: {_first_line(e)}") from e
+
+    def statement_types(self, sql: str) -> list[str]:
+        """The type of each statement in `sql` ('SELECT', 'INSERT', …), without running it."""
+        try:
+            return [s.type.name for s in self._connection.extract_statements(sql)]
+        except duckdb.Error as e:
+            raise StoreError(f"query does not parse: {_first_line(e)}") from e
+
+    def set_option(self, name: str, value: str) -> None:
+        """Set a DuckDB option on this connection (names are Vigil's constants, never user input)."""
+        self.execute_script(f"SET {name} = '{value}'")
+
+    @contextmanager
+    def transaction(self) -> Iterator["Store"]:
+        """All statements inside commit together or not at all; nested uses join the outer one."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield self
+            finally:
+                self._depth -= 1
+            return
+        self.execute("BEGIN TRANSACTION")
+        self._depth = 1
+        try:
+            yield self
+        except BaseException:
+            self._depth = 0
+            self.execute("ROLLBACK")
+            raise
+        self._depth = 0
+        self.execute("COMMIT")
+
+
+def _lock_error(path: Path, error: Exception) -> StoreError:
+    message = str(error)
+    if "lock" not in message.lower():
+        return StoreError(f"cannot open store {path}: {_first_line(error)}")
+    pid = _PID.search(message)
+    holder = f"process {pid.group(1)}" if pid else "another process"
+    return StoreInUse(
+        f"store {path} is in use by {holder}; stop it or go through its API (`vigil` commands do when the daemon runs)"
+    )
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).strip().splitlines()[0]

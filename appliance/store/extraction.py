@@ -1,0 +1,50 @@
+"""Read a training source (Parquet/CSV file or DuckDB query) and write it as one Parquet file.
+
+Runs in a throwaway in-memory DuckDB whose file search path is the spec's folder, with one thread
+so that the same input always gives the same bytes (the snapshot is addressed by its sha256).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from appliance.errors import SpecError, StoreError
+from appliance.store.connection import Store
+
+
+def extract_to_parquet(*, path: str | None, query: str | None, base_dir: Path, dest: Path) -> int:
+    """Write the source's rows to `dest`; return the row count."""
+    with Store.memory() as scratch:
+        scratch.set_option("threads", "1")
+        scratch.set_option("file_search_path", str(base_dir))
+        select = _select(scratch, path, query, base_dir)
+        try:
+            scratch.execute_script(f"COPY ({select}) TO '{_quote(str(dest))}' (FORMAT parquet)")
+            return int(scratch.scalar(f"SELECT count(*) FROM read_parquet('{_quote(str(dest))}')"))
+        except StoreError as e:
+            raise SpecError(f"cannot read the training source: {_short(e)}") from e
+
+
+def _select(scratch: Store, path: str | None, query: str | None, base_dir: Path) -> str:
+    if path is not None:
+        resolved = Path(path) if Path(path).is_absolute() else base_dir / path
+        if not resolved.is_file():
+            raise SpecError(f"source file {resolved} does not exist; fix 'source.path' in the spec")
+        reader = "read_parquet" if resolved.suffix.lower() == ".parquet" else "read_csv"
+        return f"SELECT * FROM {reader}('{_quote(str(resolved))}')"
+    assert query is not None
+    try:
+        types = scratch.statement_types(query)
+    except StoreError as e:
+        raise SpecError(f"source.query: {_short(e)}; fix the spec") from e
+    if types != ["SELECT"]:
+        raise SpecError(f"source.query must be one SELECT statement, got {types or 'nothing'}; fix the spec")
+    return query.strip().rstrip(";")
+
+
+def _quote(text: str) -> str:
+    return text.replace("'", "''")
+
+
+def _short(error: Exception) -> str:
+    return str(error).replace("store script failed: ", "").replace("store statement failed: ", "").splitlines()[0]

@@ -1,0 +1,1 @@
+"""Training: specs, data snapshots, pipelines, evaluation, comparison and reproduction."""

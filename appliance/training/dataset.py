@@ -1,0 +1,158 @@
+"""A training dataset: load the snapshot, check it against the spec, split it by time, get labels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from appliance.contracts.features import is_categorical_dtype, is_numeric_dtype
+from appliance.contracts.validation import ValidationReport, Violation
+from appliance.errors import DatasetError
+from appliance.training.spec import Split, TrainingSpec
+
+
+@dataclass(frozen=True, slots=True)
+class HoldoutSplit:
+    """Rows before `holdout_start` train the model; rows at or after it evaluate it."""
+
+    train: pl.DataFrame
+    holdout: pl.DataFrame
+    holdout_start: datetime
+
+
+def load_snapshot(path: Path, time_column: str | None) -> pl.DataFrame:
+    """Read a snapshot; the time column becomes a naive UTC Datetime."""
+    frame = pl.read_parquet(path)
+    if time_column and time_column in frame.columns:
+        dtype = frame.schema[time_column]
+        if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
+            frame = frame.with_columns(
+                pl.col(time_column).dt.convert_time_zone("UTC").dt.replace_time_zone(None)
+            )
+        elif dtype == pl.Date:
+            frame = frame.with_columns(pl.col(time_column).cast(pl.Datetime("us")))
+    return frame
+
+
+def check_dataset(frame: pl.DataFrame, spec: TrainingSpec) -> ValidationReport:
+    """Every way `frame` breaks `spec`: empty, missing or mistyped columns, bad labels, missing rates."""
+    if frame.height == 0:
+        return ValidationReport(0, (Violation("", "empty_dataset", 0, "at least one row"),))
+    found: list[Violation] = []
+    schema = frame.schema
+    wanted = (
+        [(c, "numeric") for c in spec.features.numeric]
+        + [(c, "categorical") for c in spec.features.categorical]
+        + [(c, "segment") for c in spec.features.segments]
+        + [(spec.split.time_column, "time"), (spec.target, "label")]
+    )
+    for name, role in wanted:
+        if name not in schema:
+            found.append(Violation(name, "missing_column", "absent", f"{role} column"))
+        elif not _type_fits(schema[name], role, spec.task):
+            found.append(Violation(name, "wrong_type", str(schema[name]), _expected_type(role, spec.task)))
+    if not found:
+        found.extend(_check_label(frame[spec.target], spec))
+        found.extend(_check_missing(frame, spec))
+    return ValidationReport(frame.height, tuple(found))
+
+
+def require_valid(frame: pl.DataFrame, spec: TrainingSpec, source: str) -> None:
+    report = check_dataset(frame, spec)
+    if not report.ok:
+        raise DatasetError(
+            f"dataset from {source} breaks the spec ({len(report.violations)} problem(s)): {report.summary()}",
+            report,
+        )
+
+
+def _type_fits(dtype: pl.DataType, role: str, task: str) -> bool:
+    if role == "numeric":
+        return is_numeric_dtype(dtype)
+    if role in ("categorical", "segment"):
+        return is_categorical_dtype(dtype)
+    if role == "time":
+        return isinstance(dtype, pl.Datetime) or dtype == pl.Date
+    if task == "regression":
+        return is_numeric_dtype(dtype)
+    return is_categorical_dtype(dtype)
+
+
+def _expected_type(role: str, task: str) -> str:
+    if role == "numeric" or (role == "label" and task == "regression"):
+        return "numeric"
+    if role == "time":
+        return "date or timestamp"
+    return "text, boolean or integer"
+
+
+def _check_label(label: pl.Series, spec: TrainingSpec) -> list[Violation]:
+    found = []
+    missing = label.null_count()
+    if missing:
+        found.append(Violation(label.name, "missing_label", missing, "every row labelled", missing))
+    if spec.task == "binary":
+        classes = sorted(label.drop_nulls().unique().to_list())
+        if len(classes) != 2:
+            found.append(Violation(label.name, "label_classes", classes, "exactly 2 classes"))
+        elif spec.positive_class is not None and _as_text(spec.positive_class) not in map(_as_text, classes):
+            found.append(Violation(label.name, "positive_class", classes, f"contains {spec.positive_class!r}"))
+    return found
+
+
+def _check_missing(frame: pl.DataFrame, spec: TrainingSpec) -> list[Violation]:
+    limit = spec.features.max_missing_rate
+    found = []
+    for name in spec.feature_names:
+        missing = frame[name].null_count()
+        rate = missing / frame.height
+        if rate > limit:
+            found.append(Violation(name, "missing_rate", round(rate, 6), f"<= {limit}", missing))
+    return found
+
+
+def split_by_time(frame: pl.DataFrame, split: Split) -> HoldoutSplit:
+    """Sort by time; the holdout is the latest rows (by fraction) or rows from `holdout_start` on."""
+    ordered = frame.sort(split.time_column, maintain_order=True)
+    times = ordered[split.time_column]
+    if split.holdout_start is not None:
+        start = split.holdout_start.replace(tzinfo=None)
+    else:
+        index = min(len(times) - 1, int(len(times) * (1 - (split.fraction or 0.2))))
+        start = times[index]
+    holdout = ordered.filter(pl.col(split.time_column) >= start)
+    train = ordered.filter(pl.col(split.time_column) < start)
+    if train.height == 0 or holdout.height == 0:
+        raise DatasetError(
+            f"time split at {start} leaves {train.height} training and {holdout.height} holdout rows; "
+            "choose another holdout_start or holdout_fraction"
+        )
+    return HoldoutSplit(train, holdout, start)
+
+
+def labels(frame: pl.DataFrame, spec: TrainingSpec, positive_class: Any | None = None) -> np.ndarray:
+    """Binary: 1 for the positive class, else 0. Regression: the target as float."""
+    target = frame[spec.target]
+    if spec.task == "regression":
+        return target.cast(pl.Float64).to_numpy()
+    positive = positive_class if positive_class is not None else choose_positive(target, spec)
+    return (target.cast(pl.String) == _as_text(positive)).cast(pl.Int8).to_numpy()
+
+
+def choose_positive(target: pl.Series, spec: TrainingSpec) -> str:
+    """The spec's positive_class, else the larger of the two sorted classes (True, 1, 'yes' > 'no')."""
+    if spec.positive_class is not None:
+        return _as_text(spec.positive_class)
+    classes = sorted(target.drop_nulls().unique().to_list())
+    return _as_text(classes[-1])
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

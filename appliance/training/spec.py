@@ -1,0 +1,166 @@
+"""The training spec: a TOML file, validated by pydantic, that says how to build a model version.
+
+    model = "flight_delay"
+    task = "binary"                  # or "regression"
+    target = "delayed"
+    seed = 42
+    [source]
+    query = "SELECT * FROM 'flights.parquet' WHERE month <= 6"   # or: path = "flights.parquet"
+    [features]
+    numeric = ["distance"]
+    categorical = ["carrier"]
+    segments = ["origin"]
+    [split]
+    time_column = "time_hour"
+    holdout_fraction = 0.2           # or: holdout_start = 2013-06-01T00:00:00
+    [estimator]
+    kind = "hist_gradient_boosting"
+    params = { max_iter = 200 }
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from appliance.errors import SpecError
+from appliance.field_errors import describe
+
+MODEL_NAME = re.compile(r"^[a-z][a-z0-9_\-]{0,62}$")
+ESTIMATORS = ("hist_gradient_boosting", "logistic_regression", "linear_regression", "random_forest")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Source(_Strict):
+    """Exactly one of a Parquet/CSV file path or a DuckDB query (relative paths: the spec's folder)."""
+
+    path: str | None = None
+    query: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "Source":
+        if (self.path is None) == (self.query is None):
+            raise ValueError("give exactly one of 'path' or 'query'")
+        if self.path is not None and not self.path.lower().endswith((".parquet", ".csv", ".csv.gz")):
+            raise ValueError("path must be a .parquet, .csv or .csv.gz file")
+        return self
+
+
+class Features(_Strict):
+    numeric: list[str] = Field(default_factory=list)
+    categorical: list[str] = Field(default_factory=list)
+    segments: list[str] = Field(default_factory=list)
+    max_missing_rate: float = Field(0.5, ge=0.0, le=1.0)
+
+    @model_validator(mode="after")
+    def _distinct(self) -> "Features":
+        both = self.numeric + self.categorical
+        if not both:
+            raise ValueError("list at least one numeric or categorical feature")
+        repeated = sorted({c for c in both if both.count(c) > 1})
+        if repeated:
+            raise ValueError(f"features listed twice: {repeated}")
+        return self
+
+
+class Split(_Strict):
+    time_column: str
+    holdout_fraction: float | None = Field(None, gt=0.0, lt=1.0)
+    holdout_start: datetime | None = None
+
+    @model_validator(mode="after")
+    def _one_rule(self) -> "Split":
+        if self.holdout_fraction is not None and self.holdout_start is not None:
+            raise ValueError("give one of 'holdout_fraction' or 'holdout_start'")
+        return self
+
+    @property
+    def fraction(self) -> float | None:
+        """The holdout share when no start time is given (default 0.2)."""
+        if self.holdout_start is not None:
+            return None
+        return self.holdout_fraction if self.holdout_fraction is not None else 0.2
+
+
+class Estimator(_Strict):
+    kind: Literal[
+        "hist_gradient_boosting", "logistic_regression", "linear_regression", "random_forest"
+    ]
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class TrainingSpec(_Strict):
+    model: str
+    description: str = ""
+    task: Literal["binary", "regression"]
+    target: str
+    positive_class: str | int | bool | None = None
+    threshold: float = Field(0.5, gt=0.0, lt=1.0)
+    seed: int = 0
+    source: Source
+    features: Features
+    split: Split
+    estimator: Estimator
+
+    @field_validator("model")
+    @classmethod
+    def _model_name(cls, value: str) -> str:
+        if not MODEL_NAME.match(value):
+            raise ValueError("use lower-case letters, digits, '_' or '-', starting with a letter")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "TrainingSpec":
+        kind = self.estimator.kind
+        if self.task == "binary" and kind == "linear_regression":
+            raise ValueError("estimator 'linear_regression' is for task 'regression'")
+        if self.task == "regression" and kind == "logistic_regression":
+            raise ValueError("estimator 'logistic_regression' is for task 'binary'")
+        inputs = self.features.numeric + self.features.categorical
+        if self.target in inputs:
+            raise ValueError(f"target '{self.target}' is also listed as a feature")
+        return self
+
+    @property
+    def feature_names(self) -> list[str]:
+        return self.features.numeric + self.features.categorical
+
+
+class LoadedSpec:
+    """A validated spec with its text, sha256 and the folder relative paths resolve against."""
+
+    def __init__(self, spec: TrainingSpec, text: str, path: Path | None) -> None:
+        self.spec = spec
+        self.text = text
+        self.path = path
+        self.sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent if self.path else Path.cwd()
+
+
+def parse_spec(text: str, source: str = "spec", path: Path | None = None) -> LoadedSpec:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise SpecError(f"{source} is not valid TOML ({e}); fix the file") from e
+    try:
+        return LoadedSpec(TrainingSpec.model_validate(data), text, path)
+    except ValidationError as e:
+        raise SpecError(f"{source}: {describe(e)}") from e
+
+
+def load_spec(path: Path) -> LoadedSpec:
+    if not path.is_file():
+        raise SpecError(f"training spec {path} does not exist; check the path")
+    return parse_spec(path.read_text(encoding="utf-8"), str(path), path.resolve())

@@ -1,0 +1,123 @@
+"""`vigil train`: snapshot, validate, fit, evaluate, compare with the champion, register atomically."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from appliance.context import AppContext
+from appliance.contracts.contract import infer_contract
+from appliance.contracts.features import Feature, features_from, model_input
+from appliance.errors import DatasetError
+from appliance.registry import lineage
+from appliance.registry.artifacts import serialize
+from appliance.registry.blobs import BlobWriter
+from appliance.registry.versions import NewVersion, SnapshotInfo, register
+from appliance.training.champion import compare_with_champion
+from appliance.training.dataset import HoldoutSplit, choose_positive, labels, split_by_time
+from appliance.training.evaluation import evaluate, scores_of
+from appliance.training.pipeline import build_pipeline
+from appliance.training.snapshot import take_snapshot
+from appliance.training.spec import LoadedSpec, TrainingSpec
+
+
+@dataclass(frozen=True, slots=True)
+class Registered:
+    """What `vigil train` and `vigil import` report."""
+
+    model_name: str
+    version: int
+    snapshot_id: str
+    artifact_sha256: str
+    metrics: dict[str, float | None]
+    comparison: dict[str, Any] | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"model": self.model_name, "version": self.version, "snapshot_id": self.snapshot_id,
+                "artifact_sha256": self.artifact_sha256, "metrics": self.metrics, "comparison": self.comparison}
+
+
+def spec_features(spec: TrainingSpec) -> list[Feature]:
+    return features_from(spec.features.numeric, spec.features.categorical)
+
+
+def fit(spec: TrainingSpec, train: pl.DataFrame, positive: str | None) -> Any:
+    """Fit the spec's pipeline on the training rows."""
+    y = labels(train, spec, positive)
+    if spec.task == "binary" and len(np.unique(y)) < 2:
+        raise DatasetError(
+            f"the training rows (before the holdout) hold one class of '{spec.target}'; move the holdout later"
+        )
+    model = build_pipeline(spec, spec_features(spec))
+    model.fit(model_input(train, spec_features(spec)), y)
+    return model
+
+
+def train_version(ctx: AppContext, loaded: LoadedSpec, *, actor: str, reason: str) -> Registered:
+    writer = BlobWriter(ctx.home.root)
+    try:
+        snapshot, frame = take_snapshot(writer, loaded)
+        split = split_by_time(frame, loaded.spec.split)
+        positive = choose_positive(frame[loaded.spec.target], loaded.spec) if loaded.spec.task == "binary" else None
+        model = fit(loaded.spec, split.train, positive)
+        return finish_version(ctx, writer, loaded, snapshot, split, model, positive=positive, origin="trained",
+                              actor=actor, reason=reason, imported_from=None)
+    except BaseException:
+        writer.discard()
+        raise
+
+
+def finish_version(ctx: AppContext, writer: BlobWriter, loaded: LoadedSpec, snapshot: SnapshotInfo,
+                   split: HoldoutSplit, model: Any, *, positive: str | None, origin: str, actor: str,
+                   reason: str, imported_from: dict[str, Any] | None) -> Registered:
+    """Evaluate, compare, store the artifact and register: shared by training and import."""
+    spec = loaded.spec
+    features = spec_features(spec)
+    y = labels(split.holdout, spec, positive)
+    scores = scores_of(model, spec.task, model_input(split.holdout, features))
+    settings = ctx.config.training
+    rows = evaluate(spec.task, y, scores, split.holdout.select(spec.features.segments),
+                    threshold=spec.threshold, bins=settings.calibration_bins,
+                    min_segment_rows=settings.min_segment_rows)
+    champion_version, comparison, note = compare_with_champion(ctx, spec, split.holdout, y, scores, positive)
+    artifact = writer.put_bytes("artifacts", serialize(model), ".skops")
+    git_commit, git_dirty = lineage.git_commit(loaded.path)
+    new = NewVersion(
+        model_name=spec.model, task=spec.task, description=spec.description, origin=origin, artifact=artifact,
+        snapshot=snapshot, metrics=rows, comparison=comparison, champion_version=champion_version,
+        comparison_note=note, contract=infer_contract(split.train, features).model_dump(mode="json"),
+        actor=actor, reason=reason,
+        lineage=dict(
+            target=spec.target, positive_class=positive, threshold=spec.threshold if spec.task == "binary" else None,
+            features=[f.as_dict() for f in features], segments=list(spec.features.segments),
+            time_column=spec.split.time_column, holdout_start=split.holdout_start,
+            train_rows=split.train.height, holdout_rows=split.holdout.height, spec_toml=loaded.text,
+            spec_sha256=loaded.sha256, spec_path=str(loaded.path) if loaded.path else None,
+            spec_git_commit=git_commit, spec_git_dirty=git_dirty, estimator=lineage.estimator_name(model),
+            hyperparameters=lineage.hyperparameters(lineage.final_estimator(model)), seed=spec.seed,
+            environment=lineage.environment(), parent_version=_parent(ctx, spec.model, champion_version),
+            imported_from=imported_from,
+        ),
+    )
+    number = register(ctx.store, writer, new)
+    overall = {m.metric: m.value for m in rows if m.segment_column is None}
+    return Registered(spec.model, number, snapshot.blob.sha256, artifact.sha256, overall,
+                      _comparison_summary(comparison, champion_version, note))
+
+
+def _parent(ctx: AppContext, model_name: str, champion_version: int | None) -> int | None:
+    from appliance.store import registry_queries as q
+
+    return champion_version if champion_version is not None else q.latest_version(ctx.store, model_name)
+
+
+def _comparison_summary(comparison: Any, champion_version: int | None, note: str) -> dict[str, Any] | None:
+    if comparison is None:
+        return {"champion_version": champion_version, "status": "not compared", "note": note}
+    return {"champion_version": champion_version, "metric": comparison.metric,
+            "difference": comparison.difference, "ci_low": comparison.ci_low, "ci_high": comparison.ci_high,
+            "verdict": comparison.verdict}
+
