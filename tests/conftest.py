@@ -1,0 +1,122 @@
+"""Shared fixtures: a small real slice of the sample data, specs, homes, and ways to run the CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import polars as pl
+import pytest
+
+from appliance.cli.main import main
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "sample_data" / "flights.parquet"
+VIGIL = Path(sys.executable).with_name("vigil")
+
+SPEC = """\
+model = "{model}"
+description = "test model"
+task = "binary"
+target = "delayed"
+positive_class = true
+seed = {seed}
+
+[source]
+{source}
+
+[features]
+numeric = ["sched_dep_time", "distance", "temp", "wind_speed", "visib"]
+categorical = ["carrier", "origin"]
+segments = ["origin"]
+
+[split]
+time_column = "time_hour"
+holdout_fraction = 0.25
+
+[estimator]
+kind = "{estimator}"
+params = {params}
+"""
+
+
+@dataclass(frozen=True)
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture(scope="session")
+def flights_small(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """About 5,000 real flights from January to March 2013."""
+    path = tmp_path_factory.mktemp("data") / "flights_small.parquet"
+    pl.read_parquet(SAMPLE).filter(pl.col("month") <= 3).gather_every(4).write_parquet(path)
+    return path
+
+
+@pytest.fixture
+def write_spec(tmp_path: Path, flights_small: Path) -> Callable[..., Path]:
+    """Write a spec file; keyword arguments replace parts of the template."""
+
+    def write(name: str = "spec.toml", *, model: str = "delay", seed: int = 7, source: str | None = None,
+              estimator: str = "hist_gradient_boosting", params: str = "{ max_iter = 30 }",
+              text: str | None = None) -> Path:
+        path = tmp_path / name
+        source = source or f'path = "{flights_small.as_posix()}"'
+        path.write_text(text or SPEC.format(model=model, seed=seed, source=source, estimator=estimator,
+                                            params=params), encoding="utf-8")
+        return path
+
+    return write
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
+    """Run `vigil ARGS` in this process."""
+
+    def run(*args: str) -> Result:
+        try:
+            code = main([str(a) for a in args])
+        except SystemExit as e:
+            code = int(e.code or 0)
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    return run
+
+
+@pytest.fixture
+def vigil() -> Callable[..., Result]:
+    """Run the installed `vigil` console script as a separate process."""
+
+    def run(*args: str, env: dict[str, str] | None = None) -> Result:
+        done = subprocess.run([str(VIGIL), *map(str, args)], capture_output=True, text=True, timeout=300,
+                              env={**os.environ, **(env or {})})
+        return Result(done.returncode, done.stdout, done.stderr)
+
+    return run
+
+
+@pytest.fixture
+def home(tmp_path: Path, cli: Callable[..., Result]) -> Path:
+    """An initialised Vigil home."""
+    path = tmp_path / "home"
+    assert cli("init", "--home", path).code == 0
+    return path
+
+
+def files_under(path: Path) -> list[Path]:
+    return sorted(p for p in path.rglob("*") if p.is_file())
+
+
+def query(home: Path, sql: str, params: list[object] | None = None) -> list[tuple[object, ...]]:
+    """Read the store directly (no daemon runs in these tests)."""
+    from appliance.store.connection import Store
+
+    with Store.open(home / "vigil.duckdb", read_only=True) as store:
+        return store.execute(sql, params or [])
