@@ -14,7 +14,7 @@ from typing import Any, Mapping
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from appliance.errors import ConfigError
-from appliance.field_errors import describe
+from appliance.field_errors import field_errors
 
 CONFIG_FILE = "vigil.toml"
 
@@ -75,12 +75,26 @@ def load_config(home: Path, environ: Mapping[str, str] | None = None) -> VigilCo
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as e:
             raise ConfigError(f"{path} is not valid TOML ({e}); fix the file") from e
-    for section, key, value in _env_overrides(os.environ if environ is None else environ):
-        data.setdefault(section, {})[key] = value
+    overrides = _env_overrides(os.environ if environ is None else environ)
+    for section, key, value in overrides:
+        table = data.setdefault(section, {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: '{section}' must be a table ([{section}]); fix the file")
+        table[key] = value
     try:
         return VigilConfig.model_validate(data)
     except ValidationError as e:
-        raise ConfigError(f"{path}: {describe(e)} (see docs/configuration.md)") from e
+        raise ConfigError(_blame(e, path, {(s, k) for s, k, _ in overrides})) from e
+
+
+def _blame(error: ValidationError, path: Path, from_env: set[tuple[str, str]]) -> str:
+    """Name the environment variable for values that came from it, else the file and key."""
+    parts = []
+    for item in field_errors(error):
+        section, _, key = item["field"].partition(".")
+        where = f"VIGIL_{section}_{key}".upper() if (section, key) in from_env else f"'{item['field']}'"
+        parts.append(f"{where}: {item['problem']}")
+    return f"{path}: " + "; ".join(parts) + " (see docs/configuration.md)"
 
 
 def _env_overrides(environ: Mapping[str, str]) -> list[tuple[str, str, str]]:

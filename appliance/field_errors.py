@@ -11,8 +11,9 @@ def field_errors(error: ValidationError) -> list[dict[str, Any]]:
     """[{"field": "a.b", "problem": "..."}] for each bad field."""
     found = []
     for item in error.errors():
-        location = ".".join(str(p) for p in item["loc"])
+        location = ".".join(str(p) for p in item["loc"]) or "(file)"
         problem = "unknown key" if item["type"] == "extra_forbidden" else item["msg"]
+        problem = problem.removeprefix("Value error, ")
         found.append({"field": location, "problem": problem})
     return found
 

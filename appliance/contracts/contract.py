@@ -93,8 +93,16 @@ def infer_contract(frame: pl.DataFrame, features: list[Feature]) -> Contract:
     return Contract(columns=columns)
 
 
+def missing_count(series: pl.Series) -> int:
+    """Nulls, and NaNs in float columns: both are missing to Vigil."""
+    missing = series.null_count()
+    if series.dtype.is_float():
+        missing += int(series.is_nan().sum() or 0)
+    return missing
+
+
 def _missing_limit(series: pl.Series) -> float:
-    rate = series.null_count() / len(series) if len(series) else 0.0
+    rate = missing_count(series) / len(series) if len(series) else 0.0
     return round(min(1.0, rate + MISSING_SLACK), 6)
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import polars as pl
 
-from appliance.contracts.contract import CategoricalColumn, Contract, NumericColumn
+from appliance.contracts.contract import CategoricalColumn, Contract, NumericColumn, missing_count
 from appliance.contracts.features import is_categorical_dtype, is_numeric_dtype
 
 EXAMPLES = 5
@@ -74,16 +74,14 @@ def _check_column(series: pl.Series, column: NumericColumn | CategoricalColumn) 
         return [Violation(name, "wrong_type", str(series.dtype), "text, boolean or integer")]
     found = _check_missing(series, column.max_missing_rate)
     if isinstance(column, NumericColumn):
-        return found + _check_range(series.cast(pl.Float64), column)
+        return found + _check_range(series.cast(pl.Float64).drop_nulls().drop_nans(), column)
     return found + _check_categories(series, column)
 
 
 def _check_missing(series: pl.Series, limit: float) -> list[Violation]:
     if series.is_empty():
         return []
-    missing = series.null_count()
-    if series.dtype.is_float():
-        missing += int(series.is_nan().sum() or 0)
+    missing = missing_count(series)
     rate = missing / len(series)
     if rate <= limit:
         return []
@@ -118,8 +116,8 @@ def _check_categories(series: pl.Series, column: CategoricalColumn) -> list[Viol
     unknown = text.drop_nulls().filter(~text.drop_nulls().is_in(column.categories))
     if unknown.is_empty():
         return []
-    counts = unknown.value_counts(sort=True)
-    examples = tuple(counts[series.name].head(EXAMPLES).to_list())
+    counts = unknown.alias("value").value_counts(sort=True, name="rows")
+    examples = tuple(counts["value"].head(EXAMPLES).to_list())
     return [
         Violation(series.name, "unknown_category", list(examples), f"one of {len(column.categories)} categories",
                   len(unknown), examples)

@@ -12,8 +12,11 @@ from typing import Any
 
 from appliance.errors import ArtifactError
 
-SAFE_MODULES = ("sklearn.", "numpy.", "scipy.", "builtins.", "collections.")
-SAFE_TYPES = ("functools.partial",)  # skops checks the function a partial wraps on its own
+SAFE_MODULES = ("sklearn.", "numpy.", "scipy.", "collections.")
+SAFE_NAMES = (
+    "functools.partial",  # skops checks the function a partial wraps on its own
+    "sklearn.utils.validation.check_array",  # held by histogram gradient boosting
+)
 
 
 def serialize(model: Any) -> bytes:
@@ -33,7 +36,43 @@ def unsafe_types(data: bytes) -> list[str]:
         found = sio.get_untrusted_types(data=data)
     except Exception as e:
         raise ArtifactError(f"not a readable skops file: {e}") from e
-    return sorted(t for t in found if not t.startswith(SAFE_MODULES) and t not in SAFE_TYPES)
+    return sorted(t for t in found if not _trusted(t))
+
+
+def _trusted(name: str) -> bool:
+    """Classes (and NumPy ufuncs) from scikit-learn, NumPy, SciPy and collections; a few named functions.
+
+    Functions are not trusted by module: a function reference is how a payload runs code.
+    """
+    if name in SAFE_NAMES:
+        return True
+    if not name.startswith(SAFE_MODULES):
+        return False
+    found = _resolve(name)
+    if isinstance(found, type):
+        return True
+    import numpy as np
+
+    return isinstance(found, np.ufunc)
+
+
+def _resolve(name: str) -> object | None:
+    import importlib
+
+    module_name, _, attribute = name.rpartition(".")
+    while module_name:
+        try:
+            found: object = importlib.import_module(module_name)
+        except ImportError:
+            module_name, _, head = module_name.rpartition(".")
+            attribute = f"{head}.{attribute}"
+            continue
+        for part in attribute.split("."):
+            found = getattr(found, part, None)
+            if found is None:
+                return None
+        return found
+    return None
 
 
 def deserialize(data: bytes, label: str, *, trust_all: bool = False,

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
 
+from appliance.contracts.contract import missing_count
 from appliance.contracts.features import is_categorical_dtype, is_numeric_dtype
 from appliance.contracts.validation import ValidationReport, Violation
 from appliance.errors import DatasetError
@@ -109,7 +110,7 @@ def _check_missing(frame: pl.DataFrame, spec: TrainingSpec) -> list[Violation]:
     limit = spec.features.max_missing_rate
     found = []
     for name in spec.feature_names:
-        missing = frame[name].null_count()
+        missing = missing_count(frame[name])
         rate = missing / frame.height
         if rate > limit:
             found.append(Violation(name, "missing_rate", round(rate, 6), f"<= {limit}", missing))
@@ -121,10 +122,12 @@ def split_by_time(frame: pl.DataFrame, split: Split) -> HoldoutSplit:
     ordered = frame.sort(split.time_column, maintain_order=True)
     times = ordered[split.time_column]
     if split.holdout_start is not None:
-        start = split.holdout_start.replace(tzinfo=None)
+        start = split.holdout_start
+        if start.tzinfo is not None:
+            start = start.astimezone(timezone.utc).replace(tzinfo=None)
     else:
-        index = min(len(times) - 1, int(len(times) * (1 - (split.fraction or 0.2))))
-        start = times[index]
+        holdout_rows = round(len(times) * (split.fraction or 0.2))
+        start = times[min(len(times) - 1, max(1, len(times) - holdout_rows))]
     holdout = ordered.filter(pl.col(split.time_column) >= start)
     train = ordered.filter(pl.col(split.time_column) < start)
     if train.height == 0 or holdout.height == 0:

@@ -45,7 +45,7 @@ def _categorical_steps(kind: str) -> Any:
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder
 
-    impute = SimpleImputer(strategy="constant", fill_value=MISSING_CATEGORY)
+    impute = SimpleImputer(missing_values=None, strategy="constant", fill_value=MISSING_CATEGORY)
     if kind == "hist_gradient_boosting":
         encode: Any = OrdinalEncoder(
             handle_unknown="use_encoded_value", unknown_value=-1, max_categories=250
