@@ -19,5 +19,13 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(VENV)/bin/python -m pytest
 
-bench: $(STAMP)
+BENCH_VENV := .bench-venv
+
+$(BENCH_VENV)/.installed: bench/peer-requirements.txt
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install --quiet --disable-pip-version-check -r bench/peer-requirements.txt
+	touch $(BENCH_VENV)/.installed
+
+# Benchmarks compare with MLflow, installed in its own venv (.bench-venv) so it never touches Vigil's.
+bench: $(STAMP) $(BENCH_VENV)/.installed
 	$(VENV)/bin/python bench/startup.py

@@ -72,7 +72,16 @@ def _stats(samples: list[float]) -> dict[str, float]:
     return {"median": statistics.median(samples), "p90": _p90(samples), "min": min(samples)}
 
 
-def measure(runs: int, warmup: int) -> dict:
+# The peer's equivalent of `vigil models`: list registered models from a local SQLite registry.
+PEER_LISTING = (
+    "import sys; from mlflow import MlflowClient; "
+    "c = MlflowClient(tracking_uri=sys.argv[1], registry_uri=sys.argv[1]); "
+    "print(len(c.search_registered_models()))"
+)
+DEFAULT_PEER = Path(__file__).resolve().parents[1] / ".bench-venv" / "bin" / "python"
+
+
+def measure(runs: int, warmup: int, peer_python: Path | None = None) -> dict:
     vigil = _script("vigil")
     if vigil is None:
         raise RuntimeError(f"no `vigil` script next to {sys.executable}; run `make install` first")
@@ -91,9 +100,14 @@ def measure(runs: int, warmup: int) -> dict:
             "vigil --help": [str(vigil), "--help"],
             "vigil models": [str(vigil), "models", "--home", str(home)],
         }
-        peer_installed = _importable("mlflow") and _script("mlflow") is not None
+        peer_installed = peer_python is not None and (peer_python.parent / "mlflow").exists()
         if peer_installed:
-            commands["mlflow --help"] = [str(_script("mlflow")), "--help"]
+            assert peer_python is not None
+            db = tmp / "mlflow.db"
+            listing = [str(peer_python), "-c", PEER_LISTING, f"sqlite:///{db}"]
+            subprocess.run(listing, capture_output=True, env=env, check=True)  # creates the tables once
+            commands["mlflow --help"] = [str(peer_python.parent / "mlflow"), "--help"]
+            commands["mlflow list models"] = listing
 
         samples: dict[str, list[float]] = {name: [] for name in commands}
         for i in range(warmup + runs):
@@ -117,11 +131,12 @@ def measure(runs: int, warmup: int) -> dict:
 
     peer = None
     if peer_installed:
-        m = results["mlflow --help"]["median"]
         peer = {
             "name": "mlflow",
             "installed": True,
-            "vigil_help_over_mlflow_help": results["vigil --help"]["median"] / m,
+            "vigil_help_over_mlflow_help": results["vigil --help"]["median"] / results["mlflow --help"]["median"],
+            "vigil_models_over_mlflow_list": results["vigil models"]["median"]
+            / results["mlflow list models"]["median"],
         }
     else:
         peer = {"name": "mlflow", "installed": False}
@@ -149,7 +164,7 @@ def report(data: dict) -> str:
         f"vigil startup benchmark: {data['runs']} runs after {data['warmup']} warm-ups, "
         f"{m['nproc']} CPUs, {m['implementation']} {m['python']}",
         "",
-        f"{'command':<16} {'median s':>9} {'p90 s':>8} {'min s':>8} {'x floor':>8}  target (median)",
+        f"{'command':<20} {'median s':>9} {'p90 s':>8} {'min s':>8} {'x floor':>8}  target (median)",
         "-" * 72,
     ]
     for name, r in data["results"].items():
@@ -160,7 +175,7 @@ def report(data: dict) -> str:
         else:
             verdict = "(peer)"
         lines.append(
-            f"{name:<16} {r['median']:>9.3f} {r['p90']:>8.3f} {r['min']:>8.3f} "
+            f"{name:<20} {r['median']:>9.3f} {r['p90']:>8.3f} {r['min']:>8.3f} "
             f"{r['x_floor']['median']:>7.1f}x  {verdict}"
         )
     lines.append("")
@@ -170,8 +185,12 @@ def report(data: dict) -> str:
             f"peer: vigil --help median is {peer['vigil_help_over_mlflow_help']:.2f}x "
             "the median of mlflow --help"
         )
+        lines.append(
+            f"peer: vigil models median is {peer['vigil_models_over_mlflow_list']:.2f}x "
+            "the median of listing MLflow's registered models (SQLite registry)"
+        )
     else:
-        lines.append("peer: mlflow is not installed in this environment; mlflow --help not timed")
+        lines.append("peer: no MLflow venv (make bench builds .bench-venv); the peer was not timed")
     lines.append(
         "result: " + ("PASS - all startup targets met" if data["all_pass"] else "FAIL - a startup target was missed")
     )
@@ -183,11 +202,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=25, help="timed runs per command (default 25)")
     parser.add_argument("--warmup", type=int, default=3, help="untimed warm-up runs per command (default 3)")
     parser.add_argument("--json", action="store_true", help="print results as JSON")
+    parser.add_argument("--peer-python", type=Path, default=DEFAULT_PEER,
+                        help="python of a venv with MLflow (default: .bench-venv/bin/python, built by make bench)")
     args = parser.parse_args(argv)
     if args.runs < 1 or args.warmup < 0:
         parser.error("--runs must be >= 1 and --warmup >= 0")
     try:
-        data = measure(args.runs, args.warmup)
+        peer = args.peer_python if args.peer_python.exists() else None
+        data = measure(args.runs, args.warmup, peer)
     except RuntimeError as e:
         sys.stderr.write(f"startup benchmark: error: {e}\n")
         return 1
