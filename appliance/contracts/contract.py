@@ -6,7 +6,7 @@ Inferred from the training data, stored with the version, exported and edited as
 from __future__ import annotations
 
 import tomllib
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal, Union, cast
 
 import polars as pl
 import tomli_w
@@ -26,7 +26,7 @@ class _Strict(BaseModel):
 
 
 class NumericColumn(_Strict):
-    kind: Literal["numeric"] = NUMERIC
+    kind: Literal["numeric"] = "numeric"
     min: float | None = None
     max: float | None = None
     quantiles: dict[str, float] = Field(default_factory=dict)
@@ -34,7 +34,7 @@ class NumericColumn(_Strict):
 
 
 class CategoricalColumn(_Strict):
-    kind: Literal["categorical"] = CATEGORICAL
+    kind: Literal["categorical"] = "categorical"
     categories: list[str] = Field(default_factory=list)
     any_category: bool = False
     max_missing_rate: float = Field(MISSING_SLACK, ge=0.0, le=1.0)
@@ -110,9 +110,10 @@ def _numeric(series: pl.Series, missing: float) -> NumericColumn:
     values = series.drop_nulls().drop_nans()
     if values.is_empty():
         return NumericColumn(max_missing_rate=missing)
-    quantiles = {f"p{round(q * 100):02d}": float(values.quantile(q, "linear")) for q in QUANTILES}
+    quantiles = {f"p{round(q * 100):02d}": float(cast(float, values.quantile(q, "linear"))) for q in QUANTILES}
     return NumericColumn(
-        min=float(values.min()), max=float(values.max()), quantiles=quantiles, max_missing_rate=missing
+        min=float(cast(float, values.min())), max=float(cast(float, values.max())), quantiles=quantiles,
+        max_missing_rate=missing,
     )
 
 

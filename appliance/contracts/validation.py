@@ -6,7 +6,7 @@ Training, serving and monitoring all use this one validator.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
 
@@ -94,14 +94,14 @@ def _check_range(series: pl.Series, column: NumericColumn) -> list[Violation]:
         low = series.filter(series < column.min)
         if len(low):
             found.append(
-                Violation(series.name, "below_min", float(low.min()), f">= {column.min}", len(low),
+                Violation(series.name, "below_min", float(cast(float, low.min())), f">= {column.min}", len(low),
                           tuple(low.head(EXAMPLES).to_list()))
             )
     if column.max is not None:
         high = series.filter(series > column.max)
         if len(high):
             found.append(
-                Violation(series.name, "above_max", float(high.max()), f"<= {column.max}", len(high),
+                Violation(series.name, "above_max", float(cast(float, high.max())), f"<= {column.max}", len(high),
                           tuple(high.head(EXAMPLES).to_list()))
             )
     return found

@@ -16,7 +16,7 @@ PACKAGES = ("vigil", "scikit-learn", "numpy", "scipy", "polars", "duckdb", "skop
 
 def environment() -> dict[str, Any]:
     """Python, platform and the versions of the packages a model's behaviour depends on."""
-    packages = {}
+    packages: dict[str, str | None] = {}
     for name in PACKAGES:
         try:
             packages[name] = metadata.version(name)

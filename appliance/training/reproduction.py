@@ -25,7 +25,7 @@ def reproduce(ctx: AppContext, model_name: str, number: int) -> dict[str, Any]:
         raise RegistryError(f"{model_name} v{number} was imported; Vigil has no training code to rerun for it")
     spec = parse_spec(row["spec_toml"], f"recorded spec of {model_name} v{number}").spec
     frame = load_snapshot(_verified_snapshot(ctx, row), spec.split.time_column)
-    split = split_by_time(frame, Split(time_column=spec.split.time_column, holdout_start=row["holdout_start"]))
+    split = split_by_time(frame, Split(time_column=spec.split.time_column, holdout_fraction=None, holdout_start=row["holdout_start"]))
     retrained = fit(spec, split.train, row["positive_class"])
     inputs = model_input(split.holdout, features_from_json(row["features"]))
     new_scores = scores_of(retrained, spec.task, inputs)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import cast
+
 import polars as pl
 
 from appliance.registry.blobs import BlobWriter
@@ -23,4 +26,5 @@ def take_snapshot(writer: BlobWriter, loaded: LoadedSpec) -> tuple[SnapshotInfo,
     require_valid(frame, spec, loaded.path.name if loaded.path else "the source")
     blob = writer.adopt(FOLDER, staged, ".parquet")
     times = frame[spec.split.time_column]
-    return SnapshotInfo(blob, source, frame.height, spec.split.time_column, times.min(), times.max()), frame
+    earliest, latest = cast(datetime, times.min()), cast(datetime, times.max())
+    return SnapshotInfo(blob, source, frame.height, spec.split.time_column, earliest, latest), frame

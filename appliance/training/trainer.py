@@ -16,6 +16,7 @@ from appliance.registry import lineage
 from appliance.registry.artifacts import serialize
 from appliance.registry.blobs import BlobWriter
 from appliance.registry.versions import NewVersion, SnapshotInfo, register
+from appliance.store import registry_queries as q
 from appliance.training.champion import compare_with_champion
 from appliance.training.dataset import HoldoutSplit, choose_positive, labels, split_by_time
 from appliance.training.evaluation import evaluate, scores_of
@@ -109,8 +110,6 @@ def finish_version(ctx: AppContext, writer: BlobWriter, loaded: LoadedSpec, snap
 
 
 def _parent(ctx: AppContext, model_name: str, champion_version: int | None) -> int | None:
-    from appliance.store import registry_queries as q
-
     return champion_version if champion_version is not None else q.latest_version(ctx.store, model_name)
 
 
