@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Literal, Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -52,12 +52,55 @@ class TrainingConfig(_Section):
     )
 
 
+class ModelPolicy(_Section):
+    """What the scoring API does with a model's unknown categories and out-of-range numbers."""
+
+    unknown_category: Literal["flag", "reject"] = "flag"
+    out_of_range: Literal["flag", "reject"] = "flag"
+
+
+class ServingConfig(_Section):
+    """The scoring service of `vigil up`."""
+
+    threads: int = Field(16, ge=1, le=256, description="HTTP worker threads.")
+    max_queue: int = Field(
+        64, ge=1, description="Requests waiting for a worker before new ones get 503 with Retry-After."
+    )
+    max_body_bytes: int = Field(1_048_576, ge=1024, description="Largest request body accepted (413 above).")
+    max_rows: int = Field(1000, ge=1, description="Most records in one scoring request (413 above).")
+    max_pending_log_rows: int = Field(
+        50_000, ge=100, description="Prediction-log rows waiting for commit before requests get 503."
+    )
+    batching: bool = Field(True, description="Combine concurrent requests for a version into one predict call.")
+    batch_max_rows: int = Field(64, ge=1, description="Most rows in one micro-batch.")
+    batch_max_wait_ms: float = Field(2.0, ge=0, le=100, description="Longest a request waits for a batch to fill.")
+    model_cache_mb: int = Field(1024, ge=1, description="Memory bound of loaded versions (artifact bytes).")
+    require_api_key: bool = Field(False, description="Scoring and feedback need an API key (vigil api-keys add).")
+    default_model: str = Field("", description="Model answering /invocations (default: the only served model).")
+    unknown_category: Literal["flag", "reject"] = Field(
+        "flag", description="Default for unknown categories: accept and flag the row, or reject the request."
+    )
+    out_of_range: Literal["flag", "reject"] = Field(
+        "flag", description="Default for numbers outside the contract's range: flag or reject."
+    )
+    shutdown_timeout_s: float = Field(30.0, gt=0, description="Longest wait for in-flight requests on shutdown.")
+    models: dict[str, ModelPolicy] = Field(
+        default_factory=dict, description="Per-model overrides: [serving.models.NAME] unknown_category = ..."
+    )
+
+    def policy_for(self, model_name: str) -> ModelPolicy:
+        return self.models.get(model_name) or ModelPolicy(
+            unknown_category=self.unknown_category, out_of_range=self.out_of_range
+        )
+
+
 class VigilConfig(_Section):
     """All of Vigil's settings."""
 
     store: StoreConfig = StoreConfig()
     server: ServerConfig = ServerConfig()
     training: TrainingConfig = TrainingConfig()
+    serving: ServingConfig = ServingConfig()
 
 
 SECTIONS: dict[str, type[_Section]] = {
@@ -100,7 +143,9 @@ def _blame(error: ValidationError, path: Path, from_env: set[tuple[str, str]]) -
 def _env_overrides(environ: Mapping[str, str]) -> list[tuple[str, str, str]]:
     found = []
     for section, model in SECTIONS.items():
-        for key in model.model_fields:
+        for key, field in model.model_fields.items():
+            if _is_table(field):
+                continue
             value = environ.get(f"VIGIL_{section}_{key}".upper())
             if value is not None:
                 found.append((section, key, value))
@@ -118,10 +163,19 @@ def render_template() -> str:
         lines.append(f"# {model.__doc__}")
         lines.append(f"[{section}]")
         for key, field in model.model_fields.items():
+            if _is_table(field):
+                continue
             lines.append(f"# {field.description}")
             lines.append(f"# {key} = {_toml_value(field.default)}")
+        for key, field in model.model_fields.items():
+            if _is_table(field):
+                lines += [f"# {field.description}", f"#   [{section}.{key}.flight_delay]", '#   unknown_category = "reject"']
         lines.append("")
     return "\n".join(lines)
+
+
+def _is_table(field: Any) -> bool:
+    return str(field.annotation).startswith("dict")
 
 
 def render_reference() -> str:
@@ -129,6 +183,9 @@ def render_reference() -> str:
     lines = ["| key | default | environment | meaning |", "|---|---|---|---|"]
     for section, model in SECTIONS.items():
         for key, field in model.model_fields.items():
+            if _is_table(field):
+                lines.append(f"| `[{section}.{key}.NAME]` | (none) | (file only) | {field.description} |")
+                continue
             env = f"VIGIL_{section}_{key}".upper()
             lines.append(
                 f"| `{section}.{key}` | `{_toml_value(field.default)}` | `{env}` | {field.description} |"

@@ -27,6 +27,10 @@ class MigrationError(StoreError):
     """Migrations are missing, changed after being applied, or newer than this code."""
 
 
+class QueryError(StoreError):
+    """A query written by a user does not parse or fails (a client's mistake, not a store failure)."""
+
+
 class ReadOnlyViolation(StoreError):
     """A statement that writes was sent to the read-only SQL console."""
 
@@ -57,3 +61,35 @@ class NotFound(RegistryError):
 
 class ArtifactError(RegistryError):
     """An artifact is missing, changed, or in an unsafe format."""
+
+
+class InvalidRequest(VigilError):
+    """A client's request is malformed or breaks the serving version's contract (HTTP 4xx)."""
+
+    def __init__(self, message: str, errors: list[dict[str, str]] | None = None, status: int = 400,
+                 reason: str = "invalid_request") -> None:
+        super().__init__(message)
+        self.errors = errors or []
+        self.status = status
+        self.reason = reason
+
+
+class ModelNotServed(VigilError):
+    """No such model, or it has no champion to answer with (HTTP 404)."""
+
+
+class Unauthorized(VigilError):
+    """A missing or wrong token or API key (HTTP 401)."""
+
+
+class RetryLater(VigilError):
+    """Rate limited (HTTP 429) or overloaded/shutting down (HTTP 503); carries Retry-After seconds."""
+
+    def __init__(self, message: str, status: int, retry_after: float) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after
+
+
+class DaemonError(VigilError):
+    """The daemon could not be reached or answered with an error the CLI cannot map."""

@@ -83,6 +83,7 @@ def _registry_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("version", type=int)
     p.add_argument("--to", required=True, dest="alias", metavar="ALIAS")
     p.add_argument("--reason", required=True)
+    p.add_argument("--percent", type=float, help="canary only: share of requests it answers (default 10)")
     _json(p)
 
 
@@ -108,6 +109,26 @@ def _contract_commands(sub: argparse._SubParsersAction) -> None:
     _json(c)
 
 
+def _daemon_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("up", help="start the daemon: scoring API, admin API and scheduler")
+    _home(p)
+    p.add_argument("--host", help="address to listen on (default: server.host, 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (default: server.port, 8700; 0 picks a free one)")
+    p = sub.add_parser("api-keys", help="API keys for scoring clients")
+    verbs = p.add_subparsers(dest="verb", required=True, parser_class=_Parser)
+    a = verbs.add_parser("add", help="create a key (printed once)")
+    _home(a)
+    a.add_argument("name")
+    a.add_argument("--rate", type=float, help="requests per second allowed (default: no limit)")
+    _json(a)
+    li = verbs.add_parser("list", help="list keys (never the keys themselves)")
+    _home(li)
+    _json(li)
+    r = verbs.add_parser("revoke", help="revoke a key")
+    _home(r)
+    r.add_argument("name")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="vigil", description="Vigil keeps scikit-learn models working after go-live.")
     parser.add_argument("--version", action="version", version="vigil 0.1.0")
@@ -116,6 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     _training_commands(sub)
     _registry_commands(sub)
     _contract_commands(sub)
+    _daemon_commands(sub)
     p = sub.add_parser("demo", help="run the demo on the shipped sample data")
     _home(p)
     p.add_argument("--fast", action="store_true", help="a smaller, quicker run (for tests)")
@@ -123,10 +145,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _handler(args: argparse.Namespace) -> Handler:
-    from appliance.cli import registry_commands, store_commands, training_commands
+    from appliance.cli import daemon_commands, registry_commands, store_commands, training_commands
 
-    name = args.command if args.command != "contract" else f"contract_{args.verb}"
-    for module in (store_commands, training_commands, registry_commands):
+    name = args.command.replace("-", "_")
+    if getattr(args, "verb", None):
+        name = f"{name}_{args.verb}"
+    for module in (store_commands, training_commands, registry_commands, daemon_commands):
         found = getattr(module, f"cmd_{name}", None)
         if found is not None:
             return found

@@ -6,16 +6,12 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from appliance.cli.backend import call
 from appliance.cli.output import dict_table, emit, to_json
-from appliance.home import resolve_home
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from appliance.context import open_context
-    from appliance.store import registry_queries as q
-
-    with open_context(resolve_home(args.home), read_only=True) as ctx:
-        models = q.list_models(ctx.store)
+    models = call(args.home, "models", {})
     if args.json:
         emit(to_json(models))
     elif not models:
@@ -26,11 +22,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def cmd_versions(args: argparse.Namespace) -> int:
-    from appliance.context import open_context
-    from appliance.registry.versions import list_versions
-
-    with open_context(resolve_home(args.home), read_only=True) as ctx:
-        versions = list_versions(ctx.store, args.name)
+    versions = call(args.home, "versions", {"name": args.name})
     if args.json:
         emit(to_json(versions))
     else:
@@ -40,11 +32,7 @@ def cmd_versions(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from appliance.context import open_context
-    from appliance.registry.details import version_details
-
-    with open_context(resolve_home(args.home), read_only=True) as ctx:
-        details = version_details(ctx.store, args.name, args.version)
+    details = call(args.home, "show", {"name": args.name, "version": args.version})
     if args.json:
         emit(to_json(details))
     elif args.card:
@@ -58,13 +46,13 @@ def _show_text(d: dict[str, Any]) -> str:
     snap = d["snapshot"]
     lines = [
         f"{d['model']} v{d['version']}  ({d['origin']}, {d['task']})  aliases: {', '.join(d['aliases']) or '-'}",
-        f"created      {d['created_at']:%Y-%m-%d %H:%M:%S} by {d['created_by']}; reason: {d['reason'] or '-'}",
+        f"created      {_when(d['created_at'])} by {d['created_by']}; reason: {d['reason'] or '-'}",
         f"parent       {d['parent_version'] or '-'}",
         f"estimator    {d['estimator']} seed={d['seed']}",
         f"params       {d['hyperparameters']}",
-        f"snapshot     {snap['id']} ({snap['rows']} rows, {snap['time_min']} .. {snap['time_max']})",
+        f"snapshot     {snap['id']} ({snap['rows']} rows, {_when(snap['time_min'])} .. {_when(snap['time_max'])})",
         f"source       {snap['source'].strip()}",
-        f"split        holdout from {d['holdout_start']} ({d['holdout_rows']} rows; {d['train_rows']} training)",
+        f"split        holdout from {_when(d['holdout_start'])} ({d['holdout_rows']} rows; {d['train_rows']} training)",
         f"features     {', '.join(f['name'] + ':' + f['kind'][0] for f in d['features'])}",
         f"target       {d['target']}" + (f" (positive: {d['positive_class']})" if d["positive_class"] else ""),
         f"spec         sha256 {d['spec_sha256'][:16]} git {d['spec_git_commit'] or '-'}"
@@ -83,26 +71,24 @@ def _show_text(d: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _when(value: str | None) -> str:
+    return (value or "-").replace("T", " ")[:19]
+
+
 def cmd_promote(args: argparse.Namespace) -> int:
-    from appliance.context import open_context
-    from appliance.registry.aliases import move_alias
     from appliance.registry.lineage import creator
 
-    with open_context(resolve_home(args.home)) as ctx:
-        previous = move_alias(ctx.store, args.name, args.alias, args.version, actor=creator(), reason=args.reason)
-    result = {"model": args.name, "alias": args.alias, "from_version": previous, "to_version": args.version}
+    result = call(args.home, "promote", {"name": args.name, "version": args.version, "alias": args.alias,
+                                         "reason": args.reason, "percent": args.percent, "actor": creator()})
+    previous = result["from_version"]
+    share = f" ({args.percent:g}% of requests)" if args.percent is not None else ""
     emit(to_json(result) if args.json else
-         f"{args.name}: {args.alias} v{previous if previous is not None else '-'} -> v{args.version}")
+         f"{args.name}: {args.alias} v{previous if previous is not None else '-'} -> v{args.version}{share}")
     return 0
 
 
 def cmd_contract_export(args: argparse.Namespace) -> int:
-    from appliance.context import open_context
-    from appliance.registry.contracts import current_contract
-
-    with open_context(resolve_home(args.home), read_only=True) as ctx:
-        _, contract = current_contract(ctx.store, args.name, args.version)
-    text = contract.to_toml()
+    text = call(args.home, "contract_export", {"name": args.name, "version": args.version})["toml"]
     if args.out:
         Path(args.out).write_text(text, encoding="utf-8")
         emit(f"wrote {args.out}")
@@ -112,38 +98,50 @@ def cmd_contract_export(args: argparse.Namespace) -> int:
 
 
 def cmd_contract_apply(args: argparse.Namespace) -> int:
-    from appliance.context import open_context
-    from appliance.contracts.contract import Contract
     from appliance.errors import ContractError
-    from appliance.registry.contracts import apply_contract
     from appliance.registry.lineage import creator
 
     path = Path(args.file)
     if not path.is_file():
         raise ContractError(f"contract file {path} does not exist; export one with `vigil contract export`")
-    contract = Contract.from_toml(path.read_text(encoding="utf-8"), str(path))
-    with open_context(resolve_home(args.home)) as ctx:
-        revision = apply_contract(ctx.store, args.name, args.version, contract, actor=creator(), reason=args.reason)
+    revision = call(args.home, "contract_apply", {
+        "name": args.name, "version": args.version, "toml": path.read_text(encoding="utf-8"), "source": str(path),
+        "reason": args.reason, "actor": creator()})["revision"]
     emit(f"{args.name} v{args.version}: contract revision {revision} applied")
     return 0
 
 
 def cmd_contract_check(args: argparse.Namespace) -> int:
-    from appliance.context import open_context
-    from appliance.contracts.validation import validate_frame
-    from appliance.registry.contracts import current_contract
-    from appliance.training.frames import read_frame
-
-    frame = read_frame(Path(args.file))
-    with open_context(resolve_home(args.home), read_only=True) as ctx:
-        _, contract = current_contract(ctx.store, args.name, args.version)
-    report = validate_frame(frame, contract)
+    report = call(args.home, "contract_check", {"name": args.name, "version": args.version,
+                                                "file": str(Path(args.file).resolve())})
     if args.json:
-        emit(to_json(report.as_dict()))
-    elif report.ok:
-        emit(f"{args.file}: {report.row_count} rows satisfy the contract of {args.name} v{args.version}")
+        emit(to_json(report))
+    elif report["ok"]:
+        emit(f"{args.file}: {report['row_count']} rows satisfy the contract of {args.name} v{args.version}")
     else:
-        emit(dict_table([{"column": v.column, "kind": v.kind, "rows": v.rows, "observed": v.observed,
-                          "expected": v.expected} for v in report.violations],
-                        ["column", "kind", "rows", "observed", "expected"]))
-    return 0 if report.ok else 1
+        emit(dict_table(report["violations"], ["column", "kind", "rows", "observed", "expected"]))
+    return 0 if report["ok"] else 1
+
+
+def cmd_api_keys_add(args: argparse.Namespace) -> int:
+    from appliance.registry.lineage import creator
+
+    result = call(args.home, "api_key_add", {"name": args.name, "rate": args.rate, "actor": creator()})
+    emit(to_json(result) if args.json else
+         f"API key '{result['name']}' (shown once; store it now):\n{result['key']}")
+    return 0
+
+
+def cmd_api_keys_list(args: argparse.Namespace) -> int:
+    keys = call(args.home, "api_key_list", {})
+    emit(to_json(keys) if args.json else
+         dict_table(keys, ["name", "rate_per_second", "created_by", "created_at", "revoked_at"]))
+    return 0
+
+
+def cmd_api_keys_revoke(args: argparse.Namespace) -> int:
+    from appliance.registry.lineage import creator
+
+    call(args.home, "api_key_revoke", {"name": args.name, "actor": creator()})
+    emit(f"API key '{args.name}' revoked")
+    return 0

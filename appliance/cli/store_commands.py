@@ -23,10 +23,15 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     from appliance.config import load_config
+    from appliance.daemon.discovery import find
+    from appliance.errors import StoreInUse
     from appliance.store import migrations
     from appliance.store.connection import Store
 
     home = resolve_home(args.home).require()
+    daemon = find(home)
+    if daemon is not None:
+        raise StoreInUse(f"the daemon (pid {daemon.pid}) holds the store; stop it, then run `vigil migrate`")
     config = load_config(home.root)
     with Store.open(home.store_path, read_only=args.status, threads=config.store.threads,
                     memory_limit=config.store.memory_limit) as store:
@@ -46,12 +51,10 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
-    from appliance.context import open_context
-    from appliance.store.sql_console import lock_down, run_read_only
+    from appliance.cli.backend import call
 
-    with open_context(resolve_home(args.home), read_only=True) as ctx:
-        lock_down(ctx.store)
-        columns, rows = run_read_only(ctx.store, args.query)
+    result = call(args.home, "sql", {"query": args.query})
+    columns, rows = result["columns"], result["rows"]
     if args.format == "json":
         emit(to_json(records(columns, rows)))
     elif args.format == "csv":

@@ -6,43 +6,35 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from appliance.cli.backend import call
 from appliance.cli.output import emit, to_json
-from appliance.home import resolve_home
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from appliance.context import open_context
     from appliance.registry.lineage import creator
     from appliance.training.spec import load_spec
-    from appliance.training.trainer import train_version
 
-    loaded = load_spec(Path(args.spec))
-    with open_context(resolve_home(args.home)) as ctx:
-        result = train_version(ctx, loaded, actor=creator(), reason=args.reason)
-    _report(result.as_dict(), args.json, "trained")
+    load_spec(Path(args.spec))  # a bad spec is refused here, before any store is opened
+    result = call(args.home, "train", {"spec": str(Path(args.spec).resolve()), "reason": args.reason,
+                                       "actor": creator()})
+    _report(result, args.json, "trained")
     return 0
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from appliance.context import open_context
-    from appliance.registry.importing import import_version
     from appliance.registry.lineage import creator
     from appliance.training.spec import load_spec
 
-    loaded = load_spec(Path(args.spec))
-    with open_context(resolve_home(args.home)) as ctx:
-        result = import_version(ctx, args.name, Path(args.file), loaded, trust=args.trust,
-                                actor=creator(), reason=args.reason)
-    _report(result.as_dict(), args.json, "imported")
+    load_spec(Path(args.spec))
+    result = call(args.home, "import", {"name": args.name, "file": str(Path(args.file).resolve()),
+                                        "spec": str(Path(args.spec).resolve()), "trust": args.trust,
+                                        "reason": args.reason, "actor": creator()})
+    _report(result, args.json, "imported")
     return 0
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
-    from appliance.context import open_context
-    from appliance.training.reproduction import reproduce
-
-    with open_context(resolve_home(args.home), read_only=True) as ctx:
-        result = reproduce(ctx, args.name, args.version)
+    result = call(args.home, "reproduce", {"name": args.name, "version": args.version})
     if args.json:
         emit(to_json(result))
     else:

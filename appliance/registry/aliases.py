@@ -6,28 +6,37 @@ from __future__ import annotations
 from appliance.clock import utc_now
 from appliance.errors import RegistryError
 from appliance.registry.versions import get_version
+from appliance.store import prediction_queries as pq
 from appliance.store import registry_queries as q
 from appliance.store.connection import Store
 
 ALIASES = ("champion", "challenger", "canary", "shadow")
 
 
-def move_alias(store: Store, model_name: str, alias: str, number: int, *, actor: str, reason: str) -> int | None:
-    """Point `alias` at `number`; returns the version it pointed at before (None if unset)."""
+def move_alias(store: Store, model_name: str, alias: str, number: int, *, actor: str, reason: str,
+               percent: float | None = None) -> int | None:
+    """Point `alias` at `number`; returns the version it pointed at before (None if unset).
+
+    `percent` is the share of requests a canary answers (default 10).
+    """
     if alias not in ALIASES:
         raise RegistryError(f"unknown alias '{alias}'; use one of {', '.join(ALIASES)}")
+    if percent is not None and (alias != "canary" or not 0 < percent <= 100):
+        raise RegistryError("--percent applies to the canary alias only, between 0 (exclusive) and 100")
     if not reason.strip():
         raise RegistryError("an alias change needs a reason; pass --reason TEXT")
     get_version(store, model_name, number)
     at = utc_now()
     with store.transaction():
         previous = q.aliases(store, model_name).get(alias)
-        if previous == number:
+        if previous == number and percent is None:
             raise RegistryError(f"{alias} of '{model_name}' is already version {number}")
         q.set_alias(store, model_name, alias, number, actor, at)
+        pq.set_alias_percent(store, model_name, alias, percent)
         q.insert_deployment(store, model_name, alias, previous, number, actor, at, reason)
         q.insert_audit(store, at, actor, "alias.move", model_name, number,
-                       {"alias": alias, "from_version": previous, "to_version": number, "reason": reason})
+                       {"alias": alias, "from_version": previous, "to_version": number, "reason": reason,
+                        "percent": percent})
     return previous
 
 

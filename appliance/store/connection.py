@@ -14,7 +14,7 @@ from typing import Any, Iterator, Sequence
 
 import duckdb
 
-from appliance.errors import StoreError, StoreInUse
+from appliance.errors import QueryError, StoreError, StoreInUse
 
 OFFLINE_SETTINGS = {
     "autoinstall_known_extensions": False,
@@ -99,14 +99,28 @@ class Store:
             cursor = self._connection.execute(sql)
             return [d[0] for d in cursor.description or []], cursor.fetchall()
         except duckdb.Error as e:
-            raise StoreError(f"query failed: {_first_line(e)}") from e
+            raise QueryError(f"query failed: {_first_line(e)}") from e
 
     def statement_types(self, sql: str) -> list[str]:
         """The type of each statement in `sql` ('SELECT', 'INSERT', …), without running it."""
         try:
             return [s.type.name for s in self._connection.extract_statements(sql)]
         except duckdb.Error as e:
-            raise StoreError(f"query does not parse: {_first_line(e)}") from e
+            raise QueryError(f"query does not parse: {_first_line(e)}") from e
+
+    def cursor(self) -> "Store":
+        """A second handle on the same database for another thread (DuckDB cursors are per thread)."""
+        return Store(self._connection.cursor(), self.path, self.read_only)
+
+    def register(self, name: str, data: Any) -> None:
+        """Expose an in-memory table (Arrow) to SQL under `name`."""
+        try:
+            self._connection.register(name, data)
+        except duckdb.Error as e:
+            raise StoreError(f"cannot register {name}: {e}") from e
+
+    def unregister(self, name: str) -> None:
+        self._connection.unregister(name)
 
     def set_option(self, name: str, value: str) -> None:
         """Set a DuckDB option on this connection (names are Vigil's constants, never user input)."""

@@ -171,7 +171,8 @@ def aliases(store: Store, model_name: str) -> dict[str, int]:
 
 def set_alias(store: Store, model_name: str, alias: str, number: int, actor: str, at: datetime) -> None:
     store.execute(
-        "INSERT INTO aliases VALUES (?, ?, ?, ?, ?) ON CONFLICT (model_name, alias) "
+        "INSERT INTO aliases (model_name, alias, version, updated_by, updated_at) VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT (model_name, alias) "
         "DO UPDATE SET version = excluded.version, updated_by = excluded.updated_by, updated_at = excluded.updated_at",
         [model_name, alias, number, actor, at],
     )

@@ -6,7 +6,10 @@ import json
 import tomllib
 from pathlib import Path
 
+from appliance.store.migrations import discover
 from conftest import query
+
+SHIPPED = [(m.number, m.name) for m in discover()]
 
 
 def test_init_creates_the_home_layout(tmp_path: Path, cli) -> None:
@@ -18,8 +21,8 @@ def test_init_creates_the_home_layout(tmp_path: Path, cli) -> None:
     config = (target / "vigil.toml").read_text()
     assert config.startswith("# Vigil configuration")
     assert "# port = 8700" in config and "VIGIL_SERVER_PORT" in config
-    assert tomllib.loads(config) == {"store": {}, "server": {}, "training": {}}
-    assert query(target, "SELECT version, name FROM schema_migrations") == [(1, "0001_init")]
+    assert tomllib.loads(config) == {"store": {}, "server": {}, "training": {}, "serving": {}}
+    assert query(target, "SELECT version, name FROM schema_migrations ORDER BY 1") == SHIPPED
 
 
 def test_init_uses_vigil_home_then_default(tmp_path: Path, vigil, monkeypatch) -> None:
@@ -36,14 +39,14 @@ def test_init_twice_keeps_everything(home: Path, cli) -> None:
     (home / "vigil.toml").write_text("[server]\nport = 9100\n")
     assert cli("init", "--home", home).code == 0
     assert (home / "vigil.toml").read_text() == "[server]\nport = 9100\n"
-    assert query(home, "SELECT count(*) FROM schema_migrations") == [(1,)]
+    assert query(home, "SELECT count(*) FROM schema_migrations") == [(len(SHIPPED),)]
 
 
 def test_migrate_status_lists_applied_migrations(home: Path, cli) -> None:
     result = cli("migrate", "--status", "--json", "--home", home)
     assert result.code == 0
     states = json.loads(result.out)
-    assert [(s["number"], s["name"], s["state"]) for s in states] == [(1, "0001_init", "applied")]
+    assert [(s["number"], s["name"], s["state"]) for s in states] == [(n, name, "applied") for n, name in SHIPPED]
     assert cli("migrate", "--home", home).out.strip() == "store is up to date"
 
 
@@ -51,7 +54,7 @@ def test_store_newer_than_code_is_refused(home: Path, cli) -> None:
     from appliance.store.connection import Store
 
     with Store.open(home / "vigil.duckdb") as store:
-        store.execute("INSERT INTO schema_migrations VALUES (2, '0002_future', 'x', now()::TIMESTAMP)")
+        store.execute("INSERT INTO schema_migrations VALUES (999, '0999_future', 'x', now()::TIMESTAMP)")
     for args in (["models"], ["migrate"], ["migrate", "--status"]):
         result = cli(*args, "--home", home)
         if args == ["migrate", "--status"]:

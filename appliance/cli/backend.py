@@ -1,0 +1,55 @@
+"""Run an operation: through the daemon's admin API when it runs, else in this process."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from typing import Any
+
+from appliance import errors
+from appliance.home import Home, resolve_home
+
+
+def call(home_arg: str | None, name: str, args: dict[str, Any]) -> Any:
+    home = resolve_home(home_arg)
+    from appliance.daemon.discovery import find
+
+    daemon = find(home)
+    if daemon is not None:
+        return _remote(daemon.url, daemon.token, name, args)
+    return _local(home, name, args)
+
+
+def _local(home: Home, name: str, args: dict[str, Any]) -> Any:
+    from appliance import operations
+    from appliance.context import open_context
+
+    spec = operations.find(name)
+    with open_context(home, read_only=not spec.writes) as ctx:
+        return operations.run(ctx, name, args)
+
+
+def _remote(url: str, token: str, name: str, args: dict[str, Any]) -> Any:
+    request = urllib.request.Request(
+        f"{url}/admin/v1/ops/{name}", data=json.dumps(args).encode(), method="POST",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=3600) as response:
+            return json.loads(response.read())["result"]
+    except urllib.error.HTTPError as e:
+        raise _error_from(e) from None
+    except (urllib.error.URLError, OSError) as e:
+        raise errors.DaemonError(f"the daemon at {url} did not answer ({e}); check `vigil up`'s output") from e
+
+
+def _error_from(response: urllib.error.HTTPError) -> errors.VigilError:
+    try:
+        body = json.loads(response.read())["error"]
+        kind, message = body.get("type", ""), body.get("message", "")
+    except (ValueError, KeyError, TypeError):
+        return errors.DaemonError(f"the daemon answered HTTP {response.code}")
+    cls = getattr(errors, kind, None)
+    if isinstance(cls, type) and issubclass(cls, errors.VigilError) and cls.__init__ is errors.VigilError.__init__:
+        return cls(message)
+    return errors.DaemonError(message or f"the daemon answered HTTP {response.code}")

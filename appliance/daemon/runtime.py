@@ -1,0 +1,83 @@
+"""Start, serve and stop the daemon.
+
+Stopping (SIGTERM or SIGINT): stop accepting connections, answer 503 to new requests on open
+ones, wait for in-flight requests, commit the prediction log, checkpoint the store, exit 0.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from typing import Any
+
+from appliance.config import load_config
+from appliance.daemon import discovery
+from appliance.daemon.service import Service
+from appliance.home import Home
+from appliance.http.app import App
+from appliance.store import migrations
+from appliance.store.connection import Store
+
+log = logging.getLogger("vigil.daemon")
+
+
+def serve(home: Home, host: str | None, port: int | None) -> int:
+    home.require()
+    config = load_config(home.root)
+    host = host or config.server.host
+    port = config.server.port if port is None else port
+    store = Store.open(home.store_path, threads=config.store.threads, memory_limit=config.store.memory_limit)
+    try:
+        migrations.require_current(store)
+        service = Service(home, config, store, discovery.ensure_token(home))
+        service.refresh_routes()
+        return _run(home, service, host, port)
+    finally:
+        store.close()
+
+
+def _run(home: Home, service: Service, host: str, port: int) -> int:
+    from apscheduler.schedulers.background import BackgroundScheduler
+    from waitress.server import create_server
+
+    scheduler = BackgroundScheduler(timezone="UTC")
+    scheduler.start()
+    serving = service.config.serving
+    holder: dict[str, Any] = {}
+    app = App(service, max_body_bytes=serving.max_body_bytes, max_queue=serving.max_queue,
+              queue_depth=lambda: len(holder["server"].task_dispatcher.queue))
+    server = create_server(app, host=host, port=port, threads=serving.threads, ident="vigil",
+                           max_request_body_size=serving.max_body_bytes + 1, channel_timeout=60,
+                           connection_limit=1000, backlog=1024, clear_untrusted_proxy_headers=True)
+    holder["server"] = server
+    actual_port = int(server.effective_port)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    threading.Thread(target=server.run, name="http", daemon=True).start()
+    discovery.publish(home, host, actual_port)
+    ready, detail = service.readiness()
+    sys.stdout.write(f"vigil up: serving {home.root} on http://{host}:{actual_port} (pid "
+                     f"{__import__('os').getpid()}; {'ready' if ready else 'NOT ready'}: "
+                     f"{', '.join(detail.get('models', [])) or 'no models with a champion'})\n")
+    sys.stdout.flush()
+    try:
+        stop.wait()
+    finally:
+        _shutdown(home, service, app, server, scheduler)
+    sys.stdout.write("vigil up: stopped cleanly\n")
+    return 0
+
+
+def _shutdown(home: Home, service: Service, app: App, server: Any, scheduler: Any) -> None:
+    app.draining = True
+    server.accepting = False
+    server.pull_trigger()
+    if not app.wait_idle(service.config.serving.shutdown_timeout_s):
+        log.warning("shutdown: %d request(s) still in flight after the timeout", app.in_flight)
+    service.close()
+    scheduler.shutdown(wait=False)
+    service.store.execute_script("CHECKPOINT")
+    discovery.withdraw(home)

@@ -1,0 +1,141 @@
+"""Everything the running daemon holds, wired together: store, router, log, scorer, access, metrics."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from appliance.config import VigilConfig
+from appliance.context import AppContext
+from appliance.contracts.features import features_from_json
+from appliance.errors import ModelNotServed, RegistryError
+from appliance.home import Home
+from appliance.registry.contracts import current_contract
+from appliance.registry.loading import load_version_model
+from appliance.registry.versions import get_version
+from appliance.serving.access import ScoringAccess
+from appliance.serving.batching import Predictor
+from appliance.serving.feedback import FeedbackRecorder
+from appliance.serving.loaded import LoadedVersion
+from appliance.serving.metrics import Metrics
+from appliance.serving.model_cache import ModelCache
+from appliance.serving.prediction_log import PredictionLog
+from appliance.serving.request_frame import Policy
+from appliance.serving.routing import AliasState, Router
+from appliance.serving.scoring import Scorer
+from appliance.store import prediction_queries as pq
+from appliance.store.connection import Store
+
+NOT_IN_DAEMON = {"migrate_status"}
+
+
+class Service:
+    def __init__(self, home: Home, config: VigilConfig, store: Store, admin_token: str) -> None:
+        self.home = home
+        self.config = config
+        self.store = store
+        self.admin_token = admin_token
+        self.started = time.time()
+        serving = config.serving
+        self.metrics = Metrics()
+        self._admin_lock = threading.Lock()
+        self.cache = ModelCache(self._load, serving.model_cache_mb * 1024 * 1024)
+        self.router = Router(self.cache, self._alias_states)
+        self.log = PredictionLog(store.cursor(), max_pending_rows=serving.max_pending_log_rows)
+        self.scorer = Scorer(self.router, self.log, self.metrics, self._policy, max_rows=serving.max_rows)
+        self.feedback = FeedbackRecorder(store.cursor())
+        self.access = ScoringAccess(store.cursor(), required=serving.require_api_key)
+        self.load_error: str | None = None
+        self.metrics.gauges["vigil_prediction_log_queue_depth"] = lambda: [((), float(self.log.depth))]
+        self.metrics.gauges["vigil_loaded_versions"] = lambda: [
+            ((("model", m), ("version", str(v))), 1.0) for m, v in self.cache.loaded]
+        self.metrics.gauges["vigil_model_cache_bytes"] = lambda: [((), float(self.cache.total_bytes))]
+
+    def context(self) -> AppContext:
+        return AppContext(self.home, self.config, self.store.cursor())
+
+    def refresh_routes(self) -> None:
+        try:
+            self.router.refresh()
+            self.load_error = None
+        except Exception as e:  # the daemon keeps serving what it has and reports not ready
+            self.load_error = str(e)
+
+    def readiness(self) -> tuple[bool, dict[str, Any]]:
+        with self._admin_lock:
+            wanted = {name for name, state in self._alias_states().items() if state.champion is not None}
+        served = set(self.router.models)
+        missing = sorted(wanted - served)
+        ready = not missing and self.load_error is None
+        detail: dict[str, Any] = {"models": sorted(served)}
+        if missing:
+            detail["not_loaded"] = missing
+        if self.load_error:
+            detail["error"] = self.load_error
+        return ready, detail
+
+    def default_model(self) -> str:
+        chosen = self.config.serving.default_model
+        if chosen:
+            return chosen
+        served = sorted(self.router.models)
+        if len(served) == 1:
+            return served[0]
+        raise ModelNotServed(f"/invocations needs serving.default_model when {len(served)} models are served "
+                             f"({', '.join(served) or 'none'}); or use /v1/models/NAME/predict")
+
+    def run_operation(self, name: str, args: dict[str, Any]) -> Any:
+        from appliance import operations
+
+        if name in NOT_IN_DAEMON:
+            raise RegistryError(f"'{name}' needs the store to itself; stop the daemon first")
+        spec = operations.find(name)
+        ctx = self.context()
+        if spec.writes:
+            with self._admin_lock:
+                result = operations.run(ctx, name, args)
+        else:
+            result = operations.run(ctx, name, args)
+        if name == "contract_apply":
+            self.cache.drop(str(args.get("name")))
+        if spec.changes_routes:
+            self.access.forget()
+            self.refresh_routes()
+        return result
+
+    def status(self) -> dict[str, Any]:
+        ready, detail = self.readiness()
+        return {"pid": __import__("os").getpid(), "uptime_s": round(time.time() - self.started, 1), "ready": ready,
+                **detail, "loaded": [list(k) for k in self.cache.loaded], "log_queue": self.log.depth,
+                "log_commits": self.log.commits}
+
+    def _policy(self, model_name: str) -> Policy:
+        policy = self.config.serving.policy_for(model_name)
+        return Policy(policy.unknown_category, policy.out_of_range)
+
+    def _alias_states(self) -> dict[str, AliasState]:
+        cursor = self.store.cursor()
+        rows = cursor.execute("SELECT model_name, alias, version, traffic_percent FROM aliases")
+        states: dict[str, dict[str, Any]] = {}
+        for model_name, alias, version, percent in rows:
+            states.setdefault(model_name, {})[alias] = (version, percent)
+        return {m: AliasState(champion=a.get("champion", (None, None))[0], canary=a.get("canary", (None, None))[0],
+                              canary_percent=a.get("canary", (None, None))[1], shadow=a.get("shadow", (None, None))[0])
+                for m, a in states.items()}
+
+    def _load(self, model_name: str, version: int) -> Predictor:
+        ctx = self.context()
+        row = get_version(ctx.store, model_name, version)
+        features = features_from_json(row["features"])
+        _, contract = current_contract(ctx.store, model_name, version)
+        pq.ensure_inputs_table(ctx.store, model_name, features)
+        loaded = LoadedVersion(model_name, version, row["task"], load_version_model(ctx, row), features, contract,
+                               row["positive_class"], row["threshold"] or 0.5, int(row["artifact_bytes"]))
+        serving = self.config.serving
+        return Predictor(loaded, batching=serving.batching, max_rows=serving.batch_max_rows,
+                         max_wait_ms=serving.batch_max_wait_ms)
+
+    def close(self) -> None:
+        self.scorer.close()
+        self.log.close()

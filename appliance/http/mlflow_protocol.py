@@ -1,0 +1,97 @@
+"""MLflow's scoring-server protocol: `/invocations` and MLflow bodies on `/v1/models/{name}/predict`.
+
+Accepts `dataframe_records`, `dataframe_split`, `instances` and `inputs`, answers
+`{"predictions": [...]}` like `mlflow models serve`, and reports errors as MLflow does
+(`{"error_code": "BAD_REQUEST", "message": ...}`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable
+
+from appliance.contracts.features import Feature
+from appliance.errors import InvalidRequest, VigilError
+from appliance.http.wsgi import Request, Response, error_response, json_response
+from appliance.serving.request_frame import check_names, columns_from_records, columns_from_split
+
+if TYPE_CHECKING:
+    from appliance.daemon.service import Service
+
+FORMATS = ("dataframe_records", "dataframe_split", "instances", "inputs")
+
+
+def is_mlflow(body: dict[str, Any]) -> bool:
+    return any(key in body for key in FORMATS)
+
+
+def invocations(service: "Service", request: Request) -> Response:
+    try:
+        service.access.check(request.bearer())
+        if not request.headers.get("content-type", "application/json").startswith("application/json"):
+            raise InvalidRequest("only application/json bodies are accepted", [
+                {"field": "Content-Type", "problem": "use application/json", "kind": "unsupported_media_type"}],
+                status=415, reason="unsupported_media_type")
+        body = request.json()
+        if not isinstance(body, dict) or not is_mlflow(body):
+            raise InvalidRequest(f"the body needs one of {', '.join(FORMATS)}", [
+                {"field": "(body)", "problem": f"needs one of {', '.join(FORMATS)}", "kind": "invalid_body"}])
+        return answer(service, request, service.default_model(), body)
+    except VigilError as e:
+        return _mlflow_error(e)
+
+
+def answer(service: "Service", request: Request, name: str, body: dict[str, Any]) -> Response:
+    try:
+        columns, where = _columns(body)
+        scored = service.scorer.score(name, columns, api="mlflow", where=where,
+                                      request_id=request.headers.get("x-request-id"),
+                                      routing_key=request.headers.get("x-routing-key"))
+    except InvalidRequest as e:
+        service.scorer.reject(name, "mlflow", None, e, request.body)
+        return _mlflow_error(e)
+    except VigilError as e:
+        return _mlflow_error(e)
+    predictions = [int(p) for p in scored.predictions] if scored.task == "binary" else \
+        [float(p) for p in scored.predictions]
+    return json_response({"predictions": predictions}, headers=[("X-Model-Version", str(scored.version)),
+                                                                ("X-Request-Id", scored.request_id)])
+
+
+def _columns(body: dict[str, Any]) -> tuple[Callable[[list[Feature]], dict[str, Any]], str]:
+    present = [k for k in FORMATS if k in body]
+    extra = sorted(set(body) - set(FORMATS) - {"params"})
+    if len(present) != 1 or extra:
+        raise InvalidRequest(f"send exactly one of {', '.join(FORMATS)} (got {present + extra})", [
+            {"field": k, "problem": "unexpected field", "kind": "invalid_body"} for k in present[1:] + extra])
+    if body.get("params"):
+        raise InvalidRequest("this model takes no params", [
+            {"field": "params", "problem": "this model takes no params", "kind": "invalid_body"}])
+    key = present[0]
+    value = body[key]
+    if key == "dataframe_split":
+        if not isinstance(value, dict):
+            raise InvalidRequest("'dataframe_split' must be an object with 'columns' and 'data'", [
+                {"field": key, "problem": "must be an object", "kind": "invalid_body"}])
+        return (lambda f: columns_from_split(value.get("columns"), value.get("data"), f, key)), key
+    if isinstance(value, dict):  # {"column": [values, ...]}
+        return (lambda f: check_names(_lists(value, key), f, key)), key
+    return (lambda f: columns_from_records(value, f, key)), key
+
+
+def _lists(value: dict[str, Any], key: str) -> dict[str, list[Any]]:
+    bad = [name for name, column in value.items() if not isinstance(column, list)]
+    if bad:
+        raise InvalidRequest(f"'{key}' columns must be lists: {bad}", [
+            {"field": f"{key}.{b}", "problem": "must be a list", "kind": "invalid_body"} for b in bad])
+    return value
+
+
+def _mlflow_error(error: VigilError) -> Response:
+    generic = error_response(error)
+    code = "BAD_REQUEST" if generic.status < 500 else "INTERNAL_ERROR"
+    if generic.status == 404:
+        code = "RESOURCE_DOES_NOT_EXIST"
+    payload: dict[str, Any] = {"error_code": code, "message": str(error)}
+    if isinstance(error, InvalidRequest):
+        payload["errors"] = error.errors
+    return json_response(payload, generic.status, generic.headers)

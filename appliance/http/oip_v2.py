@@ -1,0 +1,244 @@
+"""The Open Inference Protocol v2 (KServe, Triton), with the binary tensor data extension.
+
+One input tensor per feature column (shape [N] or [N, 1]); numeric features take FP64, FP32, INT64
+or INT32; categorical features take BYTES, INT64, INT32 or BOOL. Outputs: `predict` (INT64 1/0 for
+binary models, FP64 for regression) and `predict_proba` (FP64, binary models). Tensors travel as
+JSON `data`, or as raw little-endian bytes after the JSON header when `binary_data_size` is given
+(request) or `binary_data` is asked for (response) — what `tritonclient[http]` does by default.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from appliance import __version__
+from appliance.contracts.features import NUMERIC, Feature
+from appliance.errors import InvalidRequest, VigilError
+from appliance.http.wsgi import Request, Response, error_response, json_response
+from appliance.serving.scoring import Scored
+
+if TYPE_CHECKING:
+    from appliance.daemon.service import Service
+
+HEADER = "inference-header-content-length"
+NUMPY = {"FP64": "<f8", "FP32": "<f4", "INT64": "<i8", "INT32": "<i4", "BOOL": "?"}
+NUMERIC_TYPES = {"FP64", "FP32", "INT64", "INT32"}
+CATEGORICAL_TYPES = {"BYTES", "INT64", "INT32", "BOOL"}
+
+
+def _error(error: VigilError) -> Response:
+    generic = error_response(error)
+    payload: dict[str, Any] = {"error": str(error)}
+    if isinstance(error, InvalidRequest):
+        payload["errors"] = error.errors
+    return json_response(payload, generic.status, generic.headers)
+
+
+def server_metadata(service: "Service", request: Request) -> Response:
+    return json_response({"name": "vigil", "version": __version__, "extensions": ["binary_tensor_data"]})
+
+
+def live(service: "Service", request: Request) -> Response:
+    return json_response({"live": True})
+
+
+def ready(service: "Service", request: Request) -> Response:
+    is_ready, _ = service.readiness()
+    return json_response({"ready": is_ready}, 200 if is_ready else 503)
+
+
+def model_ready(service: "Service", request: Request) -> Response:
+    try:
+        routes = service.router.routes(request.params["name"])
+    except VigilError as e:
+        return _error(e)
+    return json_response({"name": request.params["name"], "ready": True,
+                          "version": str(routes.champion.loaded.version)})
+
+
+def model_metadata(service: "Service", request: Request) -> Response:
+    try:
+        routes = service.router.routes(request.params["name"])
+    except VigilError as e:
+        return _error(e)
+    loaded = routes.champion.loaded
+    versions = sorted({p.loaded.version for p in (routes.champion, routes.canary, routes.shadow) if p})
+    outputs = [{"name": "predict", "datatype": "INT64" if loaded.task == "binary" else "FP64", "shape": [-1]}]
+    if loaded.task == "binary":
+        outputs.append({"name": "predict_proba", "datatype": "FP64", "shape": [-1]})
+    return json_response({
+        "name": loaded.model_name, "versions": [str(v) for v in versions], "platform": "scikit-learn",
+        "inputs": [{"name": f.name, "datatype": "FP64" if f.kind == NUMERIC else "BYTES", "shape": [-1]}
+                   for f in loaded.features],
+        "outputs": outputs,
+    })
+
+
+def infer(service: "Service", request: Request) -> Response:
+    name = request.params["name"]
+    try:
+        service.access.check(request.bearer())
+        header, tensors = _split_body(request)
+        request_id = header.get("id")
+        if request_id is not None and not isinstance(request_id, str):
+            raise _bad("id", "must be a string")
+        scored = service.scorer.score(name, lambda features: _columns(tensors, features), api="v2",
+                                      request_id=request_id or None, where="inputs",
+                                      routing_key=request.headers.get("x-routing-key"))
+        return _answer(scored, header, request_id)
+    except InvalidRequest as e:
+        service.scorer.reject(name, "v2", None, e, request.body)
+        return _error(e)
+    except VigilError as e:
+        return _error(e)
+
+
+def _bad(field: str, problem: str, kind: str = "invalid_body") -> InvalidRequest:
+    return InvalidRequest(f"{field}: {problem}", [{"field": field, "problem": problem, "kind": kind}])
+
+
+def _split_body(request: Request) -> tuple[dict[str, Any], dict[str, Any]]:
+    length = request.headers.get(HEADER)
+    if length is not None:
+        try:
+            size = int(length)
+        except ValueError:
+            raise _bad("Inference-Header-Content-Length", "must be an integer") from None
+        if not 0 < size <= len(request.body):
+            raise _bad("Inference-Header-Content-Length", f"{size} does not fit a body of {len(request.body)} bytes")
+        header_bytes, binary = request.body[:size], request.body[size:]
+    else:
+        header_bytes, binary = request.body, b""
+    try:
+        header = json.loads(header_bytes)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise InvalidRequest(f"the inference header is not valid JSON: {e}", [
+            {"field": "(body)", "problem": f"invalid JSON: {e}", "kind": "invalid_json"}], reason="invalid_json") from e
+    if not isinstance(header, dict) or not isinstance(header.get("inputs"), list) or not header["inputs"]:
+        raise _bad("inputs", "must be a non-empty list of tensors")
+    return header, _tensors(header["inputs"], binary)
+
+
+def _tensors(inputs: list[Any], binary: bytes) -> dict[str, Any]:
+    tensors: dict[str, Any] = {}
+    offset = 0
+    for i, tensor in enumerate(inputs):
+        where = f"inputs[{i}]"
+        if not isinstance(tensor, dict) or not isinstance(tensor.get("name"), str):
+            raise _bad(where, "each input needs a 'name'")
+        name, datatype, shape = tensor["name"], tensor.get("datatype"), tensor.get("shape")
+        where = f"inputs.{name}"
+        if datatype not in NUMPY and datatype != "BYTES":
+            raise _bad(where, f"datatype {datatype!r} is not one of FP64, FP32, INT64, INT32, BOOL, BYTES", "wrong_type")
+        if not isinstance(shape, list) or not all(isinstance(d, int) and d >= 0 for d in shape) \
+                or not (len(shape) == 1 or (len(shape) == 2 and shape[1] == 1)):
+            raise _bad(where, "shape must be [N] or [N, 1]")
+        count = shape[0]
+        size = (tensor.get("parameters") or {}).get("binary_data_size")
+        if size is not None:
+            if not isinstance(size, int) or size < 0 or offset + size > len(binary):
+                raise _bad(where, "binary_data_size runs past the end of the body")
+            values = _decode(binary[offset:offset + size], datatype, count, where)
+            offset += size
+        else:
+            values = _from_json(tensor.get("data"), datatype, count, where)
+        tensors[name] = (datatype, values)
+    if offset != len(binary):
+        raise _bad("(body)", f"{len(binary) - offset} bytes of binary data belong to no input")
+    return tensors
+
+
+def _decode(raw: bytes, datatype: str, count: int, where: str) -> Any:
+    values: Any
+    if datatype == "BYTES":
+        values, position = [], 0
+        while position < len(raw):
+            if position + 4 > len(raw):
+                raise _bad(where, "truncated BYTES element")
+            (length,) = struct.unpack_from("<I", raw, position)
+            values.append(raw[position + 4:position + 4 + length].decode("utf-8", "strict"))
+            position += 4 + length
+    else:
+        dtype = np.dtype(NUMPY[datatype])
+        if len(raw) % dtype.itemsize:
+            raise _bad(where, f"binary size {len(raw)} is not a multiple of {dtype.itemsize}")
+        values = np.frombuffer(raw, dtype=dtype)
+    if len(values) != count:
+        raise _bad(where, f"shape says {count} elements, data has {len(values)}")
+    return values
+
+
+def _from_json(data: Any, datatype: str, count: int, where: str) -> Any:
+    if not isinstance(data, list):
+        raise _bad(where, "needs 'data' or binary data")
+    flat = [v for row in data for v in (row if isinstance(row, list) else [row])]
+    if len(flat) != count:
+        raise _bad(where, f"shape says {count} elements, data has {len(flat)}")
+    if datatype == "BOOL" and not all(isinstance(v, bool) for v in flat):
+        raise _bad(where, "BOOL data must be true/false", "wrong_type")
+    if datatype in ("INT64", "INT32") and not all(isinstance(v, int) and not isinstance(v, bool) for v in flat):
+        raise _bad(where, f"{datatype} data must be integers", "wrong_type")
+    if datatype == "BYTES" and not all(isinstance(v, str) for v in flat):
+        raise _bad(where, "BYTES data must be strings", "wrong_type")
+    return flat
+
+
+def _columns(tensors: dict[str, Any], features: list[Feature]) -> dict[str, Any]:
+    wanted = {f.name: f for f in features}
+    problems = [{"field": f"inputs.{n}", "problem": "missing input tensor", "kind": "missing_column"}
+                for n in wanted if n not in tensors]
+    problems += [{"field": f"inputs.{n}", "problem": "unexpected input (not a feature of this model)",
+                  "kind": "extra_column"} for n in tensors if n not in wanted]
+    for name, (datatype, _) in tensors.items():
+        feature = wanted.get(name)
+        allowed = NUMERIC_TYPES if feature and feature.kind == NUMERIC else CATEGORICAL_TYPES
+        if feature and datatype not in allowed:
+            problems.append({"field": f"inputs.{name}", "kind": "wrong_type",
+                             "problem": f"datatype {datatype} not accepted; use one of {sorted(allowed)}"})
+    if problems:
+        raise InvalidRequest(f"{problems[0]['field']}: {problems[0]['problem']}", problems, reason=problems[0]["kind"])
+    lengths = {len(values) for _, values in tensors.values()}
+    if len(lengths) != 1:
+        raise _bad("inputs", f"tensors have different lengths {sorted(lengths)}")
+    return {name: values for name, (_, values) in tensors.items()}
+
+
+def _answer(scored: Scored, header: dict[str, Any], request_id: str | None) -> Response:
+    outputs = {"predict": scored.predictions.astype(np.int64) if scored.task == "binary" else scored.predictions}
+    if scored.scores is not None:
+        outputs["predict_proba"] = scored.scores
+    requested = header.get("outputs")
+    binary_default = bool((header.get("parameters") or {}).get("binary_data_output", False))
+    wanted: list[tuple[str, bool]] = []
+    if requested:
+        for item in requested:
+            name = item.get("name") if isinstance(item, dict) else None
+            if name not in outputs:
+                raise _bad("outputs", f"unknown output {name!r}; available: {sorted(outputs)}")
+            wanted.append((name, bool((item.get("parameters") or {}).get("binary_data", binary_default))))
+    else:
+        wanted = [(name, binary_default) for name in outputs]
+    described, chunks = [], []
+    for name, as_binary in wanted:
+        values = outputs[name]
+        datatype = "INT64" if values.dtype == np.int64 else "FP64"
+        entry: dict[str, Any] = {"name": name, "datatype": datatype, "shape": [len(values)]}
+        if as_binary:
+            raw = values.astype(NUMPY[datatype]).tobytes()
+            entry["parameters"] = {"binary_data_size": len(raw)}
+            chunks.append(raw)
+        else:
+            entry["data"] = values.tolist()
+        described.append(entry)
+    payload = {"model_name": scored.model_name, "model_version": str(scored.version),
+               "id": request_id or scored.request_id, "outputs": described}
+    body = json.dumps(payload).encode()
+    headers = [("X-Model-Version", str(scored.version)), ("X-Request-Id", scored.request_id)]
+    if not chunks:
+        return Response(200, body, headers=headers)
+    headers.append(("Inference-Header-Content-Length", str(len(body))))
+    return Response(200, body + b"".join(chunks), content_type="application/octet-stream", headers=headers)

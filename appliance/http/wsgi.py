@@ -1,0 +1,126 @@
+"""Requests, responses, the route table, and the one place that maps errors to HTTP answers."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+from appliance.errors import (InvalidRequest, ModelNotServed, NotFound, QueryError, ReadOnlyViolation, RetryLater,
+                              StoreError, Unauthorized, VigilError)
+
+log = logging.getLogger("vigil.http")
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    params: dict[str, str] = field(default_factory=dict)
+
+    def json(self) -> Any:
+        try:
+            return json.loads(self.body)
+        except (ValueError, UnicodeDecodeError) as e:
+            raise InvalidRequest(f"the body is not valid JSON: {e}", [
+                {"field": "(body)", "problem": f"invalid JSON: {e}", "kind": "invalid_json"}],
+                reason="invalid_json") from e
+
+    def bearer(self) -> str | None:
+        value = self.headers.get("authorization", "")
+        return value[7:].strip() or None if value.lower().startswith("bearer ") else None
+
+
+@dataclass
+class Response:
+    status: int
+    body: bytes
+    content_type: str = "application/json"
+    headers: list[tuple[str, str]] = field(default_factory=list)
+
+
+def json_response(payload: Any, status: int = 200, headers: Iterable[tuple[str, str]] = ()) -> Response:
+    return Response(status, json.dumps(payload, default=_plain).encode(), headers=list(headers))
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if hasattr(value, "item"):
+        return value.item()
+    return str(value)
+
+
+Handler = Callable[[Request], Response]
+
+
+class Routes:
+    """(method, path pattern) → handler; `{name}` in a pattern captures one path segment."""
+
+    def __init__(self) -> None:
+        self._table: list[tuple[str, re.Pattern[str], Handler]] = []
+
+    def add(self, method: str, pattern: str, handler: Handler) -> None:
+        regex = "^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern) + "$"
+        self._table.append((method, re.compile(regex), handler))
+
+    def match(self, method: str, path: str) -> tuple[Handler, dict[str, str]]:
+        allowed = []
+        for route_method, regex, handler in self._table:
+            found = regex.match(path)
+            if found:
+                if route_method == method:
+                    return handler, found.groupdict()
+                allowed.append(route_method)
+        if allowed:
+            raise MethodNotAllowed(f"{method} is not allowed on {path}; use {', '.join(sorted(set(allowed)))}")
+        raise RouteNotFound(f"no endpoint {path}; see GET /openapi.json")
+
+
+class MethodNotAllowed(VigilError):
+    pass
+
+
+class RouteNotFound(VigilError):
+    pass
+
+
+def error_response(error: BaseException) -> Response:
+    """Vigil's errors become 4xx (or 503) with a JSON body naming each bad field; anything else is a 500."""
+    status, headers = _status(error)
+    body: dict[str, Any] = {"type": _type_name(error), "message": str(error)}
+    if isinstance(error, InvalidRequest):
+        body["errors"] = error.errors
+    if status >= 500 and not isinstance(error, RetryLater):
+        log.exception("internal error", exc_info=error)
+        body = {"type": "internal", "message": f"internal error: {error}"}
+    return json_response({"error": body}, status, headers)
+
+
+def _status(error: BaseException) -> tuple[int, list[tuple[str, str]]]:
+    if isinstance(error, InvalidRequest):
+        return error.status, []
+    if isinstance(error, RetryLater):
+        return error.status, [("Retry-After", str(max(1, math.ceil(error.retry_after))))]
+    if isinstance(error, Unauthorized):
+        return 401, [("WWW-Authenticate", "Bearer")]
+    if isinstance(error, (ModelNotServed, NotFound, RouteNotFound)):
+        return 404, []
+    if isinstance(error, MethodNotAllowed):
+        return 405, []
+    if isinstance(error, (QueryError, ReadOnlyViolation)):
+        return 400, []
+    if isinstance(error, StoreError):
+        return 500, []
+    if isinstance(error, VigilError):
+        return 400, []
+    return 500, []
+
+
+def _type_name(error: BaseException) -> str:
+    return type(error).__name__

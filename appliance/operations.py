@@ -1,0 +1,173 @@
+"""Every CLI action as a named operation with JSON arguments and a JSON result.
+
+The CLI runs an operation in-process when no daemon runs, and through the daemon's admin API
+(`POST /admin/v1/ops/NAME`) when one does; the same code answers both ways.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Callable
+
+from appliance.context import AppContext
+from appliance.errors import RegistryError
+
+Operation = Callable[[AppContext, dict[str, Any]], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class OperationSpec:
+    run: Operation
+    writes: bool
+    changes_routes: bool = False
+
+
+def _models(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.store import registry_queries as q
+
+    return q.list_models(ctx.store)
+
+
+def _versions(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.registry.versions import list_versions
+
+    return list_versions(ctx.store, a["name"])
+
+
+def _show(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.registry.details import version_details
+
+    return version_details(ctx.store, a["name"], int(a["version"]))
+
+
+def _promote(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.registry.aliases import move_alias
+
+    previous = move_alias(ctx.store, a["name"], a["alias"], int(a["version"]), actor=a["actor"],
+                          reason=a["reason"], percent=a.get("percent"))
+    return {"model": a["name"], "alias": a["alias"], "from_version": previous, "to_version": int(a["version"]),
+            "percent": a.get("percent")}
+
+
+def _sql(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.store.sql_console import lock_down, run_read_only
+
+    if ctx.store.read_only:
+        lock_down(ctx.store)
+    columns, rows = run_read_only(ctx.store, a["query"])
+    return {"columns": columns, "rows": [list(r) for r in rows]}
+
+
+def _train(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.training.spec import load_spec
+    from appliance.training.trainer import train_version
+
+    return train_version(ctx, load_spec(Path(a["spec"])), actor=a["actor"], reason=a.get("reason", "")).as_dict()
+
+
+def _import(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.registry.importing import import_version
+    from appliance.training.spec import load_spec
+
+    return import_version(ctx, a["name"], Path(a["file"]), load_spec(Path(a["spec"])), trust=bool(a.get("trust")),
+                          actor=a["actor"], reason=a.get("reason", "")).as_dict()
+
+
+def _reproduce(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.training.reproduction import reproduce
+
+    return reproduce(ctx, a["name"], int(a["version"]))
+
+
+def _contract_export(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.registry.contracts import current_contract
+
+    revision, contract = current_contract(ctx.store, a["name"], int(a["version"]))
+    return {"revision": revision, "toml": contract.to_toml()}
+
+
+def _contract_apply(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.contracts.contract import Contract
+    from appliance.registry.contracts import apply_contract
+
+    contract = Contract.from_toml(a["toml"], a.get("source", "contract"))
+    revision = apply_contract(ctx.store, a["name"], int(a["version"]), contract, actor=a["actor"], reason=a["reason"])
+    return {"revision": revision}
+
+
+def _contract_check(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.contracts.validation import validate_frame
+    from appliance.registry.contracts import current_contract
+    from appliance.training.frames import read_frame
+
+    frame = read_frame(Path(a["file"]))
+    _, contract = current_contract(ctx.store, a["name"], int(a["version"]))
+    return validate_frame(frame, contract).as_dict()
+
+
+def _migrate_status(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.store import migrations
+
+    return [{"number": s.number, "name": s.name, "state": s.state, "applied_at": s.applied_at}
+            for s in migrations.status(ctx.store)]
+
+
+def _api_key_add(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.serving.access import create_api_key
+
+    return {"name": a["name"], "key": create_api_key(ctx.store, a["name"], a.get("rate"), a["actor"])}
+
+
+def _api_key_list(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.store import prediction_queries as pq
+
+    return pq.list_api_keys(ctx.store)
+
+
+def _api_key_revoke(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.serving.access import revoke_api_key
+
+    revoke_api_key(ctx.store, a["name"], a["actor"])
+    return {"name": a["name"], "revoked": True}
+
+
+OPERATIONS: dict[str, OperationSpec] = {
+    "models": OperationSpec(_models, writes=False),
+    "versions": OperationSpec(_versions, writes=False),
+    "show": OperationSpec(_show, writes=False),
+    "promote": OperationSpec(_promote, writes=True, changes_routes=True),
+    "sql": OperationSpec(_sql, writes=False),
+    "train": OperationSpec(_train, writes=True),
+    "import": OperationSpec(_import, writes=True),
+    "reproduce": OperationSpec(_reproduce, writes=False),
+    "contract_export": OperationSpec(_contract_export, writes=False),
+    "contract_apply": OperationSpec(_contract_apply, writes=True, changes_routes=True),
+    "contract_check": OperationSpec(_contract_check, writes=False),
+    "migrate_status": OperationSpec(_migrate_status, writes=False),
+    "api_key_add": OperationSpec(_api_key_add, writes=True, changes_routes=True),
+    "api_key_list": OperationSpec(_api_key_list, writes=False),
+    "api_key_revoke": OperationSpec(_api_key_revoke, writes=True, changes_routes=True),
+}
+
+
+def find(name: str) -> OperationSpec:
+    found = OPERATIONS.get(name)
+    if found is None:
+        raise RegistryError(f"unknown operation '{name}'")
+    return found
+
+
+def run(ctx: AppContext, name: str, args: dict[str, Any]) -> Any:
+    """Run an operation and return its result as plain JSON values (what the API would send)."""
+    return json.loads(json.dumps(find(name).run(ctx, args), default=plain))
+
+
+def plain(value: Any) -> Any:
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if hasattr(value, "item"):
+        return value.item()
+    return str(value)

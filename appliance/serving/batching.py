@@ -1,0 +1,108 @@
+"""Adaptive micro-batching: concurrent requests for one version share one predict call.
+
+A worker thread per version takes the first waiting request, then whatever else arrives within
+`max_wait_ms` (up to `max_rows` rows), predicts once and hands each caller its slice. A lone request
+waits at most `max_wait_ms`; under load the batch fills at once and the wait disappears.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import polars as pl
+
+from appliance.serving.loaded import LoadedVersion
+
+Result = tuple[np.ndarray, np.ndarray | None]
+
+
+@dataclass(eq=False)
+class _Job:
+    frame: pl.DataFrame
+    done: threading.Event = field(default_factory=threading.Event)
+    result: Result | None = None
+    error: BaseException | None = None
+
+
+IDLE_EXIT_S = 5.0
+
+
+class Predictor:
+    """Predicts for one version, batching concurrent calls when enabled.
+
+    `close()` lets the worker thread end once it has been idle for a while; a caller still holding
+    a closed predictor (a request in flight during a swap) then predicts directly, so it never hangs.
+    """
+
+    def __init__(self, loaded: LoadedVersion, *, batching: bool, max_rows: int = 64, max_wait_ms: float = 2.0) -> None:
+        self.loaded = loaded
+        self.batching = batching
+        self.max_rows = max_rows
+        self.max_wait = max_wait_ms / 1000
+        self._jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._submit = threading.Lock()
+        self._closing = False
+        self._worker_alive = batching
+        if batching:
+            threading.Thread(target=self._run, name=f"batch-{loaded.model_name}-v{loaded.version}",
+                             daemon=True).start()
+
+    def predict(self, frame: pl.DataFrame) -> Result:
+        job = _Job(frame)
+        with self._submit:
+            queued = self._worker_alive
+            if queued:
+                self._jobs.put(job)
+        if not queued:
+            with self._lock:  # one predict at a time per version: no thread oversubscription
+                return self.loaded.predict(frame)
+        job.done.wait()
+        if job.error is not None:
+            raise job.error
+        assert job.result is not None
+        return job.result
+
+    def close(self) -> None:
+        self._closing = True
+
+    def _run(self) -> None:
+        while True:
+            try:
+                first = self._jobs.get(timeout=IDLE_EXIT_S)
+            except queue.Empty:
+                with self._submit:
+                    if self._closing and self._jobs.empty():
+                        self._worker_alive = False
+                        return
+                continue
+            jobs, rows = [first], first.frame.height
+            deadline = time.monotonic() + self.max_wait
+            while rows < self.max_rows:
+                try:
+                    job = self._jobs.get(timeout=max(0.0, deadline - time.monotonic()))
+                except queue.Empty:
+                    break
+                jobs.append(job)
+                rows += job.frame.height
+            self._predict_all(jobs)
+
+    def _predict_all(self, jobs: list[_Job]) -> None:
+        try:
+            frame = jobs[0].frame if len(jobs) == 1 else pl.concat([j.frame for j in jobs], how="vertical")
+            predictions, scores = self.loaded.predict(frame)
+        except BaseException as e:  # handed to each caller, who turns it into a 500
+            for job in jobs:
+                job.error = e
+                job.done.set()
+            return
+        start = 0
+        for job in jobs:
+            end = start + job.frame.height
+            job.result = (predictions[start:end], None if scores is None else scores[start:end])
+            start = end
+            job.done.set()

@@ -1,0 +1,105 @@
+"""Ground-truth labels by request_id: validated per item, idempotent, committed before the answer."""
+
+from __future__ import annotations
+
+import math
+import threading
+from typing import Any
+
+from appliance.clock import utc_now
+from appliance.errors import InvalidRequest
+from appliance.store import prediction_queries as pq
+from appliance.store.connection import Store
+
+
+class FeedbackRecorder:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._lock = threading.Lock()
+
+    def record(self, model_name: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """One result per item: recorded, unchanged, updated, or why it was not recorded."""
+        parsed = [_parse(i, item) for i, item in enumerate(items)]
+        with self._lock, self._store.transaction():
+            ids = sorted({p["request_id"] for p in parsed if "request_id" in p})
+            logged = pq.logged_rows(self._store, ids)
+            versions = _positive_classes(self._store, model_name)
+            keys = [(p["request_id"], p["row_index"]) for p in parsed if "request_id" in p]
+            before = pq.existing_labels(self._store, keys)
+            return [self._one(model_name, p, logged, versions, before) for p in parsed]
+
+    def _one(self, model_name: str, item: dict[str, Any], logged: dict[str, tuple[str, int]],
+             positive: dict[str, Any], before: dict[tuple[str, int], str]) -> dict[str, Any]:
+        if "problem" in item:
+            return {"index": item["index"], "status": "invalid", "problem": item["problem"]}
+        request_id, row = item["request_id"], item["row_index"]
+        result: dict[str, Any] = {"index": item["index"], "request_id": request_id, "row_index": row}
+        found = logged.get(request_id)
+        if found is None:
+            return result | {"status": "unknown_request_id"}
+        if found[0] != model_name:
+            return result | {"status": "wrong_model", "problem": f"request was answered by model '{found[0]}'"}
+        if row >= found[1]:
+            return result | {"status": "unknown_row", "problem": f"the request had {found[1]} row(s)"}
+        converted = _label(item["label"], positive)
+        if isinstance(converted, str):
+            return result | {"status": "invalid", "problem": converted}
+        text, value = converted
+        previous = before.get((request_id, row))
+        if previous == text:
+            return result | {"status": "unchanged"}
+        pq.upsert_label(self._store, request_id, row, model_name, text, value, utc_now())
+        return result | {"status": "recorded" if previous is None else "updated"}
+
+
+def _parse(index: int, item: Any) -> dict[str, Any]:
+    if not isinstance(item, dict):
+        return {"index": index, "problem": "each label must be an object"}
+    request_id, row, label = item.get("request_id"), item.get("row_index", 0), item.get("label")
+    if not isinstance(request_id, str) or not request_id:
+        return {"index": index, "problem": "'request_id' must be a non-empty string"}
+    if isinstance(row, bool) or not isinstance(row, int) or row < 0:
+        return {"index": index, "problem": "'row_index' must be a non-negative integer"}
+    extra = sorted(set(item) - {"request_id", "row_index", "label"})
+    if extra:
+        return {"index": index, "problem": f"unexpected fields {extra}"}
+    if label is None:
+        return {"index": index, "problem": "'label' is required"}
+    return {"index": index, "request_id": request_id, "row_index": row, "label": label}
+
+
+def _positive_classes(store: Store, model_name: str) -> dict[str, Any]:
+    row = store.row("SELECT m.task, any_value(v.positive_class) AS positive FROM models m "
+                    "LEFT JOIN model_versions v ON v.model_name = m.name WHERE m.name = ? GROUP BY m.task",
+                    [model_name])
+    if row is None:
+        raise InvalidRequest(f"no model named '{model_name}'", [
+            {"field": "model", "problem": "unknown model", "kind": "unknown_model"}], status=404)
+    return {"task": row["task"], "positive": row["positive"]}
+
+
+def _label(label: Any, positive: dict[str, Any]) -> tuple[str, float] | str:
+    if positive["task"] == "regression":
+        if isinstance(label, bool) or not isinstance(label, (int, float)) or not math.isfinite(label):
+            return "a regression label must be a finite number"
+        return str(label), float(label)
+    if isinstance(label, bool):
+        text = "true" if label else "false"
+    elif isinstance(label, (str, int)) and not isinstance(label, float):
+        text = str(label)
+    else:
+        return "a binary label must be text, an integer or a boolean"
+    return text, 1.0 if text == positive["positive"] else 0.0
+
+
+def parse_body(body: Any) -> list[Any]:
+    """A single label object, or {"labels": [...]}."""
+    if isinstance(body, dict) and "labels" in body:
+        if not isinstance(body["labels"], list) or not body["labels"]:
+            raise InvalidRequest("'labels' must be a non-empty list", [
+                {"field": "labels", "problem": "must be a non-empty list", "kind": "invalid_body"}])
+        return list(body["labels"])
+    if isinstance(body, dict):
+        return [body]
+    raise InvalidRequest("the body must be a label object or {\"labels\": [...]}", [
+        {"field": "(body)", "problem": "must be an object", "kind": "invalid_body"}])

@@ -1,0 +1,36 @@
+"""A version ready to score: its model, features, contract and decision threshold."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from appliance.contracts.contract import Contract
+from appliance.contracts.features import Feature
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedVersion:
+    model_name: str
+    version: int
+    task: str
+    model: Any
+    features: list[Feature]
+    contract: Contract
+    positive_class: str | None
+    threshold: float
+    size_bytes: int
+
+    def predict(self, frame: pl.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
+        """(predictions, scores): binary → (1/0 at the threshold, positive-class probability)."""
+        if self.task == "binary":
+            scores = np.asarray(self.model.predict_proba(frame))[:, 1].astype(np.float64)
+            return (scores >= self.threshold).astype(np.float64), scores
+        return np.asarray(self.model.predict(frame), dtype=np.float64), None
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return self.model_name, self.version

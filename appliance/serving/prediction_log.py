@@ -1,0 +1,160 @@
+"""The durable prediction log: one writer thread, group commit, bounded queue.
+
+A request hands its rows to `submit` and waits; the writer commits everything queued in one
+transaction as soon as the previous commit ends, then wakes every waiter of that commit. A response
+is sent only after its rows are committed, so a `kill -9` loses no acknowledged prediction. The
+queue is bounded in rows: when it is full, new requests get 503 at once instead of waiting.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from appliance.clock import utc_now
+from appliance.errors import RetryLater, StoreError
+from appliance.store import prediction_queries as pq
+from appliance.store.connection import Store
+
+
+@dataclass(eq=False)
+class LogRecord:
+    """The rows of one scored request (or its shadow scoring)."""
+
+    request_id: str
+    model_name: str
+    version: int
+    route: str
+    api: str
+    predictions: np.ndarray
+    scores: np.ndarray | None
+    latency_ms: float
+    flags: list[list[str]]
+    inputs: pl.DataFrame | None  # typed model input; None when already logged (shadow)
+    logged_at: Any = field(default_factory=utc_now)
+    done: threading.Event = field(default_factory=threading.Event)
+    error: BaseException | None = None
+
+    @property
+    def rows(self) -> int:
+        return len(self.predictions)
+
+
+class PredictionLog:
+    def __init__(self, store: Store, *, max_pending_rows: int = 50_000) -> None:
+        self._store = store
+        self.max_pending_rows = max_pending_rows
+        self._pending: deque[LogRecord | dict[str, Any]] = deque()
+        self._pending_rows = 0
+        self._cv = threading.Condition()
+        self._stopping = False
+        self.commits = 0
+        self._thread = threading.Thread(target=self._run, name="prediction-log", daemon=True)
+        self._thread.start()
+
+    @property
+    def depth(self) -> int:
+        """Rows waiting to be committed."""
+        return self._pending_rows
+
+    def submit(self, record: LogRecord) -> None:
+        with self._cv:
+            if self._stopping:
+                raise RetryLater("the daemon is shutting down; retry shortly", 503, 1.0)
+            if self._pending_rows + record.rows > self.max_pending_rows:
+                raise RetryLater("the prediction log is saturated; retry shortly", 503, 1.0)
+            self._pending.append(record)
+            self._pending_rows += record.rows
+            self._cv.notify()
+
+    def submit_rejection(self, row: dict[str, Any]) -> None:
+        """Keep a rejected request for data-quality monitoring (best effort, never waited on)."""
+        with self._cv:
+            if self._stopping or self._pending_rows >= self.max_pending_rows:
+                return
+            self._pending.append(row)
+            self._pending_rows += 1
+            self._cv.notify()
+
+    def wait(self, record: LogRecord, timeout: float = 30.0) -> None:
+        if not record.done.wait(timeout):
+            raise RetryLater("the prediction log did not commit in time; retry shortly", 503, 1.0)
+        if record.error is not None:
+            raise StoreError(f"prediction log commit failed: {record.error}") from record.error
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Commit everything queued, then stop the writer."""
+        with self._cv:
+            self._stopping = True
+            self._cv.notify()
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while True:
+            with self._cv:
+                while not self._pending and not self._stopping:
+                    self._cv.wait()
+                if not self._pending and self._stopping:
+                    return
+                batch = list(self._pending)
+                self._pending.clear()
+                self._pending_rows = 0
+            self._commit(batch)
+
+    def _commit(self, batch: list[LogRecord | dict[str, Any]]) -> None:
+        records = [r for r in batch if isinstance(r, LogRecord)]
+        rejections = [r for r in batch if isinstance(r, dict)]
+        error: BaseException | None = None
+        try:
+            with self._store.transaction():
+                if records:
+                    pq.insert_arrow(self._store, "prediction_log", "log_batch", _log_table(records).to_arrow())
+                    for model_name, frame in _inputs_by_model(records).items():
+                        pq.insert_arrow(self._store, pq.inputs_table(model_name), "inputs_batch", frame.to_arrow())
+                for row in rejections:
+                    pq.insert_rejection(self._store, row)
+            self.commits += 1
+        except BaseException as e:  # every waiter of this commit learns that it failed
+            error = e
+        for record in records:
+            record.error = error
+            record.done.set()
+
+
+def _log_table(records: list[LogRecord]) -> pl.DataFrame:
+    columns: dict[str, list[Any]] = {k: [] for k in (
+        "request_id", "row_index", "logged_at", "model_name", "version", "route", "api", "prediction", "score",
+        "latency_ms", "flags")}
+    for r in records:
+        n = r.rows
+        columns["request_id"] += [r.request_id] * n
+        columns["row_index"] += list(range(n))
+        columns["logged_at"] += [r.logged_at] * n
+        columns["model_name"] += [r.model_name] * n
+        columns["version"] += [r.version] * n
+        columns["route"] += [r.route] * n
+        columns["api"] += [r.api] * n
+        columns["prediction"] += r.predictions.tolist()
+        columns["score"] += r.scores.tolist() if r.scores is not None else [None] * n
+        columns["latency_ms"] += [r.latency_ms] * n
+        columns["flags"] += r.flags
+    return pl.DataFrame(columns, schema={
+        "request_id": pl.String, "row_index": pl.Int32, "logged_at": pl.Datetime("us"), "model_name": pl.String,
+        "version": pl.Int32, "route": pl.String, "api": pl.String, "prediction": pl.Float64, "score": pl.Float64,
+        "latency_ms": pl.Float64, "flags": pl.List(pl.String)})
+
+
+def _inputs_by_model(records: list[LogRecord]) -> dict[str, pl.DataFrame]:
+    frames: dict[str, list[pl.DataFrame]] = {}
+    for r in records:
+        if r.inputs is None:
+            continue
+        keyed = r.inputs.with_columns(pl.lit(r.request_id).alias("request_id"),
+                                      pl.int_range(0, r.inputs.height, dtype=pl.Int32).alias("row_index"))
+        frames.setdefault(r.model_name, []).append(keyed)
+    return {name: pl.concat(parts, how="diagonal") for name, parts in frames.items()}

@@ -1,0 +1,201 @@
+"""Turn a request's columns into the model's typed input frame, checking it against the contract.
+
+Every problem is reported per field (`records[3].distance: expected a number, got "far"`), and
+nothing is coerced silently: numbers must be JSON numbers (never booleans or text), categorical
+values text, integers or booleans (turned into text by the same rule as training), and NaN or
+infinity is refused. Unknown categories and out-of-range numbers follow the model's policy:
+rejected, or accepted and flagged on the logged row.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+import polars as pl
+
+from appliance.contracts.contract import CategoricalColumn, Contract, NumericColumn
+from appliance.contracts.features import NUMERIC, Feature
+from appliance.errors import InvalidRequest
+
+MAX_ERRORS = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    unknown_category: str = "flag"  # "reject" or "flag"
+    out_of_range: str = "flag"
+
+
+@dataclass(frozen=True, slots=True)
+class RequestFrame:
+    frame: pl.DataFrame
+    flags: list[list[str]]
+
+
+class _Errors:
+    def __init__(self, where: str) -> None:
+        self.where = where
+        self.items: list[dict[str, str]] = []
+
+    def add(self, row: int | None, field: str, problem: str, kind: str) -> None:
+        if len(self.items) < MAX_ERRORS:
+            location = f"{self.where}[{row}].{field}" if row is not None else field
+            self.items.append({"field": location, "problem": problem, "kind": kind})
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            first = self.items[0]
+            more = f" (and {len(self.items) - 1} more)" if len(self.items) > 1 else ""
+            raise InvalidRequest(f"{first['field']}: {first['problem']}{more}", self.items,
+                                 reason=first["kind"])
+
+
+def columns_from_records(records: Any, features: list[Feature], where: str = "records") -> dict[str, list[Any]]:
+    """Records (a list of objects) to columns; missing and extra fields are errors."""
+    errors = _Errors(where)
+    if not isinstance(records, list) or not records:
+        raise InvalidRequest(f"'{where}' must be a non-empty list of objects", [
+            {"field": where, "problem": "must be a non-empty list of objects", "kind": "invalid_body"}])
+    names = [f.name for f in features]
+    wanted = set(names)
+    columns: dict[str, list[Any]] = {n: [] for n in names}
+    for row, record in enumerate(records):
+        if not isinstance(record, dict):
+            errors.add(row, "", "must be an object", "invalid_body")
+            continue
+        for name in sorted(wanted - record.keys()):
+            errors.add(row, name, "missing column", "missing_column")
+        for name in sorted(record.keys() - wanted):
+            errors.add(row, name, "unexpected column (not a feature of this model)", "extra_column")
+        for name in names:
+            columns[name].append(record.get(name))
+    errors.raise_if_any()
+    return columns
+
+
+def columns_from_split(columns: Any, data: Any, features: list[Feature], where: str) -> dict[str, list[Any]]:
+    """Column names plus rows of values (MLflow's dataframe_split) to columns."""
+    if not isinstance(columns, list) or not isinstance(data, list) or not data:
+        raise InvalidRequest(f"'{where}' needs 'columns' (a list) and 'data' (a non-empty list of rows)", [
+            {"field": where, "problem": "needs 'columns' and non-empty 'data'", "kind": "invalid_body"}])
+    errors = _Errors(f"{where}.data")
+    for row, values in enumerate(data):
+        if not isinstance(values, list) or len(values) != len(columns):
+            errors.add(row, "", f"must be a list of {len(columns)} values", "invalid_body")
+    errors.raise_if_any()
+    by_name = {name: [values[i] for values in data] for i, name in enumerate(columns)}
+    return check_names(by_name, features, where)
+
+
+def check_names(by_name: dict[str, Any], features: list[Feature], where: str) -> dict[str, Any]:
+    """Columns given by name: each feature present, nothing else."""
+    errors = _Errors(where)
+    wanted = {f.name for f in features}
+    for name in sorted(wanted - by_name.keys()):
+        errors.add(None, f"{where}.{name}", "missing column", "missing_column")
+    for name in sorted(by_name.keys() - wanted):
+        errors.add(None, f"{where}.{name}", "unexpected column (not a feature of this model)", "extra_column")
+    errors.raise_if_any()
+    lengths = {len(v) for v in by_name.values()}
+    if len(lengths) != 1:
+        raise InvalidRequest(f"'{where}' columns have different lengths {sorted(lengths)}", [
+            {"field": where, "problem": "columns have different lengths", "kind": "invalid_body"}])
+    return by_name
+
+
+def build_frame(columns: dict[str, Sequence[Any]], features: list[Feature], contract: Contract, policy: Policy,
+                *, max_rows: int, where: str = "records") -> RequestFrame:
+    """The typed model input for `columns`, or InvalidRequest naming every bad field."""
+    rows = len(next(iter(columns.values()))) if columns else 0
+    if rows > max_rows:
+        raise InvalidRequest(f"{rows} rows is more than the limit of {max_rows} per request; split the request", [
+            {"field": where, "problem": f"{rows} rows; at most {max_rows}", "kind": "too_many_rows"}],
+            status=413, reason="too_many_rows")
+    errors = _Errors(where)
+    flags: list[list[str]] = [[] for _ in range(rows)]
+    data: dict[str, Any] = {}
+    for feature in features:
+        spec = contract.columns[feature.name]
+        if feature.kind == NUMERIC:
+            data[feature.name] = _numeric(columns[feature.name], feature.name, spec, policy, errors, flags)  # type: ignore[arg-type]
+        else:
+            data[feature.name] = _categorical(columns[feature.name], feature.name, spec, policy, errors, flags)  # type: ignore[arg-type]
+    errors.raise_if_any()
+    schema = {f.name: (pl.Float64 if f.kind == NUMERIC else pl.String) for f in features}
+    return RequestFrame(pl.DataFrame(data, schema=schema), flags)
+
+
+def _numeric(values: Sequence[Any], name: str, spec: NumericColumn, policy: Policy, errors: _Errors,
+             flags: list[list[str]]) -> Any:
+    if isinstance(values, np.ndarray) and values.dtype.kind in "fiu":
+        array = values.astype(np.float64)
+        for row in np.flatnonzero(~np.isfinite(array))[:MAX_ERRORS]:
+            errors.add(int(row), name, "NaN or infinity is not a number Vigil accepts", "not_finite")
+        _range(array, name, spec, policy, errors, flags)
+        return array
+    out: list[float | None] = []
+    for row, value in enumerate(values):
+        if value is None:
+            out.append(None)
+        elif isinstance(value, bool) or not isinstance(value, (int, float)):
+            errors.add(row, name, f"expected a number, got {_shown(value)}", "wrong_type")
+            out.append(None)
+        elif isinstance(value, float) and not math.isfinite(value):
+            errors.add(row, name, "NaN or infinity is not a number Vigil accepts", "not_finite")
+            out.append(None)
+        else:
+            out.append(float(value))
+    array = np.array([np.nan if v is None else v for v in out], dtype=np.float64)
+    _range(array, name, spec, policy, errors, flags)
+    return out
+
+
+def _range(array: np.ndarray, name: str, spec: NumericColumn, policy: Policy, errors: _Errors,
+           flags: list[list[str]]) -> None:
+    with np.errstate(invalid="ignore"):
+        low = array < spec.min if spec.min is not None else np.zeros(len(array), bool)
+        high = array > spec.max if spec.max is not None else np.zeros(len(array), bool)
+    for row in np.flatnonzero(low | high):
+        if policy.out_of_range == "reject":
+            errors.add(int(row), name, f"{array[row]} is outside the contract's range [{spec.min}, {spec.max}]",
+                       "out_of_range")
+        else:
+            flags[row].append(f"out_of_range:{name}")
+
+
+def _categorical(values: Sequence[Any], name: str, spec: CategoricalColumn, policy: Policy, errors: _Errors,
+                 flags: list[list[str]]) -> list[str | None]:
+    known = None if spec.any_category else set(spec.categories)
+    out: list[str | None] = []
+    for row, value in enumerate(values):
+        text = _as_category(value)
+        if value is not None and text is None:
+            errors.add(row, name, f"expected text, an integer or a boolean, got {_shown(value)}", "wrong_type")
+        elif text is not None and known is not None and text not in known:
+            if policy.unknown_category == "reject":
+                errors.add(row, name, f"unknown category {text!r}", "unknown_category")
+            else:
+                flags[row].append(f"unknown_category:{name}")
+        out.append(text)
+    return out
+
+
+def _as_category(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (str, int)) and not isinstance(value, float):
+        return str(value)
+    if isinstance(value, (np.integer,)):
+        return str(int(value))
+    if isinstance(value, np.bool_):
+        return "true" if value else "false"
+    return None
+
+
+def _shown(value: Any) -> str:
+    text = repr(value) if isinstance(value, str) else type(value).__name__ if isinstance(value, (dict, list)) \
+        else str(value).lower() if isinstance(value, bool) else repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."

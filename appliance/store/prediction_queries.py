@@ -1,0 +1,119 @@
+"""SQL of the scoring service: the prediction log, per-model typed input tables, feedback, rejections."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+from typing import Any, Iterable
+
+from appliance.contracts.features import NUMERIC, Feature
+from appliance.store.connection import Store
+
+_SAFE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def inputs_table(model_name: str) -> str:
+    """The name of a model's typed input table (model names are restricted to [a-z0-9_-])."""
+    name = "prediction_inputs__" + model_name.replace("-", "_")
+    if not _SAFE.match(name):
+        raise ValueError(f"unsafe table name {name!r}")
+    return name
+
+
+def _column(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def ensure_inputs_table(store: Store, model_name: str, features: Iterable[Feature]) -> None:
+    """Create the model's input table, or add columns for features it has not seen yet."""
+    table = inputs_table(model_name)
+    store.execute_script(
+        f"CREATE TABLE IF NOT EXISTS {table} (request_id VARCHAR NOT NULL, row_index INTEGER NOT NULL)"
+    )
+    present = {r[0] for r in store.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table])}
+    for feature in features:
+        if feature.name not in present:
+            kind = "DOUBLE" if feature.kind == NUMERIC else "VARCHAR"
+            store.execute_script(f"ALTER TABLE {table} ADD COLUMN {_column(feature.name)} {kind}")
+
+
+def insert_arrow(store: Store, table: str, name: str, arrow_table: Any) -> None:
+    """Insert an Arrow table by column name (columns absent from it stay NULL)."""
+    store.register(name, arrow_table)
+    try:
+        store.execute_script(f"INSERT INTO {table} BY NAME SELECT * FROM {name}")
+    finally:
+        store.unregister(name)
+
+
+def logged_rows(store: Store, request_ids: list[str]) -> dict[str, tuple[str, int]]:
+    """request_id → (model, rows answered) for the ids that were answered (shadow rows excluded)."""
+    if not request_ids:
+        return {}
+    rows = store.execute(
+        "SELECT request_id, any_value(model_name), count(*) FROM prediction_log "
+        "WHERE request_id IN (SELECT unnest(?::VARCHAR[])) AND route <> 'shadow' GROUP BY request_id",
+        [request_ids],
+    )
+    return {request_id: (model, int(count)) for request_id, model, count in rows}
+
+
+def existing_labels(store: Store, keys: list[tuple[str, int]]) -> dict[tuple[str, int], str]:
+    if not keys:
+        return {}
+    rows = store.execute(
+        "SELECT request_id, row_index, label FROM feedback WHERE (request_id, row_index) IN "
+        "(SELECT (unnest(?::VARCHAR[]), unnest(?::INTEGER[])))",
+        [[k[0] for k in keys], [k[1] for k in keys]],
+    )
+    return {(r, i): label for r, i, label in rows}
+
+
+def upsert_label(store: Store, request_id: str, row_index: int, model_name: str, label: str,
+                 label_value: float, at: datetime) -> None:
+    store.execute(
+        "INSERT INTO feedback VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (request_id, row_index) DO UPDATE SET "
+        "label = excluded.label, label_value = excluded.label_value, received_at = excluded.received_at",
+        [request_id, row_index, model_name, label, label_value, at],
+    )
+
+
+def insert_rejection(store: Store, row: dict[str, Any]) -> None:
+    store.execute(
+        "INSERT INTO rejected_requests VALUES ($request_id, $received_at, $model_name, $api, $status, $reason, "
+        "$errors, $body_excerpt)",
+        {**row, "errors": json.dumps(row["errors"])},
+    )
+
+
+def api_key_by_hash(store: Store, key_sha256: str) -> dict[str, Any] | None:
+    return store.row("SELECT name, rate_per_second FROM api_keys WHERE key_sha256 = ? AND revoked_at IS NULL",
+                     [key_sha256])
+
+
+def active_api_key_count(store: Store) -> int:
+    return int(store.scalar("SELECT count(*) FROM api_keys WHERE revoked_at IS NULL"))
+
+
+def insert_api_key(store: Store, name: str, key_sha256: str, rate: float | None, actor: str, at: datetime) -> None:
+    store.execute("INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, NULL)", [name, key_sha256, rate, actor, at])
+
+
+def revoke_api_key(store: Store, name: str, at: datetime) -> int:
+    return len(store.execute("UPDATE api_keys SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL RETURNING name",
+                             [at, name]))
+
+
+def list_api_keys(store: Store) -> list[dict[str, Any]]:
+    return store.rows("SELECT name, rate_per_second, created_by, created_at, revoked_at FROM api_keys ORDER BY name")
+
+
+def alias_percent(store: Store, model_name: str, alias: str) -> float | None:
+    return store.scalar("SELECT traffic_percent FROM aliases WHERE model_name = ? AND alias = ?", [model_name, alias])
+
+
+def set_alias_percent(store: Store, model_name: str, alias: str, percent: float | None) -> None:
+    store.execute("UPDATE aliases SET traffic_percent = ? WHERE model_name = ? AND alias = ?",
+                  [percent, model_name, alias])
