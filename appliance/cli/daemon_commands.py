@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -13,4 +14,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     from appliance.daemon.runtime import serve
     from appliance.home import resolve_home
 
-    return serve(resolve_home(args.home), args.host, args.port)
+    code = serve(resolve_home(args.home), args.host, args.port)
+    # The store is checkpointed and closed; skip interpreter teardown, which would only race the
+    # daemon's idle worker threads.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -49,7 +49,7 @@ def _run(home: Home, service: Service, host: str, port: int) -> int:
     app = App(service, max_body_bytes=serving.max_body_bytes, max_queue=serving.max_queue,
               queue_depth=lambda: len(holder["server"].task_dispatcher.queue))
     server = create_server(app, host=host, port=port, threads=serving.threads, ident="vigil",
-                           max_request_body_size=serving.max_body_bytes + 1, channel_timeout=60,
+                           max_request_body_size=serving.max_body_bytes * 16, channel_timeout=60,
                            connection_limit=1000, backlog=1024, clear_untrusted_proxy_headers=True)
     holder["server"] = server
     actual_port = int(server.effective_port)

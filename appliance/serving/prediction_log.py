@@ -72,14 +72,17 @@ class PredictionLog:
             self._pending_rows += record.rows
             self._cv.notify()
 
-    def submit_rejection(self, row: dict[str, Any]) -> None:
-        """Keep a rejected request for data-quality monitoring (best effort, never waited on)."""
+    def submit_rejection(self, row: dict[str, Any], timeout: float = 5.0) -> None:
+        """Keep a rejected request for data-quality monitoring; waits for its commit, but a saturated
+        log drops it rather than delay the client's error answer (it is still counted in metrics)."""
+        done = threading.Event()
         with self._cv:
             if self._stopping or self._pending_rows >= self.max_pending_rows:
                 return
-            self._pending.append(row)
+            self._pending.append({**row, "_done": done})
             self._pending_rows += 1
             self._cv.notify()
+        done.wait(timeout)
 
     def wait(self, record: LogRecord, timeout: float = 30.0) -> None:
         if not record.done.wait(timeout):
@@ -117,13 +120,15 @@ class PredictionLog:
                     for model_name, frame in _inputs_by_model(records).items():
                         pq.insert_arrow(self._store, pq.inputs_table(model_name), "inputs_batch", frame.to_arrow())
                 for row in rejections:
-                    pq.insert_rejection(self._store, row)
+                    pq.insert_rejection(self._store, {k: v for k, v in row.items() if k != "_done"})
             self.commits += 1
         except BaseException as e:  # every waiter of this commit learns that it failed
             error = e
         for record in records:
             record.error = error
             record.done.set()
+        for row in rejections:
+            row["_done"].set()
 
 
 def _log_table(records: list[LogRecord]) -> pl.DataFrame:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import polars as pl
 
-from conftest import query
+from support import query
 
 
 def test_contract_export_edit_apply_check(home: Path, cli, write_spec, flights_small: Path, tmp_path: Path) -> None:

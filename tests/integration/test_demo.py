@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import query
+from support import query
 
 
 def test_demo_fast(tmp_path: Path, vigil) -> None:

@@ -16,7 +16,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from conftest import files_under, query
+from support import files_under, query
 
 NUMERIC = ["sched_dep_time", "distance", "temp", "wind_speed", "visib"]
 CATEGORICAL = ["carrier", "origin"]

@@ -7,7 +7,7 @@ import tomllib
 from pathlib import Path
 
 from appliance.store.migrations import discover
-from conftest import query
+from support import query
 
 SHIPPED = [(m.number, m.name) for m in discover()]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import query
+from support import query
 
 
 def _two_versions(cli, home: Path, write_spec) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import query
+from support import query
 
 
 def test_formats(home: Path, cli) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import polars as pl
 
-from conftest import files_under, query
+from support import files_under, query
 
 
 def _train(cli, home: Path, spec: Path, reason: str = "test") -> dict:

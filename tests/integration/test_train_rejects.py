@@ -7,7 +7,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from conftest import files_under, query
+from support import files_under, query
 
 
 def _bad_data(tmp_path: Path, flights_small: Path, change) -> str:
