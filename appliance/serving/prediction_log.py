@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+import pyarrow  # noqa: F401  (imported once here: polars imports it lazily, and racing threads break that)
 
 from appliance.clock import utc_now
 from appliance.errors import RetryLater, StoreError
