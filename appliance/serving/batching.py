@@ -48,6 +48,7 @@ class Predictor:
         self._submit = threading.Lock()
         self._closing = False
         self._worker_alive = batching
+        self.predict_calls = 0  # model predict calls made (fewer than requests when batching pays)
         if batching:
             threading.Thread(target=self._run, name=f"batch-{loaded.model_name}-v{loaded.version}",
                              daemon=True).start()
@@ -60,6 +61,7 @@ class Predictor:
                 self._jobs.put(job)
         if not queued:
             with self._lock:  # one predict at a time per version: no thread oversubscription
+                self.predict_calls += 1
                 return self.loaded.predict(frame)
         job.done.wait()
         if job.error is not None:
@@ -94,6 +96,7 @@ class Predictor:
     def _predict_all(self, jobs: list[_Job]) -> None:
         try:
             frame = jobs[0].frame if len(jobs) == 1 else pl.concat([j.frame for j in jobs], how="vertical")
+            self.predict_calls += 1
             predictions, scores = self.loaded.predict(frame)
         except BaseException as e:  # handed to each caller, who turns it into a 500
             for job in jobs:
