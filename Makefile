@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench install
+.PHONY: demo test bench bench-serving install
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -29,3 +29,8 @@ $(BENCH_VENV)/.installed: bench/peer-requirements.txt
 # Benchmarks compare with MLflow, installed in its own venv (.bench-venv) so it never touches Vigil's.
 bench: $(STAMP) $(BENCH_VENV)/.installed
 	$(VENV)/bin/python bench/startup.py
+
+# The serving benchmark also needs wrk (Debian package) as the load generator.
+bench-serving: $(STAMP) $(BENCH_VENV)/.installed
+	command -v wrk >/dev/null || apt-get install -y wrk
+	$(VENV)/bin/python bench/serving.py

@@ -73,7 +73,9 @@ class ServingConfig(_Section):
     )
     batching: bool = Field(True, description="Combine concurrent requests for a version into one predict call.")
     batch_max_rows: int = Field(64, ge=1, description="Most rows in one micro-batch.")
-    batch_max_wait_ms: float = Field(2.0, ge=0, le=100, description="Longest a request waits for a batch to fill.")
+    batch_max_wait_ms: float = Field(
+        0.0, ge=0, le=100, description="Extra wait for a batch to fill (0: batch only what is already queued)."
+    )
     model_cache_mb: int = Field(1024, ge=1, description="Memory bound of loaded versions (artifact bytes).")
     require_api_key: bool = Field(False, description="Scoring and feedback need an API key (vigil api-keys add).")
     default_model: str = Field("", description="Model answering /invocations (default: the only served model).")

@@ -1,8 +1,9 @@
 """Adaptive micro-batching: concurrent requests for one version share one predict call.
 
-A worker thread per version takes the first waiting request, then whatever else arrives within
-`max_wait_ms` (up to `max_rows` rows), predicts once and hands each caller its slice. A lone request
-waits at most `max_wait_ms`; under load the batch fills at once and the wait disappears.
+A worker thread per version takes the first waiting request plus every request already queued
+behind it (up to `max_rows` rows), predicts once and hands each caller its slice. While it predicts,
+new requests queue up and form the next batch, so batches grow with load and a lone request never
+waits for company. `max_wait_ms` > 0 additionally waits that long for a batch to fill.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ class Predictor:
     a closed predictor (a request in flight during a swap) then predicts directly, so it never hangs.
     """
 
-    def __init__(self, loaded: LoadedVersion, *, batching: bool, max_rows: int = 64, max_wait_ms: float = 2.0) -> None:
+    def __init__(self, loaded: LoadedVersion, *, batching: bool, max_rows: int = 64, max_wait_ms: float = 0.0) -> None:
         self.loaded = loaded
         self.batching = batching
         self.max_rows = max_rows
@@ -86,7 +87,8 @@ class Predictor:
             deadline = time.monotonic() + self.max_wait
             while rows < self.max_rows:
                 try:
-                    job = self._jobs.get(timeout=max(0.0, deadline - time.monotonic()))
+                    remaining = deadline - time.monotonic()
+                    job = self._jobs.get(timeout=remaining) if remaining > 0 else self._jobs.get_nowait()
                 except queue.Empty:
                     break
                 jobs.append(job)

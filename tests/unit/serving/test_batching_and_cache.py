@@ -28,7 +28,7 @@ def _loaded(version: int = 1, size: int = 100) -> LoadedVersion:
 
 def test_concurrent_requests_share_predict_calls_and_get_their_own_rows() -> None:
     loaded = _loaded()
-    predictor = Predictor(loaded, batching=True, max_rows=64, max_wait_ms=20)
+    predictor = Predictor(loaded, batching=True, max_rows=64, max_wait_ms=20)  # waits, so the 32 callers surely share batches
     rows = [pl.DataFrame({"x": [float(i)], "y": [float(-i) / 2]}) for i in range(32)]
     results: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
     barrier = threading.Barrier(len(rows))
