@@ -23,6 +23,7 @@ from appliance.training.frames import read_frame
 from appliance.training.reproduction import reproduce
 from appliance.training.spec import parse_spec
 from appliance.training.trainer import Registered, train_version
+from appliance.demo_traffic import serve_and_score
 
 SAMPLE_DIR = Path(__file__).resolve().parents[1] / "sample_data"
 SPEC = SAMPLE_DIR / "flight_delay.toml"
@@ -48,6 +49,7 @@ def run_demo(root: Path, *, fast: bool, say: Say = print) -> None:
         _contract_check(ctx, first.version, say)
         _reproduce(ctx, first.version, say)
         _audit(ctx, say)
+    serve_and_score(home, second.version, rows=120 if fast else 600, say=say)
     say("")
     say(f"Explore it: vigil show flight_delay {second.version} --home {home.root}   (add --card for the model card)")
     say(f"            vigil sql \"SELECT * FROM deployments\" --home {home.root}")

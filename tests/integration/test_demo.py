@@ -11,10 +11,12 @@ def test_demo_fast(tmp_path: Path, vigil) -> None:
     demo_home = tmp_path / "demo"
     result = vigil("demo", "--fast", "--home", demo_home)
     assert result.code == 0, result.err
-    for step in range(1, 8):
+    for step in range(1, 10):
         assert f"\n{step}. " in "\n" + result.out
     assert "predictions on" in result.out and "are identical" in result.out
-    assert query(demo_home, "SELECT version FROM current_aliases WHERE alias = 'champion'") == [(1,)]
+    assert "the next request is answered by v2" in result.out and "exit code 0" in result.out
+    assert query(demo_home, "SELECT version FROM current_aliases WHERE alias = 'champion'") == [(2,)]
+    assert query(demo_home, "SELECT count(*) FROM feedback") == [(120,)]
     assert query(demo_home, "SELECT count(*) FROM model_versions") == [(2,)]
     again = vigil("demo", "--fast", "--home", demo_home)
     assert again.code == 0 and query(demo_home, "SELECT count(*) FROM model_versions") == [(2,)]
