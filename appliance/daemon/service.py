@@ -16,6 +16,7 @@ from appliance.registry.loading import load_version_model
 from appliance.registry.versions import get_version
 from appliance.serving.access import ScoringAccess
 from appliance.serving.batching import Predictor
+from appliance.serving.fast_path import compile_pipeline
 from appliance.serving.feedback import FeedbackRecorder
 from appliance.serving.loaded import LoadedVersion
 from appliance.serving.metrics import Metrics
@@ -130,8 +131,10 @@ class Service:
         features = features_from_json(row["features"])
         _, contract = current_contract(ctx.store, model_name, version)
         pq.ensure_inputs_table(ctx.store, model_name, features)
-        loaded = LoadedVersion(model_name, version, row["task"], load_version_model(ctx, row), features, contract,
-                               row["positive_class"], row["threshold"] or 0.5, int(row["artifact_bytes"]))
+        model = load_version_model(ctx, row)
+        loaded = LoadedVersion(model_name, version, row["task"], model, features, contract,
+                               row["positive_class"], row["threshold"] or 0.5, int(row["artifact_bytes"]),
+                               compile_pipeline(model, features, contract, row["task"]))
         serving = self.config.serving
         return Predictor(loaded, batching=serving.batching, max_rows=serving.batch_max_rows,
                          max_wait_ms=serving.batch_max_wait_ms)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Callable
 
 import numpy as np
 import polars as pl
@@ -23,13 +23,16 @@ class LoadedVersion:
     positive_class: str | None
     threshold: float
     size_bytes: int
+    fast: Callable[[pl.DataFrame], np.ndarray] | None = field(default=None, compare=False)
 
     def predict(self, frame: pl.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
         """(predictions, scores): binary → (1/0 at the threshold, positive-class probability)."""
         if self.task == "binary":
-            scores = np.asarray(self.model.predict_proba(frame))[:, 1].astype(np.float64)
+            raw = self.fast(frame) if self.fast else self.model.predict_proba(frame)
+            scores = np.asarray(raw)[:, 1].astype(np.float64)
             return (scores >= self.threshold).astype(np.float64), scores
-        return np.asarray(self.model.predict(frame), dtype=np.float64), None
+        raw = self.fast(frame) if self.fast else self.model.predict(frame)
+        return np.asarray(raw, dtype=np.float64), None
 
     @property
     def key(self) -> tuple[str, int]:
