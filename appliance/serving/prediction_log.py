@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-import pyarrow  # noqa: F401  (imported once here: polars imports it lazily, and racing threads break that)
 
 from appliance.clock import utc_now
 from appliance.errors import RetryLater, StoreError
@@ -117,9 +116,9 @@ class PredictionLog:
         try:
             with self._store.transaction():
                 if records:
-                    pq.insert_arrow(self._store, "prediction_log", "log_batch", _log_table(records).to_arrow())
-                    for model_name, frame in _inputs_by_model(records).items():
-                        pq.insert_arrow(self._store, pq.inputs_table(model_name), "inputs_batch", frame.to_arrow())
+                    self._store.append_rows("prediction_log", None, _log_rows(records))
+                    for model_name, columns, rows in _input_rows(records):
+                        self._store.append_rows(pq.inputs_table(model_name), columns, rows)
                 for row in rejections:
                     pq.insert_rejection(self._store, {k: v for k, v in row.items() if k != "_done"})
             self.commits += 1
@@ -132,35 +131,23 @@ class PredictionLog:
             row["_done"].set()
 
 
-def _log_table(records: list[LogRecord]) -> pl.DataFrame:
-    columns: dict[str, list[Any]] = {k: [] for k in (
-        "request_id", "row_index", "logged_at", "model_name", "version", "route", "api", "prediction", "score",
-        "latency_ms", "flags")}
+def _log_rows(records: list[LogRecord]) -> list[tuple[Any, ...]]:
+    """Rows in prediction_log's column order."""
+    rows: list[tuple[Any, ...]] = []
     for r in records:
-        n = r.rows
-        columns["request_id"] += [r.request_id] * n
-        columns["row_index"] += list(range(n))
-        columns["logged_at"] += [r.logged_at] * n
-        columns["model_name"] += [r.model_name] * n
-        columns["version"] += [r.version] * n
-        columns["route"] += [r.route] * n
-        columns["api"] += [r.api] * n
-        columns["prediction"] += r.predictions.tolist()
-        columns["score"] += r.scores.tolist() if r.scores is not None else [None] * n
-        columns["latency_ms"] += [r.latency_ms] * n
-        columns["flags"] += r.flags
-    return pl.DataFrame(columns, schema={
-        "request_id": pl.String, "row_index": pl.Int32, "logged_at": pl.Datetime("us"), "model_name": pl.String,
-        "version": pl.Int32, "route": pl.String, "api": pl.String, "prediction": pl.Float64, "score": pl.Float64,
-        "latency_ms": pl.Float64, "flags": pl.List(pl.String)})
+        scores = r.scores.tolist() if r.scores is not None else [None] * r.rows
+        for index, (prediction, score) in enumerate(zip(r.predictions.tolist(), scores)):
+            rows.append((r.request_id, index, r.logged_at, r.model_name, r.version, r.route, r.api, prediction,
+                         score, r.latency_ms, r.flags[index]))
+    return rows
 
 
-def _inputs_by_model(records: list[LogRecord]) -> dict[str, pl.DataFrame]:
-    frames: dict[str, list[pl.DataFrame]] = {}
+def _input_rows(records: list[LogRecord]) -> list[tuple[str, list[str], list[tuple[Any, ...]]]]:
+    """(model, input-table columns to fill, rows), grouped by model and feature list."""
+    groups: dict[tuple[str, tuple[str, ...]], list[tuple[Any, ...]]] = {}
     for r in records:
         if r.inputs is None:
             continue
-        keyed = r.inputs.with_columns(pl.lit(r.request_id).alias("request_id"),
-                                      pl.int_range(0, r.inputs.height, dtype=pl.Int32).alias("row_index"))
-        frames.setdefault(r.model_name, []).append(keyed)
-    return {name: pl.concat(parts, how="diagonal") for name, parts in frames.items()}
+        rows = groups.setdefault((r.model_name, tuple(r.inputs.columns)), [])
+        rows.extend((r.request_id, index, *values) for index, values in enumerate(r.inputs.rows()))
+    return [(model, ["request_id", "row_index", *columns], rows) for (model, columns), rows in groups.items()]

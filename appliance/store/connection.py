@@ -112,15 +112,14 @@ class Store:
         """A second handle on the same database for another thread (DuckDB cursors are per thread)."""
         return Store(self._connection.cursor(), self.path, self.read_only)
 
-    def register(self, name: str, data: Any) -> None:
-        """Expose an in-memory table (Arrow) to SQL under `name`."""
+    def append_rows(self, table: str, columns: list[str] | None, rows: list[tuple[Any, ...]]) -> None:
+        """Insert many rows through DuckDB's appender (much cheaper per call than INSERT statements)."""
         try:
-            self._connection.register(name, data)
+            appender = self._connection.appender(table, columns=columns)
+            appender.append_rows(rows)
+            appender.flush()
         except duckdb.Error as e:
-            raise StoreError(f"cannot register {name}: {e}") from e
-
-    def unregister(self, name: str) -> None:
-        self._connection.unregister(name)
+            raise StoreError(f"appending to {table} failed: {e}") from e
 
     def set_option(self, name: str, value: str) -> None:
         """Set a DuckDB option on this connection (names are Vigil's constants, never user input)."""

@@ -39,15 +39,6 @@ def ensure_inputs_table(store: Store, model_name: str, features: Iterable[Featur
             store.execute_script(f"ALTER TABLE {table} ADD COLUMN {_column(feature.name)} {kind}")
 
 
-def insert_arrow(store: Store, table: str, name: str, arrow_table: Any) -> None:
-    """Insert an Arrow table by column name (columns absent from it stay NULL)."""
-    store.register(name, arrow_table)
-    try:
-        store.execute_script(f"INSERT INTO {table} BY NAME SELECT * FROM {name}")
-    finally:
-        store.unregister(name)
-
-
 def logged_rows(store: Store, request_ids: list[str]) -> dict[str, tuple[str, int]]:
     """request_id → (model, rows answered) for the ids that were answered (shadow rows excluded)."""
     if not request_ids:
