@@ -1,9 +1,10 @@
 """Adaptive micro-batching: concurrent requests for one version share one predict call.
 
-A worker thread per version takes the first waiting request plus every request already queued
-behind it (up to `max_rows` rows), predicts once and hands each caller its slice. While it predicts,
-new requests queue up and form the next batch, so batches grow with load and a lone request never
-waits for company. `max_wait_ms` > 0 additionally waits that long for a batch to fill.
+A request that finds nothing predicting for its version predicts at once in its own thread. Otherwise
+it queues, and a worker thread per version takes the first queued request plus every request queued
+behind it (up to `max_rows` rows), predicts once and hands each caller its slice. While a batch is
+predicted, new requests queue up and form the next one, so batches grow with load and a lone
+request never waits for company. `max_wait_ms` > 0 additionally waits that long for a batch to fill.
 """
 
 from __future__ import annotations
@@ -55,6 +56,13 @@ class Predictor:
                              daemon=True).start()
 
     def predict(self, frame: pl.DataFrame) -> Result:
+        if self._lock.acquire(blocking=False):  # nothing is predicting: no batch to join, go at once
+            try:
+                if not self.batching or self._jobs.empty():
+                    self.predict_calls += 1
+                    return self.loaded.predict(frame)
+            finally:
+                self._lock.release()
         job = _Job(frame)
         with self._submit:
             queued = self._worker_alive
@@ -98,8 +106,9 @@ class Predictor:
     def _predict_all(self, jobs: list[_Job]) -> None:
         try:
             frame = jobs[0].frame if len(jobs) == 1 else pl.concat([j.frame for j in jobs], how="vertical")
-            self.predict_calls += 1
-            predictions, scores = self.loaded.predict(frame)
+            with self._lock:
+                self.predict_calls += 1
+                predictions, scores = self.loaded.predict(frame)
         except BaseException as e:  # handed to each caller, who turns it into a 500
             for job in jobs:
                 job.error = e
