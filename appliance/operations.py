@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime
+
 from pathlib import Path
 from typing import Any, Callable
 
 from appliance.context import AppContext
 from appliance.errors import RegistryError
+from appliance.jsonable import plain
 
 Operation = Callable[[AppContext, dict[str, Any]], Any]
 
@@ -163,11 +164,3 @@ def find(name: str) -> OperationSpec:
 def run(ctx: AppContext, name: str, args: dict[str, Any]) -> Any:
     """Run an operation and return its result as plain JSON values (what the API would send)."""
     return json.loads(json.dumps(find(name).run(ctx, args), default=plain))
-
-
-def plain(value: Any) -> Any:
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    if hasattr(value, "item"):
-        return value.item()
-    return str(value)

@@ -6,20 +6,13 @@ import csv
 import io
 import json
 import sys
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any, Iterable, Sequence
+from appliance.jsonable import plain
 
 
 def to_json(value: Any) -> str:
-    return json.dumps(value, indent=2, default=_plain, sort_keys=False)
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    if hasattr(value, "item"):
-        return value.item()
-    return str(value)
+    return json.dumps(value, indent=2, default=plain, sort_keys=False)
 
 
 def cell(value: Any) -> str:

@@ -11,6 +11,7 @@ from typing import Any, Callable, Iterable
 
 from appliance.errors import (InvalidRequest, ModelNotServed, NotFound, QueryError, ReadOnlyViolation, RetryLater,
                               StoreError, Unauthorized, VigilError)
+from appliance.jsonable import plain
 
 log = logging.getLogger("vigil.http")
 
@@ -45,15 +46,7 @@ class Response:
 
 
 def json_response(payload: Any, status: int = 200, headers: Iterable[tuple[str, str]] = ()) -> Response:
-    return Response(status, json.dumps(payload, default=_plain).encode(), headers=list(headers))
-
-
-def _plain(value: Any) -> Any:
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if hasattr(value, "item"):
-        return value.item()
-    return str(value)
+    return Response(status, json.dumps(payload, default=plain).encode(), headers=list(headers))
 
 
 Handler = Callable[[Request], Response]
