@@ -17,6 +17,7 @@ import polars as pl
 
 from appliance.contracts.contract import CategoricalColumn, Contract, NumericColumn
 from appliance.contracts.features import NUMERIC, Feature
+from appliance.serving.transform_fast import compile_steps
 
 
 def compile_pipeline(model: Any, features: list[Feature], contract: Contract, task: str) -> Callable[[pl.DataFrame], np.ndarray] | None:
@@ -29,11 +30,14 @@ def compile_pipeline(model: Any, features: list[Feature], contract: Contract, ta
         return None
     transformers, estimator = steps
     method = "predict_proba" if task == "binary" else "predict"
+    from appliance.serving.hgb_fast import compile_hgb
+
+    final = compile_hgb(estimator) or getattr(estimator, method)
 
     def run(frame: pl.DataFrame) -> np.ndarray:
-        parts = [t.transform(frame.select(cols).to_numpy()) for t, cols in transformers]
+        parts = [transform(frame.select(cols).to_numpy()) for transform, cols in transformers]
         matrix = np.hstack(parts) if len(parts) > 1 else parts[0]
-        return np.asarray(getattr(estimator, method)(matrix))
+        return np.asarray(final(np.asarray(matrix, dtype=np.float64)))
 
     probe = _probe(features, contract)
     try:
@@ -61,7 +65,7 @@ def _steps(model: Any, features: list[Feature]) -> tuple[list[tuple[Any, list[st
             continue
         if not isinstance(columns, list) or not set(columns) <= names or transformer == "passthrough":
             return None
-        transformers.append((_without_names(transformer), list(columns)))
+        transformers.append((compile_steps(_without_names(transformer)), list(columns)))
     if getattr(estimator, "feature_names_in_", None) is not None:
         return None
     return transformers, estimator

@@ -24,7 +24,7 @@ target = "{target}"
 path = "x.parquet"
 [features]
 numeric = ["distance", "temp", "visib"]
-categorical = ["carrier", "origin"]
+categorical = ["carrier", "origin", "dest"]
 [split]
 time_column = "time_hour"
 [estimator]
@@ -37,6 +37,7 @@ params = {params}
     ("binary", "delayed", "hist_gradient_boosting", "{ max_iter = 20 }"),
     ("binary", "delayed", "logistic_regression", "{}"),
     ("regression", "arr_delay", "random_forest", "{ n_estimators = 5 }"),
+    ("regression", "arr_delay", "hist_gradient_boosting", "{ max_iter = 20 }"),
 ])
 def test_fast_path_equals_the_pipeline(task: str, target: str, kind: str, params: str) -> None:
     spec = parse_spec(SPEC.format(task=task, target=target, kind=kind, params=params)).spec
@@ -47,9 +48,23 @@ def test_fast_path_equals_the_pipeline(task: str, target: str, kind: str, params
     model = build_pipeline(spec, features).fit(inputs, y)
     fast = compile_pipeline(model, features, infer_contract(inputs, features), task)
     assert fast is not None
-    later = model_input(pl.read_parquet(SAMPLE).filter(pl.col("month") == 11).head(500), features)
+    later = model_input(pl.read_parquet(SAMPLE).filter(pl.col("month") >= 11).head(3000), features)
+    assert later["temp"].null_count() > 0  # missing numbers are imputed by the fast path too
+    assert not set(later["dest"].drop_nulls()) <= set(inputs["dest"].drop_nulls())  # and unseen categories
     expected = model.predict_proba(later) if task == "binary" else model.predict(later)
     assert np.array_equal(fast(later), expected)
+
+
+def test_gradient_boosting_is_compiled() -> None:
+    from appliance.serving.hgb_fast import compile_hgb
+
+    spec = parse_spec(SPEC.format(task="binary", target="delayed", kind="hist_gradient_boosting",
+                                  params="{ max_iter = 10 }")).spec
+    features = features_from(spec.features.numeric, spec.features.categorical)
+    data = pl.read_parquet(SAMPLE).filter(pl.col("month") == 3).head(2000)
+    model = build_pipeline(spec, features).fit(model_input(data, features), data["delayed"].cast(pl.Int8).to_numpy())
+    assert compile_hgb(model.steps[-1][1]) is not None
+    assert compile_hgb(LogisticRegression()) is None
 
 
 def test_models_of_other_shapes_are_served_as_they_are() -> None:
