@@ -38,7 +38,7 @@ def _compile(step: Any) -> Step:
         mean = step.mean_ if step.with_mean else None
         scale = step.scale_ if step.with_std else None
         return lambda X: _scale(np.asarray(X, dtype=np.float64), mean, scale)
-    if isinstance(step, OrdinalEncoder) and getattr(step, "infrequent_categories_", None) is None:
+    if isinstance(step, OrdinalEncoder) and not any(getattr(step, "infrequent_categories_", None) or []):
         return _ordinal(step) or step.transform
     return step.transform
 
@@ -56,6 +56,17 @@ def _imputer(step: Any) -> Step | None:
             return out
 
         return fill_none
+    if isinstance(step.missing_values, float) and np.isnan(step.missing_values) and statistics.dtype.kind == "O":
+        fill = np.asarray(statistics, dtype=object)
+
+        def fill_nan_objects(X: np.ndarray) -> np.ndarray:  # scikit-learn: missing means X != X here
+            out = np.array(X, dtype=object, copy=True)
+            missing = out != out
+            if missing.any():
+                out[missing] = np.broadcast_to(fill, out.shape)[missing]
+            return out
+
+        return fill_nan_objects
     if isinstance(step.missing_values, float) and np.isnan(step.missing_values) and statistics.dtype.kind == "f":
         if np.isnan(statistics).any():
             return None  # columns all-missing at fit are dropped by scikit-learn: keep its transform
