@@ -26,6 +26,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 VIGIL = Path(sys.executable).with_name("vigil")
@@ -200,7 +201,7 @@ def report(data: dict[str, object]) -> str:
             lines.append(f"{name:<22} {level:>5} {run['rps']:>9.1f} {run['p50_ms']:>8.2f} {run['p99_ms']:>8.2f} "
                          f"{run['non_2xx'] + run['socket_errors']:>8} {result['cold_start_s']:>7.2f}")
     peer = results["mlflow models serve"]["load"]
-    lines.append(f"in-process predict_proba, 1 row: {data['in_process_predict_ms']:.2f} ms median")
+    lines.append(f"in-process predict_proba of the scikit-learn pipeline, 1 row: {data['in_process_predict_ms']:.2f} ms median")
     for name in ("vigil (batching off)", "vigil (batching on)"):
         ours = results[name]["load"]
         lines.append(
@@ -212,13 +213,46 @@ def report(data: dict[str, object]) -> str:
     return "\n".join(lines)
 
 
+def markdown(data: dict[str, object]) -> str:
+    """The results and goal tables as docs/benchmarks.md shows them."""
+    results: dict[str, Any] = data["results"]  # type: ignore[assignment]
+    labels = {"vigil (batching off)": "Vigil, batching off", "vigil (batching on)": "**Vigil, batching on (default)**",
+              "mlflow models serve": "mlflow models serve"}
+    lines = ["| server | conns | req/s | p50 ms | p99 ms | errors | cold start s |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    for key, label in labels.items():
+        for i, (level, run) in enumerate(results[key]["load"].items()):
+            cold = f"{results[key]['cold_start_s']:.2f}" if i == 0 else ""
+            lines.append(f"| {label} | {level} | {run['rps']:.1f} | {run['p50_ms']:.2f} | {run['p99_ms']:.2f} | "
+                         f"{run['non_2xx'] + run['socket_errors']} | {cold} |")
+    on, peer = results["vigil (batching on)"], results["mlflow models serve"]
+    goals = [
+        ("c16 requests/s ≥ 10x MLflow's", on["load"]["16"]["rps"] / peer["load"]["16"]["rps"], 10, True,
+         f"{on['load']['16']['rps']:.1f} vs {peer['load']['16']['rps']:.1f}"),
+        ("c16 p99 ≤ 1/5 of MLflow's", on["load"]["16"]["p99_ms"] / peer["load"]["16"]["p99_ms"], 0.2, False,
+         f"{on['load']['16']['p99_ms']:.1f} vs {peer['load']['16']['p99_ms']:.1f} ms"),
+        ("c1 p50 ≤ 1/2 of MLflow's", on["load"]["1"]["p50_ms"] / peer["load"]["1"]["p50_ms"], 0.5, False,
+         f"{on['load']['1']['p50_ms']:.2f} vs {peer['load']['1']['p50_ms']:.2f} ms"),
+        ("cold start ≤ 1/3 of MLflow's", on["cold_start_s"] / peer["cold_start_s"], 1 / 3, False,
+         f"{on['cold_start_s']:.2f} vs {peer['cold_start_s']:.2f} s"),
+    ]
+    lines += ["", "| goal (Vigil with batching) | measured | met |", "|---|---|---|"]
+    for name, ratio, bound, at_least, detail in goals:
+        met = ratio >= bound if at_least else ratio <= bound
+        lines.append(f"| {name} | {ratio:.2f}x ({detail}) | {'yes' if met else 'no'} |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10, help="seconds of load per concurrency level")
-    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--json", action="store_true", help="print the raw results as JSON")
+    parser.add_argument("--markdown", action="store_true", help="also print the tables for docs/benchmarks.md")
     args = parser.parse_args(argv)
     data = measure(args.seconds, [1, 16, 64])
     print(json.dumps(data, indent=2) if args.json else report(data))
+    if args.markdown:
+        print("\n" + markdown(data))
     return 0
 
 
