@@ -113,22 +113,28 @@ class PredictionLog:
         records = [r for r in batch if isinstance(r, LogRecord)]
         rejections = [r for r in batch if isinstance(r, dict)]
         error: BaseException | None = None
-        try:
-            with self._store.transaction():
-                if records:
-                    self._store.append_rows("prediction_log", None, _log_rows(records))
-                    for model_name, columns, rows in _input_rows(records):
-                        self._store.append_rows(pq.inputs_table(model_name), columns, rows)
-                for row in rejections:
-                    pq.insert_rejection(self._store, {k: v for k, v in row.items() if k != "_done"})
-            self.commits += 1
-        except BaseException as e:  # every waiter of this commit learns that it failed
-            error = e
+        for _ in range(2):  # a second try starts with fresh appenders (e.g. after a table gained a column)
+            try:
+                self._write(records, rejections)
+                self.commits += 1
+                error = None
+                break
+            except BaseException as e:  # every waiter of this commit learns that it failed
+                error = e
         for record in records:
             record.error = error
             record.done.set()
         for row in rejections:
             row["_done"].set()
+
+    def _write(self, records: list[LogRecord], rejections: list[dict[str, Any]]) -> None:
+        with self._store.transaction():
+            if records:
+                self._store.append_rows("prediction_log", None, _log_rows(records))
+                for model_name, columns, rows in _input_rows(records):
+                    self._store.append_rows(pq.inputs_table(model_name), columns, rows)
+            for row in rejections:
+                pq.insert_rejection(self._store, {k: v for k, v in row.items() if k != "_done"})
 
 
 def _log_rows(records: list[LogRecord]) -> list[tuple[Any, ...]]:

@@ -33,6 +33,7 @@ class Store:
         self.path = path
         self.read_only = read_only
         self._depth = 0
+        self._appenders: dict[tuple[str, tuple[str, ...] | None], Any] = {}
 
     @classmethod
     def open(
@@ -113,12 +114,19 @@ class Store:
         return Store(self._connection.cursor(), self.path, self.read_only)
 
     def append_rows(self, table: str, columns: list[str] | None, rows: list[tuple[Any, ...]]) -> None:
-        """Insert many rows through DuckDB's appender (much cheaper per call than INSERT statements)."""
+        """Insert many rows through DuckDB's appender (much cheaper per call than INSERT statements).
+
+        Appenders are kept per table and column list for this handle's next calls; a failure drops them.
+        """
+        key = (table, tuple(columns) if columns else None)
         try:
-            appender = self._connection.appender(table, columns=columns)
+            appender = self._appenders.get(key)
+            if appender is None:
+                appender = self._appenders[key] = self._connection.appender(table, columns=columns)
             appender.append_rows(rows)
             appender.flush()
         except duckdb.Error as e:
+            self._appenders.clear()
             raise StoreError(f"appending to {table} failed: {e}") from e
 
     def set_option(self, name: str, value: str) -> None:
