@@ -12,9 +12,14 @@ def cmd_up(args: argparse.Namespace) -> int:
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(name, "1")
     from appliance.daemon.runtime import serve
+    from appliance.errors import VigilError
     from appliance.home import resolve_home
 
-    code = serve(resolve_home(args.home), args.host, args.port)
+    try:
+        code = serve(resolve_home(args.home), args.host, args.port)
+    except VigilError as e:
+        sys.stderr.write(f"vigil: error: {' '.join(str(e).split())}\n")
+        code = 2
     # The store is checkpointed and closed; skip interpreter teardown, which would only race the
     # daemon's idle worker threads.
     sys.stdout.flush()

@@ -15,6 +15,7 @@ from typing import Any
 from appliance.config import load_config
 from appliance.daemon import discovery
 from appliance.daemon.service import Service
+from appliance.errors import DaemonError
 from appliance.home import Home
 from appliance.http.app import App
 from appliance.store import migrations
@@ -29,12 +30,15 @@ def serve(home: Home, host: str | None, port: int | None) -> int:
     host = host or config.server.host
     port = config.server.port if port is None else port
     store = Store.open(home.store_path, threads=config.store.threads, memory_limit=config.store.memory_limit)
+    service: Service | None = None
     try:
         migrations.require_current(store)
         service = Service(home, config, store, discovery.ensure_token(home))
         service.refresh_routes()
         return _run(home, service, host, port)
     finally:
+        if service is not None:
+            service.close()
         store.close()
 
 
@@ -48,9 +52,14 @@ def _run(home: Home, service: Service, host: str, port: int) -> int:
     holder: dict[str, Any] = {}
     app = App(service, max_body_bytes=serving.max_body_bytes, max_queue=serving.max_queue,
               queue_depth=lambda: len(holder["server"].task_dispatcher.queue))
-    server = create_server(app, host=host, port=port, threads=serving.threads, ident="vigil",
-                           max_request_body_size=serving.max_body_bytes * 16, channel_timeout=60,
-                           connection_limit=1000, backlog=1024, clear_untrusted_proxy_headers=True)
+    try:
+        server = create_server(app, host=host, port=port, threads=serving.threads, ident="vigil",
+                               max_request_body_size=serving.max_body_bytes * 16, channel_timeout=60,
+                               connection_limit=1000, backlog=1024, clear_untrusted_proxy_headers=True)
+    except OSError as e:
+        scheduler.shutdown(wait=False)
+        raise DaemonError(f"cannot listen on {host}:{port} ({e.strerror or e}); choose another --port "
+                          "or stop what uses it") from e
     holder["server"] = server
     actual_port = int(server.effective_port)
     stop = threading.Event()

@@ -64,3 +64,16 @@ def test_cli_works_again_after_the_daemon_stops(daemon: Daemon, cli) -> None:
     home: Path = daemon.home
     assert daemon.stop() == 0
     assert json.loads(cli("models", "--json", "--home", home).out)[0]["champion"] == 1
+
+
+def test_a_taken_port_is_one_clear_line(daemon: Daemon, served_home: Path, tmp_path: Path, vigil) -> None:
+    import shutil
+
+    other = tmp_path / "other"
+    shutil.copytree(served_home, other)
+    port = daemon.url.rsplit(":", 1)[1]
+    result = vigil("up", "--home", other, "--port", port)
+    assert result.code == 2
+    assert result.err == f"vigil: error: cannot listen on 127.0.0.1:{port} (Address already in use); " \
+                         "choose another --port or stop what uses it\n"
+    assert not (other / "daemon.json").exists()
