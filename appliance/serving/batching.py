@@ -15,8 +15,8 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-import polars as pl
 
+from appliance.serving.inputs import Inputs
 from appliance.serving.loaded import LoadedVersion
 
 Result = tuple[np.ndarray, np.ndarray | None]
@@ -24,7 +24,7 @@ Result = tuple[np.ndarray, np.ndarray | None]
 
 @dataclass(eq=False)
 class _Job:
-    frame: pl.DataFrame
+    inputs: Inputs
     done: threading.Event = field(default_factory=threading.Event)
     result: Result | None = None
     error: BaseException | None = None
@@ -55,15 +55,15 @@ class Predictor:
             threading.Thread(target=self._run, name=f"batch-{loaded.model_name}-v{loaded.version}",
                              daemon=True).start()
 
-    def predict(self, frame: pl.DataFrame) -> Result:
+    def predict(self, inputs: Inputs) -> Result:
         if self._lock.acquire(blocking=False):  # nothing is predicting: no batch to join, go at once
             try:
                 if not self.batching or self._jobs.empty():
                     self.predict_calls += 1
-                    return self.loaded.predict(frame)
+                    return self.loaded.predict(inputs)
             finally:
                 self._lock.release()
-        job = _Job(frame)
+        job = _Job(inputs)
         with self._submit:
             queued = self._worker_alive
             if queued:
@@ -71,7 +71,7 @@ class Predictor:
         if not queued:
             with self._lock:  # one predict at a time per version: no thread oversubscription
                 self.predict_calls += 1
-                return self.loaded.predict(frame)
+                return self.loaded.predict(inputs)
         job.done.wait()
         if job.error is not None:
             raise job.error
@@ -91,7 +91,7 @@ class Predictor:
                         self._worker_alive = False
                         return
                 continue
-            jobs, rows = [first], first.frame.height
+            jobs, rows = [first], first.inputs.height
             deadline = time.monotonic() + self.max_wait
             while rows < self.max_rows:
                 try:
@@ -100,15 +100,15 @@ class Predictor:
                 except queue.Empty:
                     break
                 jobs.append(job)
-                rows += job.frame.height
+                rows += job.inputs.height
             self._predict_all(jobs)
 
     def _predict_all(self, jobs: list[_Job]) -> None:
         try:
-            frame = jobs[0].frame if len(jobs) == 1 else pl.concat([j.frame for j in jobs], how="vertical")
+            batch = Inputs.concat([j.inputs for j in jobs])
             with self._lock:
                 self.predict_calls += 1
-                predictions, scores = self.loaded.predict(frame)
+                predictions, scores = self.loaded.predict(batch)
         except BaseException as e:  # handed to each caller, who turns it into a 500
             for job in jobs:
                 job.error = e
@@ -116,7 +116,7 @@ class Predictor:
             return
         start = 0
         for job in jobs:
-            end = start + job.frame.height
+            end = start + job.inputs.height
             job.result = (predictions[start:end], None if scores is None else scores[start:end])
             start = end
             job.done.set()

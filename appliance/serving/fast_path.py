@@ -17,10 +17,12 @@ import polars as pl
 
 from appliance.contracts.contract import CategoricalColumn, Contract, NumericColumn
 from appliance.contracts.features import NUMERIC, Feature
+from appliance.serving.inputs import Inputs
 from appliance.serving.transform_fast import compile_steps
 
 
-def compile_pipeline(model: Any, features: list[Feature], contract: Contract, task: str) -> Callable[[pl.DataFrame], np.ndarray] | None:
+def compile_pipeline(model: Any, features: list[Feature], contract: Contract,
+                     task: str) -> Callable[[Inputs], np.ndarray] | None:
     """A function frame → scores/predictions equal to the model's, or None when not applicable."""
     try:
         steps = _steps(model, features)
@@ -34,15 +36,15 @@ def compile_pipeline(model: Any, features: list[Feature], contract: Contract, ta
 
     final = compile_hgb(estimator) or getattr(estimator, method)
 
-    def run(frame: pl.DataFrame) -> np.ndarray:
-        parts = [transform(frame.select(cols).to_numpy()) for transform, cols in transformers]
+    def run(inputs: Inputs) -> np.ndarray:
+        parts = [transform(inputs.columns(cols)) for transform, cols in transformers]
         matrix = np.hstack(parts) if len(parts) > 1 else parts[0]
         return np.asarray(final(np.asarray(matrix, dtype=np.float64)))
 
     probe = _probe(features, contract)
     try:
         expected = np.asarray(getattr(model, method)(probe))
-        if not np.array_equal(run(probe), expected):
+        if not np.array_equal(run(Inputs.from_polars(probe, features)), expected):
             return None
     except Exception:  # any doubt: serve through the pipeline
         return None

@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
-import polars as pl
 
 from appliance.contracts.contract import Contract
 from appliance.contracts.features import Feature
+from appliance.serving.inputs import Inputs
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,15 +23,15 @@ class LoadedVersion:
     positive_class: str | None
     threshold: float
     size_bytes: int
-    fast: Callable[[pl.DataFrame], np.ndarray] | None = field(default=None, compare=False)
+    fast: Callable[[Inputs], np.ndarray] | None = field(default=None, compare=False)
 
-    def predict(self, frame: pl.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
+    def predict(self, inputs: Inputs) -> tuple[np.ndarray, np.ndarray | None]:
         """(predictions, scores): binary → (1/0 at the threshold, positive-class probability)."""
         if self.task == "binary":
-            raw = self.fast(frame) if self.fast else self.model.predict_proba(frame)
+            raw = self.fast(inputs) if self.fast else self.model.predict_proba(inputs.to_polars())
             scores = np.asarray(raw)[:, 1].astype(np.float64)
             return (scores >= self.threshold).astype(np.float64), scores
-        raw = self.fast(frame) if self.fast else self.model.predict(frame)
+        raw = self.fast(inputs) if self.fast else self.model.predict(inputs.to_polars())
         return np.asarray(raw, dtype=np.float64), None
 
     @property

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import polars as pl
 
 from appliance.clock import utc_now
 from appliance.errors import RetryLater, StoreError
+from appliance.serving.inputs import Inputs
 from appliance.store import prediction_queries as pq
 from appliance.store.connection import Store
 
@@ -35,7 +35,7 @@ class LogRecord:
     scores: np.ndarray | None
     latency_ms: float
     flags: list[list[str]]
-    inputs: pl.DataFrame | None  # typed model input; None when already logged (shadow)
+    inputs: Inputs | None  # typed model input; None when already logged (shadow)
     logged_at: Any = field(default_factory=utc_now)
     done: threading.Event = field(default_factory=threading.Event)
     error: BaseException | None = None
@@ -154,6 +154,6 @@ def _input_rows(records: list[LogRecord]) -> list[tuple[str, list[str], list[tup
     for r in records:
         if r.inputs is None:
             continue
-        rows = groups.setdefault((r.model_name, tuple(r.inputs.columns)), [])
+        rows = groups.setdefault((r.model_name, tuple(r.inputs.names)), [])
         rows.extend((r.request_id, index, *values) for index, values in enumerate(r.inputs.rows()))
     return [(model, ["request_id", "row_index", *columns], rows) for (model, columns), rows in groups.items()]

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
-import polars as pl
 
 from appliance.contracts.contract import CategoricalColumn, Contract, NumericColumn
 from appliance.contracts.features import NUMERIC, Feature
 from appliance.errors import InvalidRequest
+from appliance.serving.inputs import Inputs
 
 MAX_ERRORS = 20
 
@@ -31,7 +31,7 @@ class Policy:
 
 @dataclass(frozen=True, slots=True)
 class RequestFrame:
-    frame: pl.DataFrame
+    inputs: Inputs
     flags: list[list[str]]
 
 
@@ -116,51 +116,55 @@ def build_frame(columns: dict[str, Sequence[Any]], features: list[Feature], cont
             status=413, reason="too_many_rows")
     errors = _Errors(where)
     flags: list[list[str]] = [[] for _ in range(rows)]
-    data: dict[str, Any] = {}
-    for feature in features:
+    numeric_features = [f for f in features if f.kind == NUMERIC]
+    categorical_features = [f for f in features if f.kind != NUMERIC]
+    numeric = np.empty((rows, len(numeric_features)), dtype=np.float64)
+    for j, feature in enumerate(numeric_features):
+        numeric[:, j] = _numeric(columns[feature.name], feature.name, errors)
+    _ranges(numeric, numeric_features, contract, policy, errors, flags)
+    categorical = np.empty((rows, len(categorical_features)), dtype=object)
+    for j, feature in enumerate(categorical_features):
         spec = contract.columns[feature.name]
-        if feature.kind == NUMERIC:
-            data[feature.name] = _numeric(columns[feature.name], feature.name, spec, policy, errors, flags)  # type: ignore[arg-type]
-        else:
-            data[feature.name] = _categorical(columns[feature.name], feature.name, spec, policy, errors, flags)  # type: ignore[arg-type]
+        categorical[:, j] = _categorical(columns[feature.name], feature.name, spec, policy, errors, flags)  # type: ignore[arg-type]
     errors.raise_if_any()
-    schema = {f.name: (pl.Float64 if f.kind == NUMERIC else pl.String) for f in features}
-    return RequestFrame(pl.DataFrame(data, schema=schema), flags)
+    return RequestFrame(Inputs(tuple(features), numeric, categorical), flags)
 
 
-def _numeric(values: Sequence[Any], name: str, spec: NumericColumn, policy: Policy, errors: _Errors,
-             flags: list[list[str]]) -> Any:
+def _numeric(values: Sequence[Any], name: str, errors: _Errors) -> np.ndarray:
     if isinstance(values, np.ndarray) and values.dtype.kind in "fiu":
         array = values.astype(np.float64)
         for row in np.flatnonzero(~np.isfinite(array))[:MAX_ERRORS]:
             errors.add(int(row), name, "NaN or infinity is not a number Vigil accepts", "not_finite")
-        _range(array, name, spec, policy, errors, flags)
         return array
-    out: list[float | None] = []
+    out = np.empty(len(values), dtype=np.float64)
     for row, value in enumerate(values):
         if value is None:
-            out.append(None)
+            out[row] = np.nan
         elif isinstance(value, bool) or not isinstance(value, (int, float)):
             errors.add(row, name, f"expected a number, got {_shown(value)}", "wrong_type")
-            out.append(None)
+            out[row] = np.nan
         elif isinstance(value, float) and not math.isfinite(value):
             errors.add(row, name, "NaN or infinity is not a number Vigil accepts", "not_finite")
-            out.append(None)
+            out[row] = np.nan
         else:
-            out.append(float(value))
-    array = np.array([np.nan if v is None else v for v in out], dtype=np.float64)
-    _range(array, name, spec, policy, errors, flags)
+            out[row] = value
     return out
 
 
-def _range(array: np.ndarray, name: str, spec: NumericColumn, policy: Policy, errors: _Errors,
-           flags: list[list[str]]) -> None:
+def _ranges(numeric: np.ndarray, features: list[Feature], contract: Contract, policy: Policy, errors: _Errors,
+            flags: list[list[str]]) -> None:
+    """Out-of-range numbers, all numeric columns at once (missing values never are)."""
+    if not features:
+        return
+    specs = [contract.columns[f.name] for f in features]
+    low = np.array([s.min if isinstance(s, NumericColumn) and s.min is not None else -np.inf for s in specs])
+    high = np.array([s.max if isinstance(s, NumericColumn) and s.max is not None else np.inf for s in specs])
     with np.errstate(invalid="ignore"):
-        low = array < spec.min if spec.min is not None else np.zeros(len(array), bool)
-        high = array > spec.max if spec.max is not None else np.zeros(len(array), bool)
-    for row in np.flatnonzero(low | high):
+        outside = (numeric < low) | (numeric > high)
+    for row, j in zip(*np.nonzero(outside)):
+        name = features[j].name
         if policy.out_of_range == "reject":
-            errors.add(int(row), name, f"{array[row]} is outside the contract's range [{spec.min}, {spec.max}]",
+            errors.add(int(row), name, f"{numeric[row, j]} is outside the contract's range [{low[j]}, {high[j]}]",
                        "out_of_range")
         else:
             flags[row].append(f"out_of_range:{name}")
@@ -171,7 +175,7 @@ def _categorical(values: Sequence[Any], name: str, spec: CategoricalColumn, poli
     known = None if spec.any_category else set(spec.categories)
     out: list[str | None] = []
     for row, value in enumerate(values):
-        text = _as_category(value)
+        text = value if type(value) is str else _as_category(value)
         if value is not None and text is None:
             errors.add(row, name, f"expected text, an integer or a boolean, got {_shown(value)}", "wrong_type")
         elif text is not None and known is not None and text not in known:

@@ -57,10 +57,10 @@ class Scorer:
         loaded = predictor.loaded
         request = build_frame(columns(loaded.features), loaded.features, loaded.contract, self.policy(model_name),
                               max_rows=self.max_rows, where=where)
-        predictions, scores = predictor.predict(request.frame)
+        predictions, scores = predictor.predict(request.inputs)
         request_id = request_id or uuid.uuid4().hex
         record = LogRecord(request_id, model_name, loaded.version, route, api, predictions, scores,
-                           (time.perf_counter() - started) * 1000, request.flags, request.frame)
+                           (time.perf_counter() - started) * 1000, request.flags, request.inputs)
         self.log.submit(record)
         self.log.wait(record)
         self.metrics.request(model_name, str(loaded.version), route, api, 200, time.perf_counter() - started)
@@ -80,7 +80,7 @@ class Scorer:
                 loaded = predictor.loaded
                 request = build_frame(columns(loaded.features), loaded.features, loaded.contract,
                                       Policy("flag", "flag"), max_rows=self.max_rows, where=where)
-                predictions, scores = predictor.predict(request.frame)
+                predictions, scores = predictor.predict(request.inputs)
                 self.log.submit(LogRecord(request_id, loaded.model_name, loaded.version, "shadow", api, predictions,
                                           scores, (time.perf_counter() - started) * 1000, request.flags,
                                           None))  # the answering version already logged the inputs

@@ -12,6 +12,7 @@ from sklearn.linear_model import LogisticRegression
 from appliance.contracts.contract import infer_contract
 from appliance.contracts.features import Feature
 from appliance.serving.batching import Predictor
+from appliance.serving.inputs import Inputs
 from appliance.serving.loaded import LoadedVersion
 from appliance.serving.model_cache import ModelCache
 
@@ -29,7 +30,8 @@ def _loaded(version: int = 1, size: int = 100) -> LoadedVersion:
 def test_concurrent_requests_share_predict_calls_and_get_their_own_rows() -> None:
     loaded = _loaded()
     predictor = Predictor(loaded, batching=True, max_rows=64, max_wait_ms=20)  # waits, so the 32 callers surely share batches
-    rows = [pl.DataFrame({"x": [float(i)], "y": [float(-i) / 2]}) for i in range(32)]
+    frames = [pl.DataFrame({"x": [float(i)], "y": [float(-i) / 2]}) for i in range(32)]
+    rows = [Inputs.from_polars(frame, FEATURES) for frame in frames]
     results: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
     barrier = threading.Barrier(len(rows))
 
@@ -42,7 +44,7 @@ def test_concurrent_requests_share_predict_calls_and_get_their_own_rows() -> Non
         t.start()
     for t in threads:
         t.join()
-    for i, frame in enumerate(rows):
+    for i, frame in enumerate(frames):
         expected_scores = loaded.model.predict_proba(frame)[:, 1]
         assert results[i][1] == pytest.approx(expected_scores, abs=1e-12)
     assert predictor.predict_calls < len(rows)
@@ -51,14 +53,14 @@ def test_concurrent_requests_share_predict_calls_and_get_their_own_rows() -> Non
 def test_without_batching_every_request_is_its_own_call() -> None:
     predictor = Predictor(_loaded(), batching=False)
     for i in range(5):
-        predictor.predict(pl.DataFrame({"x": [float(i)], "y": [0.0]}))
+        predictor.predict(Inputs.from_polars(pl.DataFrame({"x": [float(i)], "y": [0.0]}), FEATURES))
     assert predictor.predict_calls == 5
 
 
 def test_a_closed_predictor_still_answers() -> None:
     predictor = Predictor(_loaded(), batching=True)
     predictor.close()
-    predictions, scores = predictor.predict(pl.DataFrame({"x": [1.0], "y": [1.0]}))
+    predictions, scores = predictor.predict(Inputs.from_polars(pl.DataFrame({"x": [1.0], "y": [1.0]}), FEATURES))
     assert predictions.tolist() == [1.0] and scores is not None and scores[0] > 0.5
 
 

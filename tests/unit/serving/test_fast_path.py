@@ -12,6 +12,7 @@ from sklearn.linear_model import LogisticRegression
 from appliance.contracts.contract import infer_contract
 from appliance.contracts.features import features_from, model_input
 from appliance.serving.fast_path import compile_pipeline
+from appliance.serving.inputs import Inputs
 from appliance.training.pipeline import build_pipeline
 from appliance.training.spec import parse_spec
 
@@ -52,7 +53,7 @@ def test_fast_path_equals_the_pipeline(task: str, target: str, kind: str, params
     assert later["temp"].null_count() > 0  # missing numbers are imputed by the fast path too
     assert not set(later["dest"].drop_nulls()) <= set(inputs["dest"].drop_nulls())  # and unseen categories
     expected = model.predict_proba(later) if task == "binary" else model.predict(later)
-    assert np.array_equal(fast(later), expected)
+    assert np.array_equal(fast(Inputs.from_polars(later, features)), expected)
 
 
 def test_gradient_boosting_is_compiled() -> None:

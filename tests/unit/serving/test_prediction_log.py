@@ -11,6 +11,7 @@ import pytest
 
 from appliance.contracts.features import Feature
 from appliance.errors import RetryLater
+from appliance.serving.inputs import Inputs
 from appliance.serving.prediction_log import LogRecord, PredictionLog
 from appliance.store import migrations
 from appliance.store import prediction_queries as pq
@@ -27,8 +28,9 @@ def store(tmp_path: Path):
 
 def _record(request_id: str, frame: pl.DataFrame) -> LogRecord:
     n = frame.height
+    features = [Feature(name, "categorical" if name == "c" else "numeric") for name in frame.columns]
     return LogRecord(request_id, "m", 1, "champion", "native", np.ones(n), np.full(n, 0.7), 1.5, [[] for _ in range(n)],
-                     frame)
+                     Inputs.from_polars(frame, features))
 
 
 def test_concurrent_requests_share_commits_and_each_row_is_logged_once(store: Store) -> None:
