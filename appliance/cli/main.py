@@ -109,6 +109,14 @@ def _contract_commands(sub: argparse._SubParsersAction) -> None:
     _json(c)
 
 
+def _monitoring_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("drift", help="drift of each column between a reference and a current data file")
+    p.add_argument("--reference", required=True, metavar="FILE", help="reference data (.parquet or .csv)")
+    p.add_argument("--current", required=True, metavar="FILE", help="current data (.parquet or .csv)")
+    p.add_argument("--columns", metavar="A,B", help="only these columns (default: every shared column)")
+    _json(p)
+
+
 def _daemon_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("up", help="start the daemon: scoring API, admin API and scheduler")
     _home(p)
@@ -138,6 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     _registry_commands(sub)
     _contract_commands(sub)
     _daemon_commands(sub)
+    _monitoring_commands(sub)
     p = sub.add_parser("demo", help="run the demo on the shipped sample data")
     _home(p)
     p.add_argument("--fast", action="store_true", help="a smaller, quicker run (for tests)")
@@ -145,12 +154,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _handler(args: argparse.Namespace) -> Handler:
-    from appliance.cli import daemon_commands, registry_commands, store_commands, training_commands
+    from appliance.cli import (daemon_commands, monitoring_commands, registry_commands, store_commands,
+                               training_commands)
 
     name = args.command.replace("-", "_")
     if getattr(args, "verb", None):
         name = f"{name}_{args.verb}"
-    for module in (store_commands, training_commands, registry_commands, daemon_commands):
+    for module in (store_commands, training_commands, registry_commands, daemon_commands, monitoring_commands):
         found = getattr(module, f"cmd_{name}", None)
         if found is not None:
             return found
