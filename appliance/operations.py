@@ -135,6 +135,12 @@ def _api_key_revoke(ctx: AppContext, a: dict[str, Any]) -> Any:
     return {"name": a["name"], "revoked": True}
 
 
+def _drift(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.monitoring.model_drift import check_model_drift
+
+    return check_model_drift(ctx, a["name"], a.get("window", "24h"), version=a.get("version"), actor=a["actor"])
+
+
 OPERATIONS: dict[str, OperationSpec] = {
     "models": OperationSpec(_models, writes=False),
     "versions": OperationSpec(_versions, writes=False),
@@ -151,6 +157,7 @@ OPERATIONS: dict[str, OperationSpec] = {
     "api_key_add": OperationSpec(_api_key_add, writes=True, changes_routes=True),
     "api_key_list": OperationSpec(_api_key_list, writes=False),
     "api_key_revoke": OperationSpec(_api_key_revoke, writes=True, changes_routes=True),
+    "drift": OperationSpec(_drift, writes=True),
 }
 
 

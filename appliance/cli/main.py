@@ -110,10 +110,14 @@ def _contract_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def _monitoring_commands(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("drift", help="drift of each column between a reference and a current data file")
-    p.add_argument("--reference", required=True, metavar="FILE", help="reference data (.parquet or .csv)")
-    p.add_argument("--current", required=True, metavar="FILE", help="current data (.parquet or .csv)")
-    p.add_argument("--columns", metavar="A,B", help="only these columns (default: every shared column)")
+    p = sub.add_parser("drift", help="drift of a served model's recent inputs, or between two data files")
+    _home(p)
+    p.add_argument("name", nargs="?", help="model: its training rows against its logged requests")
+    p.add_argument("--window", default="24h", help="with NAME: how far back to look, e.g. 30m, 24h, 7d")
+    p.add_argument("--version", type=int, help="with NAME: the version to check (default: the champion)")
+    p.add_argument("--reference", metavar="FILE", help="without NAME: reference data (.parquet or .csv)")
+    p.add_argument("--current", metavar="FILE", help="without NAME: current data (.parquet or .csv)")
+    p.add_argument("--columns", metavar="A,B", help="without NAME: only these columns (default: all shared)")
     _json(p)
 
 

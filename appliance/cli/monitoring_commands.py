@@ -9,6 +9,38 @@ from appliance.cli.output import emit, table, to_json
 
 
 def cmd_drift(args: argparse.Namespace) -> int:
+    from appliance.errors import RegistryError
+
+    ad_hoc = args.reference is not None or args.current is not None
+    if args.name and ad_hoc:
+        raise RegistryError("give a model NAME or --reference and --current, not both")
+    if not args.name and not (args.reference and args.current):
+        raise RegistryError("give a model NAME, or both --reference FILE and --current FILE")
+    return _model_drift(args) if args.name else _file_drift(args)
+
+
+def _model_drift(args: argparse.Namespace) -> int:
+    from appliance.cli.backend import call
+    from appliance.registry.lineage import creator
+
+    result = call(args.home, "drift", {"name": args.name, "window": args.window, "version": args.version,
+                                       "actor": creator()})
+    if args.json:
+        emit(to_json(result))
+    else:
+        emit(f"{result['model_name']} v{result['version']}: {result['current_rows']} answered rows in the last "
+             f"{args.window} against {result['reference_rows']} training rows -> {result['verdict']} "
+             f"(run {result['run_id']})")
+        rows = [[name, d["kind"], d["psi"], d["js"], d["ks_pvalue"] if d["kind"] == "numeric" else d["chi2_pvalue"],
+                 f"{d['missing_ref']:.3f} -> {d['missing_cur']:.3f}", ", ".join(list(d["new_categories"])[:3]),
+                 d["verdict"]] for name, d in result["features"].items()]
+        emit(table(["feature", "kind", "psi", "js", "p_value", "missing", "new categories", "verdict"], rows))
+        for s in result["segments"][:10]:
+            emit(f"  segment {s['column']}={s['value']}: {s['feature']} psi {s['psi']:.3f} -> {s['verdict']}")
+    return 1 if result["verdict"] == "critical" else 0
+
+
+def _file_drift(args: argparse.Namespace) -> int:
     from appliance.monitoring.drift import frame_drift
     from appliance.training.frames import read_frame
 

@@ -65,6 +65,7 @@ class ColumnDrift:
     missing_cur: float
     new_categories: dict[str, int]
     verdict: str
+    unseen_share: float = 0.0  # categorical: share of current rows with a category the reference lacks
     top_bins: list[BinShift] = field(default_factory=list)
     quantiles: dict[str, tuple[float, float]] = field(default_factory=dict)  # p -> (reference, current)
 
@@ -72,7 +73,8 @@ class ColumnDrift:
         return {
             "kind": self.kind, "psi": self.psi, "ks_stat": self.ks_stat, "ks_pvalue": self.ks_pvalue,
             "js": self.js, "chi2_pvalue": self.chi2_pvalue, "missing_ref": self.missing_ref,
-            "missing_cur": self.missing_cur, "new_categories": self.new_categories, "verdict": self.verdict,
+            "missing_cur": self.missing_cur, "new_categories": self.new_categories, "unseen_share": self.unseen_share,
+            "verdict": self.verdict,
             "top_bins": [vars_of(b) for b in self.top_bins],
             "quantiles": {p: {"reference": r, "current": c} for p, (r, c) in self.quantiles.items()},
         }
@@ -151,6 +153,7 @@ def categorical_drift(reference: Sequence[Any], current: Sequence[Any], bands: B
         kind="categorical", psi=value, js=js, ks_stat=None, ks_pvalue=None, chi2_pvalue=chi2,
         missing_ref=ref.count(None) / max(len(ref), 1), missing_cur=cur.count(None) / max(len(cur), 1),
         new_categories=dict(sorted(unseen.items(), key=lambda kv: -kv[1])), verdict=verdict(value, js, bands),
+        unseen_share=sum(unseen.values()) / max(len(cur), 1),
         top_bins=_top(known + [UNSEEN, MISSING], ref_shares, cur_shares, terms),
     )
 

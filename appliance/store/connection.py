@@ -102,6 +102,14 @@ class Store:
         except duckdb.Error as e:
             raise QueryError(f"query failed: {_first_line(e)}") from e
 
+    def table_params(self, sql: str, params: Sequence[Any]) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Column names and rows of a bound query."""
+        try:
+            cursor = self._connection.execute(sql, params)
+            return [d[0] for d in cursor.description or []], cursor.fetchall()
+        except duckdb.Error as e:
+            raise StoreError(f"store query failed: {e}") from e
+
     def statement_types(self, sql: str) -> list[str]:
         """The type of each statement in `sql` ('SELECT', 'INSERT', …), without running it."""
         try:

@@ -21,7 +21,8 @@ def inputs_table(model_name: str) -> str:
     return name
 
 
-def _column(name: str) -> str:
+def column_name(name: str) -> str:
+    """A quoted SQL identifier."""
     return '"' + name.replace('"', '""') + '"'
 
 
@@ -36,7 +37,7 @@ def ensure_inputs_table(store: Store, model_name: str, features: Iterable[Featur
     for feature in features:
         if feature.name not in present:
             kind = "DOUBLE" if feature.kind == NUMERIC else "VARCHAR"
-            store.execute_script(f"ALTER TABLE {table} ADD COLUMN {_column(feature.name)} {kind}")
+            store.execute_script(f"ALTER TABLE {table} ADD COLUMN {column_name(feature.name)} {kind}")
 
 
 def logged_rows(store: Store, request_ids: list[str]) -> dict[str, tuple[str, int]]:

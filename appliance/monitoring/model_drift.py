@@ -1,0 +1,124 @@
+"""Drift of a served version: its training rows (the reference) against the inputs and scores it
+answered in a recent window of the prediction log, per feature, per segment and for its predictions.
+Results are stored in `drift_runs`, `drift_results` and `drift_explanations`."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from appliance.clock import utc_now
+from appliance.context import AppContext
+from appliance.contracts.features import NUMERIC, Feature, features_from_json, model_input
+from appliance.errors import NotFound, RegistryError
+from appliance.monitoring.drift import ColumnDrift, categorical_drift, numeric_drift
+from appliance.registry.loading import load_version_model
+from appliance.registry.versions import get_version
+from appliance.store import drift_queries as dq
+from appliance.store import registry_queries as q
+from appliance.training.dataset import load_snapshot
+from appliance.training.evaluation import scores_of
+
+PREDICTION = "(prediction)"
+MIN_SEGMENT_ROWS = 30
+ORDER = {"ok": 0, "warning": 1, "critical": 2}
+_WINDOW = re.compile(r"^(\d+)([mhd])$")
+
+
+def parse_window(text: str) -> timedelta:
+    found = _WINDOW.match(text.strip())
+    if not found or int(found.group(1)) == 0:
+        raise RegistryError(f"window '{text}' is not a duration like 30m, 24h or 7d")
+    unit = {"m": "minutes", "h": "hours", "d": "days"}[found.group(2)]
+    return timedelta(**{unit: int(found.group(1))})
+
+
+def check_model_drift(ctx: AppContext, model_name: str, window: str, *, version: int | None, actor: str) -> dict[str, Any]:
+    span = parse_window(window)
+    if q.model(ctx.store, model_name) is None:
+        raise NotFound(f"no model named '{model_name}'; list models with `vigil models`")
+    number = version if version is not None else q.aliases(ctx.store, model_name).get("champion")
+    if number is None:
+        raise RegistryError(f"model '{model_name}' has no champion; pass --version N")
+    row = get_version(ctx.store, model_name, number)
+    features = features_from_json(row["features"])
+    end = utc_now()
+    start = end - span
+    current = dq.window_inputs(ctx.store, model_name, number, start, end, [f.name for f in features])
+    if current.height == 0:
+        raise RegistryError(f"{model_name} v{number} answered no requests in the last {window}; "
+                            "nothing to compare (choose a longer --window)")
+    reference = _reference(ctx, row, features)
+    whole = _drift_all(reference, current, features)
+    segments = _segments(reference, current, features, row["segments"])
+    worst = max((d.verdict for d in [*whole.values(), *(d for _, _, _, d in segments)]), key=ORDER.__getitem__)
+    run = dict(model_name=model_name, version=number, reference="training", window_start=start, window_end=end,
+               current_rows=current.height, reference_rows=reference.height, verdict=worst, computed_at=end,
+               computed_by=actor)
+    with ctx.store.transaction():
+        run_id = dq.insert_run(ctx.store, run)
+        rows = [r for name, d in whole.items() for r in _rows(run_id, run, name, None, None, d)]
+        rows += [r for column, value, name, d in segments for r in _rows(run_id, run, name, column, value, d)]
+        dq.insert_results(ctx.store, rows)
+        for name, d in whole.items():
+            dq.insert_explanation(ctx.store, run_id, name, None, None, d.as_dict())
+    return {"run_id": run_id, **{k: v for k, v in run.items() if k not in ("computed_by",)},
+            "features": {name: d.as_dict() for name, d in whole.items()},
+            "segments": [{"column": c, "value": v, "feature": n, "psi": d.psi, "js": d.js, "verdict": d.verdict}
+                         for c, v, n, d in segments if d.verdict != "ok"]}
+
+
+def _reference(ctx: AppContext, row: dict[str, Any], features: list[Feature]) -> pl.DataFrame:
+    """The version's training rows (before its holdout), typed as model input, with its scores."""
+    frame = load_snapshot(ctx.home.root / row["snapshot_path"], row["time_column"])
+    training = frame.filter(pl.col(row["time_column"]) < row["holdout_start"])
+    inputs = model_input(training, features)
+    scores = scores_of(load_version_model(ctx, row), row["task"], inputs)
+    return inputs.with_columns(pl.Series(PREDICTION, scores))
+
+
+def _drift_all(reference: pl.DataFrame, current: pl.DataFrame, features: list[Feature]) -> dict[str, ColumnDrift]:
+    found = {f.name: _column(reference, current, f) for f in features if f.name in current.columns}
+    found[PREDICTION] = _column(reference, current, Feature(PREDICTION, NUMERIC))
+    return found
+
+
+def _column(reference: pl.DataFrame, current: pl.DataFrame, feature: Feature) -> ColumnDrift:
+    if feature.kind == NUMERIC:
+        return numeric_drift(_floats(reference[feature.name]), _floats(current[feature.name]))
+    return categorical_drift(reference[feature.name].cast(pl.String).to_list(),
+                             current[feature.name].cast(pl.String).to_list())
+
+
+def _floats(series: pl.Series) -> np.ndarray:
+    return series.cast(pl.Float64).fill_null(float("nan")).to_numpy()
+
+
+def _segments(reference: pl.DataFrame, current: pl.DataFrame, features: list[Feature],
+              segment_columns: list[str]) -> list[tuple[str, str, str, ColumnDrift]]:
+    found = []
+    for column in segment_columns:
+        if column not in reference.columns or column not in current.columns:
+            continue  # a segment column that is not a model input is not in the prediction log
+        values = current[column].cast(pl.String).drop_nulls().unique().sort().to_list()
+        for value in values:
+            ref = reference.filter(pl.col(column).cast(pl.String) == value)
+            cur = current.filter(pl.col(column).cast(pl.String) == value)
+            if ref.height < MIN_SEGMENT_ROWS or cur.height < MIN_SEGMENT_ROWS:
+                continue
+            for name, drift in _drift_all(ref, cur, [f for f in features if f.name != column]).items():
+                found.append((column, value, name, drift))
+    return found
+
+
+def _rows(run_id: int, run: dict[str, Any], feature: str, column: str | None, value: str | None,
+          drift: ColumnDrift) -> list[tuple[Any, ...]]:
+    metrics = {"psi": drift.psi, "js": drift.js, "ks_stat": drift.ks_stat, "ks_pvalue": drift.ks_pvalue,
+               "chi2_pvalue": drift.chi2_pvalue, "missing_ref": drift.missing_ref, "missing_cur": drift.missing_cur,
+               "unseen_share": drift.unseen_share if drift.kind == "categorical" else None}
+    return [(run_id, run["model_name"], run["version"], run["window_start"], run["window_end"], feature, column, value,
+             metric, metric_value, drift.verdict) for metric, metric_value in metrics.items() if metric_value is not None]

@@ -1,0 +1,49 @@
+"""SQL of drift checks: the current window's logged inputs and scores, and the results tables."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import polars as pl
+
+from appliance.store import prediction_queries as pq
+from appliance.store.connection import Store
+
+
+def window_inputs(store: Store, model_name: str, version: int, start: datetime, end: datetime,
+                  features: list[str]) -> pl.DataFrame:
+    """The inputs and score of every row the version answered in [start, end) (shadow rows excluded)."""
+    table = pq.inputs_table(model_name)
+    exists = store.scalar("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table])
+    if not exists:
+        return pl.DataFrame()
+    present = {r[0] for r in store.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table])}
+    selected = ", ".join(f"i.{pq.column_name(f)}" for f in features if f in present)
+    columns, rows = store.table_params(
+        f'SELECT {selected}, coalesce(p.score, p.prediction) AS "(prediction)" FROM prediction_log p '
+        f"JOIN {table} i USING (request_id, row_index) "
+        "WHERE p.model_name = ? AND p.version = ? AND p.route <> 'shadow' AND p.logged_at >= ? AND p.logged_at < ?",
+        [model_name, version, start, end])
+    return pl.DataFrame(rows, schema=columns, orient="row", infer_schema_length=None)
+
+
+def insert_run(store: Store, row: dict[str, Any]) -> int:
+    return int(store.scalar(
+        "INSERT INTO drift_runs (model_name, version, reference, window_start, window_end, current_rows, "
+        "reference_rows, verdict, computed_at, computed_by) VALUES ($model_name, $version, $reference, "
+        "$window_start, $window_end, $current_rows, $reference_rows, $verdict, $computed_at, $computed_by) "
+        "RETURNING run_id", row))
+
+
+def insert_results(store: Store, rows: list[tuple[Any, ...]]) -> None:
+    if rows:
+        store.append_rows("drift_results", None, rows)
+
+
+def insert_explanation(store: Store, run_id: int, feature: str, segment_column: str | None,
+                       segment_value: str | None, explanation: dict[str, Any]) -> None:
+    store.execute("INSERT INTO drift_explanations VALUES (?, ?, ?, ?, ?)",
+                  [run_id, feature, segment_column, segment_value, json.dumps(explanation)])

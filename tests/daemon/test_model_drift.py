@@ -1,0 +1,49 @@
+"""Drift of a served model: its training rows against what it answered, through the running daemon."""
+
+from __future__ import annotations
+
+import json
+
+from appliance.cli.backend import call
+from daemon_support import Daemon
+
+
+def _sql(daemon: Daemon, sql: str) -> list[list[object]]:
+    return call(str(daemon.home), "sql", {"query": sql})["rows"]
+
+
+def test_drift_of_served_traffic_is_measured_stored_and_explained(daemon: Daemon, sample_records, cli) -> None:
+    calm = cli("drift", "delay", "--home", daemon.home)
+    assert calm.code == 2 and "answered no requests in the last 24h" in calm.err
+    for start in range(0, 200, 20):
+        assert daemon.post("/v1/models/delay/predict", {"records": sample_records[start:start + 20]})[0] == 200
+    hot = [dict(r, temp=r["temp"] + 40.0) for r in sample_records]
+    for start in range(0, 200, 20):
+        assert daemon.post("/v1/models/delay/predict", {"records": hot[start:start + 20]})[0] == 200
+    result = cli("drift", "delay", "--window", "1h", "--json", "--home", daemon.home)
+    report = json.loads(result.out)
+    assert result.code == 1 and report["verdict"] == "critical" and report["current_rows"] == 400
+    features = report["features"]
+    assert features["temp"]["verdict"] == "critical" and features["temp"]["psi"] > 1
+    assert features["temp"]["quantiles"]["p95"]["current"] > features["temp"]["quantiles"]["p95"]["reference"]
+    assert features["carrier"]["kind"] == "categorical" and features["(prediction)"]["kind"] == "numeric"
+    assert any(s["column"] == "origin" and s["feature"] == "temp" for s in report["segments"])
+    run = report["run_id"]
+    assert _sql(daemon, f"SELECT model_name, version, verdict, current_rows FROM drift_runs WHERE run_id = {run}") == [
+        ["delay", 1, "critical", 400]]
+    stored = _sql(daemon, f"SELECT value FROM drift_results WHERE run_id = {run} AND feature = 'temp' "
+                          "AND segment_column IS NULL AND metric = 'psi'")
+    assert stored[0][0] == features["temp"]["psi"]
+    assert _sql(daemon, f"SELECT count(DISTINCT segment_value) FROM drift_results WHERE run_id = {run} "
+                        "AND segment_column = 'origin'")[0][0] >= 2
+    explained = _sql(daemon, f"SELECT explanation FROM drift_explanations WHERE run_id = {run} AND feature = 'temp'")
+    assert json.loads(explained[0][0])["top_bins"][0]["current_share"] > 0.5
+
+
+def test_drift_refuses_bad_arguments(daemon: Daemon, cli) -> None:
+    assert "no model named 'nope'" in cli("drift", "nope", "--home", daemon.home).err
+    assert "not a duration" in cli("drift", "delay", "--window", "soon", "--home", daemon.home).err
+    both = cli("drift", "delay", "--reference", "a.parquet", "--current", "b.parquet", "--home", daemon.home)
+    assert both.code == 2 and "not both" in both.err
+    neither = cli("drift", "--home", daemon.home)
+    assert neither.code == 2 and "give a model NAME" in neither.err
