@@ -96,6 +96,33 @@ class ServingConfig(_Section):
         )
 
 
+class DriftBands(_Section):
+    """A model's drift verdict bands (effect sizes)."""
+
+    psi_warning: float = Field(0.1, gt=0, description="PSI at or above this is a warning.")
+    psi_critical: float = Field(0.25, gt=0, description="PSI above this is critical.")
+    js_warning: float = Field(0.1, gt=0, le=1, description="Jensen-Shannon distance at or above this is a warning.")
+    js_critical: float = Field(0.2, gt=0, le=1, description="Jensen-Shannon distance above this is critical.")
+
+
+class MonitoringConfig(_Section):
+    """Drift checks."""
+
+    psi_warning: float = Field(0.1, gt=0, description="PSI at or above this is a warning.")
+    psi_critical: float = Field(0.25, gt=0, description="PSI above this is critical.")
+    js_warning: float = Field(0.1, gt=0, le=1, description="Jensen-Shannon distance at or above this is a warning.")
+    js_critical: float = Field(0.2, gt=0, le=1, description="Jensen-Shannon distance above this is critical.")
+    models: dict[str, DriftBands] = Field(
+        default_factory=dict, description="Per-model bands: [monitoring.models.NAME] psi_critical = ..."
+    )
+
+    def bands_for(self, model_name: str) -> DriftBands:
+        return self.models.get(model_name) or DriftBands(
+            psi_warning=self.psi_warning, psi_critical=self.psi_critical,
+            js_warning=self.js_warning, js_critical=self.js_critical,
+        )
+
+
 class VigilConfig(_Section):
     """All of Vigil's settings."""
 
@@ -103,6 +130,7 @@ class VigilConfig(_Section):
     server: ServerConfig = ServerConfig()
     training: TrainingConfig = TrainingConfig()
     serving: ServingConfig = ServingConfig()
+    monitoring: MonitoringConfig = MonitoringConfig()
 
 
 SECTIONS: dict[str, type[_Section]] = {
@@ -171,7 +199,8 @@ def render_template() -> str:
             lines.append(f"# {key} = {_toml_value(field.default)}")
         for key, field in model.model_fields.items():
             if _is_table(field):
-                lines += [f"# {field.description}", f"#   [{section}.{key}.flight_delay]", '#   unknown_category = "reject"']
+                example = '#   unknown_category = "reject"' if section == "serving" else "#   psi_critical = 0.3"
+                lines += [f"# {field.description}", f"#   [{section}.{key}.flight_delay]", example]
         lines.append("")
     return "\n".join(lines)
 

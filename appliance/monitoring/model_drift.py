@@ -15,7 +15,7 @@ from appliance.clock import utc_now
 from appliance.context import AppContext
 from appliance.contracts.features import NUMERIC, Feature, features_from_json, model_input
 from appliance.errors import NotFound, RegistryError
-from appliance.monitoring.drift import ColumnDrift, categorical_drift, numeric_drift
+from appliance.monitoring.drift import Bands, ColumnDrift, categorical_drift, numeric_drift
 from appliance.registry.loading import load_version_model
 from appliance.registry.versions import get_version
 from appliance.store import drift_queries as dq
@@ -53,8 +53,10 @@ def check_model_drift(ctx: AppContext, model_name: str, window: str, *, version:
         raise RegistryError(f"{model_name} v{number} answered no requests in the last {window}; "
                             "nothing to compare (choose a longer --window)")
     reference = _reference(ctx, row, features)
-    whole = _drift_all(reference, current, features)
-    segments = _segments(reference, current, features, row["segments"])
+    configured = ctx.config.monitoring.bands_for(model_name)
+    bands = Bands(configured.psi_warning, configured.psi_critical, configured.js_warning, configured.js_critical)
+    whole = _drift_all(reference, current, features, bands)
+    segments = _segments(reference, current, features, row["segments"], bands)
     worst = max((d.verdict for d in [*whole.values(), *(d for _, _, _, d in segments)]), key=ORDER.__getitem__)
     run = dict(model_name=model_name, version=number, reference="training", window_start=start, window_end=end,
                current_rows=current.height, reference_rows=reference.height, verdict=worst, computed_at=end,
@@ -81,17 +83,18 @@ def _reference(ctx: AppContext, row: dict[str, Any], features: list[Feature]) ->
     return inputs.with_columns(pl.Series(PREDICTION, scores))
 
 
-def _drift_all(reference: pl.DataFrame, current: pl.DataFrame, features: list[Feature]) -> dict[str, ColumnDrift]:
-    found = {f.name: _column(reference, current, f) for f in features if f.name in current.columns}
-    found[PREDICTION] = _column(reference, current, Feature(PREDICTION, NUMERIC))
+def _drift_all(reference: pl.DataFrame, current: pl.DataFrame, features: list[Feature],
+               bands: Bands) -> dict[str, ColumnDrift]:
+    found = {f.name: _column(reference, current, f, bands) for f in features if f.name in current.columns}
+    found[PREDICTION] = _column(reference, current, Feature(PREDICTION, NUMERIC), bands)
     return found
 
 
-def _column(reference: pl.DataFrame, current: pl.DataFrame, feature: Feature) -> ColumnDrift:
+def _column(reference: pl.DataFrame, current: pl.DataFrame, feature: Feature, bands: Bands) -> ColumnDrift:
     if feature.kind == NUMERIC:
-        return numeric_drift(_floats(reference[feature.name]), _floats(current[feature.name]))
+        return numeric_drift(_floats(reference[feature.name]), _floats(current[feature.name]), bands)
     return categorical_drift(reference[feature.name].cast(pl.String).to_list(),
-                             current[feature.name].cast(pl.String).to_list())
+                             current[feature.name].cast(pl.String).to_list(), bands)
 
 
 def _floats(series: pl.Series) -> np.ndarray:
@@ -99,7 +102,7 @@ def _floats(series: pl.Series) -> np.ndarray:
 
 
 def _segments(reference: pl.DataFrame, current: pl.DataFrame, features: list[Feature],
-              segment_columns: list[str]) -> list[tuple[str, str, str, ColumnDrift]]:
+              segment_columns: list[str], bands: Bands) -> list[tuple[str, str, str, ColumnDrift]]:
     found = []
     for column in segment_columns:
         if column not in reference.columns or column not in current.columns:
@@ -110,7 +113,7 @@ def _segments(reference: pl.DataFrame, current: pl.DataFrame, features: list[Fea
             cur = current.filter(pl.col(column).cast(pl.String) == value)
             if ref.height < MIN_SEGMENT_ROWS or cur.height < MIN_SEGMENT_ROWS:
                 continue
-            for name, drift in _drift_all(ref, cur, [f for f in features if f.name != column]).items():
+            for name, drift in _drift_all(ref, cur, [f for f in features if f.name != column], bands).items():
                 found.append((column, value, name, drift))
     return found
 

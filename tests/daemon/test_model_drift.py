@@ -47,3 +47,12 @@ def test_drift_refuses_bad_arguments(daemon: Daemon, cli) -> None:
     assert both.code == 2 and "not both" in both.err
     neither = cli("drift", "--home", daemon.home)
     assert neither.code == 2 and "give a model NAME" in neither.err
+
+
+def test_bands_are_configurable_per_model(configured_daemon, sample_records, cli) -> None:
+    daemon = configured_daemon("[monitoring.models.delay]\npsi_warning = 50.0\npsi_critical = 60.0\n"
+                               "js_warning = 0.99\njs_critical = 1.0\n")
+    hot = [dict(r, temp=r["temp"] + 40.0) for r in sample_records]
+    assert daemon.post("/v1/models/delay/predict", {"records": hot[:100]})[0] == 200
+    report = json.loads(cli("drift", "delay", "--window", "1h", "--json", "--home", daemon.home).out)
+    assert report["features"]["temp"]["psi"] > 1 and report["features"]["temp"]["verdict"] == "ok"
