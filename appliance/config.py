@@ -105,13 +105,9 @@ class DriftBands(_Section):
     js_critical: float = Field(0.2, gt=0, le=1, description="Jensen-Shannon distance above this is critical.")
 
 
-class MonitoringConfig(_Section):
-    """Drift checks."""
+class MonitoringConfig(DriftBands):
+    """Drift checks: the default bands, and bands per model."""
 
-    psi_warning: float = Field(0.1, gt=0, description="PSI at or above this is a warning.")
-    psi_critical: float = Field(0.25, gt=0, description="PSI above this is critical.")
-    js_warning: float = Field(0.1, gt=0, le=1, description="Jensen-Shannon distance at or above this is a warning.")
-    js_critical: float = Field(0.2, gt=0, le=1, description="Jensen-Shannon distance above this is critical.")
     models: dict[str, DriftBands] = Field(
         default_factory=dict, description="Per-model bands: [monitoring.models.NAME] psi_critical = ..."
     )
