@@ -141,6 +141,12 @@ def _drift(ctx: AppContext, a: dict[str, Any]) -> Any:
     return check_model_drift(ctx, a["name"], a.get("window", "24h"), version=a.get("version"), actor=a["actor"])
 
 
+def _outcomes(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.monitoring.outcomes import outcome_report
+
+    return outcome_report(ctx, a["name"], a.get("window", "7d"), a.get("bucket", "1d"))
+
+
 OPERATIONS: dict[str, OperationSpec] = {
     "models": OperationSpec(_models, writes=False),
     "versions": OperationSpec(_versions, writes=False),
@@ -158,6 +164,7 @@ OPERATIONS: dict[str, OperationSpec] = {
     "api_key_list": OperationSpec(_api_key_list, writes=False),
     "api_key_revoke": OperationSpec(_api_key_revoke, writes=True, changes_routes=True),
     "drift": OperationSpec(_drift, writes=True),
+    "outcomes": OperationSpec(_outcomes, writes=False),
 }
 
 

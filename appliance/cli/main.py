@@ -119,6 +119,12 @@ def _monitoring_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--current", metavar="FILE", help="without NAME: current data (.parquet or .csv)")
     p.add_argument("--columns", metavar="A,B", help="without NAME: only these columns (default: all shared)")
     _json(p)
+    p = sub.add_parser("outcomes", help="a model's performance on feedback labels, label coverage and delay")
+    _home(p)
+    p.add_argument("name")
+    p.add_argument("--window", default="7d", help="how far back to look, e.g. 24h, 7d")
+    p.add_argument("--bucket", default="1d", help="rolling buckets within the window, e.g. 1h, 1d")
+    _json(p)
 
 
 def _daemon_commands(sub: argparse._SubParsersAction) -> None:

@@ -55,3 +55,25 @@ def _file_drift(args: argparse.Namespace) -> int:
                 for name, d in found.items()]
         emit(table(["column", "kind", "psi", "js", "p_value", "missing", "new categories", "verdict"], rows))
     return 1 if any(d.verdict == "critical" for d in found.values()) else 0
+
+
+def cmd_outcomes(args: argparse.Namespace) -> int:
+    from appliance.cli.backend import call
+
+    report = call(args.home, "outcomes", {"name": args.name, "window": args.window, "bucket": args.bucket})
+    if args.json:
+        emit(to_json(report))
+        return 0
+    key = "roc_auc" if report["task"] == "binary" else "mae"
+    overall = report["overall"]
+    emit(f"{report['model']}: {overall['answered']} answered rows in the last {args.window}, "
+         f"{overall['labelled']} labelled (coverage {_share(overall['coverage'])})")
+    rows = [[b["start"][:16].replace("T", " "), b["answered"], b["labelled"], _share(b["coverage"]),
+             (b.get("metrics") or {}).get(key), (b.get("label_delay_s") or {}).get("median")]
+            for b in report["buckets"]]
+    emit(table(["bucket", "answered", "labelled", "coverage", key, "median delay s"], rows))
+    return 0
+
+
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"

@@ -1,0 +1,85 @@
+"""Outcome performance from feedback labels: per time bucket, per version and per segment, with label
+coverage (share of answered rows that got a label) and label delay, so a feedback loop that stops
+labelling is visible as falling coverage rather than as silence."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from appliance.clock import utc_now
+from appliance.context import AppContext
+from appliance.errors import NotFound
+from appliance.monitoring.model_drift import parse_window
+from appliance.store import outcome_queries as oq
+from appliance.store import registry_queries as q
+from appliance.training.evaluation import roc_auc
+
+MIN_LABELS = 30  # fewer labels than this: counts only, no performance metrics
+
+
+def outcome_report(ctx: AppContext, model_name: str, window: str, bucket: str) -> dict[str, Any]:
+    model = q.model(ctx.store, model_name)
+    if model is None:
+        raise NotFound(f"no model named '{model_name}'; list models with `vigil models`")
+    span, step = parse_window(window), parse_window(bucket)
+    end = utc_now()
+    start = end - span
+    versions = q.list_versions(ctx.store, model_name)
+    segments = sorted({s for v in versions for s in _segments_of(ctx, model_name, v["version"])})
+    rows = oq.labelled_window(ctx.store, model_name, start, end, segments)
+    task = model["task"]
+    return {
+        "model": model_name, "task": task, "window_start": start, "window_end": end, "bucket": bucket,
+        "overall": _summary(rows, task),
+        "buckets": [{"start": b_start, **_summary(part, task)} for b_start, part in _buckets(rows, start, end, step)],
+        "versions": {str(v): _summary(part, task) for (v,), part in rows.group_by(["version"], maintain_order=True)}
+        if rows.height else {},
+        "segments": [{"column": column, "value": value, **_summary(part, task)}
+                     for column in segments if column in rows.columns
+                     for (value,), part in rows.group_by([column], maintain_order=True)],
+    }
+
+
+def _segments_of(ctx: AppContext, model_name: str, version: int) -> list[str]:
+    found = q.version(ctx.store, model_name, version)
+    return list(found["segments"]) if found else []
+
+
+def _buckets(rows: pl.DataFrame, start: datetime, end: datetime,
+             step: timedelta) -> list[tuple[datetime, pl.DataFrame]]:
+    found = []
+    edge = start
+    while edge < end:
+        part = rows.filter((pl.col("logged_at") >= edge) & (pl.col("logged_at") < edge + step)) if rows.height else rows
+        found.append((edge, part))
+        edge += step
+    return found
+
+
+def _summary(rows: pl.DataFrame, task: str) -> dict[str, Any]:
+    answered = rows.height
+    labelled = rows.filter(pl.col("label_value").is_not_null()) if answered else rows
+    summary: dict[str, Any] = {"answered": answered, "labelled": labelled.height,
+                               "coverage": labelled.height / answered if answered else None}
+    if labelled.height:
+        delays = (labelled["received_at"] - labelled["logged_at"]).dt.total_seconds().to_numpy()
+        summary["label_delay_s"] = {"median": float(np.median(delays)), "p95": float(np.quantile(delays, 0.95))}
+    if labelled.height >= MIN_LABELS:
+        summary["metrics"] = _metrics(labelled, task)
+    return summary
+
+
+def _metrics(labelled: pl.DataFrame, task: str) -> dict[str, float | None]:
+    y = labelled["label_value"].to_numpy().astype(np.float64)
+    if task == "binary":
+        scores = labelled["score"].to_numpy().astype(np.float64)
+        predicted = labelled["prediction"].to_numpy().astype(np.float64)
+        return {"roc_auc": roc_auc(y.astype(int), scores), "accuracy": float(np.mean(predicted == y)),
+                "brier": float(np.mean((scores - y) ** 2)), "positive_rate": float(np.mean(y))}
+    predicted = labelled["prediction"].to_numpy().astype(np.float64)
+    error = predicted - y
+    return {"mae": float(np.mean(np.abs(error))), "rmse": float(np.sqrt(np.mean(error ** 2)))}
