@@ -147,6 +147,12 @@ def _outcomes(ctx: AppContext, a: dict[str, Any]) -> Any:
     return outcome_report(ctx, a["name"], a.get("window", "7d"), a.get("bucket", "1d"))
 
 
+def _quality(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.monitoring.quality import quality_report
+
+    return quality_report(ctx, a["name"], a.get("window", "1h"))
+
+
 OPERATIONS: dict[str, OperationSpec] = {
     "models": OperationSpec(_models, writes=False),
     "versions": OperationSpec(_versions, writes=False),
@@ -165,6 +171,7 @@ OPERATIONS: dict[str, OperationSpec] = {
     "api_key_revoke": OperationSpec(_api_key_revoke, writes=True, changes_routes=True),
     "drift": OperationSpec(_drift, writes=True),
     "outcomes": OperationSpec(_outcomes, writes=False),
+    "quality": OperationSpec(_quality, writes=False),
 }
 
 

@@ -125,6 +125,11 @@ def _monitoring_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--window", default="7d", help="how far back to look, e.g. 24h, 7d")
     p.add_argument("--bucket", default="1d", help="rolling buckets within the window, e.g. 1h, 1d")
     _json(p)
+    p = sub.add_parser("quality", help="data quality of a model's recent traffic")
+    _home(p)
+    p.add_argument("name")
+    p.add_argument("--window", default="1h", help="how far back to look, e.g. 1h, 24h")
+    _json(p)
 
 
 def _daemon_commands(sub: argparse._SubParsersAction) -> None:

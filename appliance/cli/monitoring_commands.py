@@ -77,3 +77,19 @@ def cmd_outcomes(args: argparse.Namespace) -> int:
 
 def _share(value: float | None) -> str:
     return "-" if value is None else f"{value:.1%}"
+
+
+def cmd_quality(args: argparse.Namespace) -> int:
+    from appliance.cli.backend import call
+
+    report = call(args.home, "quality", {"name": args.name, "window": args.window})
+    if args.json:
+        emit(to_json(report))
+    else:
+        volume = report["volume"]
+        usual = "-" if volume["usual_requests"] is None else f"{volume['usual_requests']:.0f}"
+        emit(f"{report['model']} v{report['version']}: {volume['requests']} requests in the last {args.window} "
+             f"(usual {usual}); {'no problems' if report['ok'] else str(len(report['problems'])) + ' problem(s)'}")
+        for problem in report["problems"]:
+            emit(f"  - {problem}")
+    return 0 if report["ok"] else 1

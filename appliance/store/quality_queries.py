@@ -1,0 +1,54 @@
+"""SQL of data-quality checks over a window of the prediction log, its inputs and rejected requests."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from appliance.store import prediction_queries as pq
+from appliance.store.connection import Store
+
+
+def missing_rates(store: Store, model_name: str, features: list[str], start: datetime,
+                  end: datetime) -> dict[str, float]:
+    table = pq.inputs_table(model_name)
+    present = {r[0] for r in store.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table])}
+    chosen = [f for f in features if f in present]
+    if not chosen:
+        return {}
+    parts = ", ".join(f"avg(({pq.column_name(f)} IS NULL)::INT)" for f in chosen)
+    row = store.execute(
+        f"SELECT {parts} FROM prediction_log p JOIN {table} i USING (request_id, row_index) "
+        "WHERE p.model_name = ? AND p.route <> 'shadow' AND p.logged_at >= ? AND p.logged_at < ?",
+        [model_name, start, end])[0]
+    return {f: float(v) for f, v in zip(chosen, row) if v is not None}
+
+
+def flag_counts(store: Store, model_name: str, start: datetime, end: datetime) -> dict[str, int]:
+    """Answered rows per flag, e.g. {'unknown_category:dest': 9, 'out_of_range:temp': 3}."""
+    rows = store.execute(
+        "SELECT flag, count(*) FROM (SELECT unnest(flags) AS flag FROM prediction_log "
+        "WHERE model_name = ? AND route <> 'shadow' AND logged_at >= ? AND logged_at < ?) GROUP BY flag ORDER BY 2 DESC",
+        [model_name, start, end])
+    return {flag: int(count) for flag, count in rows}
+
+
+def rejections(store: Store, model_name: str, start: datetime, end: datetime) -> dict[str, int]:
+    rows = store.execute(
+        "SELECT reason, count(*) FROM rejected_requests WHERE model_name = ? AND received_at >= ? "
+        "AND received_at < ? GROUP BY reason ORDER BY 2 DESC", [model_name, start, end])
+    return {reason: int(count) for reason, count in rows}
+
+
+def volume(store: Store, model_name: str, start: datetime, end: datetime) -> dict[str, Any]:
+    """Requests in the window, and the mean for the same span at the same time of day on the 7 days before."""
+    count = int(store.scalar(
+        "SELECT count(DISTINCT request_id) FROM prediction_log WHERE model_name = ? AND route <> 'shadow' "
+        "AND logged_at >= ? AND logged_at < ?", [model_name, start, end]))
+    usual = store.scalar(
+        "SELECT avg(n) FROM (SELECT d, (SELECT count(DISTINCT request_id) FROM prediction_log "
+        "WHERE model_name = ? AND route <> 'shadow' AND logged_at >= ?::TIMESTAMP - d * INTERVAL 1 DAY "
+        "AND logged_at < ?::TIMESTAMP - d * INTERVAL 1 DAY) AS n FROM range(1, 8) t(d))",
+        [model_name, start, end])
+    return {"requests": count, "usual_requests": float(usual) if usual is not None else None}
