@@ -153,6 +153,12 @@ def _quality(ctx: AppContext, a: dict[str, Any]) -> Any:
     return quality_report(ctx, a["name"], a.get("window", "1h"))
 
 
+def _system(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.monitoring.system import system_report
+
+    return system_report(ctx, a["name"], a.get("window", "1h"))
+
+
 OPERATIONS: dict[str, OperationSpec] = {
     "models": OperationSpec(_models, writes=False),
     "versions": OperationSpec(_versions, writes=False),
@@ -172,6 +178,7 @@ OPERATIONS: dict[str, OperationSpec] = {
     "drift": OperationSpec(_drift, writes=True),
     "outcomes": OperationSpec(_outcomes, writes=False),
     "quality": OperationSpec(_quality, writes=False),
+    "system": OperationSpec(_system, writes=False),
 }
 
 

@@ -93,3 +93,16 @@ def cmd_quality(args: argparse.Namespace) -> int:
         for problem in report["problems"]:
             emit(f"  - {problem}")
     return 0 if report["ok"] else 1
+
+
+def cmd_system(args: argparse.Namespace) -> int:
+    from appliance.cli.backend import call
+
+    report = call(args.home, "system", {"name": args.name, "window": args.window})
+    if args.json:
+        emit(to_json(report))
+    else:
+        emit(table(["minute", "version", "req/s", "rows", "p50 ms", "p95 ms", "p99 ms", "error rate"],
+                   [[m["minute"][11:16], m["version"], m["requests_per_s"], m["rows"], m["p50_ms"], m["p95_ms"],
+                     m["p99_ms"], m["error_rate"]] for m in report["minutes"]]))
+    return 0

@@ -52,3 +52,30 @@ def volume(store: Store, model_name: str, start: datetime, end: datetime) -> dic
         "AND logged_at < ?::TIMESTAMP - d * INTERVAL 1 DAY) AS n FROM range(1, 8) t(d))",
         [model_name, start, end])
     return {"requests": count, "usual_requests": float(usual) if usual is not None else None}
+
+
+def per_minute(store: Store, model_name: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """Per minute and version: requests, rows, latency percentiles (per request), and rejections."""
+    return store.rows(
+        """
+        WITH requests AS (
+            SELECT date_trunc('minute', any_value(logged_at)) AS minute, version, request_id,
+                   count(*) AS rows, any_value(latency_ms) AS latency_ms
+            FROM prediction_log
+            WHERE model_name = ? AND route <> 'shadow' AND logged_at >= ? AND logged_at < ?
+            GROUP BY version, request_id
+        ), answered AS (
+            SELECT minute, version, count(*) AS requests, sum(rows) AS rows,
+                   quantile_cont(latency_ms, 0.5) AS p50_ms, quantile_cont(latency_ms, 0.95) AS p95_ms,
+                   quantile_cont(latency_ms, 0.99) AS p99_ms
+            FROM requests GROUP BY minute, version
+        ), refused AS (
+            SELECT date_trunc('minute', received_at) AS minute, count(*) AS rejected
+            FROM rejected_requests WHERE model_name = ? AND received_at >= ? AND received_at < ? GROUP BY 1
+        )
+        SELECT coalesce(a.minute, r.minute) AS minute, a.version, coalesce(a.requests, 0) AS requests,
+               coalesce(a.rows, 0) AS rows, a.p50_ms, a.p95_ms, a.p99_ms, coalesce(r.rejected, 0) AS rejected
+        FROM answered a FULL JOIN refused r USING (minute)
+        ORDER BY minute, version
+        """,
+        [model_name, start, end, model_name, start, end])

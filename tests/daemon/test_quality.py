@@ -28,3 +28,19 @@ def test_quality_names_each_problem(daemon: Daemon, sample_records, cli) -> None
     assert "1 requests rejected: wrong_type" in problems
     text = cli("quality", "delay", "--window", "1h", "--home", daemon.home).out
     assert "3 requests in the last 1h" in text and "problem(s)" in text
+
+
+def test_system_health_per_minute(daemon: Daemon, sample_records, cli) -> None:
+    for start in range(0, 60, 2):
+        assert daemon.post("/v1/models/delay/predict", {"records": sample_records[start:start + 2]})[0] == 200
+    assert daemon.post("/v1/models/delay/predict", {"records": [dict(sample_records[0], temp="hot")]})[0] == 400
+    report = json.loads(cli("system", "delay", "--window", "15m", "--json", "--home", daemon.home).out)
+    minutes = report["minutes"]
+    assert sum(m["requests"] for m in minutes) == 30 and sum(m["rows"] for m in minutes) == 60
+    assert sum(m["rejected"] for m in minutes) == 1
+    answered = [m for m in minutes if m["requests"]]
+    assert all(0 < m["p50_ms"] <= m["p95_ms"] <= m["p99_ms"] for m in answered)
+    assert all(m["version"] == 1 for m in answered)
+    total_errors = sum(m["rejected"] for m in minutes) / (30 + 1)
+    assert any(m["error_rate"] > 0 for m in minutes) and total_errors == 1 / 31
+    assert cli("system", "nope", "--home", daemon.home).code == 2

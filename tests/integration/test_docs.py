@@ -25,7 +25,7 @@ def test_every_command_is_documented() -> None:
     cli = (ROOT / "docs" / "cli.md").read_text()
     for command in ("init", "migrate", "train", "import", "models", "versions", "show", "reproduce", "sql",
                     "promote", "contract export", "contract apply", "contract check", "demo", "up",
-                    "api-keys add", "api-keys list", "api-keys revoke", "drift", "outcomes", "quality"):
+                    "api-keys add", "api-keys list", "api-keys revoke", "drift", "outcomes", "quality", "system"):
         assert f"## `vigil {command}`" in cli
 
 

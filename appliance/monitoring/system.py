@@ -1,0 +1,25 @@
+"""System health of a model per minute: requests per second, client-error rate, latency percentiles."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from appliance.clock import utc_now
+from appliance.context import AppContext
+from appliance.errors import NotFound
+from appliance.monitoring.model_drift import parse_window
+from appliance.store import quality_queries as qq
+from appliance.store import registry_queries as q
+
+
+def system_report(ctx: AppContext, model_name: str, window: str) -> dict[str, Any]:
+    if q.model(ctx.store, model_name) is None:
+        raise NotFound(f"no model named '{model_name}'; list models with `vigil models`")
+    end = utc_now()
+    start = end - parse_window(window)
+    minutes = []
+    for row in qq.per_minute(ctx.store, model_name, start, end):
+        total = row["requests"] + row["rejected"]
+        minutes.append({**row, "requests_per_s": row["requests"] / 60,
+                        "error_rate": row["rejected"] / total if total else 0.0})
+    return {"model": model_name, "window_start": start, "window_end": end, "minutes": minutes}
