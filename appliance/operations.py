@@ -138,7 +138,8 @@ def _api_key_revoke(ctx: AppContext, a: dict[str, Any]) -> Any:
 def _drift(ctx: AppContext, a: dict[str, Any]) -> Any:
     from appliance.monitoring.model_drift import check_model_drift
 
-    return check_model_drift(ctx, a["name"], a.get("window", "24h"), version=a.get("version"), actor=a["actor"])
+    return check_model_drift(ctx, a["name"], a.get("window", "24h"), version=a.get("version"), actor=a["actor"],
+                             reference_window=a.get("reference_window"))
 
 
 def _outcomes(ctx: AppContext, a: dict[str, Any]) -> Any:

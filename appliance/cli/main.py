@@ -115,6 +115,8 @@ def _monitoring_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("name", nargs="?", help="model: its training rows against its logged requests")
     p.add_argument("--window", default="24h", help="with NAME: how far back to look, e.g. 30m, 24h, 7d")
     p.add_argument("--version", type=int, help="with NAME: the version to check (default: the champion)")
+    p.add_argument("--reference-window", metavar="SPAN",
+                   help="with NAME: compare with the traffic of the SPAN before the window, not the training rows")
     p.add_argument("--reference", metavar="FILE", help="without NAME: reference data (.parquet or .csv)")
     p.add_argument("--current", metavar="FILE", help="without NAME: current data (.parquet or .csv)")
     p.add_argument("--columns", metavar="A,B", help="without NAME: only these columns (default: all shared)")

@@ -24,12 +24,12 @@ def _model_drift(args: argparse.Namespace) -> int:
     from appliance.registry.lineage import creator
 
     result = call(args.home, "drift", {"name": args.name, "window": args.window, "version": args.version,
-                                       "actor": creator()})
+                                       "actor": creator(), "reference_window": args.reference_window})
     if args.json:
         emit(to_json(result))
     else:
         emit(f"{result['model_name']} v{result['version']}: {result['current_rows']} answered rows in the last "
-             f"{args.window} against {result['reference_rows']} training rows -> {result['verdict']} "
+             f"{args.window} against {result['reference_rows']} rows of {result['reference']} -> {result['verdict']} "
              f"(run {result['run_id']})")
         rows = [[name, d["kind"], d["psi"], d["js"], d["ks_pvalue"] if d["kind"] == "numeric" else d["chi2_pvalue"],
                  f"{d['missing_ref']:.3f} -> {d['missing_cur']:.3f}", ", ".join(list(d["new_categories"])[:3]),

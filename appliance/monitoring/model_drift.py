@@ -37,7 +37,10 @@ def parse_window(text: str) -> timedelta:
     return timedelta(**{unit: int(found.group(1))})
 
 
-def check_model_drift(ctx: AppContext, model_name: str, window: str, *, version: int | None, actor: str) -> dict[str, Any]:
+def check_model_drift(ctx: AppContext, model_name: str, window: str, *, version: int | None, actor: str,
+                      reference_window: str | None = None) -> dict[str, Any]:
+    """Drift of the window against the version's training rows, or against the `reference_window`
+    of logged traffic that ends where the window starts."""
     span = parse_window(window)
     if q.model(ctx.store, model_name) is None:
         raise NotFound(f"no model named '{model_name}'; list models with `vigil models`")
@@ -52,13 +55,21 @@ def check_model_drift(ctx: AppContext, model_name: str, window: str, *, version:
     if current.height == 0:
         raise RegistryError(f"{model_name} v{number} answered no requests in the last {window}; "
                             "nothing to compare (choose a longer --window)")
-    reference = _reference(ctx, row, features)
+    if reference_window is None:
+        reference, reference_name = _reference(ctx, row, features), "training"
+    else:
+        reference_start = start - parse_window(reference_window)
+        reference = dq.window_inputs(ctx.store, model_name, number, reference_start, start, [f.name for f in features])
+        reference_name = f"window {reference_start:%Y-%m-%d %H:%M} .. {start:%Y-%m-%d %H:%M}"
+        if reference.height == 0:
+            raise RegistryError(f"{model_name} v{number} answered no requests in the {reference_window} before the "
+                                "window; nothing to compare with (choose another --reference-window)")
     configured = ctx.config.monitoring.bands_for(model_name)
     bands = Bands(configured.psi_warning, configured.psi_critical, configured.js_warning, configured.js_critical)
     whole = _drift_all(reference, current, features, bands)
     segments = _segments(reference, current, features, row["segments"], bands)
     worst = max((d.verdict for d in [*whole.values(), *(d for _, _, _, d in segments)]), key=ORDER.__getitem__)
-    run = dict(model_name=model_name, version=number, reference="training", window_start=start, window_end=end,
+    run = dict(model_name=model_name, version=number, reference=reference_name, window_start=start, window_end=end,
                current_rows=current.height, reference_rows=reference.height, verdict=worst, computed_at=end,
                computed_by=actor)
     with ctx.store.transaction():

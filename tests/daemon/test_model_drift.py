@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from appliance.cli.backend import call
 from daemon_support import Daemon
 
@@ -56,3 +58,45 @@ def test_bands_are_configurable_per_model(configured_daemon, sample_records, cli
     assert daemon.post("/v1/models/delay/predict", {"records": hot[:100]})[0] == 200
     report = json.loads(cli("drift", "delay", "--window", "1h", "--json", "--home", daemon.home).out)
     assert report["features"]["temp"]["psi"] > 1 and report["features"]["temp"]["verdict"] == "ok"
+
+
+def test_reference_can_be_an_earlier_window_of_traffic(fresh_home, sample_records) -> None:
+    """Logged traffic with chosen times (written by the prediction log itself) against an earlier window."""
+    from datetime import timedelta
+
+    import numpy as np
+    import polars as pl
+
+    from appliance.clock import utc_now
+    from appliance.context import open_context
+    from appliance.contracts.features import features_from_json
+    from appliance.errors import RegistryError
+    from appliance.home import Home
+    from appliance.monitoring.model_drift import check_model_drift
+    from appliance.registry.versions import get_version
+    from appliance.serving.inputs import Inputs
+    from appliance.serving.prediction_log import LogRecord, PredictionLog
+    from appliance.store import prediction_queries as pq
+
+    with open_context(Home(fresh_home)) as ctx:
+        features = features_from_json(get_version(ctx.store, "delay", 1)["features"])
+        pq.ensure_inputs_table(ctx.store, "delay", features)
+        log = PredictionLog(ctx.store.cursor())
+        now = utc_now()
+        batches = [("early", sample_records, now - timedelta(minutes=90)),
+                   ("late", [dict(r, temp=r["temp"] + 40.0) for r in sample_records], now - timedelta(minutes=10))]
+        for name, records, at in batches:
+            inputs = Inputs.from_polars(pl.DataFrame(records), features)
+            n = inputs.height
+            record = LogRecord(name, "delay", 1, "champion", "native", np.zeros(n), np.full(n, 0.2), 1.0,
+                               [[] for _ in range(n)], inputs, logged_at=at)
+            log.submit(record)
+            log.wait(record)
+        log.close()
+        result = check_model_drift(ctx, "delay", "30m", version=None, actor="t", reference_window="2h")
+        assert result["reference"].startswith("window ") and result["reference_rows"] == len(sample_records)
+        assert result["current_rows"] == len(sample_records)
+        assert result["features"]["temp"]["verdict"] == "critical"
+        assert result["features"]["carrier"]["verdict"] == "ok"
+        with pytest.raises(RegistryError, match="answered no requests in the 30m before the window"):
+            check_model_drift(ctx, "delay", "30m", version=None, actor="t", reference_window="30m")
