@@ -121,22 +121,21 @@ def _monitoring_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--current", metavar="FILE", help="without NAME: current data (.parquet or .csv)")
     p.add_argument("--columns", metavar="A,B", help="without NAME: only these columns (default: all shared)")
     _json(p)
-    p = sub.add_parser("outcomes", help="a model's performance on feedback labels, label coverage and delay")
-    _home(p)
-    p.add_argument("name")
-    p.add_argument("--window", default="7d", help="how far back to look, e.g. 24h, 7d")
+    p = _model_window(sub, "outcomes", "a model's performance on feedback labels, label coverage and delay", "7d")
     p.add_argument("--bucket", default="1d", help="rolling buckets within the window, e.g. 1h, 1d")
-    _json(p)
-    p = sub.add_parser("system", help="a model's requests/s, client-error rate and latency per minute")
+    _model_window(sub, "system", "a model's requests/s, client-error rate and latency per minute", "1h")
+    _model_window(sub, "quality", "data quality of a model's recent traffic", "1h")
+
+
+def _model_window(sub: argparse._SubParsersAction, command: str, help_text: str,
+                  default: str) -> argparse.ArgumentParser:
+    """A per-model monitoring command: NAME, --window, --home, --json."""
+    p = sub.add_parser(command, help=help_text)
     _home(p)
     p.add_argument("name")
-    p.add_argument("--window", default="1h", help="how far back to look, e.g. 15m, 1h")
+    p.add_argument("--window", default=default, help="how far back to look, e.g. 15m, 24h, 7d")
     _json(p)
-    p = sub.add_parser("quality", help="data quality of a model's recent traffic")
-    _home(p)
-    p.add_argument("name")
-    p.add_argument("--window", default="1h", help="how far back to look, e.g. 1h, 24h")
-    _json(p)
+    return p
 
 
 def _daemon_commands(sub: argparse._SubParsersAction) -> None:

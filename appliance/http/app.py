@@ -94,7 +94,7 @@ class App:
             if self.draining and path not in ("/healthz",):
                 raise RetryLater("the daemon is shutting down; retry shortly", 503, 2.0)
             if self.queue_depth() > self.max_queue and not path.startswith(("/admin", "/healthz", "/readyz")):
-                self.service.metrics.request("", "", "", "shed", 503, None)
+                self.service.metrics.shed()
                 raise RetryLater("the scoring queue is full; retry shortly", 503, 1.0)
             request = Request(environ["REQUEST_METHOD"], path, _headers(environ), self._body(environ))
             handler, params = self.routes.match(request.method, path)

@@ -4,8 +4,6 @@ Results are stored in `drift_runs`, `drift_results` and `drift_explanations`."""
 
 from __future__ import annotations
 
-import re
-from datetime import timedelta
 from typing import Any
 
 import numpy as np
@@ -14,10 +12,11 @@ import polars as pl
 from appliance.clock import utc_now
 from appliance.context import AppContext
 from appliance.contracts.features import NUMERIC, Feature, features_from_json, model_input
-from appliance.errors import NotFound, RegistryError
+from appliance.errors import RegistryError
 from appliance.monitoring.drift import Bands, ColumnDrift, categorical_drift, numeric_drift
 from appliance.registry.loading import load_version_model
-from appliance.registry.versions import get_version
+from appliance.monitoring.windows import parse_window
+from appliance.registry.versions import get_version, require_model
 from appliance.store import drift_queries as dq
 from appliance.store import registry_queries as q
 from appliance.training.dataset import load_snapshot
@@ -26,24 +25,12 @@ from appliance.training.evaluation import scores_of
 PREDICTION = "(prediction)"
 MIN_SEGMENT_ROWS = 30
 ORDER = {"ok": 0, "warning": 1, "critical": 2}
-_WINDOW = re.compile(r"^(\d+)([mhd])$")
-
-
-def parse_window(text: str) -> timedelta:
-    found = _WINDOW.match(text.strip())
-    if not found or int(found.group(1)) == 0:
-        raise RegistryError(f"window '{text}' is not a duration like 30m, 24h or 7d")
-    unit = {"m": "minutes", "h": "hours", "d": "days"}[found.group(2)]
-    return timedelta(**{unit: int(found.group(1))})
-
-
 def check_model_drift(ctx: AppContext, model_name: str, window: str, *, version: int | None, actor: str,
                       reference_window: str | None = None) -> dict[str, Any]:
     """Drift of the window against the version's training rows, or against the `reference_window`
     of logged traffic that ends where the window starts."""
     span = parse_window(window)
-    if q.model(ctx.store, model_name) is None:
-        raise NotFound(f"no model named '{model_name}'; list models with `vigil models`")
+    require_model(ctx.store, model_name)
     number = version if version is not None else q.aliases(ctx.store, model_name).get("champion")
     if number is None:
         raise RegistryError(f"model '{model_name}' has no champion; pass --version N")

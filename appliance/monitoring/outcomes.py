@@ -12,8 +12,8 @@ import polars as pl
 
 from appliance.clock import utc_now
 from appliance.context import AppContext
-from appliance.errors import NotFound
-from appliance.monitoring.model_drift import parse_window
+from appliance.monitoring.windows import parse_window
+from appliance.registry.versions import require_model
 from appliance.store import outcome_queries as oq
 from appliance.store import registry_queries as q
 from appliance.training.evaluation import roc_auc
@@ -22,9 +22,7 @@ MIN_LABELS = 30  # fewer labels than this: counts only, no performance metrics
 
 
 def outcome_report(ctx: AppContext, model_name: str, window: str, bucket: str) -> dict[str, Any]:
-    model = q.model(ctx.store, model_name)
-    if model is None:
-        raise NotFound(f"no model named '{model_name}'; list models with `vigil models`")
+    model = require_model(ctx.store, model_name)
     span, step = parse_window(window), parse_window(bucket)
     end = utc_now()
     start = end - span

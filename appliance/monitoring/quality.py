@@ -13,10 +13,10 @@ from appliance.clock import utc_now
 from appliance.context import AppContext
 from appliance.contracts.contract import Contract
 from appliance.contracts.features import features_from_json
-from appliance.errors import NotFound, RegistryError
-from appliance.monitoring.model_drift import parse_window
+from appliance.errors import RegistryError
+from appliance.monitoring.windows import parse_window
 from appliance.registry.contracts import current_contract
-from appliance.registry.versions import get_version
+from appliance.registry.versions import get_version, require_model
 from appliance.store import quality_queries as qq
 from appliance.store import registry_queries as q
 
@@ -25,8 +25,7 @@ HIGH_VOLUME = 2.0
 
 
 def quality_report(ctx: AppContext, model_name: str, window: str) -> dict[str, Any]:
-    if q.model(ctx.store, model_name) is None:
-        raise NotFound(f"no model named '{model_name}'; list models with `vigil models`")
+    require_model(ctx.store, model_name)
     champion = q.aliases(ctx.store, model_name).get("champion")
     if champion is None:
         raise RegistryError(f"model '{model_name}' has no champion, so no traffic to check")

@@ -6,15 +6,13 @@ from typing import Any
 
 from appliance.clock import utc_now
 from appliance.context import AppContext
-from appliance.errors import NotFound
-from appliance.monitoring.model_drift import parse_window
+from appliance.monitoring.windows import parse_window
+from appliance.registry.versions import require_model
 from appliance.store import quality_queries as qq
-from appliance.store import registry_queries as q
 
 
 def system_report(ctx: AppContext, model_name: str, window: str) -> dict[str, Any]:
-    if q.model(ctx.store, model_name) is None:
-        raise NotFound(f"no model named '{model_name}'; list models with `vigil models`")
+    require_model(ctx.store, model_name)
     end = utc_now()
     start = end - parse_window(window)
     minutes = []

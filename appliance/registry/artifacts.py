@@ -30,13 +30,17 @@ def serialize(model: Any) -> bytes:
 
 def unsafe_types(data: bytes) -> list[str]:
     """Types in a skops payload outside Vigil's allow-list."""
+    return sorted(t for t in _listed_types(data) if not _trusted(t))
+
+
+def _listed_types(data: bytes) -> list[str]:
+    """Every type skops would ask its caller to trust in this payload."""
     import skops.io as sio
 
     try:
-        found = sio.get_untrusted_types(data=data)
+        return list(sio.get_untrusted_types(data=data))
     except Exception as e:
         raise ArtifactError(f"not a readable skops file: {e}") from e
-    return sorted(t for t in found if not _trusted(t))
 
 
 def _trusted(name: str) -> bool:
@@ -80,11 +84,12 @@ def deserialize(data: bytes, label: str, *, trust_all: bool = False,
     """Load skops bytes; refuse types outside the allow-list unless `trust_all`."""
     import skops.io as sio
 
-    unsafe = unsafe_types(data)
+    listed = _listed_types(data)  # read once: it decides trust and is what skops is told to trust
+    unsafe = sorted(t for t in listed if not _trusted(t))
     if unsafe and not trust_all:
         raise ArtifactError(f"{label} contains types Vigil does not trust: {', '.join(unsafe)}; {fix}")
     try:
-        return sio.loads(data, trusted=sio.get_untrusted_types(data=data))
+        return sio.loads(data, trusted=listed)
     except Exception as e:
         raise ArtifactError(f"{label} could not be loaded: {e}") from e
 

@@ -109,16 +109,22 @@ def _comparison_row(new: NewVersion, number: int) -> dict[str, Any]:
     )
 
 
+def require_model(store: Store, model_name: str) -> dict[str, Any]:
+    """The model's row, or NotFound naming it."""
+    found = q.model(store, model_name)
+    if found is None:
+        raise NotFound(f"no model named '{model_name}'; list models with `vigil models`")
+    return found
+
+
 def get_version(store: Store, model_name: str, number: int) -> dict[str, Any]:
     found = q.version(store, model_name, number)
     if found is None:
-        if q.model(store, model_name) is None:
-            raise NotFound(f"no model named '{model_name}'; list models with `vigil models`")
+        require_model(store, model_name)
         raise NotFound(f"model '{model_name}' has no version {number}; list them with `vigil versions {model_name}`")
     return found
 
 
 def list_versions(store: Store, model_name: str) -> list[dict[str, Any]]:
-    if q.model(store, model_name) is None:
-        raise NotFound(f"no model named '{model_name}'; list models with `vigil models`")
+    require_model(store, model_name)
     return q.list_versions(store, model_name)

@@ -23,6 +23,7 @@ class Metrics:
         self._rejected: dict[tuple[tuple[str, str], ...], int] = defaultdict(int)
         self._latency: dict[tuple[tuple[str, str], ...], list[float]] = {}
         self._shadow_errors: dict[str, int] = defaultdict(int)
+        self._shed = 0
         self.gauges: dict[str, Callable[[], list[tuple[tuple[tuple[str, str], ...], float]]]] = {}
 
     def request(self, model: str, version: str, route: str, api: str, status: int, seconds: float | None) -> None:
@@ -42,6 +43,11 @@ class Metrics:
         with self._lock:
             self._rejected[(("model", model), ("api", api), ("reason", reason))] += 1
 
+    def shed(self) -> None:
+        """A request answered 503 at once because the queue was full."""
+        with self._lock:
+            self._shed += 1
+
     def shadow_error(self, model: str) -> None:
         with self._lock:
             self._shadow_errors[model] += 1
@@ -58,6 +64,8 @@ class Metrics:
             lines += ["# HELP vigil_rejected_requests_total Requests refused for a client's mistake, by reason.",
                       "# TYPE vigil_rejected_requests_total counter"]
             lines += [f"vigil_rejected_requests_total{_labels(k)} {v}" for k, v in sorted(self._rejected.items())]
+            lines += ["# HELP vigil_shed_requests_total Requests answered 503 at once because the queue was full.",
+                      "# TYPE vigil_shed_requests_total counter", f"vigil_shed_requests_total {self._shed}"]
             lines += ["# HELP vigil_shadow_errors_total Shadow scorings that failed.",
                       "# TYPE vigil_shadow_errors_total counter"]
             lines += [f'vigil_shadow_errors_total{{model="{m}"}} {v}' for m, v in sorted(self._shadow_errors.items())]
