@@ -12,11 +12,9 @@ from appliance.contracts.features import features_from_json
 from appliance.errors import ModelNotServed, RegistryError
 from appliance.home import Home
 from appliance.registry.contracts import current_contract
-from appliance.registry.loading import load_version_model
 from appliance.registry.versions import get_version
 from appliance.serving.access import ScoringAccess
 from appliance.serving.batching import Predictor
-from appliance.serving.fast_path import compile_pipeline
 from appliance.serving.feedback import FeedbackRecorder
 from appliance.serving.loaded import LoadedVersion
 from appliance.serving.metrics import Metrics
@@ -25,6 +23,7 @@ from appliance.serving.prediction_log import PredictionLog
 from appliance.serving.request_frame import Policy
 from appliance.serving.routing import AliasState, Router
 from appliance.serving.scoring import Scorer
+from appliance.serving.version_loading import scoring_engine
 from appliance.store import prediction_queries as pq
 from appliance.store.connection import Store
 
@@ -108,7 +107,7 @@ class Service:
     def status(self) -> dict[str, Any]:
         ready, detail = self.readiness()
         return {"pid": __import__("os").getpid(), "uptime_s": round(time.time() - self.started, 1), "ready": ready,
-                **detail, "loaded": [list(k) for k in self.cache.loaded], "log_queue": self.log.depth,
+                **detail, "loaded": [list(k) for k in self.cache.engines], "log_queue": self.log.depth,
                 "log_commits": self.log.commits}
 
     def _policy(self, model_name: str) -> Policy:
@@ -131,10 +130,10 @@ class Service:
         features = features_from_json(row["features"])
         _, contract = current_contract(ctx.store, model_name, version)
         pq.ensure_inputs_table(ctx.store, model_name, features)
-        model = load_version_model(ctx, row)
+        model, fast, engine = scoring_engine(ctx, row, features, contract)
         loaded = LoadedVersion(model_name, version, row["task"], model, features, contract,
                                row["positive_class"], row["threshold"] or 0.5, int(row["artifact_bytes"]),
-                               compile_pipeline(model, features, contract, row["task"]))
+                               fast, engine)
         serving = self.config.serving
         return Predictor(loaded, batching=serving.batching, max_rows=serving.batch_max_rows,
                          max_wait_ms=serving.batch_max_wait_ms)

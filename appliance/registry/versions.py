@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from appliance.clock import utc_now
 from appliance.errors import NotFound
@@ -14,6 +14,9 @@ from appliance.store import registry_queries as q
 from appliance.store.connection import Store
 from appliance.training.comparison import Comparison
 from appliance.training.evaluation import MetricRow
+
+if TYPE_CHECKING:
+    from appliance.plans.storage import PlanRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +48,7 @@ class NewVersion:
     actor: str
     reason: str
     created_at: datetime = field(default_factory=lambda: utc_now())
+    plan: "PlanRecord | None" = None  # the artifact compiled to a scoring plan, when it has one
 
 
 def register(store: Store, writer: BlobWriter, new: NewVersion) -> int:
@@ -69,6 +73,10 @@ def _insert_all(store: Store, new: NewVersion) -> int:
         q.insert_snapshot(store, _snapshot_row(new.snapshot, at))
     if not q.artifact_exists(store, new.artifact.sha256):
         q.insert_artifact(store, new.artifact.sha256, new.artifact.relative_path, new.artifact.size_bytes, at)
+    if new.plan is not None:
+        from appliance.plans.storage import record_plan
+
+        record_plan(store, new.artifact.sha256, new.plan)
     number = q.next_version(store, new.model_name)
     card = render_model_card(new, number)
     q.insert_version(store, dict(

@@ -13,10 +13,10 @@ import copy
 from typing import Any, Callable
 
 import numpy as np
-import polars as pl
 
-from appliance.contracts.contract import CategoricalColumn, Contract, NumericColumn
-from appliance.contracts.features import NUMERIC, Feature
+from appliance.contracts.contract import Contract
+from appliance.contracts.features import Feature
+from appliance.plans.probes import probe_rows
 from appliance.serving.inputs import Inputs
 from appliance.serving.transform_fast import compile_steps
 
@@ -32,16 +32,14 @@ def compile_pipeline(model: Any, features: list[Feature], contract: Contract,
         return None
     transformers, estimator = steps
     method = "predict_proba" if task == "binary" else "predict"
-    from appliance.serving.hgb_fast import compile_hgb
-
-    final = compile_hgb(estimator) or getattr(estimator, method)
+    final = getattr(estimator, method)
 
     def run(inputs: Inputs) -> np.ndarray:
         parts = [transform(inputs.columns(cols)) for transform, cols in transformers]
         matrix = np.hstack(parts) if len(parts) > 1 else parts[0]
         return np.asarray(final(np.asarray(matrix, dtype=np.float64)))
 
-    probe = _probe(features, contract)
+    probe = probe_rows(features, contract)
     try:
         expected = np.asarray(getattr(model, method)(probe))
         if not np.array_equal(run(Inputs.from_polars(probe, features)), expected):
@@ -80,18 +78,3 @@ def _without_names(transformer: Any) -> Any:
         if "feature_names_in_" in vars(part):  # a Pipeline only forwards its first step's attribute
             del part.feature_names_in_
     return clone
-
-
-def _probe(features: list[Feature], contract: Contract) -> pl.DataFrame:
-    """A few rows across each column's range, with a missing value and an unseen category."""
-    data: dict[str, list[Any]] = {}
-    for feature in features:
-        column = contract.columns[feature.name]
-        if feature.kind == NUMERIC and isinstance(column, NumericColumn):
-            low, high = column.min or 0.0, column.max or 1.0
-            data[feature.name] = [low, (low + high) / 2, high, None, column.quantiles.get("p25", low)]
-        elif isinstance(column, CategoricalColumn):
-            known = column.categories or ["a"]
-            data[feature.name] = [known[0], known[-1], None, "__vigil_unseen__", known[len(known) // 2]]
-    schema = {f.name: (pl.Float64 if f.kind == NUMERIC else pl.String) for f in features}
-    return pl.DataFrame(data, schema=schema)

@@ -1,4 +1,8 @@
-"""A version ready to score: its model, features, contract and decision threshold."""
+"""A version ready to score: its model, features, contract and decision threshold.
+
+`engine` says what computes its answers: "plan" (its scoring plan; `model` is then None, the
+pipeline is not loaded), "fast path" (the pipeline's steps as arrays) or "pipeline" (scikit-learn).
+"""
 
 from __future__ import annotations
 
@@ -17,13 +21,14 @@ class LoadedVersion:
     model_name: str
     version: int
     task: str
-    model: Any
+    model: Any  # the fitted pipeline, or None when a scoring plan serves
     features: list[Feature]
     contract: Contract
     positive_class: str | None
     threshold: float
     size_bytes: int
     fast: Callable[[Inputs], np.ndarray] | None = field(default=None, compare=False)
+    engine: str = "pipeline"
 
     def predict(self, inputs: Inputs) -> tuple[np.ndarray, np.ndarray | None]:
         """(predictions, scores): binary → (1/0 at the threshold, positive-class probability)."""

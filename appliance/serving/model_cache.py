@@ -55,6 +55,12 @@ class ModelCache:
             return list(self._entries)
 
     @property
+    def engines(self) -> list[tuple[str, int, str]]:
+        """(model, version, what computes its answers) for each loaded version."""
+        with self._lock:
+            return [(m, v, p.loaded.engine) for (m, v), p in self._entries.items()]
+
+    @property
     def total_bytes(self) -> int:
         with self._lock:
             return sum(p.loaded.size_bytes for p in self._entries.values())

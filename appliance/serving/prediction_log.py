@@ -39,6 +39,18 @@ class LogRecord:
     logged_at: Any = field(default_factory=utc_now)
     done: threading.Event = field(default_factory=threading.Event)
     error: BaseException | None = None
+    log_rows: list[tuple[Any, ...]] = field(default_factory=list)
+    input_rows: list[tuple[Any, ...]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        # Rows are built here, in the request's thread: the writer thread only appends and commits,
+        # so the one thread every request waits for needs the interpreter lock as little as possible.
+        scores = self.scores.tolist() if self.scores is not None else [None] * self.rows
+        self.log_rows = [(self.request_id, index, self.logged_at, self.model_name, self.version, self.route,
+                          self.api, prediction, score, self.latency_ms, self.flags[index])
+                         for index, (prediction, score) in enumerate(zip(self.predictions.tolist(), scores))]
+        if self.inputs is not None:
+            self.input_rows = [(self.request_id, index, *values) for index, values in enumerate(self.inputs.rows())]
 
     @property
     def rows(self) -> int:
@@ -139,21 +151,13 @@ class PredictionLog:
 
 def _log_rows(records: list[LogRecord]) -> list[tuple[Any, ...]]:
     """Rows in prediction_log's column order."""
-    rows: list[tuple[Any, ...]] = []
-    for r in records:
-        scores = r.scores.tolist() if r.scores is not None else [None] * r.rows
-        for index, (prediction, score) in enumerate(zip(r.predictions.tolist(), scores)):
-            rows.append((r.request_id, index, r.logged_at, r.model_name, r.version, r.route, r.api, prediction,
-                         score, r.latency_ms, r.flags[index]))
-    return rows
+    return [row for r in records for row in r.log_rows]
 
 
 def _input_rows(records: list[LogRecord]) -> list[tuple[str, list[str], list[tuple[Any, ...]]]]:
     """(model, input-table columns to fill, rows), grouped by model and feature list."""
     groups: dict[tuple[str, tuple[str, ...]], list[tuple[Any, ...]]] = {}
     for r in records:
-        if r.inputs is None:
-            continue
-        rows = groups.setdefault((r.model_name, tuple(r.inputs.names)), [])
-        rows.extend((r.request_id, index, *values) for index, values in enumerate(r.inputs.rows()))
+        if r.inputs is not None:
+            groups.setdefault((r.model_name, tuple(r.inputs.names)), []).extend(r.input_rows)
     return [(model, ["request_id", "row_index", *columns], rows) for (model, columns), rows in groups.items()]

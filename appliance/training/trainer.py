@@ -12,6 +12,7 @@ from appliance.context import AppContext
 from appliance.contracts.contract import infer_contract
 from appliance.contracts.features import Feature, features_from, model_input
 from appliance.errors import DatasetError
+from appliance.plans.storage import compile_checked, write_plan
 from appliance.registry import lineage
 from appliance.registry.artifacts import serialize
 from appliance.registry.blobs import BlobWriter
@@ -85,11 +86,14 @@ def finish_version(ctx: AppContext, writer: BlobWriter, loaded: LoadedSpec, snap
                     min_segment_rows=settings.min_segment_rows)
     champion_version, comparison, note = compare_with_champion(ctx, spec, split.holdout, y, scores, positive)
     artifact = writer.put_bytes("artifacts", serialize(model), ".skops")
+    contract = infer_contract(split.train, features)
+    checked = compile_checked(model, features, spec.task, contract, model_input(split.holdout, features))
     git_commit, git_dirty = lineage.git_commit(loaded.path)
     new = NewVersion(
         model_name=spec.model, task=spec.task, description=spec.description, origin=origin, artifact=artifact,
         snapshot=snapshot, metrics=rows, comparison=comparison, champion_version=champion_version,
-        comparison_note=note, contract=infer_contract(split.train, features).model_dump(mode="json"),
+        comparison_note=note, contract=contract.model_dump(mode="json"),
+        plan=write_plan(writer, *checked) if checked else None,
         actor=actor, reason=reason,
         lineage=dict(
             target=spec.target, positive_class=positive, threshold=spec.threshold if spec.task == "binary" else None,

@@ -56,18 +56,6 @@ def test_fast_path_equals_the_pipeline(task: str, target: str, kind: str, params
     assert np.array_equal(fast(Inputs.from_polars(later, features)), expected)
 
 
-def test_gradient_boosting_is_compiled() -> None:
-    from appliance.serving.hgb_fast import compile_hgb
-
-    spec = parse_spec(SPEC.format(task="binary", target="delayed", kind="hist_gradient_boosting",
-                                  params="{ max_iter = 10 }")).spec
-    features = features_from(spec.features.numeric, spec.features.categorical)
-    data = pl.read_parquet(SAMPLE).filter(pl.col("month") == 3).head(2000)
-    model = build_pipeline(spec, features).fit(model_input(data, features), data["delayed"].cast(pl.Int8).to_numpy())
-    assert compile_hgb(model.steps[-1][1]) is not None
-    assert compile_hgb(LogisticRegression()) is None
-
-
 def test_models_of_other_shapes_are_served_as_they_are() -> None:
     features = features_from(["a"], [])
     frame = pl.DataFrame({"a": [0.0, 1.0, 2.0, 3.0]})

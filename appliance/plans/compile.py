@@ -1,0 +1,166 @@
+"""Compile a fitted scikit-learn pipeline into a scoring plan, and check that it answers the same.
+
+Compiled: `Pipeline([ColumnTransformer, HistGradientBoosting*])` whose column groups use the steps of
+`appliance.plans.steps` (Vigil's own gradient-boosting pipelines), with one tree per iteration.
+Anything else gets no plan and is served through scikit-learn.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from appliance.contracts.features import Feature
+from appliance.plans.forest import NODE_ARRAYS
+from appliance.plans.plan import FORMAT, ScoringPlan
+from appliance.plans.steps import StepData
+from appliance.serving.inputs import Inputs
+
+
+def compile_plan(model: Any, features: list[Feature], task: str) -> ScoringPlan | None:
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import Pipeline
+
+    if not isinstance(model, Pipeline) or len(model.steps) != 2:
+        return None
+    preprocess, estimator = model.steps[0][1], model.steps[1][1]
+    if not isinstance(preprocess, ColumnTransformer) or preprocess.remainder != "drop" or preprocess.sparse_output_:
+        return None
+    names = {f.name for f in features}
+    meta: dict[str, Any] = {"format": FORMAT, "task": task, "groups": []}
+    arrays: dict[str, np.ndarray] = {}
+    for _, transformer, columns in preprocess.transformers_:
+        if transformer == "drop":
+            continue
+        if not isinstance(columns, list) or not set(columns) <= names or transformer == "passthrough":
+            return None
+        group = len(meta["groups"])
+        specs = []
+        for s, step in enumerate([t for _, t in transformer.steps] if hasattr(transformer, "steps") else [transformer]):
+            data = step_data(step)
+            if data is None:
+                return None
+            specs.append(data[0])
+            arrays.update({f"g{group}s{s}.{k}": v for k, v in data[1].items()})
+        meta["groups"].append({"columns": list(columns), "steps": specs})
+    forest = _forest(estimator, task)
+    if forest is None or getattr(estimator, "feature_names_in_", None) is not None:
+        return None
+    meta["estimator"] = forest[0]
+    arrays.update({f"e.{k}": v for k, v in forest[1].items()})
+    return ScoringPlan(meta, arrays)
+
+
+def answers_alike(plan: ScoringPlan | Any, model: Any, frame: pl.DataFrame, features: list[Feature],
+                  task: str) -> bool:
+    """True when `plan` (any Inputs → array callable) gives exactly the model's output on `frame`."""
+    method = "predict_proba" if task == "binary" else "predict"
+    try:
+        expected = np.asarray(getattr(model, method)(frame))
+        return bool(np.array_equal(np.asarray(plan(Inputs.from_polars(frame, features))), expected))
+    except Exception:  # any doubt: the pipeline serves
+        return False
+
+
+def step_data(step: Any) -> StepData | None:
+    """A fitted step as (spec, arrays), or None when it has no array form."""
+    from sklearn.impute import SimpleImputer
+    from sklearn.preprocessing import OrdinalEncoder, StandardScaler
+
+    if isinstance(step, SimpleImputer) and not step.add_indicator:
+        return _imputer(step)
+    if isinstance(step, StandardScaler):
+        arrays = {}
+        if step.with_mean:
+            arrays["mean"] = np.asarray(step.mean_, dtype=np.float64)
+        if step.with_std:
+            arrays["scale"] = np.asarray(step.scale_, dtype=np.float64)
+        return {"kind": "scale"}, arrays
+    if isinstance(step, OrdinalEncoder) and not any(getattr(step, "infrequent_categories_", None) or []):
+        if step.handle_unknown != "use_encoded_value" or any(c.dtype.kind != "O" for c in step.categories_):
+            return None
+        categories = [list(c) for c in step.categories_]
+        if not all(isinstance(v, str) for column in categories for v in column):
+            return None
+        return {"kind": "ordinal", "categories": categories, "unknown": float(step.unknown_value)}, {}
+    return None
+
+
+def _imputer(step: Any) -> StepData | None:
+    statistics = step.statistics_
+    nan_missing = isinstance(step.missing_values, float) and np.isnan(step.missing_values)
+    if statistics.dtype.kind == "O":
+        fill = list(statistics)
+        if not all(isinstance(v, (str, int, float)) for v in fill):
+            return None
+        if step.missing_values is None:
+            return {"kind": "impute_none", "fill": fill}, {}
+        if nan_missing:
+            return {"kind": "impute_nan_object", "fill": fill}, {}
+        return None
+    if nan_missing and statistics.dtype.kind == "f" and not np.isnan(statistics).any():
+        # (columns all-missing at fit are dropped by scikit-learn: no plan for those)
+        return {"kind": "impute_float"}, {"statistics": np.asarray(statistics, dtype=np.float64)}
+    return None
+
+
+def _forest(estimator: Any, task: str) -> StepData | None:
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+
+    classifier = isinstance(estimator, HistGradientBoostingClassifier)
+    if not (classifier or isinstance(estimator, HistGradientBoostingRegressor)):
+        return None
+    if estimator.n_trees_per_iteration_ != 1 or classifier != (task == "binary"):
+        return None
+    link = {"LogitLink": "logit", "IdentityLink": "identity", "LogLink": "log"}.get(
+        type(estimator._loss.link).__name__)
+    if link is None:
+        return None
+    trees = [iteration[0] for iteration in estimator._predictors]
+    sizes = np.array([len(t.nodes) for t in trees], dtype=np.intp)
+    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.intp)
+    bitset_counts = np.array([len(t.raw_left_cat_bitsets) for t in trees], dtype=np.intp)
+    bitset_offsets = np.concatenate([[0], np.cumsum(bitset_counts)[:-1]]).astype(np.intp)
+    nodes = np.concatenate([t.nodes for t in trees])
+    tree_of = np.repeat(np.arange(len(trees)), sizes)
+    known_bitsets, feature_map = estimator._bin_mapper.make_known_categories_bitsets()
+    arrays = {
+        "left": nodes["left"].astype(np.intp) + offsets[tree_of],
+        "right": nodes["right"].astype(np.intp) + offsets[tree_of],
+        "feature": nodes["feature_idx"].astype(np.intp),
+        "threshold": nodes["num_threshold"].astype(np.float64),
+        "missing_left": nodes["missing_go_to_left"].astype(bool),
+        "is_leaf": nodes["is_leaf"].astype(bool),
+        "is_categorical": nodes["is_categorical"].astype(bool),
+        "bitset_index": nodes["bitset_idx"].astype(np.intp) + bitset_offsets[tree_of],
+        "value": nodes["value"].astype(np.float64),
+        "roots": offsets,
+        "raw_bitsets": (np.concatenate([t.raw_left_cat_bitsets for t in trees]) if trees
+                        else np.zeros((0, 8), dtype=np.uint32)).astype(np.uint32),
+        "known_bitsets": np.asarray(known_bitsets, dtype=np.uint32),
+        "feature_map": np.asarray(feature_map, dtype=np.intp),
+        "baseline": np.asarray(estimator._baseline_prediction, dtype=np.float64).reshape(-1)[:1],
+        **_encoding(estimator),
+    }
+    assert set(NODE_ARRAYS) <= set(arrays)
+    spec = {"kind": "hist_gradient_boosting", "link": link, "output": "proba" if classifier else "value",
+            "depth": int(nodes["depth"].max()) + 1 if len(nodes) else 1}
+    return spec, arrays
+
+
+def _encoding(estimator: Any) -> dict[str, np.ndarray]:
+    """The estimator's categorical re-encoding: which columns, and each one's known category codes."""
+    preprocessor = getattr(estimator, "_preprocessor", None)
+    if preprocessor is None:
+        empty = np.zeros(0, dtype=np.intp)
+        return {"categorical_columns": empty, "numeric_columns": empty, "known_values": np.zeros(0),
+                "known_lengths": empty}
+    mask = np.asarray(estimator.is_categorical_)
+    encoder = preprocessor.named_transformers_["encoder"]
+    known = [np.asarray(c, dtype=np.float64)[~np.isnan(np.asarray(c, dtype=np.float64))] for c in encoder.categories_]
+    return {"categorical_columns": np.flatnonzero(mask).astype(np.intp),
+            "numeric_columns": np.flatnonzero(~mask).astype(np.intp),
+            "known_values": np.concatenate(known) if known else np.zeros(0),
+            "known_lengths": np.array([len(k) for k in known], dtype=np.intp)}

@@ -1,0 +1,54 @@
+"""How a version comes to answer: its stored scoring plan, else its artifact (and a new plan).
+
+With a plan on record the artifact is not even read: loading is NumPy arrays from one file, which
+is what makes `vigil up` ready fast. Without one, the skops artifact is loaded and compiled to a plan,
+which is checked on probe rows and stored for the next start; a pipeline with no plan form gets the
+fast path, or else is served by scikit-learn as is.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable
+
+import numpy as np
+
+from appliance.context import AppContext
+from appliance.contracts.contract import Contract
+from appliance.contracts.features import Feature
+from appliance.errors import StoreError
+from appliance.plans.storage import compile_checked, find_plan, record_plan, write_plan
+from appliance.registry.blobs import BlobWriter
+from appliance.registry.loading import load_version_model
+from appliance.serving.fast_path import compile_pipeline
+from appliance.serving.inputs import Inputs
+
+log = logging.getLogger("vigil.serving")
+ScoreFn = Callable[[Inputs], np.ndarray]
+
+
+def scoring_engine(ctx: AppContext, row: dict[str, Any], features: list[Feature],
+                   contract: Contract) -> tuple[Any, ScoreFn | None, str]:
+    """(fitted pipeline or None, fast function or None, engine name) for a version row."""
+    plan = find_plan(ctx.store, ctx.home.root, row["artifact_sha256"])
+    if plan is not None:
+        return None, plan, "plan"
+    model = load_version_model(ctx, row)
+    checked = compile_checked(model, features, row["task"], contract)
+    if checked is not None:
+        _keep(ctx, row["artifact_sha256"], *checked)
+        return model, checked[0], "plan"
+    fast = compile_pipeline(model, features, contract, row["task"])
+    return model, fast, "fast path" if fast is not None else "pipeline"
+
+
+def _keep(ctx: AppContext, artifact_sha256: str, plan: Any, checked_rows: int) -> None:
+    """Store the plan for the next start; failing to is logged, never fatal."""
+    writer = BlobWriter(ctx.home.root)
+    try:
+        record = write_plan(writer, plan, checked_rows)
+        with ctx.store.transaction():
+            record_plan(ctx.store, artifact_sha256, record)
+    except (OSError, StoreError) as e:
+        writer.discard()
+        log.warning("could not store the scoring plan of artifact %s: %s", artifact_sha256[:12], e)
