@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal, Mapping
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from appliance.errors import ConfigError
 from appliance.field_errors import field_errors
@@ -71,7 +71,10 @@ class ServingConfig(_Section):
     max_pending_log_rows: int = Field(
         50_000, ge=100, description="Prediction-log rows waiting for commit before requests get 503."
     )
-    batching: bool = Field(True, description="Combine concurrent requests for a version into one predict call.")
+    batching: bool | Literal["auto"] = Field(
+        "auto", description="Combine concurrent requests for a version into one predict call (auto: for versions "
+        "served through scikit-learn, not for those served by a scoring plan)."
+    )
     batch_max_rows: int = Field(64, ge=1, description="Most rows in one micro-batch.")
     batch_max_wait_ms: float = Field(
         0.0, ge=0, le=100, description="Extra wait for a batch to fill (0: batch only what is already queued)."
@@ -119,6 +122,65 @@ class MonitoringConfig(DriftBands):
         )
 
 
+class AlertsConfig(_Section):
+    """Where alerts go besides the alerts table (rules: <home>/alerts.toml, see `vigil alerts rules`)."""
+
+    jsonl: bool = Field(True, description="Append every alert change to <home>/alerts.jsonl.")
+    webhook_url: str = Field("", description="POST each alert change as JSON here (empty: no webhook).")
+    webhook_timeout_s: float = Field(5.0, gt=0, le=60, description="Timeout of one webhook POST.")
+    webhook_attempts: int = Field(5, ge=1, le=20, description="Attempts per alert before giving up.")
+    webhook_backoff_s: float = Field(
+        0.5, ge=0, le=60, description="Wait before the second attempt; doubles after each failure."
+    )
+
+
+class RetrainSchedule(_Section):
+    """A model's scheduled retraining."""
+
+    cron: str = Field(description="Crontab expression in UTC, e.g. '0 3 * * 0' (Sundays 03:00).")
+
+    @field_validator("cron")
+    @classmethod
+    def _crontab(cls, value: str) -> str:
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(value, timezone="UTC")
+        except ValueError as e:
+            raise ValueError(f"'{value}' is not a crontab expression (minute hour day month weekday): {e}") from e
+        return value
+
+
+class JobsConfig(_Section):
+    """The daemon's scheduled jobs."""
+
+    enabled: bool = Field(True, description="Run the scheduled jobs in `vigil up`.")
+    monitor_every: str = Field(
+        "15m", description="Check every served model over the last window of this length (drift, data quality, "
+        "outcomes, system), then apply the alert rules."
+    )
+    retention_days: int = Field(30, ge=1, description="Logged inputs older than this many days are deleted.")
+    retention_every: str = Field("1d", description="How often the retention job runs.")
+    drift_retrain_windows: int = Field(
+        3, ge=0, description="Retrain a model after this many consecutive windows with critical drift (0: never)."
+    )
+    retrain: dict[str, RetrainSchedule] = Field(
+        default_factory=dict, description="Scheduled retraining per model: [jobs.retrain.NAME] cron = \"0 3 * * 0\""
+    )
+
+    @field_validator("monitor_every", "retention_every")
+    @classmethod
+    def _span(cls, value: str) -> str:
+        from appliance.errors import RegistryError
+        from appliance.monitoring.windows import parse_window
+
+        try:
+            parse_window(value)
+        except RegistryError as e:
+            raise ValueError(str(e)) from e
+        return value
+
+
 class VigilConfig(_Section):
     """All of Vigil's settings."""
 
@@ -127,6 +189,8 @@ class VigilConfig(_Section):
     training: TrainingConfig = TrainingConfig()
     serving: ServingConfig = ServingConfig()
     monitoring: MonitoringConfig = MonitoringConfig()
+    alerts: AlertsConfig = AlertsConfig()
+    jobs: JobsConfig = JobsConfig()
 
 
 SECTIONS: dict[str, type[_Section]] = {
@@ -195,7 +259,8 @@ def render_template() -> str:
             lines.append(f"# {key} = {_toml_value(field.default)}")
         for key, field in model.model_fields.items():
             if _is_table(field):
-                example = '#   unknown_category = "reject"' if section == "serving" else "#   psi_critical = 0.3"
+                example = {"serving": '#   unknown_category = "reject"',
+                           "jobs": '#   cron = "0 3 * * 0"'}.get(section, "#   psi_critical = 0.3")
                 lines += [f"# {field.description}", f"#   [{section}.{key}.flight_delay]", example]
         lines.append("")
     return "\n".join(lines)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from appliance.config import VigilConfig, load_config
 from appliance.home import Home
 from appliance.store import migrations
 from appliance.store.connection import Store
+
+if TYPE_CHECKING:
+    from appliance.alerts.routing import AlertRouter
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,6 +20,7 @@ class AppContext:
     home: Home
     config: VigilConfig
     store: Store
+    alerts: "AlertRouter | None" = None  # the daemon's alert routing; None: commands route for themselves
 
 
 @contextmanager

@@ -160,6 +160,83 @@ def _system(ctx: AppContext, a: dict[str, Any]) -> Any:
     return system_report(ctx, a["name"], a.get("window", "1h"))
 
 
+def _monitor_run(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.monitoring.monitor import monitor
+
+    return monitor(ctx, a.get("names") or None, window=a.get("window") or ctx.config.jobs.monitor_every,
+                   trigger="manual", actor=a["actor"])
+
+
+def _alerts(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.clock import utc_now
+    from appliance.store import alert_queries as aq
+
+    return {"alerts": aq.list_alerts(ctx.store, include_resolved=bool(a.get("all")), model_name=a.get("model")),
+            "mutes": aq.list_mutes(ctx.store, utc_now())}
+
+
+def _alert_rules(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.alerts.rules import RULES_FILE, load_rules, render_rules
+
+    rules = load_rules(ctx.home.root)
+    return {"source": str(ctx.home.root / RULES_FILE) if (ctx.home.root / RULES_FILE).exists() else "built-in",
+            "rules": [r.model_dump() for r in rules], "toml": render_rules(rules)}
+
+
+def _alert_mute(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.alerts.muting import mute
+
+    return mute(ctx, a["rule"], a.get("model") or "*", a["duration"], a.get("reason", ""), a["actor"])
+
+
+def _incidents(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.alerts.incidents import list_incidents
+
+    return list_incidents(ctx.store, bool(a.get("all")))
+
+
+def _incident_show(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.alerts.incidents import show
+
+    return show(ctx.store, int(a["id"]))
+
+
+def _incident_ack(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.alerts.incidents import acknowledge
+
+    return acknowledge(ctx.store, int(a["id"]), a["actor"])
+
+
+def _incident_note(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.alerts.incidents import note
+
+    return note(ctx.store, int(a["id"]), a["actor"], a.get("text", ""))
+
+
+def _incident_resolve(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.alerts.incidents import resolve
+
+    return resolve(ctx.store, int(a["id"]), a["actor"], a.get("resolution", ""))
+
+
+def _incident_postmortem(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.alerts.incidents import postmortem
+
+    return {"markdown": postmortem(ctx.store, int(a["id"]))}
+
+
+def _jobs(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.store import job_queries as jq
+
+    return {"runs": jq.recent(ctx.store, int(a.get("limit") or 20), a.get("job"))}
+
+
+def _retrain(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.training.retraining import retrain
+
+    return retrain(ctx, a["name"], trigger="event", reason=a["reason"], actor=a["actor"])
+
+
 OPERATIONS: dict[str, OperationSpec] = {
     "models": OperationSpec(_models, writes=False),
     "versions": OperationSpec(_versions, writes=False),
@@ -180,6 +257,18 @@ OPERATIONS: dict[str, OperationSpec] = {
     "outcomes": OperationSpec(_outcomes, writes=False),
     "quality": OperationSpec(_quality, writes=False),
     "system": OperationSpec(_system, writes=False),
+    "monitor_run": OperationSpec(_monitor_run, writes=True),
+    "alerts": OperationSpec(_alerts, writes=False),
+    "alert_rules": OperationSpec(_alert_rules, writes=False),
+    "alert_mute": OperationSpec(_alert_mute, writes=True),
+    "incidents": OperationSpec(_incidents, writes=False),
+    "incident_show": OperationSpec(_incident_show, writes=False),
+    "incident_ack": OperationSpec(_incident_ack, writes=True),
+    "incident_note": OperationSpec(_incident_note, writes=True),
+    "incident_resolve": OperationSpec(_incident_resolve, writes=True),
+    "incident_postmortem": OperationSpec(_incident_postmortem, writes=False),
+    "jobs": OperationSpec(_jobs, writes=False),
+    "retrain": OperationSpec(_retrain, writes=True),  # the daemon queues it as a job instead (Service)
 }
 
 

@@ -127,6 +127,59 @@ def _monitoring_commands(sub: argparse._SubParsersAction) -> None:
     _model_window(sub, "quality", "data quality of a model's recent traffic", "1h")
 
 
+def _alert_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("monitor", help="run the monitoring checks now (what the monitor job does)")
+    verbs = p.add_subparsers(dest="verb", required=True, parser_class=_Parser)
+    r = verbs.add_parser("run", help="check models over the last window and apply the alert rules")
+    _home(r)
+    r.add_argument("names", nargs="*", metavar="NAME", help="models to check (default: every served model)")
+    r.add_argument("--window", help="window to check (default: jobs.monitor_every)")
+    _json(r)
+    p = sub.add_parser("alerts", help="open alerts (and the rules, and muting)")
+    _home(p)
+    p.add_argument("--all", action="store_true", help="also resolved alerts")
+    p.add_argument("--model", help="only this model's alerts")
+    _json(p)
+    verbs = p.add_subparsers(dest="verb", required=False, parser_class=_Parser)
+    r = verbs.add_parser("rules", help="the alert rules in force, as alerts.toml text")
+    _home(r)
+    _json(r)
+    m = verbs.add_parser("mute", help="mute a rule for a while (its alerts are recorded, not routed)")
+    _home(m)
+    m.add_argument("rule")
+    m.add_argument("--model", help="only for this model (default: every model)")
+    m.add_argument("--for", dest="duration", required=True, metavar="SPAN", help="how long, e.g. 2h, 1d")
+    m.add_argument("--reason", required=True)
+    _json(m)
+    p = sub.add_parser("incidents", help="open incidents and MTTR")
+    _home(p)
+    p.add_argument("--all", action="store_true", help="also resolved incidents")
+    _json(p)
+    p = sub.add_parser("incident", help="show, acknowledge, annotate, resolve an incident; export a postmortem")
+    verbs = p.add_subparsers(dest="verb", required=True, parser_class=_Parser)
+    for verb, text in (("show", "the incident and its timeline"), ("ack", "acknowledge it (you are on it)"),
+                       ("note", "add a note to its timeline"), ("resolve", "resolve it"),
+                       ("postmortem", "a Markdown postmortem drafted from its timeline")):
+        v = verbs.add_parser(verb, help=text)
+        _home(v)
+        v.add_argument("id", type=int)
+        if verb == "note":
+            v.add_argument("text")
+        if verb == "resolve":
+            v.add_argument("--resolution", required=True, help="what fixed it")
+        _json(v)
+    p = sub.add_parser("jobs", help="recent runs of the scheduled jobs")
+    _home(p)
+    p.add_argument("--job", choices=["monitor", "retention", "retrain"], help="only this job")
+    p.add_argument("--limit", type=int, default=20)
+    _json(p)
+    p = sub.add_parser("retrain", help="retrain a model from its current spec on fresh data (a new challenger)")
+    _home(p)
+    p.add_argument("name")
+    p.add_argument("--reason", required=True, help="why (kept in the version's lineage and audit log)")
+    _json(p)
+
+
 def _model_window(sub: argparse._SubParsersAction, command: str, help_text: str,
                   default: str) -> argparse.ArgumentParser:
     """A per-model monitoring command: NAME, --window, --home, --json."""
@@ -168,6 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
     _contract_commands(sub)
     _daemon_commands(sub)
     _monitoring_commands(sub)
+    _alert_commands(sub)
     p = sub.add_parser("demo", help="run the demo on the shipped sample data")
     _home(p)
     p.add_argument("--fast", action="store_true", help="a smaller, quicker run (for tests)")
@@ -175,13 +229,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _handler(args: argparse.Namespace) -> Handler:
-    from appliance.cli import (daemon_commands, monitoring_commands, registry_commands, store_commands,
-                               training_commands)
+    from appliance.cli import (alert_commands, daemon_commands, monitoring_commands, registry_commands,
+                               store_commands, training_commands)
 
     name = args.command.replace("-", "_")
     if getattr(args, "verb", None):
         name = f"{name}_{args.verb}"
-    for module in (store_commands, training_commands, registry_commands, daemon_commands, monitoring_commands):
+    for module in (store_commands, training_commands, registry_commands, daemon_commands, monitoring_commands,
+                   alert_commands):
         found = getattr(module, f"cmd_{name}", None)
         if found is not None:
             return found

@@ -46,8 +46,12 @@ def _run(home: Home, service: Service, host: str, port: int) -> int:
     from apscheduler.schedulers.background import BackgroundScheduler
     from waitress.server import create_server
 
-    scheduler = BackgroundScheduler(timezone="UTC")
+    from appliance.jobs.scheduler import Jobs
+
+    scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"max_instances": 1, "coalesce": True})
     scheduler.start()
+    service.jobs = Jobs(service, scheduler)
+    service.jobs.start()
     serving = service.config.serving
     holder: dict[str, Any] = {}
     app = App(service, max_body_bytes=serving.max_body_bytes, max_queue=serving.max_queue,

@@ -6,11 +6,13 @@ import threading
 import time
 from typing import Any
 
+from appliance.alerts.routing import AlertRouter
 from appliance.config import VigilConfig
 from appliance.context import AppContext
 from appliance.contracts.features import features_from_json
 from appliance.errors import ModelNotServed, RegistryError
 from appliance.home import Home
+from appliance.jobs.scheduler import Jobs
 from appliance.registry.contracts import current_contract
 from appliance.registry.versions import get_version
 from appliance.serving.access import ScoringAccess
@@ -39,7 +41,9 @@ class Service:
         self.started = time.time()
         serving = config.serving
         self.metrics = Metrics()
-        self._admin_lock = threading.Lock()
+        self.write_lock = threading.Lock()  # one writing operation at a time (admin API, jobs)
+        self.alert_router = AlertRouter.from_config(home.root, config)
+        self.jobs: Jobs | None = None  # set by the runtime once the scheduler runs
         self.cache = ModelCache(self._load, serving.model_cache_mb * 1024 * 1024)
         self.router = Router(self.cache, self._alias_states)
         self.log = PredictionLog(store.cursor(), max_pending_rows=serving.max_pending_log_rows)
@@ -53,7 +57,7 @@ class Service:
         self.metrics.gauges["vigil_model_cache_bytes"] = lambda: [((), float(self.cache.total_bytes))]
 
     def context(self) -> AppContext:
-        return AppContext(self.home, self.config, self.store.cursor())
+        return AppContext(self.home, self.config, self.store.cursor(), self.alert_router)
 
     def refresh_routes(self) -> None:
         try:
@@ -63,7 +67,7 @@ class Service:
             self.load_error = str(e)
 
     def readiness(self) -> tuple[bool, dict[str, Any]]:
-        with self._admin_lock:
+        with self.write_lock:
             wanted = {name for name, state in self._alias_states().items() if state.champion is not None}
         served = set(self.router.models)
         missing = sorted(wanted - served)
@@ -91,9 +95,11 @@ class Service:
         if name in NOT_IN_DAEMON:
             raise RegistryError(f"'{name}' needs the store to itself; stop the daemon first")
         spec = operations.find(name)
+        if name == "retrain" and self.jobs is not None:  # training runs as a job, in its own process
+            return self.jobs.request_retrain(str(args["name"]), str(args.get("reason", "")), str(args["actor"]))
         ctx = self.context()
         if spec.writes:
-            with self._admin_lock:
+            with self.write_lock:
                 result = operations.run(ctx, name, args)
         else:
             result = operations.run(ctx, name, args)
@@ -135,9 +141,11 @@ class Service:
                                row["positive_class"], row["threshold"] or 0.5, int(row["artifact_bytes"]),
                                fast, engine)
         serving = self.config.serving
-        return Predictor(loaded, batching=serving.batching, max_rows=serving.batch_max_rows,
+        batching = serving.batching if isinstance(serving.batching, bool) else engine != "plan"
+        return Predictor(loaded, batching=batching, max_rows=serving.batch_max_rows,
                          max_wait_ms=serving.batch_max_wait_ms)
 
     def close(self) -> None:
         self.scorer.close()
         self.log.close()
+        self.alert_router.close(timeout=5.0)

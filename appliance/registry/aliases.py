@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 
+from appliance.alerts.incidents import record_for_model
 from appliance.clock import utc_now
 from appliance.errors import RegistryError
 from appliance.registry.versions import get_version
@@ -37,6 +38,9 @@ def move_alias(store: Store, model_name: str, alias: str, number: int, *, actor:
         q.insert_audit(store, at, actor, "alias.move", model_name, number,
                        {"alias": alias, "from_version": previous, "to_version": number, "reason": reason,
                         "percent": percent})
+        kind = "rollback" if previous is not None and number < previous else "deployment"
+        record_for_model(store, model_name, kind, actor,
+                         f"{alias}: v{previous if previous is not None else '-'} -> v{number} ({reason})")
     return previous
 
 

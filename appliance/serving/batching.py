@@ -69,7 +69,10 @@ class Predictor:
             if queued:
                 self._jobs.put(job)
         if not queued:
-            with self._lock:  # one predict at a time per version: no thread oversubscription
+            if self.loaded.engine == "plan":  # NumPy on one thread: concurrent calls cannot oversubscribe
+                self.predict_calls += 1
+                return self.loaded.predict(inputs)
+            with self._lock:  # one predict at a time per version: no OpenMP thread oversubscription
                 self.predict_calls += 1
                 return self.loaded.predict(inputs)
         job.done.wait()

@@ -109,3 +109,17 @@ def alias_percent(store: Store, model_name: str, alias: str) -> float | None:
 def set_alias_percent(store: Store, model_name: str, alias: str, percent: float | None) -> None:
     store.execute("UPDATE aliases SET traffic_percent = ? WHERE model_name = ? AND alias = ?",
                   [percent, model_name, alias])
+
+
+def prune_inputs(store: Store, model_name: str, cutoff: Any) -> int:
+    """Delete a model's logged inputs answered before `cutoff` (the prediction_log rows stay)."""
+    table = inputs_table(model_name)
+    if not store.scalar("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]):
+        return 0
+    rows = store.execute(f"DELETE FROM {table} WHERE request_id IN (SELECT request_id FROM prediction_log "
+                         "WHERE model_name = ? AND logged_at < ?) RETURNING 1", [model_name, cutoff])
+    return len(rows)
+
+
+def prune_rejections(store: Store, cutoff: Any) -> int:
+    return len(store.execute("DELETE FROM rejected_requests WHERE received_at < ? RETURNING 1", [cutoff]))

@@ -79,3 +79,16 @@ def per_minute(store: Store, model_name: str, start: datetime, end: datetime) ->
         ORDER BY minute, version
         """,
         [model_name, start, end, model_name, start, end])
+
+
+def window_system(store: Store, model_name: str, start: datetime, end: datetime) -> dict[str, Any]:
+    """Answered requests, their per-request p99 latency, and rejected requests in [start, end)."""
+    row = store.row(
+        "WITH r AS (SELECT request_id, any_value(latency_ms) AS latency_ms FROM prediction_log "
+        "WHERE model_name = ? AND route <> 'shadow' AND logged_at >= ? AND logged_at < ? GROUP BY request_id) "
+        "SELECT count(*) AS requests, quantile_cont(latency_ms, 0.99) AS p99_latency_ms FROM r",
+        [model_name, start, end]) or {}
+    rejected = store.scalar("SELECT count(*) FROM rejected_requests WHERE model_name = ? AND received_at >= ? "
+                            "AND received_at < ?", [model_name, start, end])
+    return {"requests": int(row.get("requests") or 0), "p99_latency_ms": row.get("p99_latency_ms"),
+            "rejected": int(rejected or 0)}

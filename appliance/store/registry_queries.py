@@ -15,7 +15,7 @@ VERSION_COLUMNS = """
     v.target, v.positive_class, v.threshold, v.features, v.segments, v.time_column, v.holdout_start,
     v.train_rows, v.holdout_rows, v.spec_toml, v.spec_sha256, v.spec_path, v.spec_git_commit,
     v.spec_git_dirty, v.estimator, v.hyperparameters, v.seed, v.environment, v.parent_version,
-    v.imported_from, v.created_by, v.created_at, v.reason, v.model_card, m.task
+    v.imported_from, v.retrain_trigger, v.created_by, v.created_at, v.reason, v.model_card, m.task
 """
 _JSON_FIELDS = ("features", "segments", "hyperparameters", "environment", "imported_from", "contract", "details")
 

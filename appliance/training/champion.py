@@ -2,39 +2,64 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
 
-from appliance.context import AppContext
+from appliance.config import TrainingConfig
 from appliance.contracts.features import features_from_json, model_input
-from appliance.registry.loading import load_version_model
+from appliance.registry.artifacts import load_verified
 from appliance.store import registry_queries as q
+from appliance.store.connection import Store
 from appliance.training.comparison import Comparison, paired_bootstrap
 from appliance.training.evaluation import scores_of
 from appliance.training.spec import TrainingSpec
 
 
-def compare_with_champion(ctx: AppContext, spec: TrainingSpec, holdout: pl.DataFrame, y: np.ndarray,
-                          scores: np.ndarray, positive: str | None) -> tuple[int | None, Comparison | None, str]:
+@dataclass(frozen=True, slots=True)
+class ChampionInfo:
+    """What training needs to know of the model's registry state, read before training starts (so that
+    training can run in a process that does not open the store)."""
+
+    model_exists: bool
+    version: int | None
+    row: dict[str, Any] | None  # the champion's version row
+    latest_version: int | None
+
+    @property
+    def parent(self) -> int | None:
+        return self.version if self.version is not None else self.latest_version
+
+
+def champion_info(store: Store, model_name: str) -> ChampionInfo:
+    if q.model(store, model_name) is None:
+        return ChampionInfo(False, None, None, None)
+    number = q.aliases(store, model_name).get("champion")
+    row = q.version(store, model_name, number) if number is not None else None
+    return ChampionInfo(True, number, row, q.latest_version(store, model_name))
+
+
+def compare_with_champion(home_root: Path, settings: TrainingConfig, info: ChampionInfo, spec: TrainingSpec,
+                          holdout: pl.DataFrame, y: np.ndarray, scores: np.ndarray,
+                          positive: str | None) -> tuple[int | None, Comparison | None, str]:
     """(champion version, comparison or None, note saying why there is none)."""
-    if q.model(ctx.store, spec.model) is None:
+    if not info.model_exists:
         return None, None, "first version of this model: no champion to compare with"
-    champion_version = q.aliases(ctx.store, spec.model).get("champion")
-    if champion_version is None:
+    if info.version is None or info.row is None:
         return None, None, "the model has no champion yet"
-    champion = q.version(ctx.store, spec.model, champion_version)
-    assert champion is not None
+    champion = info.row
     problem = _incompatible(champion, spec, holdout, positive)
     if problem:
-        return champion_version, None, problem
-    champion_model = load_version_model(ctx, champion)
+        return info.version, None, problem
+    champion_model = load_verified(home_root / champion["artifact_path"], champion["artifact_sha256"],
+                                   f"model {champion['model_name']} v{champion['version']}")
     champion_scores = scores_of(champion_model, spec.task, model_input(holdout, features_from_json(champion["features"])))
-    settings = ctx.config.training
     comparison = paired_bootstrap(spec.task, y, scores, champion_scores, resamples=settings.bootstrap_samples,
                                   confidence=settings.confidence, seed=spec.seed)
-    return champion_version, comparison, ""
+    return info.version, comparison, ""
 
 
 def _incompatible(champion: dict[str, Any], spec: TrainingSpec, holdout: pl.DataFrame,

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
 
+from appliance.config import TrainingConfig
 from appliance.context import AppContext
 from appliance.contracts.contract import infer_contract
 from appliance.contracts.features import Feature, features_from, model_input
@@ -17,8 +19,8 @@ from appliance.registry import lineage
 from appliance.registry.artifacts import serialize
 from appliance.registry.blobs import BlobWriter
 from appliance.registry.versions import NewVersion, SnapshotInfo, register
-from appliance.store import registry_queries as q
-from appliance.training.champion import compare_with_champion
+from appliance.store.connection import Store
+from appliance.training.champion import ChampionInfo, champion_info, compare_with_champion
 from appliance.training.dataset import HoldoutSplit, choose_positive, labels, split_by_time
 from appliance.training.evaluation import evaluate, scores_of
 from appliance.training.pipeline import build_pipeline
@@ -76,20 +78,31 @@ def finish_version(ctx: AppContext, writer: BlobWriter, loaded: LoadedSpec, snap
                    split: HoldoutSplit, model: Any, *, positive: str | None, origin: str, actor: str,
                    reason: str, imported_from: dict[str, Any] | None) -> Registered:
     """Evaluate, compare, store the artifact and register: shared by training and import."""
+    new = prepare_version(ctx.home.root, ctx.config.training, champion_info(ctx.store, loaded.spec.model), writer,
+                          loaded, snapshot, split, model, positive=positive, origin=origin, actor=actor,
+                          reason=reason, imported_from=imported_from)
+    return register_prepared(ctx.store, writer, new)
+
+
+def prepare_version(home_root: Path, settings: TrainingConfig, champion: ChampionInfo, writer: BlobWriter,
+                    loaded: LoadedSpec, snapshot: SnapshotInfo, split: HoldoutSplit, model: Any, *,
+                    positive: str | None, origin: str, actor: str, reason: str,
+                    imported_from: dict[str, Any] | None, retrain_trigger: str | None = None) -> NewVersion:
+    """Everything a registration needs, computed without the store (so it can run in another process)."""
     spec = loaded.spec
     features = spec_features(spec)
     y = labels(split.holdout, spec, positive)
     scores = scores_of(model, spec.task, model_input(split.holdout, features))
-    settings = ctx.config.training
     rows = evaluate(spec.task, y, scores, split.holdout.select(spec.features.segments),
                     threshold=spec.threshold, bins=settings.calibration_bins,
                     min_segment_rows=settings.min_segment_rows)
-    champion_version, comparison, note = compare_with_champion(ctx, spec, split.holdout, y, scores, positive)
+    champion_version, comparison, note = compare_with_champion(home_root, settings, champion, spec, split.holdout,
+                                                               y, scores, positive)
     artifact = writer.put_bytes("artifacts", serialize(model), ".skops")
     contract = infer_contract(split.train, features)
     checked = compile_checked(model, features, spec.task, contract, model_input(split.holdout, features))
     git_commit, git_dirty = lineage.git_commit(loaded.path)
-    new = NewVersion(
+    return NewVersion(
         model_name=spec.model, task=spec.task, description=spec.description, origin=origin, artifact=artifact,
         snapshot=snapshot, metrics=rows, comparison=comparison, champion_version=champion_version,
         comparison_note=note, contract=contract.model_dump(mode="json"),
@@ -103,18 +116,17 @@ def finish_version(ctx: AppContext, writer: BlobWriter, loaded: LoadedSpec, snap
             spec_sha256=loaded.sha256, spec_path=str(loaded.path) if loaded.path else None,
             spec_git_commit=git_commit, spec_git_dirty=git_dirty, estimator=lineage.estimator_name(model),
             hyperparameters=lineage.hyperparameters(lineage.final_estimator(model)), seed=spec.seed,
-            environment=lineage.environment(), parent_version=_parent(ctx, spec.model, champion_version),
-            imported_from=imported_from,
+            environment=lineage.environment(), parent_version=champion.parent,
+            imported_from=imported_from, retrain_trigger=retrain_trigger,
         ),
     )
-    number = register(ctx.store, writer, new)
-    overall = {m.metric: m.value for m in rows if m.segment_column is None}
-    return Registered(spec.model, number, snapshot.blob.sha256, artifact.sha256, overall,
-                      _comparison_summary(comparison, champion_version, note))
 
 
-def _parent(ctx: AppContext, model_name: str, champion_version: int | None) -> int | None:
-    return champion_version if champion_version is not None else q.latest_version(ctx.store, model_name)
+def register_prepared(store: Store, writer: BlobWriter, new: NewVersion) -> Registered:
+    number = register(store, writer, new)
+    overall = {m.metric: m.value for m in new.metrics if m.segment_column is None}
+    return Registered(new.model_name, number, new.snapshot.blob.sha256, new.artifact.sha256, overall,
+                      _comparison_summary(new.comparison, new.champion_version, new.comparison_note))
 
 
 def _comparison_summary(comparison: Any, champion_version: int | None, note: str) -> dict[str, Any] | None:

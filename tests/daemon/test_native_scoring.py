@@ -48,7 +48,34 @@ def test_answers_match_the_model_in_process(daemon: Daemon, sample_records) -> N
     frame = model_input(pl.DataFrame(sample_records[:20]), features_from_json(json.loads(features)))
     expected = model.predict_proba(frame)[:, 1]
     answer = daemon.post("/v1/models/delay/predict", {"records": sample_records[:20]})[1]
-    assert answer["probabilities"] == pytest.approx(list(expected), abs=1e-12)
+    assert answer["probabilities"] == pytest.approx(list(expected), abs=1e-12)  # (answers are rounded to 1e-12)
+    assert ["delay", 1, "plan"] in _status(daemon)["loaded"]
+
+
+def _status(daemon: Daemon) -> dict[str, Any]:
+    token = (daemon.home / "admin.token").read_text().strip()
+    status, _, body = daemon.request("GET", "/admin/v1/status", headers={"Authorization": f"Bearer {token}"})
+    assert status == 200
+    return dict(json.loads(body))
+
+
+def test_a_missing_plan_is_compiled_again_from_the_artifact(fresh_home, tmp_path, sample_records) -> None:
+    from daemon_support import start_daemon
+    from tests.support import query
+
+    plans = query(fresh_home, "SELECT plan_path FROM scoring_plans")
+    assert len(plans) == 2  # one per registered version, made at training
+    for path in {p for (p,) in plans}:  # (identical plans share one file)
+        (fresh_home / str(path)).unlink()
+    daemon = start_daemon(fresh_home, tmp_path / "daemon.log")
+    try:
+        assert ["delay", 1, "plan"] in _status(daemon)["loaded"]
+        assert daemon.post("/v1/models/delay/predict", {"records": sample_records[:3]})[0] == 200
+        (path,) = _log(daemon, "SELECT p.plan_path FROM scoring_plans p JOIN model_versions v "
+                               "USING (artifact_sha256) WHERE v.version = 1")[0]
+        assert (fresh_home / str(path)).exists()
+    finally:
+        daemon.stop()
 
 
 BAD = {

@@ -21,7 +21,8 @@ def test_init_creates_the_home_layout(tmp_path: Path, cli) -> None:
     config = (target / "vigil.toml").read_text()
     assert config.startswith("# Vigil configuration")
     assert "# port = 8700" in config and "VIGIL_SERVER_PORT" in config
-    assert tomllib.loads(config) == {"store": {}, "server": {}, "training": {}, "serving": {}, "monitoring": {}}
+    assert tomllib.loads(config) == {"store": {}, "server": {}, "training": {}, "serving": {}, "monitoring": {},
+                                     "alerts": {}, "jobs": {}}
     assert query(target, "SELECT version, name FROM schema_migrations ORDER BY 1") == SHIPPED
 
 

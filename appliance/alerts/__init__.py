@@ -1,0 +1,1 @@
+"""Alerts and incidents: rules over monitoring observations, routing, incident timelines."""

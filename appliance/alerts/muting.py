@@ -1,0 +1,26 @@
+"""Muting a rule for a while: alerts it opens meanwhile are recorded but neither routed nor escalated."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from appliance.alerts.rules import load_rules
+from appliance.clock import utc_now
+from appliance.context import AppContext
+from appliance.errors import RegistryError
+from appliance.monitoring.windows import parse_window
+from appliance.store import alert_queries as aq
+
+
+def mute(ctx: AppContext, rule: str, model_name: str, duration: str, reason: str, actor: str) -> dict[str, Any]:
+    names = [r.name for r in load_rules(ctx.home.root)]
+    if rule not in names:
+        raise RegistryError(f"no alert rule '{rule}'; the rules are {', '.join(names)} (see `vigil alerts rules`)")
+    if not reason.strip():
+        raise RegistryError("muting needs a reason; pass --reason TEXT")
+    now = utc_now()
+    row = dict(rule=rule, model_name=model_name, until=now + parse_window(duration), muted_by=actor, muted_at=now,
+               reason=reason.strip())
+    with ctx.store.transaction():
+        aq.insert_mute(ctx.store, row)
+    return row

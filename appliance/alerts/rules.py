@@ -1,0 +1,141 @@
+"""Alert rules: which observed value, compared with what, for how many consecutive windows.
+
+Rules live in `<home>/alerts.toml` as `[[rule]]` tables. Without that file the built-in rules
+below apply; with it, exactly its rules apply (copy the defaults from `vigil alerts rules`).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from appliance.errors import ConfigError
+from appliance.field_errors import field_errors
+
+RULES_FILE = "alerts.toml"
+METRICS = {
+    # drift, per feature and '(prediction)'
+    "psi": "drift", "js": "drift", "unseen_share": "drift", "missing_increase": "drift",
+    # data quality, per feature or '(model)'
+    "missing_rate": "quality", "rejected_share": "quality", "flagged_share": "quality", "volume_ratio": "quality",
+    # outcomes, '(model)'
+    "roc_auc": "outcomes", "accuracy": "outcomes", "brier": "outcomes", "mae": "outcomes", "rmse": "outcomes",
+    "label_coverage": "outcomes",
+    # system, '(model)'
+    "p99_latency_ms": "system", "error_rate": "system", "requests_per_s": "system",
+    # jobs, the job's name
+    "job_failed": "jobs",
+}
+Metric = Literal["psi", "js", "unseen_share", "missing_increase", "missing_rate", "rejected_share", "flagged_share",
+                 "volume_ratio", "roc_auc", "accuracy", "brier", "mae", "rmse", "label_coverage", "p99_latency_ms",
+                 "error_rate", "requests_per_s", "job_failed"]
+
+
+class AlertRule(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.-]+$")
+    metric: Metric
+    above: float | None = None
+    below: float | None = None
+    windows: int = Field(1, ge=1, le=1000, description="consecutive breaching windows before the alert opens")
+    severity: Literal["warning", "critical"] = "warning"
+    model: str = "*"
+    subject: str = "*"  # a feature, '(prediction)', '(model)', a job name, or '*'
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> "AlertRule":
+        if (self.above is None) == (self.below is None):
+            raise ValueError("give exactly one of 'above' or 'below'")
+        return self
+
+    @property
+    def threshold(self) -> float:
+        return float(self.above if self.above is not None else self.below)  # type: ignore[arg-type]
+
+    def breached(self, value: float | None) -> bool:
+        if value is None or value != value:
+            return False
+        return value > self.above if self.above is not None else value < self.below  # type: ignore[operator]
+
+    def applies(self, model_name: str, metric: str, subject: str) -> bool:
+        return (self.metric == metric and self.model in ("*", model_name)
+                and self.subject in ("*", subject))
+
+    def describe(self) -> str:
+        bound = f"above {self.above:g}" if self.above is not None else f"below {self.below:g}"
+        scope = "" if self.subject == "*" else f" of {self.subject}"
+        runs = "" if self.windows == 1 else f" for {self.windows} consecutive windows"
+        return f"{self.metric}{scope} {bound}{runs}"
+
+
+DEFAULT_RULES = [
+    AlertRule(name="drift-critical", metric="psi", above=0.25, windows=2, severity="critical",
+              description="A feature's or the score's distribution moved far from the reference (PSI > 0.25)."),
+    AlertRule(name="drift-warning", metric="psi", above=0.1, windows=2, severity="warning",
+              description="A feature's distribution is moving (PSI between 0.1 and 0.25)."),
+    AlertRule(name="unseen-categories", metric="unseen_share", above=0.05, windows=2, severity="warning",
+              description="More than 5% of a categorical feature's values were never seen in training."),
+    AlertRule(name="missing-values-rising", metric="missing_increase", above=0.1, windows=2, severity="critical",
+              description="A feature's missing rate rose by more than 10 points over the reference."),
+    AlertRule(name="requests-rejected", metric="rejected_share", above=0.05, windows=2, severity="warning",
+              description="More than 5% of scoring requests were refused by the contract."),
+    AlertRule(name="traffic-dropped", metric="volume_ratio", below=0.2, windows=3, severity="warning",
+              description="Traffic is below a fifth of the usual volume for this time of day."),
+    AlertRule(name="latency-p99", metric="p99_latency_ms", above=250.0, windows=3, severity="warning",
+              description="Per-request p99 latency above 250 ms."),
+    AlertRule(name="client-errors", metric="error_rate", above=0.05, windows=3, severity="warning",
+              description="More than 5% of scoring requests answered with a client error."),
+    AlertRule(name="labels-stopped", metric="label_coverage", below=0.01, windows=6, severity="warning",
+              description="Almost no predictions get ground-truth labels: the feedback loop may have stopped."),
+    AlertRule(name="job-failed", metric="job_failed", above=0.5, windows=1, severity="warning",
+              description="A scheduled job failed; see `vigil jobs`."),
+]
+
+
+def load_rules(home: Path) -> list[AlertRule]:
+    path = home / RULES_FILE
+    if not path.exists():
+        return list(DEFAULT_RULES)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path} is not valid TOML ({e}); fix the file") from e
+    unknown = sorted(set(data) - {"rule"})
+    if unknown:
+        raise ConfigError(f"{path}: unknown table(s) {', '.join(unknown)}; rules are [[rule]] tables")
+    rules = []
+    for index, table in enumerate(data.get("rule", [])):
+        try:
+            rules.append(AlertRule.model_validate(table))
+        except ValidationError as e:
+            problems = "; ".join(f"{p['field']}: {p['problem']}" for p in field_errors(e))
+            raise ConfigError(f"{path}: rule {index + 1} ({table.get('name', '?')}): {problems}; fix the file") from e
+    names = [r.name for r in rules]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ConfigError(f"{path}: rule names must be unique; {', '.join(duplicates)} repeat")
+    return rules
+
+
+def render_rules(rules: list[AlertRule]) -> str:
+    """The rules as `alerts.toml` text (what `vigil alerts rules` prints)."""
+    lines = ["# Vigil alert rules. With this file in the home, exactly these rules apply.", ""]
+    for rule in rules:
+        if rule.description:
+            lines.append(f"# {rule.description}")
+        lines.append("[[rule]]")
+        for key, value in rule.model_dump(exclude_none=True, exclude={"description"}).items():
+            lines.append(f"{key} = {_toml(value)}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _toml(value: object) -> str:
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return str(value)

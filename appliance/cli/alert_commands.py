@@ -1,0 +1,146 @@
+"""`vigil monitor run`, `vigil alerts`, `vigil incidents`, `vigil incident …`, `vigil jobs`, `vigil retrain`."""
+
+from __future__ import annotations
+
+import argparse
+
+from appliance.cli.output import emit, table, to_json
+
+
+def _actor() -> str:
+    from appliance.registry.lineage import creator
+
+    return creator()
+
+
+def _call(args: argparse.Namespace, name: str, payload: dict[str, object]) -> dict[str, object]:
+    from appliance.cli.backend import call
+
+    result = call(args.home, name, payload)
+    assert isinstance(result, dict)
+    return result
+
+
+def cmd_monitor_run(args: argparse.Namespace) -> int:
+    result = _call(args, "monitor_run", {"names": args.names, "window": args.window, "actor": _actor()})
+    if args.json:
+        emit(to_json(result))
+        return 0
+    opened = 0
+    for check in result["checks"]:  # type: ignore[attr-defined]
+        emit(f"{check['model']} v{check['version']}: {check['observations']} observations over "
+             f"{result['window']} (monitor run {check['run_id']})")
+        for part, why in check["skipped"].items():
+            emit(f"  {part} skipped: {why}")
+        for alert in check["alerts"]:
+            opened += alert["change"] == "opened"
+            muted = " (muted)" if alert["muted"] else ""
+            emit(f"  alert {alert['alert_id']} {alert['change']}{muted}: [{alert['severity']}] {alert['message']}")
+        for incident in check["incidents_opened"]:
+            emit(f"  incident {incident} opened (vigil incident show {incident})")
+    return 1 if opened else 0
+
+
+def cmd_alerts(args: argparse.Namespace) -> int:
+    result = _call(args, "alerts", {"all": args.all, "model": args.model})
+    if args.json:
+        emit(to_json(result))
+        return 0
+    rows = [[a["alert_id"], a["status"], a["severity"], a["model_name"], a["rule"], a["subject"],
+             a["value"], str(a["opened_at"])[:19], "muted" if a["muted"] else "", a["incident_id"] or ""]
+            for a in result["alerts"]]  # type: ignore[attr-defined]
+    emit(table(["id", "status", "severity", "model", "rule", "subject", "value", "opened", "", "incident"], rows)
+         if rows else "no open alerts" if not args.all else "no alerts")
+    for m in result["mutes"]:  # type: ignore[attr-defined]
+        emit(f"muted: {m['rule']} for {m['model_name']} until {str(m['until'])[:19]} by {m['muted_by']} "
+             f"({m['reason']})")
+    return 0
+
+
+def cmd_alerts_rules(args: argparse.Namespace) -> int:
+    result = _call(args, "alert_rules", {})
+    if args.json:
+        emit(to_json(result))
+    else:
+        emit(f"# rules from: {result['source']}\n{result['toml']}")
+    return 0
+
+
+def cmd_alerts_mute(args: argparse.Namespace) -> int:
+    result = _call(args, "alert_mute", {"rule": args.rule, "model": args.model, "duration": args.duration,
+                                        "reason": args.reason, "actor": _actor()})
+    emit(to_json(result) if args.json else
+         f"muted {result['rule']} for {result['model_name']} until {str(result['until'])[:19]} UTC")
+    return 0
+
+
+def cmd_incidents(args: argparse.Namespace) -> int:
+    result = _call(args, "incidents", {"all": args.all})
+    if args.json:
+        emit(to_json(result))
+        return 0
+    rows = [[i["incident_id"], i["status"], i["model_name"], str(i["opened_at"])[:19], i["acknowledged_by"] or "",
+             str(i["resolved_at"] or "")[:19], i["title"][:60]] for i in result["incidents"]]  # type: ignore
+    emit(table(["id", "status", "model", "opened", "acknowledged by", "resolved", "title"], rows)
+         if rows else "no open incidents" if not args.all else "no incidents")
+    mttr = result["mttr"]
+    if mttr["resolved"]:  # type: ignore[index]
+        emit(f"MTTR over {mttr['resolved']} resolved incident(s): {mttr['mttr_minutes']:.1f} min "  # type: ignore
+             f"(median {mttr['median_minutes']:.1f} min)")  # type: ignore[index]
+    return 0
+
+
+def _show_incident(result: dict[str, object]) -> None:
+    emit(f"incident {result['incident_id']} [{result['status']}] {result['model_name']}: {result['title']}")
+    emit(f"opened {str(result['opened_at'])[:19]}, {result['minutes_open']:.1f} min "
+         f"{'to resolve' if result['resolved_at'] else 'so far'}")
+    for event in result["timeline"]:  # type: ignore[attr-defined]
+        emit(f"  {str(event['at_time'])[:19]}  {event['kind']:<15} {event['actor']:<14} {event['detail']}")
+
+
+def _incident(verb: str, payload_keys: tuple[str, ...] = ()) -> object:
+    def command(args: argparse.Namespace) -> int:
+        payload: dict[str, object] = {"id": args.id, "actor": _actor(),
+                                      **{k: getattr(args, k) for k in payload_keys}}
+        result = _call(args, f"incident_{verb}", payload)
+        if args.json:
+            emit(to_json(result))
+        elif verb == "postmortem":
+            emit(str(result["markdown"]))
+        else:
+            _show_incident(result)
+        return 0
+
+    return command
+
+
+cmd_incident_show = _incident("show")
+cmd_incident_ack = _incident("ack")
+cmd_incident_note = _incident("note", ("text",))
+cmd_incident_resolve = _incident("resolve", ("resolution",))
+cmd_incident_postmortem = _incident("postmortem")
+
+
+def cmd_jobs(args: argparse.Namespace) -> int:
+    result = _call(args, "jobs", {"job": args.job, "limit": args.limit})
+    if args.json:
+        emit(to_json(result))
+        return 0
+    rows = [[r["run_id"], r["job"], r["model_name"] or "", r["trigger"], str(r["started_at"])[:19],
+             str(r["finished_at"] or "")[:19], r["status"], (r["error"] or "")[:60]]
+            for r in result["runs"]]  # type: ignore[attr-defined]
+    emit(table(["run", "job", "model", "trigger", "started", "finished", "status", "error"], rows)
+         if rows else "no job runs yet")
+    return 0
+
+
+def cmd_retrain(args: argparse.Namespace) -> int:
+    result = _call(args, "retrain", {"name": args.name, "reason": args.reason, "actor": _actor()})
+    if args.json:
+        emit(to_json(result))
+    elif result.get("queued"):
+        emit(f"retrain of {args.name} queued as job run {result['run_id']}; follow it with `vigil jobs --job retrain`")
+    else:
+        emit(f"retrained {result['model']} v{result['version']} (trigger {result['trigger']}, from "
+             f"v{result['from_version']}); it is now the challenger — promote it after review")
+    return 0

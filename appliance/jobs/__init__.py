@@ -1,0 +1,1 @@
+"""The daemon's scheduled jobs: monitoring checks, retention, retraining."""

@@ -1,0 +1,196 @@
+"""The daemon's jobs on APScheduler 3.x: monitor (interval), retention (interval), retraining (cron,
+drift-triggered, event-triggered).
+
+Every run is a `job_runs` row (job, model, trigger, start, end, status, error). A job never overlaps
+itself: APScheduler keeps one instance per job, and a run that finds the previous one still going is
+recorded as `skipped`. Schedules live in `vigil.toml` and their state in `job_runs`: at start-up a
+job whose last run is older than its interval (or whose cron time passed while the daemon was down)
+runs once, with trigger `startup`; runs left `running` by a daemon that died are marked failed. A
+failing job records its error, feeds the `job_failed` alert rules, and never takes the daemon down.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import traceback
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any, Callable
+
+from appliance.clock import utc_now
+from appliance.monitoring.windows import parse_window
+from appliance.store import alert_queries as aq
+from appliance.store import job_queries as jq
+
+if TYPE_CHECKING:
+    from appliance.daemon.service import Service
+
+log = logging.getLogger("vigil.jobs")
+
+
+def _aware(value: datetime) -> datetime:
+    return value.replace(tzinfo=timezone.utc)
+
+
+class Jobs:
+    def __init__(self, service: "Service", scheduler: Any) -> None:
+        self.service = service
+        self.scheduler = scheduler
+        self.config = service.config.jobs
+        self._running: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    # -- set-up -------------------------------------------------------------------------------
+    def start(self) -> None:
+        if not self.config.enabled:
+            return
+        from apscheduler.triggers.cron import CronTrigger
+        from apscheduler.triggers.interval import IntervalTrigger
+
+        now = utc_now()
+        with self.service.write_lock:
+            abandoned = jq.abandon_running(self.service.context().store, now)
+        if abandoned:
+            log.warning("%d job run(s) were interrupted by the daemon stopping; marked failed", abandoned)
+        self._interval("monitor", None, parse_window(self.config.monitor_every), self.monitor, now, IntervalTrigger)
+        self._interval("retention", None, parse_window(self.config.retention_every), self.retention, now,
+                       IntervalTrigger)
+        for model_name, schedule in self.config.retrain.items():
+            trigger = CronTrigger.from_crontab(schedule.cron, timezone="UTC")
+            job_id = f"retrain:{model_name}"
+            self.scheduler.add_job(self.scheduled_retrain, trigger, args=[model_name, "cron"], id=job_id,
+                                   max_instances=1, coalesce=True, misfire_grace_time=None)
+            last = self._last("retrain", model_name)
+            if last is not None:
+                missed = trigger.get_next_fire_time(None, _aware(last) + timedelta(seconds=1))
+                if missed is not None and missed <= _aware(now):
+                    self._once(self.scheduled_retrain, [model_name, "startup"], f"{job_id}:startup")
+
+    def _interval(self, job: str, model_name: str | None, every: timedelta, run: Callable[[str], Any],
+                  now: datetime, trigger_class: Any) -> None:
+        last = self._last(job, model_name)
+        first = now + every if last is None or last + every <= now else last + every
+        self.scheduler.add_job(run, trigger_class(seconds=every.total_seconds(), start_date=_aware(first),
+                                                  timezone="UTC"),
+                               args=["interval"], id=job, max_instances=1, coalesce=True, misfire_grace_time=None)
+        if last is not None and last + every <= now:
+            self._once(run, ["startup"], f"{job}:startup")
+
+    def _once(self, run: Callable[..., Any], args: list[Any], job_id: str) -> None:
+        self.scheduler.add_job(run, "date", run_date=datetime.now(timezone.utc), args=args, id=job_id,
+                               misfire_grace_time=None, replace_existing=True)
+
+    def _last(self, job: str, model_name: str | None) -> datetime | None:
+        return jq.last_started(self.service.context().store, job, model_name)
+
+    # -- running ------------------------------------------------------------------------------
+    def _record(self, job: str, model_name: str | None, trigger: str, work: Callable[[], Any],
+                run_id: int | None = None) -> dict[str, Any]:
+        """Run `work` as one job run: a row in job_runs, no overlap, errors recorded and alerted."""
+        key = f"{job}:{model_name or ''}"
+        with self._guard:
+            lock = self._running.setdefault(key, threading.Lock())
+        store = self.service.context().store
+        if not lock.acquire(blocking=False):
+            with self.service.write_lock:
+                skipped = jq.start(store, job, model_name, trigger, utc_now()) if run_id is None else run_id
+                jq.finish(store, skipped, "skipped", utc_now(), "the previous run of this job is still going", None)
+            return {"run_id": skipped, "status": "skipped"}
+        try:
+            if run_id is None:
+                with self.service.write_lock:
+                    run_id = jq.start(store, job, model_name, trigger, utc_now())
+            else:
+                with self.service.write_lock:
+                    store.execute("UPDATE job_runs SET status = 'running', started_at = ? WHERE run_id = ?",
+                                  [utc_now(), run_id])
+            try:
+                detail = work()
+                status, error = "ok", None
+            except Exception as e:  # a job never takes the daemon down
+                detail, status = None, "failed"
+                error = f"{type(e).__name__}: {e}"
+                log.error("job %s failed: %s\n%s", key, error, traceback.format_exc())
+            with self.service.write_lock:
+                jq.finish(store, run_id, status, utc_now(), error, detail)
+            self._alert_outcome(job, model_name, failed=status == "failed")
+            return {"run_id": run_id, "status": status, "error": error, "detail": detail}
+        finally:
+            lock.release()
+
+    def _alert_outcome(self, job: str, model_name: str | None, *, failed: bool) -> None:
+        from appliance.monitoring.monitor import job_outcome
+
+        try:
+            with self.service.write_lock:
+                job_outcome(self.service.context(), job, model_name, failed=failed)
+        except Exception as e:  # alerting about a job must not fail the job loop either
+            log.error("could not record the outcome of job %s: %s", job, e)
+
+    def monitor(self, trigger: str) -> dict[str, Any]:
+        from appliance.monitoring.monitor import monitor
+
+        def work() -> Any:
+            with self.service.write_lock:
+                result = monitor(self.service.context(), None, window=self.config.monitor_every, trigger=trigger,
+                                 actor="vigil-jobs")
+            for check in result["checks"]:
+                self._maybe_drift_retrain(check["model"])
+            return {"models": [c["model"] for c in result["checks"]],
+                    "alerts": sum(len(c["alerts"]) for c in result["checks"])}
+
+        return self._record("monitor", None, trigger, work)
+
+    def retention(self, trigger: str) -> dict[str, Any]:
+        from appliance.jobs.retention import prune
+
+        def work() -> Any:
+            with self.service.write_lock:
+                return prune(self.service.context(), self.config.retention_days)
+
+        return self._record("retention", None, trigger, work)
+
+    def scheduled_retrain(self, model_name: str, trigger: str) -> dict[str, Any]:
+        return self.retrain(model_name, "schedule" if trigger in ("cron", "startup") else trigger,
+                            f"scheduled retraining ({trigger})", job_trigger=trigger)
+
+    def retrain(self, model_name: str, reason_trigger: str, reason: str, *, job_trigger: str | None = None,
+                run_id: int | None = None) -> dict[str, Any]:
+        from appliance.training.retraining import retrain
+
+        def work() -> Any:
+            result = retrain(self.service.context(), model_name, trigger=reason_trigger, reason=reason,
+                             actor="vigil-retrain", write_lock=self.service.write_lock)
+            self.service.refresh_routes()
+            return result
+
+        return self._record("retrain", model_name, job_trigger or reason_trigger, work, run_id)
+
+    def request_retrain(self, model_name: str, reason: str, actor: str, trigger: str = "event") -> dict[str, Any]:
+        """Queue a retrain now (event or drift trigger); returns its job run id at once."""
+        from appliance.registry.versions import require_model
+
+        store = self.service.context().store
+        require_model(store, model_name)
+        with self.service.write_lock:
+            run_id = jq.start(store, "retrain", model_name, trigger, utc_now())
+            store.execute("UPDATE job_runs SET status = 'queued', detail = ? WHERE run_id = ?",
+                          [f'{{"requested_by": "{actor}"}}', run_id])
+        self._once(lambda: self.retrain(model_name, trigger, f"{reason} (requested by {actor})",
+                                        run_id=run_id), [], f"retrain:{model_name}:{run_id}")
+        return {"queued": True, "run_id": run_id, "model": model_name, "trigger": trigger,
+                "follow": "vigil jobs --job retrain"}
+
+    def _maybe_drift_retrain(self, model_name: str) -> None:
+        needed = self.config.drift_retrain_windows
+        if needed <= 0:
+            return
+        verdicts = aq.recent_drift_verdicts(self.service.context().store, model_name, needed + 1)
+        streak = 0
+        for verdict in verdicts:
+            if verdict != "critical":
+                break
+            streak += 1
+        if streak == needed:  # once per streak: a drift that persists does not retrain every window
+            self.request_retrain(model_name, f"critical drift for {needed} consecutive windows", "vigil-jobs",
+                                 trigger="drift")

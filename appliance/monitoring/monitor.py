@@ -1,0 +1,52 @@
+"""Check models now and route what the checks raised: `vigil monitor run` and the monitor job."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from appliance.alerts.evaluation import AlertChange, Observation, evaluate
+from appliance.alerts.incidents import escalate
+from appliance.alerts.routing import AlertRouter
+from appliance.alerts.rules import load_rules
+from appliance.clock import utc_now
+from appliance.context import AppContext
+from appliance.monitoring.checks import run_check
+from appliance.store import registry_queries as q
+
+DAEMON_SUBJECT = "(daemon)"
+
+
+def served_models(ctx: AppContext) -> list[str]:
+    return sorted(m["name"] for m in q.list_models(ctx.store) if q.aliases(ctx.store, m["name"]).get("champion"))
+
+
+def monitor(ctx: AppContext, names: list[str] | None, *, window: str, trigger: str, actor: str) -> dict[str, Any]:
+    rules = load_rules(ctx.home.root)
+    router = ctx.alerts or AlertRouter.from_config(ctx.home.root, ctx.config)
+    checks = []
+    try:
+        for name in names or served_models(ctx):
+            summary, changes = run_check(ctx, name, window=window, trigger=trigger, actor=actor, rules=rules)
+            router.deliver(changes)
+            checks.append(summary)
+    finally:
+        if ctx.alerts is None:
+            router.close()
+    return {"window": window, "checks": checks}
+
+
+def job_outcome(ctx: AppContext, job: str, model_name: str | None, *, failed: bool) -> list[AlertChange]:
+    """Feed a job's success or failure to the `job_failed` rules (a success resolves the alert)."""
+    rules = load_rules(ctx.home.root)
+    now = utc_now()
+    with ctx.store.transaction():
+        changes = evaluate(ctx.store, rules, model_name or DAEMON_SUBJECT,
+                           [Observation("jobs", "job_failed", job, 1.0 if failed else 0.0)], now)
+        escalate(ctx.store, changes, now)
+    router = ctx.alerts or AlertRouter.from_config(ctx.home.root, ctx.config)
+    try:
+        router.deliver(changes)
+    finally:
+        if ctx.alerts is None:
+            router.close()
+    return changes

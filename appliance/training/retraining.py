@@ -1,0 +1,84 @@
+"""Retraining a model from the spec of its current version, in a separate process.
+
+The child process snapshots the spec's source again (fresh data), fits, evaluates, compares with
+the champion and writes the artifact and plan files; it never opens the store (the daemon holds its
+lock). It runs at a lower CPU priority so that scoring keeps its latency. The parent registers the
+result in one transaction, records the trigger (schedule, drift, event) in the version's lineage,
+points the `challenger` alias at it for the promotion workflow — never at champion — and adds it to
+the model's open incidents.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+from appliance.alerts.incidents import record_for_model
+from appliance.config import TrainingConfig
+from appliance.context import AppContext
+from appliance.errors import RegistryError
+from appliance.registry.aliases import move_alias
+from appliance.registry.blobs import BlobWriter
+from appliance.registry.versions import NewVersion, require_model
+from appliance.store import registry_queries as q
+from appliance.training.champion import ChampionInfo, champion_info
+from appliance.training.trainer import register_prepared
+
+TRIGGERS = ("schedule", "drift", "event")
+NICENESS = 10
+
+
+def retrain(ctx: AppContext, model_name: str, *, trigger: str, reason: str, actor: str,
+            write_lock: Any = None) -> dict[str, Any]:
+    if trigger not in TRIGGERS:
+        raise RegistryError(f"retrain trigger must be one of {', '.join(TRIGGERS)}")
+    require_model(ctx.store, model_name)
+    info = champion_info(ctx.store, model_name)
+    source = info.row if info.row is not None else (
+        q.version(ctx.store, model_name, info.latest_version) if info.latest_version is not None else None)
+    if source is None or not source.get("spec_toml"):
+        raise RegistryError(f"model '{model_name}' has no trained version whose spec could be reused; "
+                            "train it with `vigil train --spec FILE` first")
+    with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
+        new, created = pool.submit(train_in_child, str(ctx.home.root), ctx.config.training, source["spec_toml"],
+                                   source.get("spec_path"), info, actor, reason, trigger).result()
+    writer = BlobWriter(ctx.home.root)
+    writer.created = [Path(p) for p in created]
+    with write_lock or contextlib.nullcontext():
+        registered = register_prepared(ctx.store, writer, new)
+        move_alias(ctx.store, model_name, "challenger", registered.version, actor=actor,
+                   reason=f"retrained ({trigger}): {reason}")
+        with ctx.store.transaction():
+            record_for_model(ctx.store, model_name, "retrain", actor,
+                             f"v{registered.version} retrained ({trigger}): {reason}; now challenger")
+    return {**registered.as_dict(), "trigger": trigger, "alias": "challenger", "from_version": source["version"]}
+
+
+def train_in_child(home_root: str, settings: TrainingConfig, spec_text: str, spec_path: str | None,
+                   info: ChampionInfo, actor: str, reason: str, trigger: str) -> tuple[NewVersion, list[str]]:
+    """Runs in the child process: everything but the registration."""
+    with contextlib.suppress(OSError):
+        os.nice(NICENESS)
+    from appliance.training.dataset import choose_positive, split_by_time
+    from appliance.training.snapshot import take_snapshot
+    from appliance.training.spec import parse_spec
+    from appliance.training.trainer import fit, prepare_version
+
+    writer = BlobWriter(Path(home_root))
+    try:
+        loaded = parse_spec(spec_text, "the version's spec", Path(spec_path) if spec_path else None)
+        snapshot, frame = take_snapshot(writer, loaded)
+        split = split_by_time(frame, loaded.spec.split)
+        positive = choose_positive(frame[loaded.spec.target], loaded.spec) if loaded.spec.task == "binary" else None
+        model = fit(loaded.spec, split.train, positive)
+        new = prepare_version(Path(home_root), settings, info, writer, loaded, snapshot, split, model,
+                              positive=positive, origin="trained", actor=actor, reason=reason,
+                              imported_from=None, retrain_trigger=trigger)
+        return new, [str(p) for p in writer.created]
+    except BaseException:
+        writer.discard()
+        raise
