@@ -38,8 +38,10 @@ def run_demo(root: Path, *, fast: bool, say: Say = print) -> None:
     home = _fresh_home(root)
     say(f"1. Initialise a Vigil home at {home.root}")
     say(f"   {len(initialise(home))} migration(s) applied; store, artifacts/, datasets/ and vigil.toml created.")
+    settings = "[jobs]\ndrift_retrain_windows = 2\n"
     if fast:
-        (home.config_path).write_text("[training]\nbootstrap_samples = 100\n", encoding="utf-8")
+        settings += "[training]\nbootstrap_samples = 100\n"
+    home.config_path.write_text(settings, encoding="utf-8")
     with open_context(home) as ctx:
         first = _train(ctx, home, FIRST_CUTOFF, fast, "first model: January to June 2013", say, step=2)
         move_alias(ctx.store, "flight_delay", "champion", first.version, actor=creator(),

@@ -42,10 +42,51 @@ def serve_and_score(home: Home, new_version: int, *, rows: int, say: Callable[[s
         answer = _post(url, "/v1/models/flight_delay/predict", {"records": [flights[0]["record"]]})
         say(f"9. Promote v{new_version} through the admin API: the next request is answered by v{answer['version']} "
             "(hot swap, no restart)")
+        _december(home, url, rows, say)
     finally:
         process.send_signal(signal.SIGTERM)
         code = process.wait(60)
     say(f"   daemon stopped with exit code {code} after flushing its prediction log")
+
+
+def _december(home: Home, url: str, rows: int, say: Callable[[str], None]) -> None:
+    """Winter traffic: drift appears, alerts fire, an incident opens, a drift-triggered retrain runs."""
+    from appliance.cli.backend import call
+
+    say("10. December's flights arrive; the monitor check (the job runs it every 15 minutes) runs twice")
+    _replay(url, _month(12, rows))
+    opened: list[dict[str, Any]] = []
+    incidents: list[int] = []
+    for _ in range(2):
+        check = call(str(home.root), "monitor_run", {"names": ["flight_delay"], "window": "1h", "actor": "demo"})
+        opened += [a for a in check["checks"][0]["alerts"] if a["change"] == "opened"]
+        incidents += check["checks"][0]["incidents_opened"]
+    critical = sorted({a["subject"] for a in opened if a["severity"] == "critical"})
+    say(f"   {len(opened)} alerts opened after two consecutive windows; critical drift in {', '.join(critical)}")
+    lines = (home.root / "alerts.jsonl").read_text().count("\n")
+    say(f"   incident {incidents[0]} opened for flight_delay; {lines} alert events appended to alerts.jsonl")
+    say("11. Two windows of critical drift queue a retrain (trigger: drift), trained in a separate process")
+    deadline = time.monotonic() + 600
+    run: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        runs = call(str(home.root), "jobs", {"job": "retrain"})["runs"]
+        if runs and runs[0]["status"] in ("ok", "failed"):
+            run = runs[0]
+            break
+        time.sleep(0.5)
+    if run.get("status") != "ok":
+        say(f"   the retrain did not finish: {run.get('error') or 'timed out'}")
+        return
+    version = call(str(home.root), "sql", {"query": "SELECT max(version) FROM model_versions "
+                                                    "WHERE retrain_trigger = 'drift'"})["rows"][0][0]
+    say(f"   v{version} registered as challenger (never straight to champion); promote it after review")
+    timeline = call(str(home.root), "incident_show", {"id": incidents[0], "actor": "demo"})["timeline"]
+    kinds: list[str] = []
+    for event in timeline:
+        kinds.append(event["kind"])
+    summary = ", ".join(f"{kinds.count(k)} {k}s" if kinds.count(k) > 1 else k for k in dict.fromkeys(kinds))
+    say(f"   incident timeline: {summary}  (vigil incident show {incidents[0]}; "
+        f"vigil incident postmortem {incidents[0]})")
 
 
 def _start(home: Home) -> tuple[subprocess.Popen[bytes], str]:
@@ -66,9 +107,14 @@ def _start(home: Home) -> tuple[subprocess.Popen[bytes], str]:
 
 
 def _july(rows: int) -> list[dict[str, Any]]:
+    return _month(7, rows)
+
+
+def _month(month: int, rows: int) -> list[dict[str, Any]]:
     import polars as pl
 
-    frame = pl.read_parquet(SAMPLE).filter(pl.col("month") == 7).head(rows)
+    frame = pl.read_parquet(SAMPLE).filter(pl.col("month") == month)
+    frame = frame.sample(n=min(rows, frame.height), seed=month)  # the whole month, not its first morning
     return [{"record": {f: row[f] for f in FEATURES}, "delayed": row["delayed"]} for row in frame.to_dicts()]
 
 

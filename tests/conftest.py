@@ -7,7 +7,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import polars as pl
 import pytest
@@ -73,3 +73,46 @@ def home(tmp_path: Path, cli: Callable[..., Result]) -> Path:
     path = tmp_path / "home"
     assert cli("init", "--home", path).code == 0
     return path
+
+
+class _Webhook:
+    """A real HTTP receiver on loopback that can fail its first requests with 500."""
+
+    def __init__(self) -> None:
+        from http.server import BaseHTTPRequestHandler, HTTPServer
+
+        outer = self
+        self.received: list[dict[str, object]] = []
+        self.failures_left = 0
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                import json
+
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                if outer.failures_left > 0:
+                    outer.failures_left -= 1
+                    self.send_response(500)
+                else:
+                    outer.received.append(body)
+                    self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = HTTPServer(("127.0.0.1", 0), Handler)
+
+    def url(self, failures: int = 0) -> str:
+        self.failures_left = failures
+        return f"http://127.0.0.1:{self.server.server_port}/hook"
+
+
+@pytest.fixture
+def webhook() -> Iterator[_Webhook]:
+    import threading
+
+    receiver = _Webhook()
+    threading.Thread(target=receiver.server.serve_forever, daemon=True).start()
+    yield receiver
+    receiver.server.shutdown()

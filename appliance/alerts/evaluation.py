@@ -47,6 +47,8 @@ def evaluate(store: Store, rules: list[AlertRule], model_name: str, observations
 
 
 def _step(store: Store, rule: AlertRule, model_name: str, obs: Observation, at: datetime) -> AlertChange | None:
+    if obs.value is None or obs.value != obs.value:  # no value (NaN, too few rows): not observed
+        return None
     current = aq.open_alert(store, rule.name, model_name, obs.subject)
     if not rule.breached(obs.value):
         aq.set_streak(store, rule.name, model_name, obs.subject, 0, at)

@@ -30,11 +30,12 @@ JSONL_FILE = "alerts.jsonl"
 
 def payload(change: AlertChange) -> dict[str, Any]:
     alert = change.alert
-    return plain({"event": f"alert.{change.kind}", "alert_id": alert["alert_id"], "rule": alert["rule"],
-                  "model": alert["model_name"], "subject": alert["subject"], "metric": alert["metric"],
-                  "severity": alert["severity"], "value": alert["value"], "threshold": alert["threshold"],
-                  "message": alert["message"], "opened_at": alert["opened_at"],
-                  "resolved_at": alert["resolved_at"], "incident_id": alert["incident_id"]})
+    record = {"event": f"alert.{change.kind}", "alert_id": alert["alert_id"], "rule": alert["rule"],
+              "model": alert["model_name"], "subject": alert["subject"], "metric": alert["metric"],
+              "severity": alert["severity"], "value": alert["value"], "threshold": alert["threshold"],
+              "message": alert["message"], "opened_at": alert["opened_at"],
+              "resolved_at": alert["resolved_at"], "incident_id": alert["incident_id"]}
+    return dict(json.loads(json.dumps(record, default=plain)))
 
 
 def append_jsonl(home: Path, changes: list[AlertChange]) -> int:

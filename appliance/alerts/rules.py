@@ -126,10 +126,8 @@ def render_rules(rules: list[AlertRule]) -> str:
     """The rules as `alerts.toml` text (what `vigil alerts rules` prints)."""
     lines = ["# Vigil alert rules. With this file in the home, exactly these rules apply.", ""]
     for rule in rules:
-        if rule.description:
-            lines.append(f"# {rule.description}")
         lines.append("[[rule]]")
-        for key, value in rule.model_dump(exclude_none=True, exclude={"description"}).items():
+        for key, value in rule.model_dump(exclude_none=True).items():
             lines.append(f"{key} = {_toml(value)}")
         lines.append("")
     return "\n".join(lines)

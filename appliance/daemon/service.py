@@ -103,6 +103,8 @@ class Service:
                 result = operations.run(ctx, name, args)
         else:
             result = operations.run(ctx, name, args)
+        if name == "monitor_run" and self.jobs is not None:
+            self.jobs.after_monitor(result)
         if name == "contract_apply":
             self.cache.drop(str(args.get("name")))
         if spec.changes_routes:

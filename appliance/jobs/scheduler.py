@@ -134,8 +134,7 @@ class Jobs:
             with self.service.write_lock:
                 result = monitor(self.service.context(), None, window=self.config.monitor_every, trigger=trigger,
                                  actor="vigil-jobs")
-            for check in result["checks"]:
-                self._maybe_drift_retrain(check["model"])
+            self.after_monitor(result)
             return {"models": [c["model"] for c in result["checks"]],
                     "alerts": sum(len(c["alerts"]) for c in result["checks"])}
 
@@ -180,6 +179,11 @@ class Jobs:
                                         run_id=run_id), [], f"retrain:{model_name}:{run_id}")
         return {"queued": True, "run_id": run_id, "model": model_name, "trigger": trigger,
                 "follow": "vigil jobs --job retrain"}
+
+    def after_monitor(self, result: dict[str, Any]) -> None:
+        """After any monitoring check in the daemon (job or `vigil monitor run`): drift-triggered retraining."""
+        for check in result["checks"]:
+            self._maybe_drift_retrain(check["model"])
 
     def _maybe_drift_retrain(self, model_name: str) -> None:
         needed = self.config.drift_retrain_windows

@@ -131,14 +131,19 @@ def numeric_drift(reference: Sequence[float] | np.ndarray, current: Sequence[flo
 
 
 def categorical_drift(reference: Sequence[Any], current: Sequence[Any], bands: Bands = Bands()) -> ColumnDrift:
+    ref = [None if _missing(v) else str(v) for v in reference]
+    known = sorted({v for v in ref if v is not None})
+    return categorical_from_counts(known, _category_counts(ref, known), len(ref), current, bands)
+
+
+def categorical_from_counts(known: list[str], ref_counts: np.ndarray, ref_rows: int, current: Sequence[Any],
+                            bands: Bands = Bands()) -> ColumnDrift:
+    """Categorical drift against reference counts (per known category, unseen, missing)."""
     from scipy.stats import chi2_contingency
 
-    ref = [None if _missing(v) else str(v) for v in reference]
     cur = [None if _missing(v) else str(v) for v in current]
-    known = sorted({v for v in ref if v is not None})
-    ref_counts = _category_counts(ref, known)
     cur_counts = _category_counts(cur, known)
-    ref_shares, cur_shares = ref_counts / max(len(ref), 1), cur_counts / max(len(cur), 1)
+    ref_shares, cur_shares = ref_counts / max(ref_rows, 1), cur_counts / max(len(cur), 1)
     value, terms = psi(ref_shares, cur_shares)
     unseen: dict[str, int] = {}
     known_set = set(known)
@@ -151,7 +156,7 @@ def categorical_drift(reference: Sequence[Any], current: Sequence[Any], bands: B
     js = js_distance(ref_shares, cur_shares)
     return ColumnDrift(
         kind="categorical", psi=value, js=js, ks_stat=None, ks_pvalue=None, chi2_pvalue=chi2,
-        missing_ref=ref.count(None) / max(len(ref), 1), missing_cur=cur.count(None) / max(len(cur), 1),
+        missing_ref=float(ref_counts[-1]) / max(ref_rows, 1), missing_cur=cur.count(None) / max(len(cur), 1),
         new_categories=dict(sorted(unseen.items(), key=lambda kv: -kv[1])), verdict=verdict(value, js, bands),
         unseen_share=sum(unseen.values()) / max(len(cur), 1),
         top_bins=_top(known + [UNSEEN, MISSING], ref_shares, cur_shares, terms),

@@ -4,6 +4,7 @@ Results are stored in `drift_runs`, `drift_results` and `drift_explanations`."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
@@ -13,7 +14,9 @@ from appliance.clock import utc_now
 from appliance.context import AppContext
 from appliance.contracts.features import NUMERIC, Feature, features_from_json, model_input
 from appliance.errors import RegistryError
-from appliance.monitoring.drift import Bands, ColumnDrift, categorical_drift, numeric_drift
+from appliance.monitoring.drift import Bands, ColumnDrift
+from appliance.monitoring.profile import CategoricalProfile, NumericProfile, Profile
+from appliance.monitoring.reference import find_profiles, store_profiles
 from appliance.registry.loading import load_version_model
 from appliance.monitoring.windows import parse_window
 from appliance.registry.versions import get_version, require_model
@@ -43,7 +46,7 @@ def check_model_drift(ctx: AppContext, model_name: str, window: str, *, version:
         raise RegistryError(f"{model_name} v{number} answered no requests in the last {window}; "
                             "nothing to compare (choose a longer --window)")
     if reference_window is None:
-        reference, reference_name = _reference(ctx, row, features), "training"
+        profiles, reference_name = training_profiles(ctx, row, features), "training"
     else:
         reference_start = start - parse_window(reference_window)
         reference = dq.window_inputs(ctx.store, model_name, number, reference_start, start, [f.name for f in features])
@@ -51,13 +54,14 @@ def check_model_drift(ctx: AppContext, model_name: str, window: str, *, version:
         if reference.height == 0:
             raise RegistryError(f"{model_name} v{number} answered no requests in the {reference_window} before the "
                                 "window; nothing to compare with (choose another --reference-window)")
+        profiles = profiles_of(reference, features, row["segments"])
     configured = ctx.config.monitoring.bands_for(model_name)
     bands = Bands(configured.psi_warning, configured.psi_critical, configured.js_warning, configured.js_critical)
-    whole = _drift_all(reference, current, features, bands)
-    segments = _segments(reference, current, features, row["segments"], bands)
+    whole = _drift_all(profiles, current, features, bands, None)
+    segments = _segments(profiles, current, features, row["segments"], bands)
     worst = max((d.verdict for d in [*whole.values(), *(d for _, _, _, d in segments)]), key=ORDER.__getitem__)
     run = dict(model_name=model_name, version=number, reference=reference_name, window_start=start, window_end=end,
-               current_rows=current.height, reference_rows=reference.height, verdict=worst, computed_at=end,
+               current_rows=current.height, reference_rows=profiles[PREDICTION].rows, verdict=worst, computed_at=end,
                computed_by=actor)
     with ctx.store.transaction():
         run_id = dq.insert_run(ctx.store, run)
@@ -81,39 +85,75 @@ def _reference(ctx: AppContext, row: dict[str, Any], features: list[Feature]) ->
     return inputs.with_columns(pl.Series(PREDICTION, scores))
 
 
-def _drift_all(reference: pl.DataFrame, current: pl.DataFrame, features: list[Feature],
-               bands: Bands) -> dict[str, ColumnDrift]:
-    found = {f.name: _column(reference, current, f, bands) for f in features if f.name in current.columns}
-    found[PREDICTION] = _column(reference, current, Feature(PREDICTION, NUMERIC), bands)
+def training_profiles(ctx: AppContext, row: dict[str, Any], features: list[Feature]) -> dict[str, Profile]:
+    """The version's stored reference profile, built from its training rows on first use."""
+    found = find_profiles(ctx, row["model_name"], int(row["version"]))
+    if found is not None:
+        return found
+    profiles = profiles_of(_reference(ctx, row, features), features, row["segments"])
+    store_profiles(ctx, row["model_name"], int(row["version"]), profiles)
+    return profiles
+
+
+def profiles_of(reference: pl.DataFrame, features: list[Feature], segment_columns: list[str]) -> dict[str, Profile]:
+    """Profiles of every feature and the prediction, whole and per segment value (with enough rows)."""
+    columns = [f for f in features if f.name in reference.columns] + [Feature(PREDICTION, NUMERIC)]
+    found = {f.name: _profile(reference, f) for f in columns}
+    for column in segment_columns:
+        if column not in reference.columns:
+            continue  # a segment column that is not a model input is not in the prediction log
+        for (value,), part in reference.group_by([pl.col(column).cast(pl.String)]):
+            if value is None or part.height < MIN_SEGMENT_ROWS:
+                continue
+            for f in columns:
+                if f.name != column:
+                    found[segment_key(column, str(value), f.name)] = _profile(part, f)
     return found
 
 
-def _column(reference: pl.DataFrame, current: pl.DataFrame, feature: Feature, bands: Bands) -> ColumnDrift:
+def segment_key(column: str, value: str, feature: str) -> str:
+    return json.dumps([column, value, feature])
+
+
+def _profile(frame: pl.DataFrame, feature: Feature) -> Profile:
     if feature.kind == NUMERIC:
-        return numeric_drift(_floats(reference[feature.name]), _floats(current[feature.name]), bands)
-    return categorical_drift(reference[feature.name].cast(pl.String).to_list(),
-                             current[feature.name].cast(pl.String).to_list(), bands)
+        return NumericProfile.of(_floats(frame[feature.name]))
+    return CategoricalProfile.of(frame[feature.name].cast(pl.String).to_list())
+
+
+def _drift_all(profiles: dict[str, Profile], current: pl.DataFrame, features: list[Feature], bands: Bands,
+               segment: tuple[str, str] | None) -> dict[str, ColumnDrift]:
+    found = {}
+    for feature in [*features, Feature(PREDICTION, NUMERIC)]:
+        key = feature.name if segment is None else segment_key(*segment, feature.name)
+        profile = profiles.get(key)
+        if profile is None or feature.name not in current.columns:
+            continue
+        if isinstance(profile, NumericProfile):
+            found[feature.name] = profile.drift(_floats(current[feature.name]), bands)
+        else:
+            found[feature.name] = profile.drift(current[feature.name].cast(pl.String).to_list(), bands)
+    return found
 
 
 def _floats(series: pl.Series) -> np.ndarray:
     return series.cast(pl.Float64).fill_null(float("nan")).to_numpy()
 
 
-def _segments(reference: pl.DataFrame, current: pl.DataFrame, features: list[Feature],
+def _segments(profiles: dict[str, Profile], current: pl.DataFrame, features: list[Feature],
               segment_columns: list[str], bands: Bands) -> list[tuple[str, str, str, ColumnDrift]]:
     found = []
     for column in segment_columns:
-        if column not in reference.columns or column not in current.columns:
-            continue  # a segment column that is not a model input is not in the prediction log
-        values = current[column].cast(pl.String).drop_nulls().unique().sort().to_list()
-        for value in values:
-            ref = reference.filter(pl.col(column).cast(pl.String) == value)
-            cur = current.filter(pl.col(column).cast(pl.String) == value)
-            if ref.height < MIN_SEGMENT_ROWS or cur.height < MIN_SEGMENT_ROWS:
+        if column not in current.columns:
+            continue
+        for (value,), cur in current.group_by([pl.col(column).cast(pl.String)], maintain_order=False):
+            if value is None or cur.height < MIN_SEGMENT_ROWS or segment_key(column, str(value), PREDICTION) \
+                    not in profiles:
                 continue
-            for name, drift in _drift_all(ref, cur, [f for f in features if f.name != column], bands).items():
-                found.append((column, value, name, drift))
-    return found
+            others = [f for f in features if f.name != column]
+            for name, drift in _drift_all(profiles, cur, others, bands, (column, str(value))).items():
+                found.append((column, str(value), name, drift))
+    return sorted(found, key=lambda item: (item[0], item[1]))
 
 
 def _rows(run_id: int, run: dict[str, Any], feature: str, column: str | None, value: str | None,

@@ -47,3 +47,13 @@ def insert_explanation(store: Store, run_id: int, feature: str, segment_column: 
                        segment_value: str | None, explanation: dict[str, Any]) -> None:
     store.execute("INSERT INTO drift_explanations VALUES (?, ?, ?, ?, ?)",
                   [run_id, feature, segment_column, segment_value, json.dumps(explanation)])
+
+
+def find_profile(store: Store, model_name: str, version: int, profile_format: int) -> dict[str, Any] | None:
+    return store.row("SELECT * FROM reference_profiles WHERE model_name = ? AND version = ? AND profile_format = ?",
+                     [model_name, version, profile_format])
+
+
+def upsert_profile(store: Store, row: dict[str, Any]) -> None:
+    store.execute("INSERT OR REPLACE INTO reference_profiles VALUES ($model_name, $version, $profile_format, "
+                  "$profile_sha256, $profile_path, $profile_bytes, $reference_rows, $created_at)", row)

@@ -1,0 +1,47 @@
+"""Storing and finding a version's reference profile (content-addressed file + `reference_profiles` row)."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+from appliance.clock import utc_now
+from appliance.context import AppContext
+from appliance.monitoring.profile import FORMAT, Profile, from_bytes, to_bytes
+from appliance.registry.blobs import BlobWriter
+from appliance.store import drift_queries as dq
+
+log = logging.getLogger("vigil.monitoring")
+PREDICTION = "(prediction)"
+
+
+def find_profiles(ctx: AppContext, model_name: str, version: int) -> dict[str, Profile] | None:
+    row = dq.find_profile(ctx.store, model_name, version, FORMAT)
+    if row is None:
+        return None
+    path = ctx.home.root / row["profile_path"]
+    try:
+        data = path.read_bytes()
+        if hashlib.sha256(data).hexdigest() != row["profile_sha256"]:
+            raise ValueError("its sha256 does not match the record")
+        return from_bytes(data)
+    except (OSError, ValueError, KeyError) as e:
+        log.warning("reference profile %s unusable (%s); rebuilding it from the training rows", path, e)
+        return None
+
+
+def store_profiles(ctx: AppContext, model_name: str, version: int, profiles: dict[str, Profile]) -> None:
+    """Keep the profile for later checks; a read-only store (or any failure) only costs the rebuild."""
+    if ctx.store.read_only:
+        return
+    writer = BlobWriter(ctx.home.root)
+    try:
+        blob = writer.put_bytes("datasets", to_bytes(profiles), ".profile.npz")
+        with ctx.store.transaction():
+            dq.upsert_profile(ctx.store, dict(
+                model_name=model_name, version=version, profile_format=FORMAT, profile_sha256=blob.sha256,
+                profile_path=blob.relative_path, profile_bytes=blob.size_bytes,
+                reference_rows=profiles[PREDICTION].rows, created_at=utc_now()))
+    except Exception as e:  # noqa: BLE001 - derived data: never fail a drift check for it
+        writer.discard()
+        log.warning("could not store the reference profile of %s v%s: %s", model_name, version, e)

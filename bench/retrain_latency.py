@@ -1,0 +1,116 @@
+"""Scoring latency while a model retrains: p99 during a retrain against the idle p99, same daemon, same run.
+
+    .venv/bin/python bench/retrain_latency.py [--seconds 10] [--connections 4] [--json]
+
+Serves the sample flight-delay model with `vigil up`, measures one-row requests with wrk (idle), then
+asks the daemon to retrain the model (`vigil retrain`, which trains in a separate, lower-priority
+process) and measures again while the retrain job runs. Goal: p99 during the retrain at most 1.5x
+the idle p99. Reports how much of the loaded window overlapped training.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from serving import LUA, VIGIL, free_port, wait_http, wrk  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def measure(seconds: int, connections: int) -> dict[str, object]:
+    import shutil
+
+    work = Path(tempfile.mkdtemp(prefix="vigil-retrain-bench-"))
+    try:
+        home = work / "home"
+        run = lambda *a: subprocess.run([str(VIGIL), *a, "--home", str(home)], check=True,  # noqa: E731
+                                        capture_output=True, text=True)
+        run("init")
+        run("train", "--spec", str(ROOT / "sample_data" / "flight_delay.toml"))
+        run("promote", "flight_delay", "1", "--to", "champion", "--reason", "benchmark")
+        (home / "vigil.toml").write_text("[jobs]\nenabled = false\n")  # only the retrain we ask for
+        record = _record()
+        body = work / "body.json"
+        body.write_text(json.dumps({"dataframe_records": [record]}))
+        script = work / "post.lua"
+        script.write_text(LUA)
+        port = free_port()
+        process = subprocess.Popen([str(VIGIL), "up", "--home", str(home), "--port", str(port)],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            wait_http(url + "/readyz")
+            wrk(url + "/invocations", connections, 2, body, script)  # warm-up
+            idle = wrk(url + "/invocations", connections, seconds, body, script)
+            started = time.monotonic()
+            run("retrain", "flight_delay", "--reason", "benchmark")
+            busy: dict[str, object] = {}
+            loader = threading.Thread(target=lambda: busy.update(
+                wrk(url + "/invocations", connections, seconds, body, script)))
+            loader.start()
+            finished = _wait_for_retrain(home)
+            training_s = finished - started
+            loader.join()
+            overlap = min(training_s, seconds) / seconds
+        finally:
+            process.terminate()
+            process.wait(60)
+        return {"connections": connections, "seconds": seconds, "idle": idle, "during_retrain": busy,
+                "retrain_s": training_s, "overlap": overlap,
+                "p99_ratio": float(busy["p99_ms"]) / float(idle["p99_ms"])}  # type: ignore[arg-type]
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _wait_for_retrain(home: Path, timeout: float = 600) -> float:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        out = subprocess.run([str(VIGIL), "jobs", "--job", "retrain", "--json", "--home", str(home)],
+                             capture_output=True, text=True).stdout
+        runs = json.loads(out)["runs"] if out.strip() else []
+        if runs and runs[0]["status"] in ("ok", "failed"):
+            if runs[0]["status"] == "failed":
+                raise RuntimeError(f"the retrain failed: {runs[0]['error']}")
+            return time.monotonic()
+        time.sleep(0.5)
+    raise RuntimeError("the retrain did not finish")
+
+
+def _record() -> dict[str, object]:
+    import polars as pl
+
+    features = ["sched_dep_time", "sched_arr_time", "distance", "day_of_week", "temp", "dewp", "humid", "wind_dir",
+                "wind_speed", "precip", "pressure", "visib", "carrier", "origin", "dest"]
+    frame = pl.read_parquet(ROOT / "sample_data" / "flights.parquet").drop_nulls(features)
+    row = frame.filter(pl.col("month") == 8).row(0, named=True)
+    return {f: (float(row[f]) if f in features[:12] else row[f]) for f in features}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    data = measure(args.seconds, args.connections)
+    if args.json:
+        print(json.dumps(data, indent=2))
+        return 0
+    idle, busy = data["idle"], data["during_retrain"]
+    print(f"idle:           {idle['rps']:.1f} req/s, p50 {idle['p50_ms']:.2f} ms, p99 {idle['p99_ms']:.2f} ms")  # type: ignore[index]
+    print(f"during retrain: {busy['rps']:.1f} req/s, p50 {busy['p50_ms']:.2f} ms, p99 {busy['p99_ms']:.2f} ms")  # type: ignore[index]
+    print(f"retrain took {data['retrain_s']:.1f} s ({data['overlap']:.0%} of the loaded window); "
+          f"p99 ratio {data['p99_ratio']:.2f}x (goal <= 1.5x): {'met' if data['p99_ratio'] <= 1.5 else 'not met'}")  # type: ignore[operator]
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,131 @@
+"""Monitoring checks, alerts, incidents, jobs and retraining against a running daemon."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Callable
+
+from daemon_support import SPEC, Daemon, start_daemon
+from tests.support import query
+
+
+def _call(daemon: Daemon, name: str, args: dict[str, Any]) -> Any:
+    from appliance.cli.backend import call
+
+    return call(str(daemon.home), name, {"actor": "tester", **args})
+
+
+def _wait(check: Callable[[], Any], timeout: float = 60.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.2)
+    raise AssertionError(f"not reached in {timeout} s")
+
+
+def _drifted(daemon: Daemon, sample_records: list[dict[str, Any]]) -> None:
+    hot = [{**r, "temp": float(r["temp"]) + 45.0} for r in sample_records]
+    for start in range(0, len(hot), 50):
+        assert daemon.post("/v1/models/delay/predict", {"records": hot[start:start + 50]})[0] == 200
+
+
+def test_drift_opens_alerts_an_incident_routes_them_and_triggers_a_retrain(
+        configured_daemon: Callable[[str], Daemon], sample_records: list[dict[str, Any]], webhook: Any) -> None:
+    daemon = configured_daemon(f'[alerts]\nwebhook_url = "{webhook.url()}"\nwebhook_backoff_s = 0.01\n'
+                               "[jobs]\ndrift_retrain_windows = 2\n")
+    _drifted(daemon, sample_records)
+    first = _call(daemon, "monitor_run", {"names": ["delay"], "window": "1h"})
+    assert first["checks"][0]["alerts"] == []  # drift rules need two consecutive windows
+    second = _call(daemon, "monitor_run", {"names": ["delay"], "window": "1h"})
+    opened = {(a["rule"], a["subject"]) for a in second["checks"][0]["alerts"] if a["change"] == "opened"}
+    assert ("drift-critical", "temp") in opened
+    assert second["checks"][0]["incidents_opened"] == [1]
+    third = _call(daemon, "monitor_run", {"names": ["delay"], "window": "1h"})
+    assert third["checks"][0]["alerts"] == []  # still drifting: the open alerts stay, none repeats
+    alerts = _call(daemon, "alerts", {})["alerts"]
+    assert len([a for a in alerts if (a["rule"], a["subject"]) == ("drift-critical", "temp")]) == 1
+    lines = [json.loads(x) for x in (daemon.home / "alerts.jsonl").read_text().splitlines()]
+    assert any(x["event"] == "alert.opened" and (x["rule"], x["subject"]) == ("drift-critical", "temp")
+               for x in lines)
+    _wait(lambda: any(x["rule"] == "drift-critical" for x in webhook.received), 10)
+    observed = query_daemon(daemon, "SELECT count(*) FROM monitor_observations WHERE metric = 'psi' "
+                                    "AND subject = 'temp' AND value > 0.25")
+    assert observed[0][0] == 3
+    # two consecutive critical windows: a retrain was queued with trigger 'drift' and registered as challenger
+    run = _wait(lambda: [r for r in _call(daemon, "jobs", {"job": "retrain"})["runs"] if r["status"] == "ok"], 120)
+    assert run[0]["trigger"] == "drift" and run[0]["model_name"] == "delay"
+    version = query_daemon(daemon, "SELECT version, retrain_trigger FROM model_versions WHERE model_name = 'delay' "
+                                   "ORDER BY version DESC LIMIT 1")[0]
+    assert version[1] == "drift"
+    aliases = dict(query_daemon(daemon, "SELECT alias, version FROM aliases WHERE model_name = 'delay'"))
+    assert aliases["challenger"] == version[0] and aliases["champion"] == 1  # never straight to champion
+    incident = _call(daemon, "incident_show", {"id": 1})
+    kinds = [e["kind"] for e in incident["timeline"]]
+    assert kinds[:2] == ["opened", "alert"] and "retrain" in kinds
+
+
+def query_daemon(daemon: Daemon, sql: str) -> list[tuple[Any, ...]]:
+    return [tuple(r) for r in _call(daemon, "sql", {"query": sql})["rows"]]
+
+
+def test_an_overdue_job_runs_once_at_startup_and_interrupted_runs_are_marked(fresh_home: Path, tmp_path: Path) -> None:
+    from appliance.clock import utc_now
+    from appliance.context import open_context
+    from appliance.home import Home
+
+    with open_context(Home(fresh_home)) as ctx:
+        ctx.store.execute("INSERT INTO job_runs (job, trigger, started_at, finished_at, status) "
+                          "VALUES ('monitor', 'interval', ?, ?, 'ok')", [utc_now() - timedelta(hours=2)] * 2)
+        ctx.store.execute("INSERT INTO job_runs (job, model_name, trigger, started_at, status) "
+                          "VALUES ('retrain', 'delay', 'event', ?, 'running')", [utc_now() - timedelta(minutes=5)])
+    daemon = start_daemon(fresh_home, tmp_path / "daemon.log")
+    try:
+        runs = _wait(lambda: [r for r in _call(daemon, "jobs", {"job": "monitor"})["runs"]
+                              if r["trigger"] == "startup" and r["status"] in ("ok", "failed")], 30)
+        assert runs[0]["status"] == "ok", runs[0]["error"]
+        retrain = _call(daemon, "jobs", {"job": "retrain"})["runs"]
+        assert retrain[0]["status"] == "failed" and "stopped during the run" in retrain[0]["error"]
+        assert len([r for r in _call(daemon, "jobs", {"job": "monitor"})["runs"] if r["trigger"] == "startup"]) == 1
+    finally:
+        daemon.stop()
+
+
+def test_a_failing_job_is_recorded_and_alerts(fresh_home: Path, tmp_path: Path, flights_small: Path) -> None:
+    from appliance.cli.main import main
+
+    data = tmp_path / "gone.parquet"
+    shutil.copy(flights_small, data)
+    spec = tmp_path / "gone.toml"
+    spec.write_text(SPEC.format(model="gone", seed=3, source=f'path = "{data.as_posix()}"',
+                                estimator="hist_gradient_boosting", params="{ max_iter = 10 }"))
+    assert main(["train", "--spec", str(spec), "--home", str(fresh_home)]) == 0
+    data.unlink()  # the source is gone: retraining must fail
+    daemon = start_daemon(fresh_home, tmp_path / "daemon.log")
+    try:
+        queued = _call(daemon, "retrain", {"name": "gone", "reason": "test"})
+        assert queued["queued"] is True
+        failed = _wait(lambda: [r for r in _call(daemon, "jobs", {"job": "retrain"})["runs"]
+                                if r["run_id"] == queued["run_id"] and r["status"] == "failed"], 120)
+        assert "gone.parquet" in failed[0]["error"]
+        alerts = _call(daemon, "alerts", {"model": "gone"})["alerts"]
+        assert [(a["rule"], a["subject"]) for a in alerts] == [("job-failed", "retrain")]
+        assert daemon.post("/v1/models/delay/predict", {"records": []})[0] == 400  # still serving
+    finally:
+        daemon.stop()
+
+
+def test_retrain_without_a_daemon_registers_a_challenger(fresh_home: Path, cli: Callable[..., Any]) -> None:
+    result = cli("retrain", "delay", "--reason", "new quarter of data", "--home", fresh_home)
+    assert result.code == 0, result.err
+    assert "now the challenger" in result.out
+    rows = query(fresh_home, "SELECT version, retrain_trigger, reason, parent_version FROM model_versions "
+                             "WHERE model_name = 'delay' ORDER BY version")
+    assert rows[-1] == (3, "event", "new quarter of data", 1)
+    assert query(fresh_home, "SELECT version FROM aliases WHERE model_name = 'delay' AND alias = 'challenger'") == [(3,)]
+    assert cli("retrain", "nope", "--reason", "x", "--home", fresh_home).code == 2
