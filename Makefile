@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench bench-serving install
+.PHONY: demo test bench bench-serving bench-drift bench-retrain install
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -34,3 +34,19 @@ bench: $(STAMP) $(BENCH_VENV)/.installed
 bench-serving: $(STAMP) $(BENCH_VENV)/.installed
 	command -v wrk >/dev/null || apt-get install -y wrk
 	$(VENV)/bin/python bench/serving.py
+
+EVIDENTLY_VENV := .bench-venv-evidently
+
+$(EVIDENTLY_VENV)/.installed: bench/evidently-requirements.txt
+	$(PYTHON) -m venv $(EVIDENTLY_VENV)
+	$(EVIDENTLY_VENV)/bin/pip install --quiet --disable-pip-version-check -r bench/evidently-requirements.txt
+	touch $(EVIDENTLY_VENV)/.installed
+
+# The drift benchmark compares with Evidently, installed in its own venv.
+bench-drift: $(STAMP) $(EVIDENTLY_VENV)/.installed
+	$(VENV)/bin/python bench/drift.py --markdown
+
+# Scoring latency while a model retrains (needs wrk).
+bench-retrain: $(STAMP)
+	command -v wrk >/dev/null || apt-get install -y wrk
+	$(VENV)/bin/python bench/retrain_latency.py

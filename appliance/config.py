@@ -159,6 +159,7 @@ class JobsConfig(_Section):
         "15m", description="Check every served model over the last window of this length (drift, data quality, "
         "outcomes, system), then apply the alert rules."
     )
+    rollup_every: str = Field("1m", description="How often complete minutes of the prediction log are rolled up.")
     retention_days: int = Field(30, ge=1, description="Logged inputs older than this many days are deleted.")
     retention_every: str = Field("1d", description="How often the retention job runs.")
     drift_retrain_windows: int = Field(
@@ -168,7 +169,7 @@ class JobsConfig(_Section):
         default_factory=dict, description="Scheduled retraining per model: [jobs.retrain.NAME] cron = \"0 3 * * 0\""
     )
 
-    @field_validator("monitor_every", "retention_every")
+    @field_validator("monitor_every", "retention_every", "rollup_every")
     @classmethod
     def _span(cls, value: str) -> str:
         from appliance.errors import RegistryError

@@ -237,6 +237,12 @@ def _retrain(ctx: AppContext, a: dict[str, Any]) -> Any:
     return retrain(ctx, a["name"], trigger="event", reason=a["reason"], actor=a["actor"])
 
 
+def _dashboard(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.monitoring.dashboard import dashboard
+
+    return dashboard(ctx, a["name"], a.get("window", "1h"))
+
+
 OPERATIONS: dict[str, OperationSpec] = {
     "models": OperationSpec(_models, writes=False),
     "versions": OperationSpec(_versions, writes=False),
@@ -268,7 +274,8 @@ OPERATIONS: dict[str, OperationSpec] = {
     "incident_resolve": OperationSpec(_incident_resolve, writes=True),
     "incident_postmortem": OperationSpec(_incident_postmortem, writes=False),
     "jobs": OperationSpec(_jobs, writes=False),
-    "retrain": OperationSpec(_retrain, writes=True),  # the daemon queues it as a job instead (Service)
+    "retrain": OperationSpec(_retrain, writes=True),
+    "dashboard": OperationSpec(_dashboard, writes=False),  # the daemon queues it as a job instead (Service)
 }
 
 

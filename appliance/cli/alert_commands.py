@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from appliance.cli.output import emit, table, to_json
 
@@ -13,7 +14,7 @@ def _actor() -> str:
     return creator()
 
 
-def _call(args: argparse.Namespace, name: str, payload: dict[str, object]) -> dict[str, object]:
+def _call(args: argparse.Namespace, name: str, payload: dict[str, Any]) -> dict[str, Any]:
     from appliance.cli.backend import call
 
     result = call(args.home, name, payload)
@@ -27,7 +28,7 @@ def cmd_monitor_run(args: argparse.Namespace) -> int:
         emit(to_json(result))
         return 0
     opened = 0
-    for check in result["checks"]:  # type: ignore[attr-defined]
+    for check in result["checks"]:
         emit(f"{check['model']} v{check['version']}: {check['observations']} observations over "
              f"{result['window']} (monitor run {check['run_id']})")
         for part, why in check["skipped"].items():
@@ -48,10 +49,10 @@ def cmd_alerts(args: argparse.Namespace) -> int:
         return 0
     rows = [[a["alert_id"], a["status"], a["severity"], a["model_name"], a["rule"], a["subject"],
              a["value"], str(a["opened_at"])[:19], "muted" if a["muted"] else "", a["incident_id"] or ""]
-            for a in result["alerts"]]  # type: ignore[attr-defined]
+            for a in result["alerts"]]
     emit(table(["id", "status", "severity", "model", "rule", "subject", "value", "opened", "", "incident"], rows)
          if rows else "no open alerts" if not args.all else "no alerts")
-    for m in result["mutes"]:  # type: ignore[attr-defined]
+    for m in result["mutes"]:
         emit(f"muted: {m['rule']} for {m['model_name']} until {str(m['until'])[:19]} by {m['muted_by']} "
              f"({m['reason']})")
     return 0
@@ -80,27 +81,27 @@ def cmd_incidents(args: argparse.Namespace) -> int:
         emit(to_json(result))
         return 0
     rows = [[i["incident_id"], i["status"], i["model_name"], str(i["opened_at"])[:19], i["acknowledged_by"] or "",
-             str(i["resolved_at"] or "")[:19], i["title"][:60]] for i in result["incidents"]]  # type: ignore
+             str(i["resolved_at"] or "")[:19], i["title"][:60]] for i in result["incidents"]]
     emit(table(["id", "status", "model", "opened", "acknowledged by", "resolved", "title"], rows)
          if rows else "no open incidents" if not args.all else "no incidents")
     mttr = result["mttr"]
-    if mttr["resolved"]:  # type: ignore[index]
-        emit(f"MTTR over {mttr['resolved']} resolved incident(s): {mttr['mttr_minutes']:.1f} min "  # type: ignore
-             f"(median {mttr['median_minutes']:.1f} min)")  # type: ignore[index]
+    if mttr["resolved"]:
+        emit(f"MTTR over {mttr['resolved']} resolved incident(s): {mttr['mttr_minutes']:.1f} min "
+             f"(median {mttr['median_minutes']:.1f} min)")
     return 0
 
 
-def _show_incident(result: dict[str, object]) -> None:
+def _show_incident(result: dict[str, Any]) -> None:
     emit(f"incident {result['incident_id']} [{result['status']}] {result['model_name']}: {result['title']}")
     emit(f"opened {str(result['opened_at'])[:19]}, {result['minutes_open']:.1f} min "
          f"{'to resolve' if result['resolved_at'] else 'so far'}")
-    for event in result["timeline"]:  # type: ignore[attr-defined]
+    for event in result["timeline"]:
         emit(f"  {str(event['at_time'])[:19]}  {event['kind']:<15} {event['actor']:<14} {event['detail']}")
 
 
 def _incident(verb: str, payload_keys: tuple[str, ...] = ()) -> object:
     def command(args: argparse.Namespace) -> int:
-        payload: dict[str, object] = {"id": args.id, "actor": _actor(),
+        payload: dict[str, Any] = {"id": args.id, "actor": _actor(),
                                       **{k: getattr(args, k) for k in payload_keys}}
         result = _call(args, f"incident_{verb}", payload)
         if args.json:
@@ -128,7 +129,7 @@ def cmd_jobs(args: argparse.Namespace) -> int:
         return 0
     rows = [[r["run_id"], r["job"], r["model_name"] or "", r["trigger"], str(r["started_at"])[:19],
              str(r["finished_at"] or "")[:19], r["status"], (r["error"] or "")[:60]]
-            for r in result["runs"]]  # type: ignore[attr-defined]
+            for r in result["runs"]]
     emit(table(["run", "job", "model", "trigger", "started", "finished", "status", "error"], rows)
          if rows else "no job runs yet")
     return 0
@@ -143,4 +144,23 @@ def cmd_retrain(args: argparse.Namespace) -> int:
     else:
         emit(f"retrained {result['model']} v{result['version']} (trigger {result['trigger']}, from "
              f"v{result['from_version']}); it is now the challenger — promote it after review")
+    return 0
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    result = _call(args, "dashboard", {"name": args.name, "window": args.window})
+    if args.json:
+        emit(to_json(result))
+        return 0
+    emit(f"{result['model']} over the last {args.window} (rolled up to {str(result['rolled_up_to'] or '-')[:16]})")
+    emit(table(["version", "requests", "p50 ms", "p95 ms", "p99 ms"],
+               [[r["version"], r["requests"], r["p50_ms"], r["p95_ms"], r["p99_ms"]]
+                for r in result["latency"]]))
+    minutes = result["requests_per_minute"]
+    if minutes:
+        peak = max(minutes, key=lambda r: r["requests"])
+        emit(f"requests per minute: {len(minutes)} minute-version points, peak {peak['requests']} at "
+             f"{str(peak['minute'])[:16]} (v{peak['version']})")
+    for d in result["worst_drift"]:
+        emit(f"drift: {d['feature']} psi {d['psi']:.3f} ({d['verdict']}, run {d['run_id']})")
     return 0

@@ -1,4 +1,4 @@
-"""The daemon's jobs on APScheduler 3.x: monitor (interval), retention (interval), retraining (cron,
+"""The daemon's jobs on APScheduler 3.x: monitor, rollup and retention (interval), retraining (cron,
 drift-triggered, event-triggered).
 
 Every run is a `job_runs` row (job, model, trigger, start, end, status, error). A job never overlaps
@@ -55,6 +55,7 @@ class Jobs:
         self._interval("monitor", None, parse_window(self.config.monitor_every), self.monitor, now, IntervalTrigger)
         self._interval("retention", None, parse_window(self.config.retention_every), self.retention, now,
                        IntervalTrigger)
+        self._interval("rollup", None, parse_window(self.config.rollup_every), self.rollup, now, IntervalTrigger)
         for model_name, schedule in self.config.retrain.items():
             trigger = CronTrigger.from_crontab(schedule.cron, timezone="UTC")
             job_id = f"retrain:{model_name}"
@@ -148,6 +149,15 @@ class Jobs:
                 return prune(self.service.context(), self.config.retention_days)
 
         return self._record("retention", None, trigger, work)
+
+    def rollup(self, trigger: str) -> dict[str, Any]:
+        from appliance.monitoring.dashboard import roll_up
+
+        def work() -> Any:
+            with self.service.write_lock:
+                return roll_up(self.service.context())
+
+        return self._record("rollup", None, trigger, work)
 
     def scheduled_retrain(self, model_name: str, trigger: str) -> dict[str, Any]:
         return self.retrain(model_name, "schedule" if trigger in ("cron", "startup") else trigger,

@@ -33,6 +33,7 @@ EPSILON = 1e-4
 BINS = 10
 MISSING = "(missing)"
 UNSEEN = "(unseen)"
+QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,8 +204,7 @@ def _top(labels: list[str], ref: np.ndarray, cur: np.ndarray, terms: np.ndarray,
 def _quantiles(ref: np.ndarray, cur: np.ndarray) -> dict[str, tuple[float, float]]:
     if not len(ref) or not len(cur):
         return {}
-    points = (0.05, 0.25, 0.5, 0.75, 0.95)
-    return {f"p{round(p * 100):02d}": (float(np.quantile(ref, p)), float(np.quantile(cur, p))) for p in points}
+    return {f"p{round(p * 100):02d}": (float(np.quantile(ref, p)), float(np.quantile(cur, p))) for p in QUANTILES}
 
 
 def frame_drift(reference: Any, current: Any, columns: Sequence[str] | None = None,

@@ -17,7 +17,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from appliance.monitoring.drift import (BINS, MISSING, Bands, ColumnDrift, _labels, _quantiles, _top,
+from appliance.monitoring.drift import (BINS, MISSING, QUANTILES, Bands, ColumnDrift, _labels, _top,
                                         categorical_from_counts, js_distance, psi, quantile_edges, verdict)
 
 FORMAT = 1
@@ -28,29 +28,36 @@ MAX_EXACT_N = 10000  # scipy's ks_2samp computes exact p-values up to this sampl
 class NumericProfile:
     sorted_values: np.ndarray  # non-missing reference values, ascending
     rows: int  # including missing values
+    edges: np.ndarray  # inner bin edges at the reference's quantiles
+    counts: np.ndarray  # reference rows per bin, then missing
+    quantiles: np.ndarray  # the reference's 5th, 25th, 50th, 75th and 95th percentiles
 
     @classmethod
-    def of(cls, values: np.ndarray) -> "NumericProfile":
+    def of(cls, values: np.ndarray, bins: int = BINS) -> "NumericProfile":
         values = np.asarray(values, dtype=np.float64)
-        return cls(np.sort(values[~np.isnan(values)]), len(values))
+        ordered = np.sort(values[~np.isnan(values)])
+        edges = quantile_edges(ordered, bins) if len(ordered) else np.array([])
+        quantiles = np.quantile(ordered, QUANTILES) if len(ordered) else np.array([])
+        return cls(ordered, len(values), edges, _counts(ordered, len(values), edges), quantiles)
 
-    def drift(self, current: Sequence[float] | np.ndarray, bands: Bands = Bands(), bins: int = BINS) -> ColumnDrift:
-        ref_ok = self.sorted_values
+    def drift(self, current: Sequence[float] | np.ndarray, bands: Bands = Bands()) -> ColumnDrift:
+        ref_ok, edges = self.sorted_values, self.edges
         cur = np.asarray(current, dtype=np.float64)
         cur_ok = np.sort(cur[~np.isnan(cur)])
-        edges = quantile_edges(ref_ok, bins) if len(ref_ok) else np.array([])
-        ref_counts = _counts(ref_ok, self.rows, edges)
         cur_counts = _counts(cur_ok, len(cur), edges)
-        ref_shares, cur_shares = ref_counts / max(self.rows, 1), cur_counts / max(len(cur), 1)
+        ref_shares, cur_shares = self.counts / max(self.rows, 1), cur_counts / max(len(cur), 1)
         value, terms = psi(ref_shares, cur_shares)
         ks = ks_sorted(ref_ok, cur_ok) if len(ref_ok) and len(cur_ok) else None
         js = js_distance(ref_shares, cur_shares)
+        quantiles = {} if not len(ref_ok) or not len(cur_ok) else {
+            f"p{round(p * 100):02d}": (float(r), float(c))
+            for p, r, c in zip(QUANTILES, self.quantiles, np.quantile(cur_ok, QUANTILES))}
         return ColumnDrift(
             kind="numeric", psi=value, js=js, ks_stat=ks[0] if ks else None, ks_pvalue=ks[1] if ks else None,
             chi2_pvalue=None, missing_ref=(self.rows - len(ref_ok)) / self.rows if self.rows else 0.0,
             missing_cur=float(np.isnan(cur).mean()) if len(cur) else 0.0, new_categories={},
             verdict=verdict(value, js, bands), top_bins=_top(_labels(edges) + [MISSING], ref_shares, cur_shares, terms),
-            quantiles=_quantiles(ref_ok, cur_ok))
+            quantiles=quantiles)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +125,8 @@ def to_bytes(profiles: dict[str, Profile]) -> bytes:
     for i, (name, p) in enumerate(profiles.items()):
         if isinstance(p, NumericProfile):
             meta["columns"][name] = {"kind": "numeric", "rows": p.rows, "array": f"c{i}"}
-            arrays[f"c{i}"] = p.sorted_values
+            arrays.update({f"c{i}": p.sorted_values, f"c{i}.edges": p.edges, f"c{i}.counts": p.counts,
+                           f"c{i}.quantiles": p.quantiles})
         else:
             meta["columns"][name] = {"kind": "categorical", "rows": p.rows, "known": p.known,
                                      "counts": p.counts.tolist()}
@@ -136,7 +144,9 @@ def from_bytes(data: bytes) -> dict[str, Profile]:
         found: dict[str, Profile] = {}
         for name, column in meta["columns"].items():
             if column["kind"] == "numeric":
-                found[name] = NumericProfile(archive[column["array"]], int(column["rows"]))
+                key = column["array"]
+                found[name] = NumericProfile(archive[key], int(column["rows"]), archive[f"{key}.edges"],
+                                             archive[f"{key}.counts"], archive[f"{key}.quantiles"])
             else:
                 found[name] = CategoricalProfile(list(column["known"]), np.asarray(column["counts"], dtype=np.float64),
                                                  int(column["rows"]))

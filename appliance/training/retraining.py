@@ -2,7 +2,8 @@
 
 The child process snapshots the spec's source again (fresh data), fits, evaluates, compares with
 the champion and writes the artifact and plan files; it never opens the store (the daemon holds its
-lock). It runs at a lower CPU priority so that scoring keeps its latency. The parent registers the
+lock). It runs at the lowest CPU priority and on one thread (OpenMP and BLAS limited to one) so that
+scoring keeps its latency. The parent registers the
 result in one transaction, records the trigger (schedule, drift, event) in the version's lineage,
 points the `challenger` alias at it for the promotion workflow — never at champion — and adds it to
 the model's open incidents.
@@ -29,7 +30,7 @@ from appliance.training.champion import ChampionInfo, champion_info
 from appliance.training.trainer import register_prepared
 
 TRIGGERS = ("schedule", "drift", "event")
-NICENESS = 10
+NICENESS = 19
 
 
 def retrain(ctx: AppContext, model_name: str, *, trigger: str, reason: str, actor: str,
@@ -61,8 +62,17 @@ def retrain(ctx: AppContext, model_name: str, *, trigger: str, reason: str, acto
 def train_in_child(home_root: str, settings: TrainingConfig, spec_text: str, spec_path: str | None,
                    info: ChampionInfo, actor: str, reason: str, trigger: str) -> tuple[NewVersion, list[str]]:
     """Runs in the child process: everything but the registration."""
-    with contextlib.suppress(OSError):
+    with contextlib.suppress(OSError, AttributeError):
         os.nice(NICENESS)
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))  # Linux: run only when a core is idle
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):  # one core at most: the daemon's scoring keeps the other
+        return _train(home_root, settings, spec_text, spec_path, info, actor, reason, trigger)
+
+
+def _train(home_root: str, settings: TrainingConfig, spec_text: str, spec_path: str | None,
+           info: ChampionInfo, actor: str, reason: str, trigger: str) -> tuple[NewVersion, list[str]]:
     from appliance.training.dataset import choose_positive, split_by_time
     from appliance.training.snapshot import take_snapshot
     from appliance.training.spec import parse_spec

@@ -129,3 +129,50 @@ def test_retrain_without_a_daemon_registers_a_challenger(fresh_home: Path, cli: 
     assert rows[-1] == (3, "event", "new quarter of data", 1)
     assert query(fresh_home, "SELECT version FROM aliases WHERE model_name = 'delay' AND alias = 'challenger'") == [(3,)]
     assert cli("retrain", "nope", "--reason", "x", "--home", fresh_home).code == 2
+
+
+def test_a_missed_cron_retrain_runs_at_startup_and_a_job_never_overlaps_itself(
+        fresh_home: Path, tmp_path: Path) -> None:
+    from appliance.clock import utc_now
+    from appliance.context import open_context
+    from appliance.home import Home
+
+    (fresh_home / "vigil.toml").write_text('[jobs.retrain.delay]\ncron = "0 3 * * *"\n')  # daily at 03:00 UTC
+    with open_context(Home(fresh_home)) as ctx:  # the last scheduled retrain was two days ago
+        ctx.store.execute("INSERT INTO job_runs (job, model_name, trigger, started_at, finished_at, status) "
+                          "VALUES ('retrain', 'delay', 'cron', ?, ?, 'ok')", [utc_now() - timedelta(days=2)] * 2)
+    daemon = start_daemon(fresh_home, tmp_path / "daemon.log")
+    try:
+        first = _wait(lambda: [r for r in _call(daemon, "jobs", {"job": "retrain"})["runs"]
+                               if r["trigger"] == "startup" and r["status"] in ("ok", "failed")], 120)
+        assert first[0]["status"] == "ok", first[0]["error"]
+        assert query_daemon(daemon, "SELECT retrain_trigger FROM model_versions WHERE version = 3") == [("schedule",)]
+        one = _call(daemon, "retrain", {"name": "delay", "reason": "first"})
+        two = _call(daemon, "retrain", {"name": "delay", "reason": "second, while the first runs"})
+        def both_done() -> list[dict[str, Any]] | None:
+            done = [r for r in _call(daemon, "jobs", {"job": "retrain", "limit": 10})["runs"]
+                    if r["run_id"] in (one["run_id"], two["run_id"]) and r["status"] in ("ok", "failed", "skipped")]
+            return done if len(done) == 2 else None
+
+        runs = _wait(both_done, 120)
+        assert sorted(r["status"] for r in runs) == ["ok", "skipped"]
+    finally:
+        daemon.stop()
+
+
+def test_retention_deletes_old_inputs_and_keeps_the_log(daemon: Daemon, sample_records: list[dict[str, Any]]) -> None:
+    from appliance.context import open_context
+    from appliance.home import Home
+    from appliance.jobs.retention import prune
+
+    assert daemon.post("/v1/models/delay/predict", {"records": sample_records[:5], "request_id": "old"})[0] == 200
+    assert daemon.post("/v1/models/delay/predict", {"records": sample_records[:3], "request_id": "new"})[0] == 200
+    _call(daemon, "sql", {"query": "SELECT 1"})
+    daemon.stop()
+    with open_context(Home(daemon.home)) as ctx:
+        ctx.store.execute("UPDATE prediction_log SET logged_at = logged_at - INTERVAL 40 DAY WHERE request_id = 'old'")
+        result = prune(ctx, days=30)
+        assert result["inputs_deleted"] == {"delay": 5}
+        left = ctx.store.execute("SELECT request_id, count(*) FROM prediction_inputs__delay GROUP BY ALL")
+        assert left == [("new", 3)]
+        assert ctx.store.scalar("SELECT count(*) FROM prediction_log WHERE request_id = 'old'") == 5  # kept
