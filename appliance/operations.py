@@ -243,6 +243,18 @@ def _dashboard(ctx: AppContext, a: dict[str, Any]) -> Any:
     return dashboard(ctx, a["name"], a.get("window", "1h"))
 
 
+def _rollback(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.registry.aliases import roll_back
+
+    return roll_back(ctx.store, a["name"], to=a.get("to"), actor=a["actor"], reason=a.get("reason", ""))
+
+
+def _audit_verify(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.registry.audit import verify
+
+    return verify(ctx.store)
+
+
 OPERATIONS: dict[str, OperationSpec] = {
     "models": OperationSpec(_models, writes=False),
     "versions": OperationSpec(_versions, writes=False),
@@ -275,7 +287,9 @@ OPERATIONS: dict[str, OperationSpec] = {
     "incident_postmortem": OperationSpec(_incident_postmortem, writes=False),
     "jobs": OperationSpec(_jobs, writes=False),
     "retrain": OperationSpec(_retrain, writes=True),
-    "dashboard": OperationSpec(_dashboard, writes=False),  # the daemon queues it as a job instead (Service)
+    "dashboard": OperationSpec(_dashboard, writes=False),
+    "rollback": OperationSpec(_rollback, writes=True, changes_routes=True),
+    "audit_verify": OperationSpec(_audit_verify, writes=False),  # the daemon queues it as a job instead (Service)
 }
 
 

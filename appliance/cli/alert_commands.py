@@ -164,3 +164,21 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     for d in result["worst_drift"]:
         emit(f"drift: {d['feature']} psi {d['psi']:.3f} ({d['verdict']}, run {d['run_id']})")
     return 0
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    result = _call(args, "rollback", {"name": args.name, "to": args.to, "reason": args.reason, "actor": _actor()})
+    emit(to_json(result) if args.json else
+         f"{result['model']}: champion rolled back v{result['from_version']} -> v{result['to_version']}")
+    return 0
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    result = _call(args, "audit_verify", {})
+    if args.json:
+        emit(to_json(result))
+    elif result["ok"]:
+        emit(f"audit log intact: {result['rows']} rows, head {result['head']}")
+    else:
+        emit(f"audit log BROKEN: {result['problem']}")
+    return 0 if result["ok"] else 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 
 from appliance.alerts.incidents import record_for_model
 from appliance.clock import utc_now
@@ -15,7 +16,7 @@ ALIASES = ("champion", "challenger", "canary", "shadow")
 
 
 def move_alias(store: Store, model_name: str, alias: str, number: int, *, actor: str, reason: str,
-               percent: float | None = None) -> int | None:
+               percent: float | None = None, rollback: bool = False) -> int | None:
     """Point `alias` at `number`; returns the version it pointed at before (None if unset).
 
     `percent` is the share of requests a canary answers (default 10).
@@ -35,13 +36,29 @@ def move_alias(store: Store, model_name: str, alias: str, number: int, *, actor:
         q.set_alias(store, model_name, alias, number, actor, at)
         pq.set_alias_percent(store, model_name, alias, percent)
         q.insert_deployment(store, model_name, alias, previous, number, actor, at, reason)
-        q.insert_audit(store, at, actor, "alias.move", model_name, number,
+        q.insert_audit(store, at, actor, "alias.rollback" if rollback else "alias.move", model_name, number,
                        {"alias": alias, "from_version": previous, "to_version": number, "reason": reason,
                         "percent": percent})
-        kind = "rollback" if previous is not None and number < previous else "deployment"
+        kind = "rollback" if rollback else "deployment"
         record_for_model(store, model_name, kind, actor,
                          f"{alias}: v{previous if previous is not None else '-'} -> v{number} ({reason})")
     return previous
+
+
+def roll_back(store: Store, model_name: str, *, to: int | None, actor: str, reason: str) -> dict[str, Any]:
+    """Point champion back at the version it replaced (or at `to`); recorded as a rollback."""
+    from appliance.registry.versions import require_model
+
+    require_model(store, model_name)
+    current = q.aliases(store, model_name).get("champion")
+    if current is None:
+        raise RegistryError(f"model '{model_name}' has no champion to roll back")
+    target = to if to is not None else q.previous_champion(store, model_name, current)
+    if target is None:
+        raise RegistryError(f"champion v{current} of '{model_name}' replaced no earlier version; "
+                            "pass --to VERSION to choose one")
+    move_alias(store, model_name, "champion", target, actor=actor, reason=reason, rollback=True)
+    return {"model": model_name, "from_version": current, "to_version": target}
 
 
 def current_aliases(store: Store, model_name: str) -> dict[str, int]:

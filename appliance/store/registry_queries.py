@@ -195,9 +195,16 @@ def deployments(store: Store, model_name: str) -> list[dict[str, Any]]:
     )
 
 
+def previous_champion(store: Store, model_name: str, current: int) -> int | None:
+    """The version champion pointed at before it last moved to `current`."""
+    found = store.scalar(
+        "SELECT from_version FROM deployments WHERE model_name = ? AND alias = 'champion' AND to_version = ? "
+        "ORDER BY id DESC LIMIT 1", [model_name, current])
+    return int(found) if found is not None else None
+
+
 def insert_audit(store: Store, at: datetime, actor: str, action: str, model_name: str | None,
                  number: int | None, details: dict[str, Any]) -> None:
-    store.execute(
-        "INSERT INTO audit_log (recorded_at, actor, action, model_name, version, details) VALUES (?, ?, ?, ?, ?, ?)",
-        [at, actor, action, model_name, number, json.dumps(details, default=str)],
-    )
+    from appliance.store.audit_queries import append
+
+    append(store, at, actor, action, model_name, number, details)

@@ -79,3 +79,36 @@ def test_swap_under_load_fails_no_request_and_takes_effect_at_once(daemon: Daemo
     after_swap = [v for at, _, v in answers if swapped_at + 0.05 < at < back_at - 0.05]
     assert after_swap and set(after_swap) == {2}
     assert {v for at, _, v in answers if at > back_at + 0.05} == {1}
+
+
+def test_rollback_under_load_fails_no_request_and_answers_within_a_second(daemon: Daemon, sample_records) -> None:
+    home = str(daemon.home)
+    call(home, "promote", {"name": "delay", "version": 2, "alias": "champion", "reason": "v2 looks better",
+                           "actor": "alice", "percent": None})
+    stop = threading.Event()
+    answers: list[tuple[float, int, int]] = []
+    lock = threading.Lock()
+
+    def client(offset: int) -> None:
+        while not stop.is_set():
+            status, answer = daemon.post("/v1/models/delay/predict", {"records": [sample_records[offset]]})
+            with lock:
+                answers.append((time.monotonic(), status, answer.get("version", 0) if status == 200 else -1))
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    time.sleep(0.5)
+    commanded = time.monotonic()
+    result = call(home, "rollback", {"name": "delay", "to": None, "reason": "v2 misbehaves", "actor": "bob"})
+    time.sleep(1.5)
+    stop.set()
+    for t in threads:
+        t.join()
+    assert result == {"model": "delay", "from_version": 2, "to_version": 1}
+    assert [a for a in answers if a[1] != 200] == []
+    assert {v for at, _, v in answers if at > commanded + 1.0} == {1}  # v1 answers within 1 s of the command
+    deployments = call(home, "sql", {"query": "SELECT actor, reason FROM deployments ORDER BY id DESC LIMIT 1"})
+    assert deployments["rows"] == [["bob", "v2 misbehaves"]]
+    audit = call(home, "sql", {"query": "SELECT action, actor FROM audit_log ORDER BY id DESC LIMIT 1"})
+    assert audit["rows"] == [["alias.rollback", "bob"]]

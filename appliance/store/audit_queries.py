@@ -1,0 +1,47 @@
+"""SQL of the hash-chained audit log: appending a row and recomputing the chain.
+
+The row hash is computed by DuckDB's `sha256` in both places (append and verify), over the same
+canonical text, so formatting never differs between writing and checking.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from appliance.store.connection import Store
+
+
+def _canonical(prev: str, row_id: str, recorded_at: str, actor: str, action: str, model: str, version: str,
+               details: str) -> str:
+    return (f"sha256(concat_ws(chr(31), {prev}, {row_id}::VARCHAR, strftime({recorded_at}, '%Y-%m-%d %H:%M:%S.%f'), "
+            f"{actor}, {action}, coalesce({model}, ''), coalesce({version}::VARCHAR, ''), {details}))")
+
+
+_APPEND = (
+    "INSERT INTO audit_log (id, recorded_at, actor, action, model_name, version, details, prev_hash, row_hash) "
+    "SELECT $id, $at, $actor, $action, $model, $version, $details, $prev, "
+    + _canonical("$prev", "$id", "$at::TIMESTAMP", "$actor", "$action", "$model", "$version::INTEGER", "$details")
+)
+
+_RECOMPUTED = (
+    "SELECT id, action, prev_hash, row_hash, coalesce(lag(row_hash) OVER (ORDER BY id), '') AS expected_prev, "
+    + _canonical("coalesce(prev_hash, '')", "id", "recorded_at", "actor", "action", "model_name", "version",
+                 "details::VARCHAR")
+    + " AS recomputed FROM audit_log ORDER BY id"
+)
+
+
+def append(store: Store, at: datetime, actor: str, action: str, model_name: str | None, number: int | None,
+           details: dict[str, Any]) -> None:
+    """Append one row to the chain (call inside the mutation's transaction)."""
+    prev = store.scalar("SELECT row_hash FROM audit_log ORDER BY id DESC LIMIT 1") or ""
+    row_id = int(store.scalar("SELECT nextval('audit_log_id')"))
+    store.execute(_APPEND, {"id": row_id, "at": at, "actor": actor, "action": action, "model": model_name,
+                            "version": number, "details": json.dumps(details, default=str), "prev": prev})
+
+
+def recomputed(store: Store) -> list[tuple[Any, ...]]:
+    """(id, action, prev_hash, row_hash, expected_prev, recomputed) for every row, in order."""
+    return store.execute(_RECOMPUTED)

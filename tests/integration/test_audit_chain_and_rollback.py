@@ -1,0 +1,63 @@
+"""The audit log is a hash chain that names the first tampered row; rollback refuses when there is no way back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from tests.support import query
+
+
+@pytest.fixture
+def audited(home: Path, cli: Callable[..., Any], write_spec: Callable[..., Path]) -> Path:
+    assert cli("train", "--spec", write_spec(), "--home", home).code == 0
+    assert cli("train", "--spec", write_spec("b.toml", seed=9), "--home", home).code == 0
+    assert cli("promote", "delay", "1", "--to", "champion", "--reason", "first", "--home", home).code == 0
+    assert cli("promote", "delay", "2", "--to", "champion", "--reason", "second", "--home", home).code == 0
+    return home
+
+
+def _tamper(home: Path, sql: str) -> None:
+    from appliance.context import open_context
+    from appliance.home import Home
+
+    with open_context(Home(home)) as ctx:
+        ctx.store.execute(sql)
+
+
+def test_an_intact_chain_verifies(audited: Path, cli: Callable[..., Any]) -> None:
+    result = cli("audit", "verify", "--home", audited)
+    assert result.code == 0 and "audit log intact: 4 rows, head " in result.out
+    rows = query(audited, "SELECT id, prev_hash, row_hash FROM audit_log ORDER BY id")
+    assert rows[0][1] == "" and all(rows[i][1] == rows[i - 1][2] for i in range(1, len(rows)))
+
+
+@pytest.mark.parametrize("sql,problem", [
+    ("UPDATE audit_log SET actor = 'mallory' WHERE id = 2", "row 2 (version.trained) was changed"),
+    ("UPDATE audit_log SET details = '{\"reason\": \"nothing to see\"}' WHERE id = 4", "row 4 (alias.move) was changed"),
+    ("DELETE FROM audit_log WHERE id = 2", "row 3 (alias.move) does not follow the row before it"),
+    ("INSERT INTO audit_log VALUES (99, now()::TIMESTAMP, 'mallory', 'alias.move', 'delay', 1, '{}', 'x', 'y')",
+     "row 99 (alias.move) does not follow the row before it"),
+])
+def test_tampering_is_named(audited: Path, cli: Callable[..., Any], sql: str, problem: str) -> None:
+    _tamper(audited, sql)
+    result = cli("audit", "verify", "--home", audited)
+    assert result.code == 1 and problem in result.out
+
+
+def test_rollback_restores_the_previous_champion_and_refuses_without_one(audited: Path,
+                                                                          cli: Callable[..., Any]) -> None:
+    result = cli("rollback", "delay", "--reason", "v2 misbehaves", "--home", audited)
+    assert result.code == 0 and "rolled back v2 -> v1" in result.out
+    assert query(audited, "SELECT version FROM current_aliases WHERE alias = 'champion'") == [(1,)]
+    assert query(audited, "SELECT action FROM audit_log ORDER BY id DESC LIMIT 1") == [("alias.rollback",)]
+    assert cli("audit", "verify", "--home", audited).code == 0
+    # v1 was the first champion: walking back from the start has nowhere to go
+    _tamper(audited, "DELETE FROM deployments WHERE to_version = 1 AND from_version = 2")
+    refused = cli("rollback", "delay", "--reason", "again", "--home", audited)
+    assert refused.code == 2 and "replaced no earlier version; pass --to VERSION" in refused.err
+    assert cli("rollback", "delay", "--to", "2", "--reason", "explicit", "--home", audited).code == 0
+    missing = cli("rollback", "nope", "--reason", "x", "--home", audited)
+    assert missing.code == 2 and "nope" in missing.err
