@@ -255,6 +255,21 @@ def _audit_verify(ctx: AppContext, a: dict[str, Any]) -> Any:
     return verify(ctx.store)
 
 
+def _audit_export(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.store.audit_queries import export
+
+    directory = Path(a["directory"]).resolve()
+    if not directory.is_dir():
+        raise RegistryError(f"{directory} is not a directory; create it first")
+    return {"directory": str(directory), "rows": export(ctx.store, str(directory))}
+
+
+def _explain_request(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.registry.explain import explain_request
+
+    return explain_request(ctx, str(a["request_id"]))
+
+
 OPERATIONS: dict[str, OperationSpec] = {
     "models": OperationSpec(_models, writes=False),
     "versions": OperationSpec(_versions, writes=False),
@@ -289,7 +304,9 @@ OPERATIONS: dict[str, OperationSpec] = {
     "retrain": OperationSpec(_retrain, writes=True),
     "dashboard": OperationSpec(_dashboard, writes=False),
     "rollback": OperationSpec(_rollback, writes=True, changes_routes=True),
-    "audit_verify": OperationSpec(_audit_verify, writes=False),  # the daemon queues it as a job instead (Service)
+    "audit_verify": OperationSpec(_audit_verify, writes=False),
+    "audit_export": OperationSpec(_audit_export, writes=False),
+    "explain_request": OperationSpec(_explain_request, writes=False),  # the daemon queues it as a job instead (Service)
 }
 
 

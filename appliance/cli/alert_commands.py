@@ -182,3 +182,32 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     else:
         emit(f"audit log BROKEN: {result['problem']}")
     return 0 if result["ok"] else 1
+
+
+def cmd_audit_export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    result = _call(args, "audit_export", {"directory": str(Path(args.directory).resolve())})
+    emit(to_json(result) if args.json else "wrote " + ", ".join(
+        f"{name}.parquet ({rows} rows)" for name, rows in result["rows"].items()) + f" to {result['directory']}")
+    return 0
+
+
+def cmd_explain_request(args: argparse.Namespace) -> int:
+    result = _call(args, "explain_request", {"request_id": args.request_id})
+    if args.json:
+        emit(to_json(result))
+        return 0 if result["matches"] else 1
+    trained = result["trained"]
+    emit(f"request {result['request_id']}: answered by {result['model']} v{result['version']} ({result['route']}, "
+         f"{result['api']} API) at {str(result['logged_at'])[:19]} UTC in {result['latency_ms']:.1f} ms")
+    emit(f"v{result['version']}: {trained['estimator']} trained by {trained['created_by']} at "
+         f"{str(trained['created_at'])[:19]} on snapshot {trained['snapshot_id'][:12]} ({trained['snapshot_rows']} rows), "
+         f"spec {trained['spec_sha256'][:12]}, artifact {trained['artifact_sha256'][:12]}")
+    for row in result["rows"]:
+        emit(f"  row {row['row_index']}: prediction {row['prediction']}, score {row['score']}"
+             + (f"; recomputed {row['recomputed']} -> {'matches' if row['matches'] else 'DIFFERS'}"
+                if "recomputed" in row else "; inputs no longer kept (retention)"))
+        for name, value in (row.get("inputs") or {}).items():
+            emit(f"      {name} = {value}")
+    return 0 if result["matches"] else 1

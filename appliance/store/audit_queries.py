@@ -45,3 +45,26 @@ def append(store: Store, at: datetime, actor: str, action: str, model_name: str 
 def recomputed(store: Store) -> list[tuple[Any, ...]]:
     """(id, action, prev_hash, row_hash, expected_prev, recomputed) for every row, in order."""
     return store.execute(_RECOMPUTED)
+
+
+EXPORTS = {
+    "audit_log": "SELECT * FROM audit_log ORDER BY id",
+    "deployments": "SELECT * FROM deployments ORDER BY id",
+    "model_versions": "SELECT * EXCLUDE (model_card) FROM model_versions ORDER BY model_name, version",
+    "dataset_snapshots": "SELECT * FROM dataset_snapshots",
+    "artifacts": "SELECT * FROM artifacts",
+    "version_metrics": "SELECT * FROM version_metrics",
+    "version_comparisons": "SELECT * FROM version_comparisons",
+    "incidents": "SELECT * FROM incidents ORDER BY incident_id",
+    "incident_events": "SELECT * FROM incident_events ORDER BY incident_id, at_time",
+}
+
+
+def export(store: Store, directory: str) -> dict[str, int]:
+    """Write each audit table as Parquet into `directory` (which exists); returns rows per table."""
+    counts = {}
+    for name, sql in EXPORTS.items():
+        target = f"{directory.rstrip('/')}/{name}.parquet".replace("'", "''")
+        store.execute_script(f"COPY ({sql}) TO '{target}' (FORMAT parquet)")
+        counts[name] = int(store.scalar(f"SELECT count(*) FROM ({sql})"))
+    return counts

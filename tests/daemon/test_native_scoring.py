@@ -173,3 +173,19 @@ def test_openapi_describes_the_native_api(daemon: Daemon) -> None:
     assert {"/v1/models/{name}/predict", "/v1/models/{name}/feedback"} <= set(document["paths"])
     schema = document["paths"]["/v1/models/{name}/predict"]["post"]["requestBody"]["content"]["application/json"]
     assert schema["schema"]["required"] == ["records"]
+
+
+def test_explain_request_reproduces_a_logged_answer(daemon: Daemon, sample_records) -> None:
+    from appliance.cli.backend import call
+    from appliance.errors import VigilError
+
+    status, answer = daemon.post("/v1/models/delay/predict", {"records": sample_records[:3], "request_id": "why-1"})
+    assert status == 200
+    explained = call(str(daemon.home), "explain_request", {"request_id": "why-1"})
+    assert explained["model"] == "delay" and explained["version"] == 1 and explained["route"] == "champion"
+    assert explained["matches"] is True and [r["matches"] for r in explained["rows"]] == [True] * 3
+    assert [round(r["score"], 12) for r in explained["rows"]] == answer["probabilities"]
+    assert explained["rows"][1]["inputs"]["carrier"] == sample_records[1]["carrier"]
+    assert len(explained["trained"]["snapshot_id"]) == 64
+    with pytest.raises(VigilError, match="no logged prediction with request_id 'nope'"):
+        call(str(daemon.home), "explain_request", {"request_id": "nope"})

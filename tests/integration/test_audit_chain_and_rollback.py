@@ -61,3 +61,30 @@ def test_rollback_restores_the_previous_champion_and_refuses_without_one(audited
     assert cli("rollback", "delay", "--to", "2", "--reason", "explicit", "--home", audited).code == 0
     missing = cli("rollback", "nope", "--reason", "x", "--home", audited)
     assert missing.code == 2 and "nope" in missing.err
+
+
+def test_audit_export_writes_parquet_for_other_engines(audited: Path, cli: Callable[..., Any],
+                                                       tmp_path: Path) -> None:
+    import polars as pl
+
+    out = tmp_path / "export"
+    out.mkdir()
+    result = cli("audit", "export", str(out), "--home", audited)
+    assert result.code == 0 and "audit_log.parquet (4 rows)" in result.out
+    audit = pl.read_parquet(out / "audit_log.parquet")
+    assert audit["action"].to_list() == ["version.trained", "version.trained", "alias.move", "alias.move"]
+    assert pl.read_parquet(out / "model_versions.parquet").height == 2
+    assert pl.read_parquet(out / "deployments.parquet")["to_version"].to_list() == [1, 2]
+    missing = cli("audit", "export", str(tmp_path / "nowhere"), "--home", audited)
+    assert missing.code == 2 and "is not a directory" in missing.err
+
+
+def test_auditor_views_answer_lineage_provenance_and_dora(audited: Path, cli: Callable[..., Any]) -> None:
+    assert cli("rollback", "delay", "--reason", "v2 misbehaves", "--home", audited).code == 0
+    lineage = query(audited, "SELECT version, snapshot_rows, estimator, artifact_sha256 = (SELECT artifact_sha256 "
+                             "FROM model_versions WHERE version = 1) FROM version_lineage WHERE version = 1")
+    assert lineage[0][0] == 1 and lineage[0][1] > 1000 and lineage[0][3] is True
+    dora = query(audited, "SELECT champion_changes, change_failure_rate, median_lead_time_hours >= 0 "
+                          "FROM dora_metrics WHERE model_name = 'delay'")
+    assert dora == [(3, 0.5, True)]  # two promotions to champion, one rollback
+    assert query(audited, "SELECT count(*) FROM request_provenance") == [(0,)]

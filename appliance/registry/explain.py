@@ -1,0 +1,59 @@
+"""`vigil explain-request ID`: which version answered a logged request, with what inputs and output,
+what trained that version — and whether recomputing the answer now, with that version's artifact,
+gives the same result (so a decision from a month ago can be reproduced, not just looked up)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from appliance.context import AppContext
+from appliance.contracts.features import features_from_json, model_input
+from appliance.errors import NotFound
+from appliance.registry.loading import load_version_model
+from appliance.registry.versions import get_version
+from appliance.store import prediction_queries as pq
+from appliance.training.evaluation import scores_of
+
+
+def explain_request(ctx: AppContext, request_id: str) -> dict[str, Any]:
+    logged = ctx.store.rows("SELECT row_index, logged_at, model_name, version, route, api, prediction, score, "
+                            "latency_ms, flags FROM prediction_log WHERE request_id = ? AND route <> 'shadow' "
+                            "ORDER BY row_index", [request_id])
+    if not logged:
+        raise NotFound(f"no logged prediction with request_id '{request_id}' (shadow rows are not answers); "
+                       "check the id, or whether retention already removed it")
+    first = logged[0]
+    version = get_version(ctx.store, first["model_name"], int(first["version"]))
+    features = features_from_json(version["features"])
+    table = pq.inputs_table(first["model_name"])
+    columns, rows = ctx.store.table_params(f"SELECT * FROM {table} WHERE request_id = ? ORDER BY row_index",
+                                           [request_id])
+    inputs = pl.DataFrame(rows, schema=columns, orient="row", infer_schema_length=None)
+    result: dict[str, Any] = {
+        "request_id": request_id, "model": first["model_name"], "version": first["version"], "route": first["route"],
+        "api": first["api"], "logged_at": first["logged_at"], "latency_ms": first["latency_ms"],
+        "trained": {"snapshot_id": version["snapshot_id"], "snapshot_rows": version["snapshot_rows"],
+                    "spec_sha256": version["spec_sha256"], "artifact_sha256": version["artifact_sha256"],
+                    "created_by": version["created_by"], "created_at": version["created_at"],
+                    "estimator": version["estimator"]},
+        "rows": [], "inputs_available": inputs.height == len(logged),
+    }
+    recomputed: np.ndarray | None = None
+    if inputs.height == len(logged):
+        model = load_version_model(ctx, version)
+        recomputed = scores_of(model, version["task"], model_input(inputs, features))
+    for i, row in enumerate(logged):
+        entry: dict[str, Any] = {"row_index": row["row_index"], "prediction": row["prediction"], "score": row["score"],
+                                 "flags": row["flags"]}
+        if recomputed is not None:
+            entry["inputs"] = {f.name: inputs[f.name][i] for f in features}
+            again = float(recomputed[i])
+            logged_value = row["score"] if version["task"] == "binary" else row["prediction"]
+            entry["recomputed"] = again
+            entry["matches"] = logged_value is not None and abs(again - float(logged_value)) <= 1e-12
+        result["rows"].append(entry)
+    result["matches"] = recomputed is not None and all(r["matches"] for r in result["rows"])
+    return result
