@@ -82,6 +82,10 @@ class Unauthorized(VigilError):
     """A missing or wrong token or API key (HTTP 401)."""
 
 
+class Forbidden(VigilError):
+    """The caller's role does not allow the action (HTTP 403; the refusal is audited)."""
+
+
 class RetryLater(VigilError):
     """Rate limited (HTTP 429) or overloaded/shutting down (HTTP 503); carries Retry-After seconds."""
 

@@ -270,6 +270,28 @@ def _explain_request(ctx: AppContext, a: dict[str, Any]) -> Any:
     return explain_request(ctx, str(a["request_id"]))
 
 
+def _user_add(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.access.users import add_user
+
+    return add_user(ctx.store, a["name"], a["role"], a["actor"])
+
+
+def _user_list(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.access.users import list_users
+
+    return {"users": list_users(ctx.store)}
+
+
+def _user_revoke(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.access.users import revoke_user
+
+    return revoke_user(ctx.store, a["name"], a["actor"])
+
+
+def _whoami(ctx: AppContext, a: dict[str, Any]) -> Any:
+    return {"name": a["actor"], "role": a.get("caller_role"), "identity": a.get("caller_identity")}
+
+
 OPERATIONS: dict[str, OperationSpec] = {
     "models": OperationSpec(_models, writes=False),
     "versions": OperationSpec(_versions, writes=False),
@@ -306,7 +328,11 @@ OPERATIONS: dict[str, OperationSpec] = {
     "rollback": OperationSpec(_rollback, writes=True, changes_routes=True),
     "audit_verify": OperationSpec(_audit_verify, writes=False),
     "audit_export": OperationSpec(_audit_export, writes=False),
-    "explain_request": OperationSpec(_explain_request, writes=False),  # the daemon queues it as a job instead (Service)
+    "explain_request": OperationSpec(_explain_request, writes=False),
+    "user_add": OperationSpec(_user_add, writes=True),
+    "user_list": OperationSpec(_user_list, writes=False),
+    "user_revoke": OperationSpec(_user_revoke, writes=True),
+    "whoami": OperationSpec(_whoami, writes=False),  # the daemon queues it as a job instead (Service)
 }
 
 
@@ -315,6 +341,17 @@ def find(name: str) -> OperationSpec:
     if found is None:
         raise RegistryError(f"unknown operation '{name}'")
     return found
+
+
+def run_as(ctx: AppContext, name: str, args: dict[str, Any], token: str | None, os_user: str) -> Any:
+    """Identify the caller, check their role (a refusal is audited), then run the operation as them:
+    the recorded actor is the identified caller, whatever the arguments say."""
+    from appliance.access.users import authorize, identify
+
+    find(name)
+    who = identify(ctx.store, token, os_user)
+    authorize(ctx.store, who, name)
+    return run(ctx, name, {**args, "actor": who.name, "caller_role": who.role, "caller_identity": who.how})
 
 
 def run(ctx: AppContext, name: str, args: dict[str, Any]) -> Any:

@@ -211,3 +211,37 @@ def cmd_explain_request(args: argparse.Namespace) -> int:
         for name, value in (row.get("inputs") or {}).items():
             emit(f"      {name} = {value}")
     return 0 if result["matches"] else 1
+
+
+def cmd_users_add(args: argparse.Namespace) -> int:
+    result = _call(args, "user_add", {"name": args.name, "role": args.role})
+    if args.json:
+        emit(to_json(result))
+    else:
+        emit(f"user {result['name']} ({result['role']}) added; their token, shown only now:\n{result['token']}\n"
+             "they use it as VIGIL_TOKEN for the CLI, or as 'Authorization: Bearer TOKEN' on the admin API")
+    return 0
+
+
+def cmd_users_list(args: argparse.Namespace) -> int:
+    result = _call(args, "user_list", {})
+    if args.json:
+        emit(to_json(result))
+        return 0
+    rows = [[u["name"], u["role"], u["created_by"], str(u["created_at"])[:19], str(u["revoked_at"] or "")[:19]]
+            for u in result["users"]]
+    emit(table(["name", "role", "created by", "created", "revoked"], rows) if rows else
+         "no users: everyone on this machine is admin until the first user is added")
+    return 0
+
+
+def cmd_users_revoke(args: argparse.Namespace) -> int:
+    result = _call(args, "user_revoke", {"name": args.name})
+    emit(to_json(result) if args.json else f"user {result['name']} revoked")
+    return 0
+
+
+def cmd_whoami(args: argparse.Namespace) -> int:
+    result = _call(args, "whoami", {})
+    emit(to_json(result) if args.json else f"{result['name']} ({result['role']}, identified by {result['identity']})")
+    return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import urllib.error
 import urllib.request
 from typing import Any
@@ -21,19 +22,30 @@ def call(home_arg: str | None, name: str, args: dict[str, Any]) -> Any:
     return _local(home, name, args)
 
 
+def _user_token() -> str | None:
+    """A user's token from VIGIL_TOKEN; without it the caller is the OS user."""
+    return os.environ.get("VIGIL_TOKEN") or None
+
+
 def _local(home: Home, name: str, args: dict[str, Any]) -> Any:
     from appliance import operations
     from appliance.context import open_context
+    from appliance.registry.lineage import creator
 
     spec = operations.find(name)
     with open_context(home, read_only=not spec.writes) as ctx:
-        return operations.run(ctx, name, args)
+        return operations.run_as(ctx, name, args, _user_token(), creator())
 
 
-def _remote(url: str, token: str, name: str, args: dict[str, Any]) -> Any:
-    request = urllib.request.Request(
-        f"{url}/admin/v1/ops/{name}", data=json.dumps(args).encode(), method="POST",
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+def _remote(url: str, admin_token: str, name: str, args: dict[str, Any]) -> Any:
+    from appliance.registry.lineage import creator
+
+    token = _user_token()
+    headers = {"Authorization": f"Bearer {token or admin_token}", "Content-Type": "application/json"}
+    if token is None:  # a local process that can read the admin token speaks for its OS user
+        headers["X-Vigil-User"] = creator()
+    request = urllib.request.Request(f"{url}/admin/v1/ops/{name}", data=json.dumps(args).encode(), method="POST",
+                                     headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=3600) as response:
             return json.loads(response.read())["result"]

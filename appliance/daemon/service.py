@@ -89,12 +89,19 @@ class Service:
         raise ModelNotServed(f"/invocations needs serving.default_model when {len(served)} models are served "
                              f"({', '.join(served) or 'none'}); or use /v1/models/NAME/predict")
 
-    def run_operation(self, name: str, args: dict[str, Any]) -> Any:
+    def run_operation(self, name: str, args: dict[str, Any], *, token: str | None = None,
+                      os_user: str = "admin-token") -> Any:
         from appliance import operations
+        from appliance.access.users import authorize, identify
 
         if name in NOT_IN_DAEMON:
             raise RegistryError(f"'{name}' needs the store to itself; stop the daemon first")
         spec = operations.find(name)
+        store = self.context().store
+        who = identify(store, token, os_user)
+        with self.write_lock:
+            authorize(store, who, name)
+        args = {**args, "actor": who.name, "caller_role": who.role, "caller_identity": who.how}
         if name == "retrain" and self.jobs is not None:  # training runs as a job, in its own process
             return self.jobs.request_retrain(str(args["name"]), str(args.get("reason", "")), str(args["actor"]))
         ctx = self.context()

@@ -9,8 +9,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
-from appliance.errors import (InvalidRequest, ModelNotServed, NotFound, QueryError, ReadOnlyViolation, RetryLater,
-                              StoreError, Unauthorized, VigilError)
+from appliance.errors import (Forbidden, InvalidRequest, ModelNotServed, NotFound, QueryError, ReadOnlyViolation,
+                              RetryLater, StoreError, Unauthorized, VigilError)
 from appliance.jsonable import plain
 
 log = logging.getLogger("vigil.http")
@@ -102,6 +102,8 @@ def _status(error: BaseException) -> tuple[int, list[tuple[str, str]]]:
         return error.status, [("Retry-After", str(max(1, math.ceil(error.retry_after))))]
     if isinstance(error, Unauthorized):
         return 401, [("WWW-Authenticate", "Bearer")]
+    if isinstance(error, Forbidden):
+        return 403, []
     if isinstance(error, (ModelNotServed, NotFound, RouteNotFound)):
         return 404, []
     if isinstance(error, MethodNotAllowed):

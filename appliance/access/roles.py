@@ -1,0 +1,31 @@
+"""Roles and the least role each operation needs.
+
+Roles are ordered, each including the ones before it: viewer (read everything), operator (run
+checks, acknowledge and resolve incidents, mute alerts, train, retrain, promote, roll back),
+approver (approve and reject promotion requests), admin (users, API keys, contracts, policy).
+An operation not listed needs admin, so a new mutation is closed until someone opens it.
+"""
+
+from __future__ import annotations
+
+ROLES = ("viewer", "operator", "approver", "admin")
+
+_VIEWER = {"models", "versions", "show", "sql", "reproduce", "contract_export", "contract_check", "migrate_status",
+           "api_key_list", "outcomes", "quality", "system", "dashboard", "alerts", "alert_rules", "incidents",
+           "incident_show", "incident_postmortem", "jobs", "audit_verify", "audit_export", "explain_request",
+           "user_list", "whoami"}
+_OPERATOR = {"drift", "monitor_run", "alert_mute", "incident_ack", "incident_note", "incident_resolve", "train",
+             "import", "retrain", "promote", "rollback"}
+_ADMIN = {"user_add", "user_revoke", "api_key_add", "api_key_revoke", "contract_apply"}
+
+
+def required_role(operation: str) -> str:
+    if operation in _VIEWER:
+        return "viewer"
+    if operation in _OPERATOR:
+        return "operator"
+    return "admin"
+
+
+def allows(role: str, operation: str) -> bool:
+    return ROLES.index(role) >= ROLES.index(required_role(operation))
