@@ -19,7 +19,9 @@ from appliance.plans.steps import StepData
 from appliance.serving.inputs import Inputs
 
 
-def compile_plan(model: Any, features: list[Feature], task: str) -> ScoringPlan | None:
+def column_groups(model: Any, features: list[Feature]) -> tuple[list[tuple[Any, list[str]]], Any] | None:
+    """For `Pipeline([ColumnTransformer, estimator])` over the features: ([(fitted transformer, its
+    columns)], estimator); None for any other shape."""
     from sklearn.compose import ColumnTransformer
     from sklearn.pipeline import Pipeline
 
@@ -29,13 +31,24 @@ def compile_plan(model: Any, features: list[Feature], task: str) -> ScoringPlan 
     if not isinstance(preprocess, ColumnTransformer) or preprocess.remainder != "drop" or preprocess.sparse_output_:
         return None
     names = {f.name for f in features}
-    meta: dict[str, Any] = {"format": FORMAT, "task": task, "groups": []}
-    arrays: dict[str, np.ndarray] = {}
+    groups = []
     for _, transformer, columns in preprocess.transformers_:
         if transformer == "drop":
             continue
         if not isinstance(columns, list) or not set(columns) <= names or transformer == "passthrough":
             return None
+        groups.append((transformer, list(columns)))
+    return groups, estimator
+
+
+def compile_plan(model: Any, features: list[Feature], task: str) -> ScoringPlan | None:
+    parts = column_groups(model, features)
+    if parts is None:
+        return None
+    groups, estimator = parts
+    meta: dict[str, Any] = {"format": FORMAT, "task": task, "groups": []}
+    arrays: dict[str, np.ndarray] = {}
+    for transformer, columns in groups:
         group = len(meta["groups"])
         specs = []
         for s, step in enumerate([t for _, t in transformer.steps] if hasattr(transformer, "steps") else [transformer]):

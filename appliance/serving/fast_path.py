@@ -50,25 +50,15 @@ def compile_pipeline(model: Any, features: list[Feature], contract: Contract,
 
 
 def _steps(model: Any, features: list[Feature]) -> tuple[list[tuple[Any, list[str]]], Any] | None:
-    from sklearn.compose import ColumnTransformer
-    from sklearn.pipeline import Pipeline
+    from appliance.plans.compile import column_groups
 
-    if not isinstance(model, Pipeline) or len(model.steps) != 2:
+    parts = column_groups(model, features)
+    if parts is None:
         return None
-    preprocess, estimator = model.steps[0][1], model.steps[1][1]
-    if not isinstance(preprocess, ColumnTransformer) or preprocess.remainder != "drop" or preprocess.sparse_output_:
-        return None
-    names = {f.name for f in features}
-    transformers = []
-    for _, transformer, columns in preprocess.transformers_:
-        if transformer == "drop":
-            continue
-        if not isinstance(columns, list) or not set(columns) <= names or transformer == "passthrough":
-            return None
-        transformers.append((compile_steps(_without_names(transformer)), list(columns)))
+    groups, estimator = parts
     if getattr(estimator, "feature_names_in_", None) is not None:
         return None
-    return transformers, estimator
+    return [(compile_steps(_without_names(transformer)), columns) for transformer, columns in groups], estimator
 
 
 def _without_names(transformer: Any) -> Any:

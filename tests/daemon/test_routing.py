@@ -20,6 +20,23 @@ def _promote(daemon: Daemon, version: int, alias: str, percent: float | None = N
                                        "percent": percent, "actor": "tester"})
 
 
+def _clients(daemon: Daemon, records: list, stop: threading.Event,
+             answers: list[tuple[float, int, int]]) -> list[threading.Thread]:
+    """Eight clients scoring one row at a time until `stop`; answers are (time, status, version or -1)."""
+    lock = threading.Lock()
+
+    def client(offset: int) -> None:
+        while not stop.is_set():
+            status, answer = daemon.post("/v1/models/delay/predict", {"records": [records[offset]]})
+            with lock:
+                answers.append((time.monotonic(), status, answer.get("version", 0) if status == 200 else -1))
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    return threads
+
+
 def test_canary_answers_its_share_sticky_by_key(daemon: Daemon, sample_records) -> None:
     _promote(daemon, 2, "canary", percent=30)
     routes = Counter()
@@ -54,17 +71,7 @@ def test_shadow_scores_off_the_request_path(daemon: Daemon, sample_records) -> N
 def test_swap_under_load_fails_no_request_and_takes_effect_at_once(daemon: Daemon, sample_records) -> None:
     stop = threading.Event()
     answers: list[tuple[float, int, int]] = []
-    lock = threading.Lock()
-
-    def client(offset: int) -> None:
-        while not stop.is_set():
-            status, answer = daemon.post("/v1/models/delay/predict", {"records": [sample_records[offset]]})
-            with lock:
-                answers.append((time.monotonic(), status, answer.get("version", 0) if status == 200 else answer))
-
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(8)]
-    for t in threads:
-        t.start()
+    threads = _clients(daemon, sample_records, stop, answers)
     time.sleep(0.5)
     _promote(daemon, 2, "champion")
     swapped_at = time.monotonic()
@@ -88,17 +95,7 @@ def test_rollback_under_load_fails_no_request_and_answers_within_a_second(daemon
                            "actor": "alice", "percent": None})
     stop = threading.Event()
     answers: list[tuple[float, int, int]] = []
-    lock = threading.Lock()
-
-    def client(offset: int) -> None:
-        while not stop.is_set():
-            status, answer = daemon.post("/v1/models/delay/predict", {"records": [sample_records[offset]]})
-            with lock:
-                answers.append((time.monotonic(), status, answer.get("version", 0) if status == 200 else -1))
-
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(8)]
-    for t in threads:
-        t.start()
+    threads = _clients(daemon, sample_records, stop, answers)
     time.sleep(0.5)
     commanded = time.monotonic()
     result = call(home, "rollback", {"name": "delay", "to": None, "reason": "v2 misbehaves", "actor": "bob"})
