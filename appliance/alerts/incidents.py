@@ -15,9 +15,10 @@ from typing import Any
 from appliance.alerts.evaluation import AlertChange
 from appliance.clock import utc_now
 from appliance.errors import NotFound, RegistryError
-from appliance.store import incident_queries as iq
-from appliance.store.connection import Store
 from appliance.store import alert_queries as aq
+from appliance.store import incident_queries as iq
+from appliance.store import registry_queries as q
+from appliance.store.connection import Store
 
 
 def escalate(store: Store, changes: list[AlertChange], at: datetime) -> list[int]:
@@ -65,6 +66,8 @@ def acknowledge(store: Store, incident_id: int, actor: str) -> dict[str, Any]:
             now = utc_now()
             iq.acknowledge(store, incident_id, actor, now)
             iq.add_event(store, incident_id, now, "acknowledged", actor, "acknowledged")
+            q.insert_audit(store, now, actor, "incident.acknowledge", found["model_name"], None,
+                           {"incident_id": incident_id})
     return show(store, incident_id)
 
 
@@ -72,8 +75,11 @@ def note(store: Store, incident_id: int, actor: str, text: str) -> dict[str, Any
     if not text.strip():
         raise RegistryError("a note needs text")
     with store.transaction():
-        _require(store, incident_id)
-        iq.add_event(store, incident_id, utc_now(), "note", actor, text.strip())
+        found = _require(store, incident_id)
+        now = utc_now()
+        iq.add_event(store, incident_id, now, "note", actor, text.strip())
+        q.insert_audit(store, now, actor, "incident.note", found["model_name"], None,
+                       {"incident_id": incident_id, "note": text.strip()})
     return show(store, incident_id)
 
 
@@ -87,6 +93,8 @@ def resolve(store: Store, incident_id: int, actor: str, resolution: str) -> dict
         now = utc_now()
         iq.resolve(store, incident_id, actor, now, resolution.strip())
         iq.add_event(store, incident_id, now, "resolved", actor, resolution.strip())
+        q.insert_audit(store, now, actor, "incident.resolve", found["model_name"], None,
+                       {"incident_id": incident_id, "resolution": resolution.strip()})
     return show(store, incident_id)
 
 

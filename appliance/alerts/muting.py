@@ -10,6 +10,7 @@ from appliance.context import AppContext
 from appliance.errors import RegistryError
 from appliance.monitoring.windows import parse_window
 from appliance.store import alert_queries as aq
+from appliance.store import registry_queries as q
 
 
 def mute(ctx: AppContext, rule: str, model_name: str, duration: str, reason: str, actor: str) -> dict[str, Any]:
@@ -23,4 +24,6 @@ def mute(ctx: AppContext, rule: str, model_name: str, duration: str, reason: str
                reason=reason.strip())
     with ctx.store.transaction():
         aq.insert_mute(ctx.store, row)
+        q.insert_audit(ctx.store, now, actor, "alert.mute", None if model_name == "*" else model_name, None,
+                       {"rule": rule, "model": model_name, "until": row["until"], "reason": row["reason"]})
     return row

@@ -22,4 +22,6 @@ def prune(ctx: AppContext, days: int) -> dict[str, Any]:
         for model in q.list_models(ctx.store):
             deleted[model["name"]] = pq.prune_inputs(ctx.store, model["name"], cutoff)
         rejected = pq.prune_rejections(ctx.store, cutoff)
+        q.insert_audit(ctx.store, utc_now(), "vigil-retention", "retention.delete", None, None,
+                       {"cutoff": cutoff, "inputs_deleted": deleted, "rejections_deleted": rejected, "days": days})
     return {"cutoff": cutoff, "inputs_deleted": deleted, "rejections_deleted": rejected}

@@ -176,3 +176,5 @@ def test_retention_deletes_old_inputs_and_keeps_the_log(daemon: Daemon, sample_r
         left = ctx.store.execute("SELECT request_id, count(*) FROM prediction_inputs__delay GROUP BY ALL")
         assert left == [("new", 3)]
         assert ctx.store.scalar("SELECT count(*) FROM prediction_log WHERE request_id = 'old'") == 5  # kept
+        audit = ctx.store.row("SELECT actor, details->>'days' AS days FROM audit_log WHERE action = 'retention.delete'")
+        assert audit == {"actor": "vigil-retention", "days": "30"}
