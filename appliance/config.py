@@ -182,6 +182,23 @@ class JobsConfig(_Section):
         return value
 
 
+class CanaryConfig(_Section):
+    """Canary analysis: after a canary has run long enough, compare it with the champion and act."""
+
+    min_seconds: int = Field(1800, ge=1, description="How long a canary runs before it is judged.")
+    min_requests: int = Field(200, ge=1, description="Canary requests needed before it is judged.")
+    max_error_rate_increase: float = Field(
+        0.01, ge=0, description="Server-error rate of the canary minus the champion's, at most."
+    )
+    max_latency_p95_ratio: float = Field(1.5, gt=0, description="Canary p95 latency over the champion's, at most.")
+    max_score_psi: float = Field(0.1, gt=0, description="PSI of the canary's scores against the champion's, at most.")
+    max_metric_drop: float = Field(
+        0.02, ge=0, description="Drop of the outcome metric (AUC; MAE rise for regression) when both have 30+ labels."
+    )
+    on_pass: Literal["promote", "report"] = Field("promote", description="Promote a passing canary to champion.")
+    on_fail: Literal["rollback", "report"] = Field("rollback", description="Remove a failing canary (with an alert).")
+
+
 class VigilConfig(_Section):
     """All of Vigil's settings."""
 
@@ -192,6 +209,7 @@ class VigilConfig(_Section):
     monitoring: MonitoringConfig = MonitoringConfig()
     alerts: AlertsConfig = AlertsConfig()
     jobs: JobsConfig = JobsConfig()
+    canary: CanaryConfig = CanaryConfig()
 
 
 SECTIONS: dict[str, type[_Section]] = {

@@ -175,7 +175,7 @@ def _alert_commands(sub: argparse._SubParsersAction) -> None:
     _json(p)
     p = sub.add_parser("jobs", help="recent runs of the scheduled jobs")
     _home(p)
-    p.add_argument("--job", choices=["monitor", "rollup", "retention", "retrain"], help="only this job")
+    p.add_argument("--job", choices=["monitor", "rollup", "retention", "retrain", "canary"], help="only this job")
     p.add_argument("--limit", type=int, default=20)
     _json(p)
     p = sub.add_parser("rollback", help="point champion back at the version it replaced (or --to VERSION)")

@@ -191,9 +191,35 @@ class Jobs:
                 "follow": "vigil jobs --job retrain"}
 
     def after_monitor(self, result: dict[str, Any]) -> None:
-        """After any monitoring check in the daemon (job or `vigil monitor run`): drift-triggered retraining."""
+        """After any monitoring check in the daemon (job or `vigil monitor run`): drift-triggered
+        retraining, then canary analysis."""
         for check in result["checks"]:
             self._maybe_drift_retrain(check["model"])
+            self.canary(check["model"])
+
+    def canary(self, model_name: str) -> dict[str, Any] | None:
+        """Judge the model's canary if it has run long enough, and act by policy (a job run when it acts)."""
+        from appliance.monitoring.canary import act, analyse
+
+        ctx = self.service.context()
+        aliases = self.service._alias_states().get(model_name)
+        if aliases is None or aliases.canary is None or aliases.champion is None:
+            return None
+        metrics = self.service.metrics
+        errors = (metrics.version_outcomes(model_name, str(aliases.canary)),
+                  metrics.version_outcomes(model_name, str(aliases.champion)))
+        verdict = analyse(ctx, model_name, errors)
+        if verdict is None or verdict["status"] == "waiting":
+            return verdict
+
+        def work() -> Any:
+            with self.service.write_lock:
+                done, changes = act(self.service.context(), verdict)
+            self.service.alert_router.deliver(changes)
+            self.service.refresh_routes()
+            return done
+
+        return self._record("canary", model_name, "analysis", work)
 
     def _maybe_drift_retrain(self, model_name: str) -> None:
         needed = self.config.drift_retrain_windows

@@ -81,3 +81,17 @@ def _metrics(labelled: pl.DataFrame, task: str) -> dict[str, float | None]:
     predicted = labelled["prediction"].to_numpy().astype(np.float64)
     error = predicted - y
     return {"mae": float(np.mean(np.abs(error))), "rmse": float(np.sqrt(np.mean(error ** 2)))}
+
+
+def metrics_of_versions(ctx: AppContext, model_name: str, versions: list[int], start: datetime, end: datetime,
+                        min_labels: int) -> dict[int, dict[str, float | None]]:
+    """Outcome metrics per version over [start, end), for versions with at least `min_labels` labels."""
+    task = require_model(ctx.store, model_name)["task"]
+    rows = oq.labelled_window(ctx.store, model_name, start, end, [])
+    found: dict[int, dict[str, float | None]] = {}
+    for version in versions:
+        labelled = rows.filter((pl.col("version") == version) & pl.col("label_value").is_not_null()) \
+            if rows.height else rows
+        if labelled.height >= min_labels:
+            found[version] = _metrics(labelled, task)
+    return found

@@ -45,6 +45,22 @@ def move_alias(store: Store, model_name: str, alias: str, number: int, *, actor:
     return previous
 
 
+def remove_alias(store: Store, model_name: str, alias: str, *, actor: str, reason: str) -> int | None:
+    """Unset an alias (champion cannot be unset); returns the version it pointed at."""
+    if alias == "champion":
+        raise RegistryError("champion cannot be removed; roll back or promote another version")
+    at = utc_now()
+    with store.transaction():
+        previous = q.aliases(store, model_name).get(alias)
+        if previous is None:
+            return None
+        store.execute("DELETE FROM aliases WHERE model_name = ? AND alias = ?", [model_name, alias])
+        q.insert_deployment(store, model_name, alias, previous, None, actor, at, reason)
+        q.insert_audit(store, at, actor, "alias.remove", model_name, previous, {"alias": alias, "reason": reason})
+        record_for_model(store, model_name, "rollback", actor, f"{alias} v{previous} removed ({reason})")
+    return previous
+
+
 def roll_back(store: Store, model_name: str, *, to: int | None, actor: str, reason: str) -> dict[str, Any]:
     """Point champion back at the version it replaced (or at `to`); recorded as a rollback."""
     from appliance.registry.versions import require_model

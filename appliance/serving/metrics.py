@@ -52,6 +52,13 @@ class Metrics:
         with self._lock:
             self._shadow_errors[model] += 1
 
+    def version_outcomes(self, model: str, version: str) -> tuple[int, int]:
+        """(answered, server errors) of a version since the daemon started."""
+        with self._lock:
+            found = [(dict(k)["status"], n) for k, n in self._requests.items()
+                     if dict(k)["model"] == model and dict(k)["version"] == version]
+        return sum(n for status, n in found if status == "200"), sum(n for status, n in found if status == "500")
+
     def requests_total(self) -> int:
         with self._lock:
             return sum(self._requests.values())

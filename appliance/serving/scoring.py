@@ -57,7 +57,11 @@ class Scorer:
         loaded = predictor.loaded
         request = build_frame(columns(loaded.features), loaded.features, loaded.contract, self.policy(model_name),
                               max_rows=self.max_rows, where=where)
-        predictions, scores = predictor.predict(request.inputs)
+        try:
+            predictions, scores = predictor.predict(request.inputs)
+        except Exception:  # a bug or a broken version: counted per version (canary analysis reads it), then a 500
+            self.metrics.request(model_name, str(loaded.version), route, api, 500, time.perf_counter() - started)
+            raise
         request_id = request_id or uuid.uuid4().hex
         record = LogRecord(request_id, model_name, loaded.version, route, api, predictions, scores,
                            (time.perf_counter() - started) * 1000, request.flags, request.inputs)

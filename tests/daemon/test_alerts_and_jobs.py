@@ -178,3 +178,62 @@ def test_retention_deletes_old_inputs_and_keeps_the_log(daemon: Daemon, sample_r
         assert ctx.store.scalar("SELECT count(*) FROM prediction_log WHERE request_id = 'old'") == 5  # kept
         audit = ctx.store.row("SELECT actor, details->>'days' AS days FROM audit_log WHERE action = 'retention.delete'")
         assert audit == {"actor": "vigil-retention", "days": "30"}
+
+
+def _canary_traffic(daemon: Daemon, sample_records: list[dict[str, Any]]) -> None:
+    from appliance.cli.backend import call
+
+    call(str(daemon.home), "promote", {"name": "delay", "version": 2, "alias": "canary", "reason": "try v2",
+                                       "percent": 50.0})
+    for i in range(400):  # about 1,000 rows per version: score PSI between equal models stays small
+        start = (i * 5) % (len(sample_records) - 5)
+        status, _ = daemon.post("/v1/models/delay/predict", {"records": sample_records[start:start + 5]},
+                                headers={"X-Routing-Key": f"client-{i}"})
+        assert status == 200
+
+
+CANARY = "[canary]\nmin_seconds = 1\nmin_requests = 10\n[jobs]\ndrift_retrain_windows = 0\n"
+
+
+def test_a_passing_canary_is_promoted_and_a_failing_one_rolled_back(
+        configured_daemon: Callable[[str], Daemon], sample_records: list[dict[str, Any]]) -> None:
+    daemon = configured_daemon(CANARY)
+    _canary_traffic(daemon, sample_records)
+    time.sleep(1.1)
+    _call(daemon, "monitor_run", {"names": ["delay"], "window": "1h"})
+    run = _wait(lambda: [r for r in _call(daemon, "jobs", {"job": "canary"})["runs"] if r["status"] == "ok"], 30)
+    detail = json.loads(run[0]["detail"])
+    assert detail["action"] == "promoted" and detail["status"] == "passed", detail["checks"]
+    assert {c["check"] for c in detail["checks"]} >= {"latency_p95_ratio", "score_psi", "error_rate_increase"}
+    aliases = dict(query_daemon(daemon, "SELECT alias, version FROM aliases WHERE model_name = 'delay'"))
+    assert aliases.get("champion") == 2 and "canary" not in aliases
+    assert daemon.post("/v1/models/delay/predict", {"records": sample_records[:1]})[1]["version"] == 2
+
+
+def test_a_failing_canary_is_rolled_back_with_an_alert_and_waits_while_critical(
+        configured_daemon: Callable[[str], Daemon], sample_records: list[dict[str, Any]]) -> None:
+    daemon = configured_daemon(CANARY.replace("min_requests = 10\n", "min_requests = 10\nmax_score_psi = 0.000001\n"
+                                              "max_latency_p95_ratio = 0.000001\n"))
+    _canary_traffic(daemon, sample_records)
+    time.sleep(1.1)
+    _call(daemon, "monitor_run", {"names": ["delay"], "window": "1h"})
+    run = _wait(lambda: [r for r in _call(daemon, "jobs", {"job": "canary"})["runs"] if r["status"] == "ok"], 30)
+    assert json.loads(run[0]["detail"])["action"] == "rolled back"
+    aliases = dict(query_daemon(daemon, "SELECT alias, version FROM aliases WHERE model_name = 'delay'"))
+    assert aliases == {"champion": 1}
+    alerts = _call(daemon, "alerts", {})["alerts"]
+    assert [(a["rule"], a["severity"], a["subject"]) for a in alerts] == [("canary-rollback", "critical", "v2")]
+    incident = _call(daemon, "incident_show", {"id": 1})
+    assert [e["kind"] for e in incident["timeline"]][:3] == ["opened", "alert", "rollback"]
+    # with that critical alert open, a passing canary is not promoted automatically
+    daemon.stop()
+    relaxed = configured_daemon(CANARY)
+    _canary_traffic(relaxed, sample_records)
+    time.sleep(1.1)
+    _call(relaxed, "monitor_run", {"names": ["delay"], "window": "1h"})
+    run = _wait(lambda: [r for r in _call(relaxed, "jobs", {"job": "canary"})["runs"]
+                         if r["status"] == "ok" and json.loads(r["detail"])["action"] != "rolled back"], 30)
+    detail = json.loads(run[0]["detail"])
+    assert detail["action"] == "promotion paused" and "canary-rollback (v2)" in detail["why"]
+    assert dict(query_daemon(relaxed, "SELECT alias, version FROM aliases WHERE model_name = 'delay'")) == {
+        "champion": 1, "canary": 2}
