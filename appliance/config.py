@@ -199,6 +199,38 @@ class CanaryConfig(_Section):
     on_fail: Literal["rollback", "report"] = Field("rollback", description="Remove a failing canary (with an alert).")
 
 
+class PromotionPolicy(_Section):
+    """A model's release policy: the gates every promotion request passes, and who must approve it."""
+
+    approval_for: list[str] = Field(
+        default_factory=lambda: ["champion"], description="Aliases whose promotion needs an approver's approval."
+    )
+    expiry_hours: float = Field(24.0, gt=0, description="Pending requests expire after this many hours.")
+    min_roc_auc: float = Field(0.5, ge=0, le=1, description="Binary models: holdout ROC AUC at least.")
+    max_ece: float = Field(0.1, gt=0, le=1, description="Binary models: expected calibration error at most.")
+    comparison_tolerance: float = Field(
+        0.01, ge=0, description="Lower bound of the bootstrap interval of (new - champion) above minus this."
+    )
+    segment_regression_limit: float = Field(
+        0.05, ge=0, description="No segment's metric worse than the champion's by more than this."
+    )
+    latency_budget_ms: float = Field(50.0, gt=0, description="p95 of single-row predict at most.")
+    max_contract_violations: float = Field(
+        0.01, ge=0, le=1, description="Share of the last 24 h of traffic the new contract would refuse, at most."
+    )
+
+
+class PromotionConfig(PromotionPolicy):
+    """Promotion requests: the default release policy, and a policy per model."""
+
+    models: dict[str, PromotionPolicy] = Field(
+        default_factory=dict, description="Per-model policy: [promotion.models.NAME] min_roc_auc = ..."
+    )
+
+    def policy_for(self, model_name: str) -> PromotionPolicy:
+        return self.models.get(model_name) or PromotionPolicy(**self.model_dump(exclude={"models"}))
+
+
 class VigilConfig(_Section):
     """All of Vigil's settings."""
 
@@ -210,6 +242,7 @@ class VigilConfig(_Section):
     alerts: AlertsConfig = AlertsConfig()
     jobs: JobsConfig = JobsConfig()
     canary: CanaryConfig = CanaryConfig()
+    promotion: PromotionConfig = PromotionConfig()
 
 
 SECTIONS: dict[str, type[_Section]] = {
@@ -275,11 +308,11 @@ def render_template() -> str:
             if _is_table(field):
                 continue
             lines.append(f"# {field.description}")
-            lines.append(f"# {key} = {_toml_value(field.default)}")
+            lines.append(f"# {key} = {_toml_value(field.get_default(call_default_factory=True))}")
         for key, field in model.model_fields.items():
             if _is_table(field):
-                example = {"serving": '#   unknown_category = "reject"',
-                           "jobs": '#   cron = "0 3 * * 0"'}.get(section, "#   psi_critical = 0.3")
+                example = {"serving": '#   unknown_category = "reject"', "jobs": '#   cron = "0 3 * * 0"',
+                           "promotion": "#   min_roc_auc = 0.7"}.get(section, "#   psi_critical = 0.3")
                 lines += [f"# {field.description}", f"#   [{section}.{key}.flight_delay]", example]
         lines.append("")
     return "\n".join(lines)
@@ -299,12 +332,14 @@ def render_reference() -> str:
                 continue
             env = f"VIGIL_{section}_{key}".upper()
             lines.append(
-                f"| `{section}.{key}` | `{_toml_value(field.default)}` | `{env}` | {field.description} |"
+                f"| `{section}.{key}` | `{_toml_value(field.get_default(call_default_factory=True))}` | `{env}` | {field.description} |"
             )
     return "\n".join(lines)
 
 
 def _toml_value(value: object) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     if isinstance(value, str):
         return f'"{value}"'
     if isinstance(value, bool):

@@ -37,11 +37,14 @@ def serve_and_score(home: Home, new_version: int, *, rows: int, say: Callable[[s
         summary = call(str(home.root), "sql", {"query": rows_sql})["rows"][0]
         say(f"   labels arrive late through the feedback API: {result['counts']}; accuracy on them "
             f"{summary[1]:.3f} over {summary[0]} predictions (joined in SQL)")
-        call(str(home.root), "promote", {"name": "flight_delay", "version": new_version, "alias": "champion",
-                                         "reason": "demo: v2 saw the summer", "actor": "demo", "percent": None})
+        request = call(str(home.root), "promote", {"name": "flight_delay", "version": new_version,
+                                                   "alias": "champion", "reason": "demo: v2 saw the summer",
+                                                   "actor": "demo", "percent": None})
         answer = _post(url, "/v1/models/flight_delay/predict", {"records": [flights[0]["record"]]})
-        say(f"9. Promote v{new_version} through the admin API: the next request is answered by v{answer['version']} "
-            "(hot swap, no restart)")
+        gates = ", ".join(f"{g['gate']} {'ok' if g['passed'] else 'FAILED'}" for g in request["gates"])
+        say(f"9. Request v{new_version} as champion through the admin API; its release gates: {gates}")
+        say(f"   request {request['request_id']} {request['status']} ({request['decision']}): the next request is "
+            f"answered by v{answer['version']} (hot swap, no restart)")
         _december(home, url, rows, say)
     finally:
         process.send_signal(signal.SIGTERM)

@@ -45,12 +45,28 @@ def _show(ctx: AppContext, a: dict[str, Any]) -> Any:
 
 
 def _promote(ctx: AppContext, a: dict[str, Any]) -> Any:
-    from appliance.registry.aliases import move_alias
+    from appliance.registry.promotion import request_promotion
 
-    previous = move_alias(ctx.store, a["name"], a["alias"], int(a["version"]), actor=a["actor"],
-                          reason=a["reason"], percent=a.get("percent"))
-    return {"model": a["name"], "alias": a["alias"], "from_version": previous, "to_version": int(a["version"]),
-            "percent": a.get("percent")}
+    return request_promotion(ctx, a["name"], int(a["version"]), a["alias"], percent=a.get("percent"),
+                             reason=a.get("reason", ""), actor=a["actor"])
+
+
+def _approve(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.registry.promotion import approve
+
+    return approve(ctx, int(a["id"]), a["actor"])
+
+
+def _reject(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.registry.promotion import reject
+
+    return reject(ctx, int(a["id"]), a["actor"], a.get("reason", ""))
+
+
+def _requests(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.registry.promotion import list_requests
+
+    return {"requests": list_requests(ctx, bool(a.get("all")))}
 
 
 def _sql(ctx: AppContext, a: dict[str, Any]) -> Any:
@@ -297,6 +313,9 @@ OPERATIONS: dict[str, OperationSpec] = {
     "versions": OperationSpec(_versions, writes=False),
     "show": OperationSpec(_show, writes=False),
     "promote": OperationSpec(_promote, writes=True, changes_routes=True),
+    "approve": OperationSpec(_approve, writes=True, changes_routes=True),
+    "reject": OperationSpec(_reject, writes=True),
+    "requests": OperationSpec(_requests, writes=True),  # expires overdue requests as it lists
     "sql": OperationSpec(_sql, writes=False),
     "train": OperationSpec(_train, writes=True),
     "import": OperationSpec(_import, writes=True),

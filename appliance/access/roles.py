@@ -13,9 +13,10 @@ ROLES = ("viewer", "operator", "approver", "admin")
 _VIEWER = {"models", "versions", "show", "sql", "reproduce", "contract_export", "contract_check", "migrate_status",
            "api_key_list", "outcomes", "quality", "system", "dashboard", "alerts", "alert_rules", "incidents",
            "incident_show", "incident_postmortem", "jobs", "audit_verify", "audit_export", "explain_request",
-           "user_list", "whoami"}
+           "user_list", "whoami", "requests"}
 _OPERATOR = {"drift", "monitor_run", "alert_mute", "incident_ack", "incident_note", "incident_resolve", "train",
              "import", "retrain", "promote", "rollback"}
+_APPROVER = {"approve", "reject"}
 _ADMIN = {"user_add", "user_revoke", "api_key_add", "api_key_revoke", "contract_apply"}
 
 
@@ -24,6 +25,8 @@ def required_role(operation: str) -> str:
         return "viewer"
     if operation in _OPERATOR:
         return "operator"
+    if operation in _APPROVER:
+        return "approver"
     return "admin"
 
 

@@ -245,3 +245,31 @@ def cmd_whoami(args: argparse.Namespace) -> int:
     result = _call(args, "whoami", {})
     emit(to_json(result) if args.json else f"{result['name']} ({result['role']}, identified by {result['identity']})")
     return 0
+
+
+def cmd_approve(args: argparse.Namespace) -> int:
+    from appliance.cli.registry_commands import emit_request
+
+    result = _call(args, "approve", {"id": args.id})
+    emit(to_json(result)) if args.json else emit_request(result)
+    return 0
+
+
+def cmd_reject(args: argparse.Namespace) -> int:
+    from appliance.cli.registry_commands import emit_request
+
+    result = _call(args, "reject", {"id": args.id, "reason": args.reason})
+    emit(to_json(result)) if args.json else emit_request(result)
+    return 0
+
+
+def cmd_requests(args: argparse.Namespace) -> int:
+    result = _call(args, "requests", {"all": args.all})
+    if args.json:
+        emit(to_json(result))
+        return 0
+    rows = [[r["request_id"], r["status"], r["model_name"], r["version"], r["alias"], r["requested_by"],
+             str(r["requested_at"])[:16], r["decided_by"] or "", (r["decision"] or "")[:50]] for r in result["requests"]]
+    emit(table(["id", "status", "model", "version", "alias", "by", "requested", "decided by", "decision"], rows)
+         if rows else "no pending promotion requests")
+    return 0

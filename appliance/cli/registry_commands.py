@@ -80,11 +80,29 @@ def cmd_promote(args: argparse.Namespace) -> int:
 
     result = call(args.home, "promote", {"name": args.name, "version": args.version, "alias": args.alias,
                                          "reason": args.reason, "percent": args.percent, "actor": creator()})
-    previous = result["from_version"]
-    share = f" ({args.percent:g}% of requests)" if args.percent is not None else ""
-    emit(to_json(result) if args.json else
-         f"{args.name}: {args.alias} v{previous if previous is not None else '-'} -> v{args.version}{share}")
-    return 0
+    if args.json:
+        emit(to_json(result))
+    else:
+        emit_request(result)
+    return 1 if result["status"] == "rejected" else 0
+
+
+def emit_request(result: dict[str, Any]) -> None:
+    """One line for the outcome of a promotion request, then its failing gates."""
+    name, alias, version = result["model_name"], result["alias"], result["version"]
+    if result["status"] in ("applied", "approved"):
+        previous = result.get("from_version")
+        share = f" ({result['percent']:g}% of requests)" if result.get("percent") is not None else ""
+        emit(f"{name}: {alias} v{previous if previous is not None else '-'} -> v{version}{share} "
+             f"(request {result['request_id']}: {result['decision']})")
+    elif result["status"] == "pending":
+        emit(f"request {result['request_id']}: {name} v{version} -> {alias} passed its gates and waits for an "
+             f"approver (vigil approve {result['request_id']}; expires {str(result['expires_at'])[:16]} UTC)")
+    else:
+        emit(f"request {result['request_id']}: {name} v{version} -> {alias} {result['status']}: {result['decision']}")
+    for gate in result.get("gates", []):
+        if not gate["passed"]:
+            emit(f"  failed {gate['gate']}: {gate['detail']}")
 
 
 def cmd_contract_export(args: argparse.Namespace) -> int:

@@ -225,15 +225,22 @@ def test_a_failing_canary_is_rolled_back_with_an_alert_and_waits_while_critical(
     assert [(a["rule"], a["severity"], a["subject"]) for a in alerts] == [("canary-rollback", "critical", "v2")]
     incident = _call(daemon, "incident_show", {"id": 1})
     assert [e["kind"] for e in incident["timeline"]][:3] == ["opened", "alert", "rollback"]
-    # with that critical alert open, a passing canary is not promoted automatically
+    # a critical incident is open: the release policy refuses a new canary until it is resolved
+    refused = _call(daemon, "promote", {"name": "delay", "version": 2, "alias": "canary", "reason": "again",
+                                        "percent": 50.0})
+    assert refused["status"] == "rejected" and "no_open_incident" in refused["decision"]
+    _call(daemon, "incident_resolve", {"id": 1, "resolution": "v2 stays out"})
     daemon.stop()
+    # a canary set before a critical alert opens is not promoted automatically while it is open
     relaxed = configured_daemon(CANARY)
     _canary_traffic(relaxed, sample_records)
+    (relaxed.home / "alerts.toml").write_text(
+        '[[rule]]\nname = "always"\nmetric = "requests_per_s"\nabove = 0\nseverity = "critical"\n')
     time.sleep(1.1)
     _call(relaxed, "monitor_run", {"names": ["delay"], "window": "1h"})
     run = _wait(lambda: [r for r in _call(relaxed, "jobs", {"job": "canary"})["runs"]
                          if r["status"] == "ok" and json.loads(r["detail"])["action"] != "rolled back"], 30)
     detail = json.loads(run[0]["detail"])
-    assert detail["action"] == "promotion paused" and "canary-rollback (v2)" in detail["why"]
+    assert detail["action"] == "promotion paused" and "always ((model))" in detail["why"]
     assert dict(query_daemon(relaxed, "SELECT alias, version FROM aliases WHERE model_name = 'delay'")) == {
         "champion": 1, "canary": 2}

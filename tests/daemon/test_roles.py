@@ -64,3 +64,28 @@ def test_roles_through_the_admin_api(fresh_home: Path, tmp_path: Path, vigil: Ca
         assert denied.out.split()[-1] == "2"
     finally:
         daemon.stop()
+
+
+def test_an_approval_through_the_admin_api_swaps_the_champion(fresh_home: Path, tmp_path: Path,
+                                                               vigil: Callable[..., Any], sample_records) -> None:
+    assert vigil("users", "add", getpass.getuser(), "--role", "admin", "--home", fresh_home).code == 0
+    ann = _token(vigil("users", "add", "ann", "--role", "approver", "--home", fresh_home).out)
+    bob = _token(vigil("users", "add", "bob", "--role", "approver", "--home", fresh_home).out)
+    daemon = start_daemon(fresh_home, tmp_path / "daemon.log")
+    try:
+        def post(name: str, body: dict[str, Any], token: str) -> tuple[int, Any]:
+            status, _, payload = daemon.request("POST", f"/admin/v1/ops/{name}", body,
+                                                headers={"Authorization": f"Bearer {token}"})
+            return status, json.loads(payload)
+
+        status, body = post("promote", {"name": "delay", "version": 2, "alias": "champion", "reason": "v2"}, ann)
+        assert status == 200 and body["result"]["status"] == "pending"
+        request_id = body["result"]["request_id"]
+        assert daemon.post("/v1/models/delay/predict", {"records": sample_records[:1]})[1]["version"] == 1
+        status, body = post("approve", {"id": request_id}, ann)
+        assert status == 403 and "cannot approve it" in body["error"]["message"]
+        status, body = post("approve", {"id": request_id}, bob)
+        assert status == 200 and body["result"]["status"] == "approved"
+        assert daemon.post("/v1/models/delay/predict", {"records": sample_records[:1]})[1]["version"] == 2
+    finally:
+        daemon.stop()

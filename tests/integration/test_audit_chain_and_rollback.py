@@ -29,7 +29,7 @@ def _tamper(home: Path, sql: str) -> None:
 
 def test_an_intact_chain_verifies(audited: Path, cli: Callable[..., Any]) -> None:
     result = cli("audit", "verify", "--home", audited)
-    assert result.code == 0 and "audit log intact: 4 rows, head " in result.out
+    assert result.code == 0 and "audit log intact: 8 rows, head " in result.out
     rows = query(audited, "SELECT id, prev_hash, row_hash FROM audit_log ORDER BY id")
     assert rows[0][1] == "" and all(rows[i][1] == rows[i - 1][2] for i in range(1, len(rows)))
 
@@ -37,7 +37,7 @@ def test_an_intact_chain_verifies(audited: Path, cli: Callable[..., Any]) -> Non
 @pytest.mark.parametrize("sql,problem", [
     ("UPDATE audit_log SET actor = 'mallory' WHERE id = 2", "row 2 (version.trained) was changed"),
     ("UPDATE audit_log SET details = '{\"reason\": \"nothing to see\"}' WHERE id = 4", "row 4 (alias.move) was changed"),
-    ("DELETE FROM audit_log WHERE id = 2", "row 3 (alias.move) does not follow the row before it"),
+    ("DELETE FROM audit_log WHERE id = 2", "row 3 (promotion.request) does not follow the row before it"),
     ("INSERT INTO audit_log VALUES (99, now()::TIMESTAMP, 'mallory', 'alias.move', 'delay', 1, '{}', 'x', 'y')",
      "row 99 (alias.move) does not follow the row before it"),
 ])
@@ -70,9 +70,10 @@ def test_audit_export_writes_parquet_for_other_engines(audited: Path, cli: Calla
     out = tmp_path / "export"
     out.mkdir()
     result = cli("audit", "export", str(out), "--home", audited)
-    assert result.code == 0 and "audit_log.parquet (4 rows)" in result.out
+    assert result.code == 0 and "audit_log.parquet (8 rows)" in result.out
     audit = pl.read_parquet(out / "audit_log.parquet")
-    assert audit["action"].to_list() == ["version.trained", "version.trained", "alias.move", "alias.move"]
+    assert audit["action"].to_list() == ["version.trained", "version.trained"] + [
+        "promotion.request", "alias.move", "promotion.applied"] * 2
     assert pl.read_parquet(out / "model_versions.parquet").height == 2
     assert pl.read_parquet(out / "deployments.parquet")["to_version"].to_list() == [1, 2]
     missing = cli("audit", "export", str(tmp_path / "nowhere"), "--home", audited)

@@ -33,8 +33,8 @@ def test_listings_in_text_and_json(home: Path, cli, write_spec) -> None:
 
 def test_promote_records_who_when_from_to_and_why(home: Path, cli, write_spec) -> None:
     _two_versions(cli, home, write_spec)
-    assert cli("promote", "delay", "1", "--to", "champion", "--reason", "first", "--home", home).out.strip() == \
-        "delay: champion v- -> v1"
+    assert cli("promote", "delay", "1", "--to", "champion", "--reason", "first", "--home", home).out.startswith(
+        "delay: champion v- -> v1 (request 1: approval waived: no users exist yet)")
     assert cli("promote", "delay", "2", "--to", "champion", "--reason", "better", "--home", home).code == 0
     assert cli("promote", "delay", "1", "--to", "shadow", "--reason", "watch", "--home", home).code == 0
     history = query(home, "SELECT alias, from_version, to_version, reason, actor IS NOT NULL, changed_at IS NOT NULL "

@@ -76,7 +76,7 @@ def test_section_that_is_not_a_table_with_an_override_is_a_config_error(tmp_path
 def test_template_lists_every_default() -> None:
     template = render_template()
     assert tomllib.loads(template) == {"store": {}, "server": {}, "training": {}, "serving": {}, "monitoring": {},
-                                       "alerts": {}, "jobs": {}, "canary": {}}
+                                       "alerts": {}, "jobs": {}, "canary": {}, "promotion": {}}
     uncommented = re.sub(r"(?m)^# ([a-z0-9_]+ = .*)$", r"\1", template)
     data = tomllib.loads(uncommented)
     assert data["server"] == {"host": "127.0.0.1", "port": 8700}
@@ -85,4 +85,5 @@ def test_template_lists_every_default() -> None:
     assert dumped["serving"].pop("models") == {}  # per-model tables are shown as a commented example
     assert dumped["monitoring"].pop("models") == {}
     assert dumped["jobs"].pop("retrain") == {}
+    assert dumped["promotion"].pop("models") == {}
     assert dumped == {section: dict(values) for section, values in data.items()}

@@ -1,0 +1,196 @@
+"""The release policy's gates: each looks at one kind of evidence and says pass or fail, with numbers.
+
+Gates: minimum metric (holdout ROC AUC), calibration (ECE), comparison with the current champion on
+the same holdout (lower bound of the bootstrap interval of the difference above minus the
+tolerance), no segment regressing by more than the limit, latency budget (p95 of single-row predict
+of the version as it would be served), contract compatibility with the last 24 hours of traffic,
+model card present, no open incident with a critical alert for the model. Evidence that does not
+apply (a regression model's AUC, no champion yet, no traffic yet) passes and says why.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+
+from appliance.clock import utc_now
+from appliance.config import PromotionPolicy
+from appliance.context import AppContext
+from appliance.contracts.features import features_from_json
+from appliance.registry.contracts import current_contract
+from appliance.registry.versions import get_version
+from appliance.store import registry_queries as q
+
+Gate = dict[str, Any]
+
+
+def _gate(name: str, passed: bool, value: float | None, limit: float | None, detail: str) -> Gate:
+    return {"gate": name, "passed": bool(passed), "value": value, "limit": limit, "detail": detail}
+
+
+def run_gates(ctx: AppContext, model_name: str, version: int, policy: PromotionPolicy) -> list[Gate]:
+    row = get_version(ctx.store, model_name, version)
+    overall = {r["metric"]: r["value"] for r in ctx.store.rows(
+        "SELECT metric, value FROM version_metrics WHERE model_name = ? AND version = ? AND segment_column IS NULL",
+        [model_name, version])}
+    champion = q.aliases(ctx.store, model_name).get("champion")
+    return [_min_metric(row["task"], overall, policy), _calibration(row["task"], overall, policy),
+            _comparison(ctx, model_name, version, champion, policy),
+            _segments(ctx, model_name, version, champion, row["task"], policy),
+            _latency(ctx, row, policy), _contract(ctx, model_name, version, policy),
+            _gate("model_card", bool((row.get("model_card") or "").strip()), None, None,
+                  "model card present" if (row.get("model_card") or "").strip() else "no model card"),
+            _incident(ctx, model_name)]
+
+
+def _min_metric(task: str, overall: dict[str, Any], policy: PromotionPolicy) -> Gate:
+    if task != "binary" or overall.get("roc_auc") is None:
+        return _gate("min_metric", True, None, None, "no minimum applies to this task")
+    auc = float(overall["roc_auc"])
+    return _gate("min_metric", auc >= policy.min_roc_auc, auc, policy.min_roc_auc, f"holdout ROC AUC {auc:.4f}")
+
+
+def _calibration(task: str, overall: dict[str, Any], policy: PromotionPolicy) -> Gate:
+    if task != "binary" or overall.get("ece") is None:
+        return _gate("calibration", True, None, None, "no calibration limit applies to this task")
+    ece = float(overall["ece"])
+    return _gate("calibration", ece <= policy.max_ece, ece, policy.max_ece, f"expected calibration error {ece:.4f}")
+
+
+def _comparison(ctx: AppContext, model: str, version: int, champion: int | None, policy: PromotionPolicy) -> Gate:
+    if champion is None or champion == version:
+        return _gate("comparison", True, None, None, "no other champion to compare with")
+    found = ctx.store.row("SELECT * FROM version_comparisons WHERE model_name = ? AND version = ? "
+                          "AND champion_version = ? AND status = 'compared'", [model, version, champion])
+    if found is None:  # trained before this champion: compare now, on the version's own holdout rows
+        found = _compare_now(ctx, model, version)
+        if found is None:
+            return _gate("comparison", False, None, -policy.comparison_tolerance,
+                         f"v{version} cannot be compared with champion v{champion} (different task, target or "
+                         "features); promote by retraining against it")
+    low = float(found["ci_low"]) if found["higher_is_better"] else -float(found["ci_high"])
+    return _gate("comparison", low > -policy.comparison_tolerance, low, -policy.comparison_tolerance,
+                 f"{found['metric']}: v{version} minus v{champion} = {found['difference']:+.4f}, "
+                 f"interval [{found['ci_low']:+.4f}, {found['ci_high']:+.4f}]")
+
+
+def _compare_now(ctx: AppContext, model: str, version: int) -> dict[str, Any] | None:
+    """The paired bootstrap comparison training runs, run now against the current champion."""
+    import polars as pl
+
+    from appliance.contracts.features import model_input
+    from appliance.registry.loading import load_version_model
+    from appliance.training.champion import champion_info, compare_with_champion
+    from appliance.training.dataset import labels, load_snapshot
+    from appliance.training.evaluation import scores_of
+    from appliance.training.spec import parse_spec
+
+    row = get_version(ctx.store, model, version)
+    spec = parse_spec(row["spec_toml"], f"the spec of {model} v{version}").spec
+    frame = load_snapshot(ctx.home.root / row["snapshot_path"], row["time_column"])
+    holdout = frame.filter(pl.col(row["time_column"]) >= row["holdout_start"])
+    y = labels(holdout, spec, row["positive_class"])
+    scores = scores_of(load_version_model(ctx, row), row["task"], model_input(holdout, features_from_json(row["features"])))
+    _, comparison, _ = compare_with_champion(ctx.home.root, ctx.config.training, champion_info(ctx.store, model),
+                                             spec, holdout, y, scores, row["positive_class"])
+    if comparison is None or comparison.ci_low is None or comparison.ci_high is None:
+        return None
+    return {"metric": comparison.metric, "higher_is_better": comparison.higher_is_better,
+            "difference": comparison.difference, "ci_low": comparison.ci_low, "ci_high": comparison.ci_high}
+
+
+def _segments(ctx: AppContext, model: str, version: int, champion: int | None, task: str,
+              policy: PromotionPolicy) -> Gate:
+    if champion is None or champion == version:
+        return _gate("segments", True, None, None, "no other champion to compare segments with")
+    metric, higher = ("roc_auc", True) if task == "binary" else ("mae", False)
+    rows = ctx.store.execute(
+        "SELECT n.segment_column, n.segment_value, n.value, c.value FROM version_metrics n JOIN version_metrics c "
+        "ON c.model_name = n.model_name AND c.segment_column = n.segment_column AND c.segment_value = n.segment_value "
+        "AND c.metric = n.metric AND c.version = ? WHERE n.model_name = ? AND n.version = ? AND n.metric = ? "
+        "AND n.value IS NOT NULL AND c.value IS NOT NULL", [champion, model, version, metric])
+    worst, where = 0.0, "no segments measured on both"
+    for column, value, ours, theirs in rows:
+        loss = (theirs - ours) if higher else (ours - theirs)
+        if loss > worst:
+            worst, where = loss, f"{column}={value}: {metric} {ours:.4f} vs champion's {theirs:.4f}"
+    return _gate("segments", worst <= policy.segment_regression_limit, worst, policy.segment_regression_limit,
+                 where if rows else "no segments measured on both versions")
+
+
+def _latency(ctx: AppContext, row: dict[str, Any], policy: PromotionPolicy, calls: int = 60) -> Gate:
+    from appliance.plans.probes import probe_rows
+    from appliance.serving.inputs import Inputs
+    from appliance.serving.version_loading import scoring_engine
+
+    features = features_from_json(row["features"])
+    _, contract = current_contract(ctx.store, row["model_name"], int(row["version"]))
+    model, fast, engine = scoring_engine(ctx, row, features, contract) if not ctx.store.read_only else \
+        _read_only_engine(ctx, row, features, contract)
+    probes = probe_rows(features, contract)
+    method = "predict_proba" if row["task"] == "binary" else "predict"
+    timings = []
+    for i in range(calls):
+        one = probes[i % probes.height: i % probes.height + 1]
+        start = time.perf_counter()
+        if fast is not None:
+            fast(Inputs.from_polars(one, features))
+        else:
+            getattr(model, method)(one)
+        timings.append((time.perf_counter() - start) * 1000)
+    p95 = float(np.percentile(timings, 95))
+    return _gate("latency", p95 <= policy.latency_budget_ms, p95, policy.latency_budget_ms,
+                 f"p95 of {calls} single-row predicts through the {engine}: {p95:.2f} ms")
+
+
+def _read_only_engine(ctx: AppContext, row: dict[str, Any], features: Any, contract: Any) -> tuple[Any, Any, str]:
+    from appliance.plans.storage import find_plan
+    from appliance.registry.loading import load_version_model
+
+    plan = find_plan(ctx.store, ctx.home.root, row["artifact_sha256"])
+    return (None, plan, "plan") if plan is not None else (load_version_model(ctx, row), None, "pipeline")
+
+
+def _contract(ctx: AppContext, model: str, version: int, policy: PromotionPolicy) -> Gate:
+    import polars as pl
+
+    from appliance.contracts.validation import validate_frame
+    from appliance.store import prediction_queries as pq
+
+    table = pq.inputs_table(model)
+    if not ctx.store.scalar("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]):
+        return _gate("contract", True, None, policy.max_contract_violations, "no traffic yet to check against")
+    columns, rows = ctx.store.table_params(
+        f"SELECT i.* EXCLUDE (request_id, row_index) FROM {table} i JOIN prediction_log p USING (request_id, row_index) "
+        "WHERE p.model_name = ? AND p.route <> 'shadow' AND p.logged_at >= ? LIMIT 50000",
+        [model, utc_now() - timedelta(hours=24)])
+    if not rows:
+        return _gate("contract", True, None, policy.max_contract_violations, "no traffic in the last 24 h")
+    _, contract = current_contract(ctx.store, model, version)
+    frame = pl.DataFrame(rows, schema=columns, orient="row", infer_schema_length=None)
+    frame = frame.select([c for c in frame.columns if c in contract.columns])
+    report = validate_frame(frame, contract)
+    serving = ctx.config.serving.policy_for(model)
+    accepted = {"missing_rate"}  # a window-level limit, watched by monitoring, never a refusal
+    if serving.out_of_range == "flag":
+        accepted |= {"below_min", "above_max"}
+    if serving.unknown_category == "flag":
+        accepted.add("unknown_category")
+    refusing = [v for v in report.violations if v.kind not in accepted]
+    refused = max((v.rows or len(rows) for v in refusing), default=0) / len(rows)
+    flagged = [v for v in report.violations if v.kind in accepted]
+    return _gate("contract", refused <= policy.max_contract_violations, refused, policy.max_contract_violations,
+                 f"{len(rows)} recent rows; " + ("; ".join(v.describe() for v in refusing[:3]) or
+                                                 "none would be refused")
+                 + (f"; accepted with flags under the serving policy: {len(flagged)} kind(s)" if flagged else ""))
+
+
+def _incident(ctx: AppContext, model: str) -> Gate:
+    open_critical = ctx.store.scalar(
+        "SELECT count(DISTINCT i.incident_id) FROM incidents i JOIN alerts a USING (incident_id) "
+        "WHERE i.model_name = ? AND i.status <> 'resolved' AND a.severity = 'critical'", [model])
+    return _gate("no_open_incident", not open_critical, float(open_critical or 0), 0.0,
+                 f"{open_critical} open incident(s) with critical alerts" if open_critical else "no open incident")
