@@ -113,7 +113,7 @@ def test_a_failing_job_is_recorded_and_alerts(fresh_home: Path, tmp_path: Path, 
         failed = _wait(lambda: [r for r in _call(daemon, "jobs", {"job": "retrain"})["runs"]
                                 if r["run_id"] == queued["run_id"] and r["status"] == "failed"], 120)
         assert "gone.parquet" in failed[0]["error"]
-        alerts = _call(daemon, "alerts", {"model": "gone"})["alerts"]
+        alerts = _wait(lambda: _call(daemon, "alerts", {"model": "gone"})["alerts"], 30)  # right after the run
         assert [(a["rule"], a["subject"]) for a in alerts] == [("job-failed", "retrain")]
         assert daemon.post("/v1/models/delay/predict", {"records": []})[0] == 400  # still serving
     finally:

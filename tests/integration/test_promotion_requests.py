@@ -67,3 +67,6 @@ def test_four_eyes_approval_expiry_and_rejection(home: Path, vigil: Callable[...
     statuses = query(home, "SELECT request_id, status, decided_by FROM promotion_requests ORDER BY request_id")
     assert statuses == [(1, "approved", "bob"), (2, "expired", "vigil"), (3, "rejected", "bob")]
     assert query(home, "SELECT version FROM aliases WHERE alias = 'champion'") == [(1,)]
+    history = query(home, "SELECT kind, status, actor, decided_by, gates LIKE '%latency ok%' FROM version_releases "
+                          "WHERE model_name = 'delay' AND version = 1 ORDER BY happened_at")
+    assert history == [("request", "approved", "ann", "bob", True), ("deployment", "moved", "bob", None, None)]
