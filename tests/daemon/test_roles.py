@@ -11,6 +11,12 @@ from daemon_support import Daemon, start_daemon
 from tests.support import query
 
 
+def _admin_post(daemon: Daemon, name: str, body: dict[str, Any], token: str) -> tuple[int, Any]:
+    status, _, payload = daemon.request("POST", f"/admin/v1/ops/{name}", body,
+                                        headers={"Authorization": f"Bearer {token}"})
+    return status, json.loads(payload)
+
+
 def _token(output: str) -> str:
     return next(line for line in output.splitlines() if line.startswith("vgu_"))
 
@@ -45,11 +51,7 @@ def test_roles_through_the_admin_api(fresh_home: Path, tmp_path: Path, vigil: Ca
     viewer = _token(vigil("users", "add", "vera", "--role", "viewer", "--home", fresh_home).out)
     daemon = start_daemon(fresh_home, tmp_path / "daemon.log")
     try:
-        def post(name: str, body: dict[str, Any], token: str) -> tuple[int, Any]:
-            status, _, payload = daemon.request("POST", f"/admin/v1/ops/{name}", body,
-                                                headers={"Authorization": f"Bearer {token}"})
-            return status, json.loads(payload)
-
+        post = lambda name, body, token: _admin_post(daemon, name, body, token)  # noqa: E731
         status, body = post("rollback", {"name": "delay", "to": 2, "reason": "x"}, viewer)
         assert status == 403 and body["error"]["type"] == "Forbidden" and "operator role" in body["error"]["message"]
         status, body = post("whoami", {"actor": "someone-else"}, viewer)
@@ -73,11 +75,7 @@ def test_an_approval_through_the_admin_api_swaps_the_champion(fresh_home: Path, 
     bob = _token(vigil("users", "add", "bob", "--role", "approver", "--home", fresh_home).out)
     daemon = start_daemon(fresh_home, tmp_path / "daemon.log")
     try:
-        def post(name: str, body: dict[str, Any], token: str) -> tuple[int, Any]:
-            status, _, payload = daemon.request("POST", f"/admin/v1/ops/{name}", body,
-                                                headers={"Authorization": f"Bearer {token}"})
-            return status, json.loads(payload)
-
+        post = lambda name, body, token: _admin_post(daemon, name, body, token)  # noqa: E731
         status, body = post("promote", {"name": "delay", "version": 2, "alias": "champion", "reason": "v2"}, ann)
         assert status == 200 and body["result"]["status"] == "pending"
         request_id = body["result"]["request_id"]
