@@ -182,8 +182,8 @@ class JobsConfig(_Section):
         return value
 
 
-class CanaryConfig(_Section):
-    """Canary analysis: after a canary has run long enough, compare it with the champion and act."""
+class CanaryPolicy(_Section):
+    """A model's canary analysis: after a canary has run long enough, compare it with the champion and act."""
 
     min_seconds: int = Field(1800, ge=1, description="How long a canary runs before it is judged.")
     min_requests: int = Field(200, ge=1, description="Canary requests needed before it is judged.")
@@ -197,6 +197,17 @@ class CanaryConfig(_Section):
     )
     on_pass: Literal["promote", "report"] = Field("promote", description="Promote a passing canary to champion.")
     on_fail: Literal["rollback", "report"] = Field("rollback", description="Remove a failing canary (with an alert).")
+
+
+class CanaryConfig(CanaryPolicy):
+    """Canary analysis: the default policy, and a policy per model."""
+
+    models: dict[str, CanaryPolicy] = Field(
+        default_factory=dict, description="Per-model canary policy: [canary.models.NAME] min_requests = ..."
+    )
+
+    def policy_for(self, model_name: str) -> CanaryPolicy:
+        return self.models.get(model_name) or CanaryPolicy(**self.model_dump(exclude={"models"}))
 
 
 class PromotionPolicy(_Section):
@@ -312,7 +323,8 @@ def render_template() -> str:
         for key, field in model.model_fields.items():
             if _is_table(field):
                 example = {"serving": '#   unknown_category = "reject"', "jobs": '#   cron = "0 3 * * 0"',
-                           "promotion": "#   min_roc_auc = 0.7"}.get(section, "#   psi_critical = 0.3")
+                           "promotion": "#   min_roc_auc = 0.7",
+                           "canary": "#   min_requests = 1000"}.get(section, "#   psi_critical = 0.3")
                 lines += [f"# {field.description}", f"#   [{section}.{key}.flight_delay]", example]
         lines.append("")
     return "\n".join(lines)

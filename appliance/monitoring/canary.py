@@ -38,7 +38,7 @@ def analyse(ctx: AppContext, model_name: str, errors: tuple[tuple[int, int], tup
     canary, champion = aliases.get("canary"), aliases.get("champion")
     if canary is None or champion is None:
         return None
-    policy = ctx.config.canary
+    policy = ctx.config.canary.policy_for(model_name)
     now = now or utc_now()
     since = ctx.store.scalar("SELECT max(changed_at) FROM deployments WHERE model_name = ? AND alias = 'canary' "
                              "AND to_version = ?", [model_name, canary])
@@ -67,7 +67,8 @@ def analyse(ctx: AppContext, model_name: str, errors: tuple[tuple[int, int], tup
 
 def act(ctx: AppContext, verdict: dict[str, Any]) -> tuple[dict[str, Any], list[AlertChange]]:
     """Promote, roll back or report, by policy; returns (what was done, alert changes to route)."""
-    policy, model = ctx.config.canary, verdict["model"]
+    model = verdict["model"]
+    policy = ctx.config.canary.policy_for(model)
     failed = ", ".join(f"{c['check']} {c['value']:.4g} (limit {c['limit']:g})" for c in verdict["checks"] if not c["ok"])
     if verdict["status"] == "passed" and policy.on_pass == "promote":
         paused = promotion_paused(ctx.store, model)

@@ -86,4 +86,14 @@ def test_template_lists_every_default() -> None:
     assert dumped["monitoring"].pop("models") == {}
     assert dumped["jobs"].pop("retrain") == {}
     assert dumped["promotion"].pop("models") == {}
+    assert dumped["canary"].pop("models") == {}
     assert dumped == {section: dict(values) for section, values in data.items()}
+
+
+def test_canary_and_promotion_policies_per_model() -> None:
+    config = VigilConfig.model_validate({"canary": {"min_requests": 50, "models": {"m": {"min_requests": 5000}}},
+                                         "promotion": {"models": {"m": {"min_roc_auc": 0.7}}}})
+    assert config.canary.policy_for("m").min_requests == 5000
+    assert config.canary.policy_for("other").min_requests == 50  # the section's default applies
+    assert config.promotion.policy_for("m").min_roc_auc == 0.7
+    assert config.promotion.policy_for("other").approval_for == ["champion"]
