@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Literal, Mapping
+from typing import Any, Literal, Mapping, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -21,6 +21,15 @@ CONFIG_FILE = "vigil.toml"
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+P = TypeVar("P", bound=_Section)
+
+
+def _for_model(section: Any, model_name: str, policy: type[P]) -> P:
+    """The model's own table (`[section.models.NAME]`), else the section's values of the policy's keys."""
+    found = section.models.get(model_name)
+    return found if found is not None else policy(**section.model_dump(include=set(policy.model_fields)))
 
 
 class StoreConfig(_Section):
@@ -94,9 +103,7 @@ class ServingConfig(_Section):
     )
 
     def policy_for(self, model_name: str) -> ModelPolicy:
-        return self.models.get(model_name) or ModelPolicy(
-            unknown_category=self.unknown_category, out_of_range=self.out_of_range
-        )
+        return _for_model(self, model_name, ModelPolicy)
 
 
 class DriftBands(_Section):
@@ -116,10 +123,7 @@ class MonitoringConfig(DriftBands):
     )
 
     def bands_for(self, model_name: str) -> DriftBands:
-        return self.models.get(model_name) or DriftBands(
-            psi_warning=self.psi_warning, psi_critical=self.psi_critical,
-            js_warning=self.js_warning, js_critical=self.js_critical,
-        )
+        return _for_model(self, model_name, DriftBands)
 
 
 class AlertsConfig(_Section):
@@ -207,7 +211,7 @@ class CanaryConfig(CanaryPolicy):
     )
 
     def policy_for(self, model_name: str) -> CanaryPolicy:
-        return self.models.get(model_name) or CanaryPolicy(**self.model_dump(exclude={"models"}))
+        return _for_model(self, model_name, CanaryPolicy)
 
 
 class PromotionPolicy(_Section):
@@ -239,7 +243,7 @@ class PromotionConfig(PromotionPolicy):
     )
 
     def policy_for(self, model_name: str) -> PromotionPolicy:
-        return self.models.get(model_name) or PromotionPolicy(**self.model_dump(exclude={"models"}))
+        return _for_model(self, model_name, PromotionPolicy)
 
 
 class VigilConfig(_Section):
