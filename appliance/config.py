@@ -165,6 +165,10 @@ class JobsConfig(_Section):
     )
     rollup_every: str = Field("1m", description="How often complete minutes of the prediction log are rolled up.")
     retention_days: int = Field(30, ge=1, description="Logged inputs older than this many days are deleted.")
+    artifact_retention_days: int = Field(
+        90, ge=1, description="Artifacts of versions archived (no alias, a newer version exists) longer than this "
+        "many days are deleted, unless a pending promotion request or an audit hold names them."
+    )
     retention_every: str = Field("1d", description="How often the retention job runs.")
     drift_retrain_windows: int = Field(
         3, ge=0, description="Retrain a model after this many consecutive windows with critical drift (0: never)."

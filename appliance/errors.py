@@ -63,6 +63,10 @@ class ArtifactError(RegistryError):
     """An artifact is missing, changed, or in an unsafe format."""
 
 
+class ArtifactDeleted(ArtifactError):
+    """Retention deleted the version's artifact: the version keeps its lineage but cannot serve again."""
+
+
 class InvalidRequest(VigilError):
     """A client's request is malformed or breaks the serving version's contract (HTTP 4xx)."""
 

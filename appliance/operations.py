@@ -304,6 +304,45 @@ def _user_revoke(ctx: AppContext, a: dict[str, Any]) -> Any:
     return revoke_user(ctx.store, a["name"], a["actor"])
 
 
+def _retention_run(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.jobs.retention import prune
+
+    jobs = ctx.config.jobs
+    return prune(ctx, int(a.get("inputs_days") or jobs.retention_days),
+                 int(a.get("artifact_days") or jobs.artifact_retention_days), actor=a["actor"],
+                 dry_run=bool(a.get("dry_run")))
+
+
+def _retention_status(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.store.retention_queries import version_retention
+
+    if a.get("name"):
+        from appliance.registry.versions import require_model
+
+        require_model(ctx.store, a["name"])
+    return {"versions": version_retention(ctx.store, a.get("name")),
+            "artifact_retention_days": ctx.config.jobs.artifact_retention_days,
+            "retention_days": ctx.config.jobs.retention_days}
+
+
+def _hold_add(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.registry.holds import place_hold
+
+    return place_hold(ctx.store, a["name"], a.get("version"), a.get("reason", ""), a["actor"])
+
+
+def _hold_list(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.registry.holds import list_holds
+
+    return {"holds": list_holds(ctx.store, bool(a.get("all")))}
+
+
+def _hold_release(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.registry.holds import release_hold
+
+    return release_hold(ctx.store, int(a["id"]), a.get("reason", ""), a["actor"])
+
+
 def _whoami(ctx: AppContext, a: dict[str, Any]) -> Any:
     return {"name": a["actor"], "role": a.get("caller_role"), "identity": a.get("caller_identity")}
 
@@ -351,6 +390,11 @@ OPERATIONS: dict[str, OperationSpec] = {
     "user_add": OperationSpec(_user_add, writes=True),
     "user_list": OperationSpec(_user_list, writes=False),
     "user_revoke": OperationSpec(_user_revoke, writes=True),
+    "retention_run": OperationSpec(_retention_run, writes=True),
+    "retention_status": OperationSpec(_retention_status, writes=False),
+    "hold_add": OperationSpec(_hold_add, writes=True),
+    "hold_list": OperationSpec(_hold_list, writes=False),
+    "hold_release": OperationSpec(_hold_release, writes=True),
     "whoami": OperationSpec(_whoami, writes=False),  # the daemon queues it as a job instead (Service)
 }
 

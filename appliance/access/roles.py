@@ -2,7 +2,8 @@
 
 Roles are ordered, each including the ones before it: viewer (read everything), operator (run
 checks, acknowledge and resolve incidents, mute alerts, train, retrain, promote, roll back),
-approver (approve and reject promotion requests), admin (users, API keys, contracts, policy).
+approver (approve and reject promotion requests, place audit holds), admin (users, API keys,
+contracts, policy, releasing holds, running retention by hand).
 An operation not listed needs admin, so a new mutation is closed until someone opens it.
 """
 
@@ -13,11 +14,12 @@ ROLES = ("viewer", "operator", "approver", "admin")
 _VIEWER = {"models", "versions", "show", "sql", "reproduce", "contract_export", "contract_check", "migrate_status",
            "api_key_list", "outcomes", "quality", "system", "dashboard", "alerts", "alert_rules", "incidents",
            "incident_show", "incident_postmortem", "jobs", "audit_verify", "audit_export", "explain_request",
-           "user_list", "whoami", "requests"}
+           "user_list", "whoami", "requests", "retention_status", "hold_list"}
 _OPERATOR = {"drift", "monitor_run", "alert_mute", "incident_ack", "incident_note", "incident_resolve", "train",
              "import", "retrain", "promote", "rollback"}
-_APPROVER = {"approve", "reject"}
-_ADMIN = {"user_add", "user_revoke", "api_key_add", "api_key_revoke", "contract_apply"}
+_APPROVER = {"approve", "reject", "hold_add"}
+_ADMIN = {"user_add", "user_revoke", "api_key_add", "api_key_revoke", "contract_apply", "hold_release",
+          "retention_run"}
 
 
 def required_role(operation: str) -> str:

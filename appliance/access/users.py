@@ -57,7 +57,8 @@ def authorize(store: Store, who: Identity, operation: str) -> None:
     if not store.read_only:
         with store.transaction():
             q.insert_audit(store, utc_now(), who.name, "access.denied", None, None,
-                           {"operation": operation, "role": who.role, "needs": needed, "identity": who.how})
+                           {"operation": operation, "role": who.role, "needs": needed, "identity": who.how},
+                           subject=f"operation:{operation}", reason=f"{who.role} role; needs {needed}")
     raise Forbidden(f"{who.name} ({who.role}) may not run '{operation}'; it needs the {needed} role "
                     "(an admin can grant it: vigil users add NAME --role ROLE)")
 
@@ -73,7 +74,8 @@ def add_user(store: Store, name: str, role: str, actor: str) -> dict[str, Any]:
             raise RegistryError(f"user '{name}' exists; revoke it first to issue a new token")
         at = utc_now()
         store.execute("INSERT INTO users VALUES (?, ?, ?, ?, ?, NULL)", [name, role, _sha(token), actor, at])
-        q.insert_audit(store, at, actor, "user.add", None, None, {"user": name, "role": role})
+        q.insert_audit(store, at, actor, "user.add", None, None, {"user": name, "role": role},
+                       subject=f"user:{name}", before=None, after={"role": role})
     return {"name": name, "role": role, "token": token}
 
 
@@ -84,7 +86,8 @@ def revoke_user(store: Store, name: str, actor: str) -> dict[str, Any]:
             raise RegistryError(f"no active user '{name}'")
         at = utc_now()
         store.execute("UPDATE users SET revoked_at = ? WHERE name = ?", [at, name])
-        q.insert_audit(store, at, actor, "user.revoke", None, None, {"user": name, "role": found["role"]})
+        q.insert_audit(store, at, actor, "user.revoke", None, None, {"user": name, "role": found["role"]},
+                       subject=f"user:{name}", before={"role": found["role"]}, after=None)
     return {"name": name, "revoked": True}
 
 

@@ -32,6 +32,10 @@ def escalate(store: Store, changes: list[AlertChange], at: datetime) -> list[int
             if existing is None:
                 incident_id = iq.insert_incident(store, alert["model_name"], alert["message"], at)
                 iq.add_event(store, incident_id, at, "opened", "vigil", f"opened by alert {alert['alert_id']}")
+                q.insert_audit(store, at, "vigil", "incident.open", alert["model_name"], None,
+                               {"incident_id": incident_id, "alert_id": alert["alert_id"]},
+                               subject=f"incident:{incident_id}", after={"status": "open"},
+                               reason=f"critical alert {alert['rule']}: {alert['message']}")
                 opened.append(incident_id)
             else:
                 incident_id = int(existing["incident_id"])
@@ -67,7 +71,8 @@ def acknowledge(store: Store, incident_id: int, actor: str) -> dict[str, Any]:
             iq.acknowledge(store, incident_id, actor, now)
             iq.add_event(store, incident_id, now, "acknowledged", actor, "acknowledged")
             q.insert_audit(store, now, actor, "incident.acknowledge", found["model_name"], None,
-                           {"incident_id": incident_id})
+                           {"incident_id": incident_id}, subject=f"incident:{incident_id}",
+                           before={"status": "open"}, after={"status": "acknowledged"})
     return show(store, incident_id)
 
 
@@ -79,7 +84,8 @@ def note(store: Store, incident_id: int, actor: str, text: str) -> dict[str, Any
         now = utc_now()
         iq.add_event(store, incident_id, now, "note", actor, text.strip())
         q.insert_audit(store, now, actor, "incident.note", found["model_name"], None,
-                       {"incident_id": incident_id, "note": text.strip()})
+                       {"incident_id": incident_id, "note": text.strip()}, subject=f"incident:{incident_id}",
+                       after={"note": text.strip()})
     return show(store, incident_id)
 
 
@@ -94,7 +100,9 @@ def resolve(store: Store, incident_id: int, actor: str, resolution: str) -> dict
         iq.resolve(store, incident_id, actor, now, resolution.strip())
         iq.add_event(store, incident_id, now, "resolved", actor, resolution.strip())
         q.insert_audit(store, now, actor, "incident.resolve", found["model_name"], None,
-                       {"incident_id": incident_id, "resolution": resolution.strip()})
+                       {"incident_id": incident_id, "resolution": resolution.strip()},
+                       subject=f"incident:{incident_id}", before={"status": found["status"]},
+                       after={"status": "resolved"}, reason=resolution.strip())
     return show(store, incident_id)
 
 

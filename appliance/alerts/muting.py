@@ -25,5 +25,6 @@ def mute(ctx: AppContext, rule: str, model_name: str, duration: str, reason: str
     with ctx.store.transaction():
         aq.insert_mute(ctx.store, row)
         q.insert_audit(ctx.store, now, actor, "alert.mute", None if model_name == "*" else model_name, None,
-                       {"rule": rule, "model": model_name, "until": row["until"], "reason": row["reason"]})
+                       {"rule": rule, "model": model_name, "until": row["until"], "reason": row["reason"]},
+                       subject=f"mute:{rule}@{model_name}", after={"until": row["until"]}, reason=reason.strip())
     return row

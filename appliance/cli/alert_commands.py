@@ -15,11 +15,9 @@ def _actor() -> str:
 
 
 def _call(args: argparse.Namespace, name: str, payload: dict[str, Any]) -> dict[str, Any]:
-    from appliance.cli.backend import call
+    from appliance.cli.backend import call_object
 
-    result = call(args.home, name, payload)
-    assert isinstance(result, dict)
-    return result
+    return call_object(args.home, name, payload)
 
 
 def cmd_monitor_run(args: argparse.Namespace) -> int:

@@ -22,6 +22,13 @@ def call(home_arg: str | None, name: str, args: dict[str, Any]) -> Any:
     return _local(home, name, args)
 
 
+def call_object(home_arg: str | None, name: str, args: dict[str, Any]) -> dict[str, Any]:
+    """`call` for an operation whose result is a JSON object."""
+    result = call(home_arg, name, args)
+    assert isinstance(result, dict)
+    return result
+
+
 def _user_token() -> str | None:
     """A user's token from VIGIL_TOKEN; without it the caller is the OS user."""
     return os.environ.get("VIGIL_TOKEN") or None

@@ -227,11 +227,45 @@ def _alert_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("whoami", help="who Vigil takes you for, and your role")
     _home(p)
     _json(p)
+    _retention_commands(sub)
     p = sub.add_parser("retrain", help="retrain a model from its current spec on fresh data (a new challenger)")
     _home(p)
     p.add_argument("name")
     p.add_argument("--reason", required=True, help="why (kept in the version's lineage and audit log)")
     _json(p)
+
+
+def _retention_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("retention", help="retention of logged inputs and archived versions' artifacts")
+    verbs = p.add_subparsers(dest="verb", required=True, parser_class=_Parser)
+    v = verbs.add_parser("run", help="apply the retention policies now (the daemon's job does it daily)")
+    _home(v)
+    v.add_argument("--dry-run", action="store_true", help="list what would be deleted; delete nothing")
+    v.add_argument("--inputs-days", type=int, help="delete logged inputs older than this (default: jobs.retention_days)")
+    v.add_argument("--artifact-days", type=int,
+                   help="delete artifacts archived longer than this (default: jobs.artifact_retention_days)")
+    _json(v)
+    v = verbs.add_parser("status", help="each version: aliases, archived since, holds, pending requests, deleted")
+    _home(v)
+    v.add_argument("name", nargs="?")
+    _json(v)
+    p = sub.add_parser("holds", help="audit holds: keep a model's artifacts and logged inputs from retention")
+    verbs = p.add_subparsers(dest="verb", required=True, parser_class=_Parser)
+    v = verbs.add_parser("add", help="hold a version (or every version of a model)")
+    _home(v)
+    v.add_argument("name")
+    v.add_argument("--version", type=int, help="one version (default: every version of the model)")
+    v.add_argument("--reason", required=True, help="the case or ticket the hold is for")
+    _json(v)
+    v = verbs.add_parser("list", help="active holds")
+    _home(v)
+    v.add_argument("--all", action="store_true", help="released holds too")
+    _json(v)
+    v = verbs.add_parser("release", help="release a hold (admin)")
+    _home(v)
+    v.add_argument("id", type=int)
+    v.add_argument("--reason", required=True)
+    _json(v)
 
 
 def _model_window(sub: argparse._SubParsersAction, command: str, help_text: str,
@@ -284,13 +318,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _handler(args: argparse.Namespace) -> Handler:
     from appliance.cli import (alert_commands, daemon_commands, monitoring_commands, registry_commands,
-                               store_commands, training_commands)
+                               retention_commands, store_commands, training_commands)
 
     name = args.command.replace("-", "_")
     if getattr(args, "verb", None):
         name = f"{name}_{args.verb}"
     for module in (store_commands, training_commands, registry_commands, daemon_commands, monitoring_commands,
-                   alert_commands):
+                   alert_commands, retention_commands):
         found = getattr(module, f"cmd_{name}", None)
         if found is not None:
             return found

@@ -9,8 +9,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
-from appliance.errors import (Forbidden, InvalidRequest, ModelNotServed, NotFound, QueryError, ReadOnlyViolation,
-                              RetryLater, StoreError, Unauthorized, VigilError)
+from appliance.errors import (ArtifactDeleted, Forbidden, InvalidRequest, ModelNotServed, NotFound, QueryError,
+                              ReadOnlyViolation, RetryLater, StoreError, Unauthorized, VigilError)
 from appliance.jsonable import plain
 
 log = logging.getLogger("vigil.http")
@@ -106,6 +106,8 @@ def _status(error: BaseException) -> tuple[int, list[tuple[str, str]]]:
         return 403, []
     if isinstance(error, (ModelNotServed, NotFound, RouteNotFound)):
         return 404, []
+    if isinstance(error, ArtifactDeleted):
+        return 410, []
     if isinstance(error, MethodNotAllowed):
         return 405, []
     if isinstance(error, (QueryError, ReadOnlyViolation)):

@@ -146,7 +146,7 @@ class Jobs:
 
         def work() -> Any:
             with self.service.write_lock:
-                return prune(self.service.context(), self.config.retention_days)
+                return prune(self.service.context(), self.config.retention_days, self.config.artifact_retention_days)
 
         return self._record("retention", None, trigger, work)
 

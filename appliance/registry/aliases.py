@@ -7,7 +7,7 @@ from typing import Any
 from appliance.alerts.incidents import record_for_model
 from appliance.clock import utc_now
 from appliance.errors import RegistryError
-from appliance.registry.versions import get_version
+from appliance.registry.versions import servable_version
 from appliance.store import prediction_queries as pq
 from appliance.store import registry_queries as q
 from appliance.store.connection import Store
@@ -27,7 +27,7 @@ def move_alias(store: Store, model_name: str, alias: str, number: int, *, actor:
         raise RegistryError("--percent applies to the canary alias only, between 0 (exclusive) and 100")
     if not reason.strip():
         raise RegistryError("an alias change needs a reason; pass --reason TEXT")
-    get_version(store, model_name, number)
+    servable_version(store, model_name, number)
     at = utc_now()
     with store.transaction():
         previous = q.aliases(store, model_name).get(alias)
@@ -38,7 +38,10 @@ def move_alias(store: Store, model_name: str, alias: str, number: int, *, actor:
         q.insert_deployment(store, model_name, alias, previous, number, actor, at, reason)
         q.insert_audit(store, at, actor, "alias.rollback" if rollback else "alias.move", model_name, number,
                        {"alias": alias, "from_version": previous, "to_version": number, "reason": reason,
-                        "percent": percent})
+                        "percent": percent},
+                       subject=f"alias:{model_name}@{alias}",
+                       before=None if previous is None else {"version": previous},
+                       after={"version": number, "percent": percent}, reason=reason)
         kind = "rollback" if rollback else "deployment"
         record_for_model(store, model_name, kind, actor,
                          f"{alias}: v{previous if previous is not None else '-'} -> v{number} ({reason})")
@@ -56,7 +59,8 @@ def remove_alias(store: Store, model_name: str, alias: str, *, actor: str, reaso
             return None
         store.execute("DELETE FROM aliases WHERE model_name = ? AND alias = ?", [model_name, alias])
         q.insert_deployment(store, model_name, alias, previous, None, actor, at, reason)
-        q.insert_audit(store, at, actor, "alias.remove", model_name, previous, {"alias": alias, "reason": reason})
+        q.insert_audit(store, at, actor, "alias.remove", model_name, previous, {"alias": alias, "reason": reason},
+                       subject=f"alias:{model_name}@{alias}", before={"version": previous}, after=None, reason=reason)
         record_for_model(store, model_name, "rollback", actor, f"{alias} v{previous} removed ({reason})")
     return previous
 

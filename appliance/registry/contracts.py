@@ -34,5 +34,7 @@ def apply_contract(store: Store, model_name: str, number: int, contract: Contrac
         q.insert_contract(store, model_name, number, revision + 1, contract.model_dump(mode="json"), actor, at,
                           reason)
         q.insert_audit(store, at, actor, "contract.apply", model_name, number,
-                       {"revision": revision + 1, "reason": reason})
+                       {"revision": revision + 1, "reason": reason},
+                       subject=f"contract:{model_name}/v{number}", before={"revision": revision},
+                       after={"revision": revision + 1}, reason=reason)
     return revision + 1

@@ -17,7 +17,7 @@ from appliance.context import AppContext
 from appliance.errors import Forbidden, RegistryError
 from appliance.registry.aliases import ALIASES, move_alias
 from appliance.registry.gates import run_gates
-from appliance.registry.versions import get_version
+from appliance.registry.versions import servable_version
 from appliance.store import registry_queries as q
 
 
@@ -27,7 +27,7 @@ def request_promotion(ctx: AppContext, model_name: str, version: int, alias: str
         raise RegistryError(f"unknown alias '{alias}'; use one of {', '.join(ALIASES)}")
     if not reason.strip():
         raise RegistryError("a promotion needs a reason; pass --reason TEXT")
-    get_version(ctx.store, model_name, version)
+    servable_version(ctx.store, model_name, version)
     policy = ctx.config.promotion.policy_for(model_name)
     gates = run_gates(ctx, model_name, version, policy)
     failing = [g for g in gates if not g["passed"]]
@@ -45,7 +45,11 @@ def request_promotion(ctx: AppContext, model_name: str, version: int, alias: str
                               [request_id, g["gate"], g["passed"], g["value"], g["limit"], g["detail"]])
         q.insert_audit(ctx.store, now, actor, "promotion.request", model_name, version,
                        {"request_id": request_id, "alias": alias, "reason": reason.strip(),
-                        "failing_gates": [g["gate"] for g in failing]})
+                        "failing_gates": [g["gate"] for g in failing]},
+                       subject=f"promotion:{request_id}", after={"status": "evaluating", "alias": alias,
+                                                                 "version": version, "percent": percent,
+                                                                 "gates": {g["gate"]: g["passed"] for g in gates}},
+                       reason=reason.strip())
         if failing:
             _decide(ctx, request_id, "rejected", "vigil", "failing gates: " + ", ".join(g["gate"] for g in failing))
         elif needs_approval and not waived:
@@ -64,7 +68,9 @@ def approve(ctx: AppContext, request_id: int, actor: str) -> dict[str, Any]:
     if found["requested_by"] == actor:
         with ctx.store.transaction():
             q.insert_audit(ctx.store, utc_now(), actor, "promotion.self_approval_refused", found["model_name"],
-                           found["version"], {"request_id": request_id})
+                           found["version"], {"request_id": request_id},
+                           subject=f"promotion:{request_id}", before={"status": "pending"},
+                           after={"status": "pending"}, reason="the requester cannot approve their own request")
         raise Forbidden(f"{actor} requested promotion {request_id} and cannot approve it; another approver must")
     with ctx.store.transaction():
         previous = move_alias(ctx.store, found["model_name"], found["alias"], int(found["version"]), actor=actor,
@@ -118,12 +124,15 @@ def _expire(ctx: AppContext) -> None:
 
 def _decide(ctx: AppContext, request_id: int, status: str, actor: str, decision: str) -> None:
     now = utc_now()
-    found = ctx.store.row("SELECT model_name, version FROM promotion_requests WHERE request_id = ?", [request_id])
+    found = ctx.store.row("SELECT model_name, version, status FROM promotion_requests WHERE request_id = ?",
+                          [request_id])
     assert found is not None
     ctx.store.execute("UPDATE promotion_requests SET status = ?, decided_by = ?, decided_at = ?, decision = ? "
                       "WHERE request_id = ?", [status, actor, now, decision, request_id])
     q.insert_audit(ctx.store, now, actor, f"promotion.{status}", found["model_name"], found["version"],
-                   {"request_id": request_id, "decision": decision})
+                   {"request_id": request_id, "decision": decision},
+                   subject=f"promotion:{request_id}", before={"status": found["status"]}, after={"status": status},
+                   reason=decision)
 
 
 def _no_users(ctx: AppContext) -> bool:

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from appliance.clock import utc_now
-from appliance.errors import NotFound
+from appliance.errors import ArtifactDeleted, NotFound
 from appliance.registry.blobs import Blob, BlobWriter
 from appliance.registry.model_card import render_model_card
 from appliance.store import registry_queries as q
@@ -73,6 +73,10 @@ def _insert_all(store: Store, new: NewVersion) -> int:
         q.insert_snapshot(store, _snapshot_row(new.snapshot, at))
     if not q.artifact_exists(store, new.artifact.sha256):
         q.insert_artifact(store, new.artifact.sha256, new.artifact.relative_path, new.artifact.size_bytes, at)
+    else:
+        from appliance.store.retention_queries import forget_deletion
+
+        forget_deletion(store, new.artifact.sha256)  # the same bytes, deleted by retention, are back
     if new.plan is not None:
         from appliance.plans.storage import record_plan
 
@@ -90,7 +94,8 @@ def _insert_all(store: Store, new: NewVersion) -> int:
     q.insert_audit(store, at, actor, f"version.{new.origin}", new.model_name, number, {
         "artifact_sha256": new.artifact.sha256, "snapshot_id": new.snapshot.blob.sha256,
         "spec_sha256": new.lineage.get("spec_sha256"), "reason": new.reason,
-    })
+    }, subject=f"version:{new.model_name}/v{number}", before=None,
+        after={"artifact_sha256": new.artifact.sha256, "snapshot_id": new.snapshot.blob.sha256}, reason=new.reason)
     return number
 
 
@@ -131,6 +136,21 @@ def get_version(store: Store, model_name: str, number: int) -> dict[str, Any]:
         require_model(store, model_name)
         raise NotFound(f"model '{model_name}' has no version {number}; list them with `vigil versions {model_name}`")
     return found
+
+
+def servable_version(store: Store, model_name: str, number: int) -> dict[str, Any]:
+    """The version's row, refusing a version whose artifact retention has deleted."""
+    found = get_version(store, model_name, number)
+    require_artifact(found)
+    return found
+
+
+def require_artifact(row: dict[str, Any]) -> None:
+    if row.get("artifact_deleted_at") is not None:
+        raise ArtifactDeleted(
+            f"the artifact of model {row['model_name']} v{row['version']} was deleted by retention on "
+            f"{str(row['artifact_deleted_at'])[:19]}; its lineage remains, but it cannot serve again "
+            "(retrain, or import the model file again if you kept a copy)")
 
 
 def list_versions(store: Store, model_name: str) -> list[dict[str, Any]]:

@@ -32,7 +32,8 @@ def create_api_key(store: Store, name: str, rate_per_second: float | None, actor
     at = utc_now()
     with store.transaction():
         pq.insert_api_key(store, name, hash_key(key), rate_per_second, actor, at)
-        _audit(store, actor, "api_key.create", {"name": name, "rate_per_second": rate_per_second})
+        _audit(store, actor, "api_key.create", {"name": name, "rate_per_second": rate_per_second}, name,
+               None, {"rate_per_second": rate_per_second})
     return key
 
 
@@ -40,13 +41,15 @@ def revoke_api_key(store: Store, name: str, actor: str) -> None:
     with store.transaction():
         if not pq.revoke_api_key(store, name, utc_now()):
             raise RegistryError(f"no active API key named '{name}'; list them with `vigil api-keys list`")
-        _audit(store, actor, "api_key.revoke", {"name": name})
+        _audit(store, actor, "api_key.revoke", {"name": name}, name, {"active": True}, {"active": False})
 
 
-def _audit(store: Store, actor: str, action: str, details: dict[str, object]) -> None:
+def _audit(store: Store, actor: str, action: str, details: dict[str, object], name: str, before: object,
+           after: object) -> None:
     from appliance.store import registry_queries as q
 
-    q.insert_audit(store, utc_now(), actor, action, None, None, details)
+    q.insert_audit(store, utc_now(), actor, action, None, None, details, subject=f"api_key:{name}", before=before,
+                   after=after)
 
 
 class _Bucket:

@@ -20,6 +20,7 @@ from appliance.errors import StoreError
 from appliance.plans.storage import compile_checked, find_plan, record_plan, write_plan
 from appliance.registry.blobs import BlobWriter
 from appliance.registry.loading import load_version_model
+from appliance.registry.versions import require_artifact
 from appliance.serving.fast_path import compile_pipeline
 from appliance.serving.inputs import Inputs
 
@@ -30,6 +31,7 @@ ScoreFn = Callable[[Inputs], np.ndarray]
 def scoring_engine(ctx: AppContext, row: dict[str, Any], features: list[Feature],
                    contract: Contract) -> tuple[Any, ScoreFn | None, str]:
     """(fitted pipeline or None, fast function or None, engine name) for a version row."""
+    require_artifact(row)
     plan = find_plan(ctx.store, ctx.home.root, row["artifact_sha256"])
     if plan is not None:
         return None, plan, "plan"

@@ -15,7 +15,8 @@ VERSION_COLUMNS = """
     v.target, v.positive_class, v.threshold, v.features, v.segments, v.time_column, v.holdout_start,
     v.train_rows, v.holdout_rows, v.spec_toml, v.spec_sha256, v.spec_path, v.spec_git_commit,
     v.spec_git_dirty, v.estimator, v.hyperparameters, v.seed, v.environment, v.parent_version,
-    v.imported_from, v.retrain_trigger, v.created_by, v.created_at, v.reason, v.model_card, m.task
+    v.imported_from, v.retrain_trigger, v.created_by, v.created_at, v.reason, v.model_card, m.task,
+    (SELECT x.deleted_at FROM artifact_deletions x WHERE x.artifact_sha256 = v.artifact_sha256) AS artifact_deleted_at
 """
 _JSON_FIELDS = ("features", "segments", "hyperparameters", "environment", "imported_from", "contract", "details")
 
@@ -204,7 +205,10 @@ def previous_champion(store: Store, model_name: str, current: int) -> int | None
 
 
 def insert_audit(store: Store, at: datetime, actor: str, action: str, model_name: str | None,
-                 number: int | None, details: dict[str, Any]) -> None:
-    from appliance.store.audit_queries import append
+                 number: int | None, details: dict[str, Any], *, subject: str | None = None, before: Any = None,
+                 after: Any = None, reason: str | None = None) -> None:
+    """Append an audit row: `subject` is what changed, `before`/`after` its state (JSON values) and
+    `reason` why; `details` carries everything else."""
+    from appliance.store.audit_queries import Change, append
 
-    append(store, at, actor, action, model_name, number, details)
+    append(store, at, actor, action, model_name, number, details, Change(subject, before, after, reason))

@@ -164,20 +164,28 @@ def test_retention_deletes_old_inputs_and_keeps_the_log(daemon: Daemon, sample_r
     from appliance.context import open_context
     from appliance.home import Home
     from appliance.jobs.retention import prune
+    from appliance.registry.holds import release_hold
 
     assert daemon.post("/v1/models/delay/predict", {"records": sample_records[:5], "request_id": "old"})[0] == 200
     assert daemon.post("/v1/models/delay/predict", {"records": sample_records[:3], "request_id": "new"})[0] == 200
-    _call(daemon, "sql", {"query": "SELECT 1"})
+    hold = _call(daemon, "hold_add", {"name": "delay", "reason": "case 7"})  # every version
+    assert hold["version"] is None and hold["placed_by"]
+    preview = _call(daemon, "retention_run", {"dry_run": True, "inputs_days": 1})
+    assert preview["dry_run"] and preview["inputs_deleted"] == {"delay": 0} and preview["artifacts"]["deleted"] == []
     daemon.stop()
     with open_context(Home(daemon.home)) as ctx:
         ctx.store.execute("UPDATE prediction_log SET logged_at = logged_at - INTERVAL 40 DAY WHERE request_id = 'old'")
+        assert prune(ctx, days=30)["inputs_deleted"] == {"delay": 0}  # held
+        release_hold(ctx.store, int(hold["hold_id"]), "case closed", "ann")
         result = prune(ctx, days=30)
         assert result["inputs_deleted"] == {"delay": 5}
         left = ctx.store.execute("SELECT request_id, count(*) FROM prediction_inputs__delay GROUP BY ALL")
         assert left == [("new", 3)]
         assert ctx.store.scalar("SELECT count(*) FROM prediction_log WHERE request_id = 'old'") == 5  # kept
-        audit = ctx.store.row("SELECT actor, details->>'days' AS days FROM audit_log WHERE action = 'retention.delete'")
-        assert audit == {"actor": "vigil-retention", "days": "30"}
+        audit = ctx.store.rows("SELECT actor, details->>'days' AS days, before->>'$.inputs.delay' AS deleted "
+                               "FROM audit_log WHERE action = 'retention.delete' ORDER BY id")
+        assert audit == [{"actor": "vigil-retention", "days": "30", "deleted": "0"},
+                         {"actor": "vigil-retention", "days": "30", "deleted": "5"}]
 
 
 def _canary_traffic(daemon: Daemon, sample_records: list[dict[str, Any]]) -> None:

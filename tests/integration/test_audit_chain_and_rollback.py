@@ -37,8 +37,11 @@ def test_an_intact_chain_verifies(audited: Path, cli: Callable[..., Any]) -> Non
 @pytest.mark.parametrize("sql,problem", [
     ("UPDATE audit_log SET actor = 'mallory' WHERE id = 2", "row 2 (version.trained) was changed"),
     ("UPDATE audit_log SET details = '{\"reason\": \"nothing to see\"}' WHERE id = 4", "row 4 (alias.move) was changed"),
+    ("UPDATE audit_log SET before = '{\"version\": 2}' WHERE id = 4", "row 4 (alias.move) was changed"),
+    ("UPDATE audit_log SET reason = 'routine' WHERE id = 6", "row 6 (promotion.request) was changed"),
     ("DELETE FROM audit_log WHERE id = 2", "row 3 (promotion.request) does not follow the row before it"),
-    ("INSERT INTO audit_log VALUES (99, now()::TIMESTAMP, 'mallory', 'alias.move', 'delay', 1, '{}', 'x', 'y')",
+    ("INSERT INTO audit_log (id, recorded_at, actor, action, model_name, version, details, prev_hash, row_hash) "
+     "VALUES (99, now()::TIMESTAMP, 'mallory', 'alias.move', 'delay', 1, '{}', 'x', 'y')",
      "row 99 (alias.move) does not follow the row before it"),
 ])
 def test_tampering_is_named(audited: Path, cli: Callable[..., Any], sql: str, problem: str) -> None:

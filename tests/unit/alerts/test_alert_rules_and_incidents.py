@@ -122,7 +122,8 @@ def test_critical_alerts_open_one_incident_with_a_timeline(ctx: AppContext) -> N
     mttr = ctx.store.row("SELECT count(*) AS n FROM incidents WHERE status = 'resolved'")
     assert mttr == {"n": 1}
     audited = ctx.store.execute("SELECT action, actor FROM audit_log WHERE action LIKE 'incident.%' ORDER BY id")
-    assert audited == [("incident.acknowledge", "alice"), ("incident.note", "alice"), ("incident.resolve", "alice")]
+    assert audited == [("incident.open", "vigil"), ("incident.acknowledge", "alice"), ("incident.note", "alice"),
+                       ("incident.resolve", "alice")]
 
 
 def test_routing_writes_json_lines_and_retries_the_webhook(ctx: AppContext, webhook: Any) -> None:
