@@ -265,6 +265,12 @@ def _rollback(ctx: AppContext, a: dict[str, Any]) -> Any:
     return roll_back(ctx.store, a["name"], to=a.get("to"), actor=a["actor"], reason=a.get("reason", ""))
 
 
+def _rollback_plan(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.registry.aliases import rollback_plan
+
+    return rollback_plan(ctx.store, a["name"], a.get("to"))
+
+
 def _audit_verify(ctx: AppContext, a: dict[str, Any]) -> Any:
     from appliance.registry.audit import verify
 
@@ -343,6 +349,41 @@ def _hold_release(ctx: AppContext, a: dict[str, Any]) -> Any:
     return release_hold(ctx.store, int(a["id"]), a.get("reason", ""), a["actor"])
 
 
+def _overview(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.monitoring.overview import overview
+
+    return overview(ctx)
+
+
+def _drift_view(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.monitoring.drift_history import drift_history
+
+    return drift_history(ctx, a["name"])
+
+
+def _audit_log(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.registry.audit import recent
+
+    return recent(ctx.store, str(a.get("filter") or ""), int(a.get("limit") or 200))
+
+
+def _request_show(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.registry.promotion import request_beside_champion
+
+    return request_beside_champion(ctx, int(a["id"]))
+
+
+def _job_schedule(ctx: AppContext, a: dict[str, Any]) -> Any:
+    """The configured schedules; the daemon answers with its scheduler's next runs instead (Service)."""
+    jobs = ctx.config.jobs
+    rows = [{"job": job, "trigger": f"every {every}", "next_run": None}
+            for job, every in (("monitor", jobs.monitor_every), ("rollup", jobs.rollup_every),
+                               ("retention", jobs.retention_every))]
+    rows += [{"job": f"retrain:{name}", "trigger": f"cron {s.cron}", "next_run": None}
+             for name, s in jobs.retrain.items()]
+    return {"running": False, "enabled": jobs.enabled, "jobs": rows}
+
+
 def _whoami(ctx: AppContext, a: dict[str, Any]) -> Any:
     return {"name": a["actor"], "role": a.get("caller_role"), "identity": a.get("caller_identity")}
 
@@ -384,6 +425,7 @@ OPERATIONS: dict[str, OperationSpec] = {
     "retrain": OperationSpec(_retrain, writes=True),
     "dashboard": OperationSpec(_dashboard, writes=False),
     "rollback": OperationSpec(_rollback, writes=True, changes_routes=True),
+    "rollback_plan": OperationSpec(_rollback_plan, writes=False),
     "audit_verify": OperationSpec(_audit_verify, writes=False),
     "audit_export": OperationSpec(_audit_export, writes=False),
     "explain_request": OperationSpec(_explain_request, writes=False),
@@ -395,6 +437,11 @@ OPERATIONS: dict[str, OperationSpec] = {
     "hold_add": OperationSpec(_hold_add, writes=True),
     "hold_list": OperationSpec(_hold_list, writes=False),
     "hold_release": OperationSpec(_hold_release, writes=True),
+    "overview": OperationSpec(_overview, writes=False),
+    "drift_view": OperationSpec(_drift_view, writes=False),
+    "audit_log": OperationSpec(_audit_log, writes=False),
+    "request_show": OperationSpec(_request_show, writes=False),
+    "job_schedule": OperationSpec(_job_schedule, writes=False),
     "whoami": OperationSpec(_whoami, writes=False),  # the daemon queues it as a job instead (Service)
 }
 

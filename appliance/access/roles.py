@@ -14,7 +14,9 @@ ROLES = ("viewer", "operator", "approver", "admin")
 _VIEWER = {"models", "versions", "show", "sql", "reproduce", "contract_export", "contract_check", "migrate_status",
            "api_key_list", "outcomes", "quality", "system", "dashboard", "alerts", "alert_rules", "incidents",
            "incident_show", "incident_postmortem", "jobs", "audit_verify", "audit_export", "explain_request",
-           "user_list", "whoami", "requests", "retention_status", "hold_list"}
+           "user_list", "whoami", "requests", "retention_status", "hold_list",
+           "overview", "drift_view", "audit_log", "request_show", "job_schedule",
+           "rollback_plan"}
 _OPERATOR = {"drift", "monitor_run", "alert_mute", "incident_ack", "incident_note", "incident_resolve", "train",
              "import", "retrain", "promote", "rollback"}
 _APPROVER = {"approve", "reject", "hold_add"}

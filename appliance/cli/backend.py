@@ -6,6 +6,7 @@ import json
 import os
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 from appliance import errors
@@ -18,7 +19,7 @@ def call(home_arg: str | None, name: str, args: dict[str, Any]) -> Any:
 
     daemon = find(home)
     if daemon is not None:
-        return _remote(daemon.url, daemon.token, name, args)
+        return remote(daemon.url, daemon.token, name, args)
     return _local(home, name, args)
 
 
@@ -29,9 +30,21 @@ def call_object(home_arg: str | None, name: str, args: dict[str, Any]) -> dict[s
     return result
 
 
-def _user_token() -> str | None:
-    """A user's token from VIGIL_TOKEN; without it the caller is the OS user."""
-    return os.environ.get("VIGIL_TOKEN") or None
+def token_file() -> Path:
+    """The user's config file for their token: $XDG_CONFIG_HOME/vigil/token (~/.config/vigil/token)."""
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "vigil" / "token"
+
+
+def user_token() -> str | None:
+    """A user's token from VIGIL_TOKEN, else from their token file; without one the caller is the OS user."""
+    found = os.environ.get("VIGIL_TOKEN")
+    if found:
+        return found.strip()
+    try:
+        return token_file().read_text(encoding="utf-8").strip() or None
+    except OSError:
+        return None
 
 
 def _local(home: Home, name: str, args: dict[str, Any]) -> Any:
@@ -41,20 +54,21 @@ def _local(home: Home, name: str, args: dict[str, Any]) -> Any:
 
     spec = operations.find(name)
     with open_context(home, read_only=not spec.writes) as ctx:
-        return operations.run_as(ctx, name, args, _user_token(), creator())
+        return operations.run_as(ctx, name, args, user_token(), creator())
 
 
-def _remote(url: str, admin_token: str, name: str, args: dict[str, Any]) -> Any:
+def remote(url: str, admin_token: str, name: str, args: dict[str, Any], timeout: float = 3600) -> Any:
+    """Run an operation through the daemon's admin API as the user (their token, else the OS user)."""
     from appliance.registry.lineage import creator
 
-    token = _user_token()
+    token = user_token()
     headers = {"Authorization": f"Bearer {token or admin_token}", "Content-Type": "application/json"}
     if token is None:  # a local process that can read the admin token speaks for its OS user
         headers["X-Vigil-User"] = creator()
     request = urllib.request.Request(f"{url}/admin/v1/ops/{name}", data=json.dumps(args).encode(), method="POST",
                                      headers=headers)
     try:
-        with urllib.request.urlopen(request, timeout=3600) as response:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             return json.loads(response.read())["result"]
     except urllib.error.HTTPError as e:
         raise _error_from(e) from None

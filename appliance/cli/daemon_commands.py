@@ -1,4 +1,4 @@
-"""`vigil up`."""
+"""`vigil up` and `vigil tui`."""
 
 from __future__ import annotations
 
@@ -25,3 +25,18 @@ def cmd_up(args: argparse.Namespace) -> int:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
+
+
+def cmd_tui(args: argparse.Namespace) -> int:
+    from appliance.home import resolve_home
+
+    home = resolve_home(args.home)
+    home.require()
+    if args.refresh <= 0:
+        from appliance.errors import ConfigError
+
+        raise ConfigError("--refresh must be a positive number of seconds, e.g. --refresh 2")
+    from tui.app import run
+
+    run(home, args.refresh)
+    return 0

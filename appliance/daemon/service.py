@@ -104,6 +104,8 @@ class Service:
             with self.write_lock:
                 authorize(store, who, name)
         args = {**args, "actor": who.name, "caller_role": who.role, "caller_identity": who.how}
+        if name == "job_schedule" and self.jobs is not None:
+            return {"running": True, "enabled": self.jobs.config.enabled, "jobs": self.jobs.schedule()}
         if name == "retrain" and self.jobs is not None:  # training runs as a job, in its own process
             return self.jobs.request_retrain(str(args["name"]), str(args.get("reason", "")), str(args["actor"]))
         ctx = self.context()

@@ -77,6 +77,11 @@ class Jobs:
         if last is not None and last + every <= now:
             self._once(run, ["startup"], f"{job}:startup")
 
+    def schedule(self) -> list[dict[str, Any]]:
+        """Each scheduled job with its trigger and next run (one-off start-up runs excluded)."""
+        return [{"job": job.id, "trigger": str(job.trigger), "next_run": job.next_run_time}
+                for job in self.scheduler.get_jobs() if not job.id.endswith(":startup")]
+
     def _once(self, run: Callable[..., Any], args: list[Any], job_id: str) -> None:
         self.scheduler.add_job(run, "date", run_date=datetime.now(timezone.utc), args=args, id=job_id,
                                misfire_grace_time=None, replace_existing=True)

@@ -65,9 +65,9 @@ def remove_alias(store: Store, model_name: str, alias: str, *, actor: str, reaso
     return previous
 
 
-def roll_back(store: Store, model_name: str, *, to: int | None, actor: str, reason: str) -> dict[str, Any]:
-    """Point champion back at the version it replaced (or at `to`); recorded as a rollback."""
-    from appliance.registry.versions import require_model
+def rollback_plan(store: Store, model_name: str, to: int | None) -> dict[str, Any]:
+    """Which version champion would move from and to, without moving it (refusing as roll_back would)."""
+    from appliance.registry.versions import require_model, servable_version
 
     require_model(store, model_name)
     current = q.aliases(store, model_name).get("champion")
@@ -77,8 +77,15 @@ def roll_back(store: Store, model_name: str, *, to: int | None, actor: str, reas
     if target is None:
         raise RegistryError(f"champion v{current} of '{model_name}' replaced no earlier version; "
                             "pass --to VERSION to choose one")
-    move_alias(store, model_name, "champion", target, actor=actor, reason=reason, rollback=True)
+    servable_version(store, model_name, target)
     return {"model": model_name, "from_version": current, "to_version": target}
+
+
+def roll_back(store: Store, model_name: str, *, to: int | None, actor: str, reason: str) -> dict[str, Any]:
+    """Point champion back at the version it replaced (or at `to`); recorded as a rollback."""
+    plan = rollback_plan(store, model_name, to)
+    move_alias(store, model_name, "champion", plan["to_version"], actor=actor, reason=reason, rollback=True)
+    return plan
 
 
 def current_aliases(store: Store, model_name: str) -> dict[str, int]:

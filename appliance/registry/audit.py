@@ -26,5 +26,12 @@ def verify(store: Store) -> dict[str, Any]:
             "problem": None}
 
 
+def recent(store: Store, text: str, limit: int) -> dict[str, Any]:
+    """The newest audit rows matching `text`, with the chain's verification."""
+    from appliance.store.console_queries import audit_rows
+
+    return {"rows": audit_rows(store, text, limit), "verification": verify(store)}
+
+
 def _broken(count: int, row_id: int, problem: str) -> dict[str, Any]:
     return {"ok": False, "rows": count, "head": None, "first_bad_row": row_id, "problem": problem}

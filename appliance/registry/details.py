@@ -10,6 +10,16 @@ from appliance.store import registry_queries as q
 from appliance.store.connection import Store
 
 
+def _requests_with_gates(store: Store, model_name: str, number: int) -> list[dict[str, Any]]:
+    requests = store.rows("SELECT request_id, alias, status, requested_by, requested_at, decided_by, decision "
+                          "FROM promotion_requests WHERE model_name = ? AND version = ? ORDER BY request_id",
+                          [model_name, number])
+    for request in requests:
+        request["gates"] = store.rows("SELECT gate, passed, value, limit_value, detail FROM promotion_evidence "
+                                      "WHERE request_id = ? ORDER BY rowid", [request["request_id"]])
+    return requests
+
+
 def version_details(store: Store, model_name: str, number: int) -> dict[str, Any]:
     row = get_version(store, model_name, number)
     revision, contract = current_contract(store, model_name, number)
@@ -36,4 +46,5 @@ def version_details(store: Store, model_name: str, number: int) -> dict[str, Any
         "comparison": q.comparison(store, model_name, number),
         "contract_revision": revision, "contract": contract.model_dump(mode="json"),
         "deployments": q.deployments(store, model_name), "model_card": row["model_card"],
+        "promotion_requests": _requests_with_gates(store, model_name, number),
     }

@@ -98,6 +98,21 @@ def show_request(ctx: AppContext, request_id: int) -> dict[str, Any]:
     return {**found, "gates": evidence}
 
 
+def request_beside_champion(ctx: AppContext, request_id: int) -> dict[str, Any]:
+    """A request with its gate evidence, and the candidate's holdout metrics beside the champion's."""
+    found = show_request(ctx, request_id)
+    champion = q.aliases(ctx.store, found["model_name"]).get("champion")
+
+    def overall(number: int | None) -> dict[str, float]:
+        if number is None:
+            return {}
+        return {m["metric"]: m["value"] for m in q.metrics(ctx.store, found["model_name"], number)
+                if m["segment_column"] is None}
+
+    return {**found, "champion_version": champion, "candidate_metrics": overall(int(found["version"])),
+            "champion_metrics": overall(champion)}
+
+
 def list_requests(ctx: AppContext, include_decided: bool) -> list[dict[str, Any]]:
     _expire(ctx)
     return ctx.store.rows("SELECT * FROM promotion_requests WHERE ? OR status = 'pending' "

@@ -1,0 +1,55 @@
+"""What the on-call console shows first: each model's aliases, traffic, latency, errors, drift and
+alerts over the last hour, with a requests-per-minute series for a sparkline.
+
+It reads the rollups (docs/monitoring.md, "Dashboards") and the raw log only after their watermark,
+so it costs the same on a store with ten million logged predictions as on an empty one.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from appliance.clock import utc_now
+from appliance.context import AppContext
+from appliance.store import console_queries as cq
+from appliance.store import registry_queries as q
+from appliance.store import rollup_queries as rq
+
+MINUTES = 60
+RATE_MINUTES = 5
+
+
+def overview(ctx: AppContext) -> dict[str, Any]:
+    now = utc_now()
+    end_minute = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    start = end_minute - timedelta(minutes=MINUTES)
+    upto = rq.watermark(ctx.store)
+    alerts = cq.open_alert_counts(ctx.store)
+    models = []
+    for model in q.list_models(ctx.store):
+        name = model["name"]
+        per_minute = [0] * MINUTES
+        for row in rq.requests_per_minute(ctx.store, name, start, now, upto):
+            index = int((row["minute"] - start).total_seconds() // 60)
+            if 0 <= index < MINUTES:
+                per_minute[index] += int(row["requests"])
+        answered = sum(per_minute)
+        recent = sum(per_minute[-RATE_MINUTES:])
+        elapsed = (now - (end_minute - timedelta(minutes=RATE_MINUTES))).total_seconds()
+        rejected = cq.rejected_count(ctx.store, name, start, now)
+        aliases = cq.alias_rows(ctx.store, name)
+        champion = next((a["version"] for a in aliases if a["alias"] == "champion"), None)
+        latency = {r["version"]: r for r in rq.latency_percentiles(ctx.store, name, start, now, upto)}
+        worst = rq.worst_drift(ctx.store, name, 1)
+        models.append({
+            "name": name, "task": model["task"], "versions": model["versions"], "aliases": aliases,
+            "requests_per_s": recent / max(elapsed, 1.0), "requests_last_hour": answered,
+            "p95_ms": latency[champion]["p95_ms"] if champion in latency else None,
+            "error_rate": rejected / (answered + rejected) if answered + rejected else 0.0,
+            "rejected_last_hour": rejected,
+            "worst_drift": worst[0] if worst else None,
+            "open_alerts": alerts.get(name, {}),
+            "requests_per_minute": per_minute,
+        })
+    return {"at": now, "window_minutes": MINUTES, "models": models}

@@ -1,0 +1,203 @@
+"""The on-call console (`vigil tui`) driven by Textual's Pilot against a real daemon."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import signal
+import time
+from pathlib import Path
+from typing import Any, Awaitable, Callable
+
+import pytest
+
+from daemon_support import Daemon, start_daemon
+
+pytest.importorskip("textual")
+
+
+def _app(home: Path, refresh_s: float = 0.5) -> Any:
+    from appliance.home import Home
+    from tui.app import VigilApp
+
+    return VigilApp(Home(home), refresh_s=refresh_s)
+
+
+async def _until(pilot: Any, check: Callable[[], Any], timeout: float = 20.0) -> Any:
+    """Let the app run until `check()` is truthy; return its value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        await pilot.pause(0.1)
+    raise AssertionError(f"timed out waiting for {check}")
+
+
+def _cells(app: Any, table_id: str) -> list[list[str]]:
+    from textual.widgets import DataTable
+
+    table = app.screen.query_one(f"#{table_id}", DataTable)
+    return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+def _status(app: Any) -> str:
+    from tui.header import StatusBar
+
+    return str(app.screen.query_one(StatusBar).render())
+
+
+def _run(scenario: Callable[[], Awaitable[None]]) -> None:
+    asyncio.run(scenario())
+
+
+@pytest.fixture(autouse=True)
+def _no_user_token(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("VIGIL_TOKEN", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+
+
+def test_overview_shows_live_numbers(daemon: Daemon, sample_records: list[dict[str, Any]]) -> None:
+    for i in range(30):
+        assert daemon.post("/v1/models/delay/predict", {"records": sample_records[i:i + 2]})[0] == 200
+
+    async def scenario() -> None:
+        app = _app(daemon.home)
+        async with app.run_test(size=(160, 48)) as pilot:
+            rows = await _until(pilot, lambda: _cells(app, "models"))
+            assert rows[0][:4] == ["delay", "v1", "-", "-"]
+            assert float(rows[0][4]) > 0  # requests per second over the last minutes
+            assert "ms" not in rows[0][5] and float(rows[0][5]) > 0  # p95
+            status = await _until(pilot, lambda: "(admin)" in _status(app) and _status(app))
+            assert f"{getpass.getuser()} (admin)" in status and "live: http://127.0.0.1:" in status
+            label = str(app.screen.query_one("#spark-label").render())
+            assert "30 requests" in label
+            await pilot.press("enter")
+            versions = await _until(pilot, lambda: type(app.screen).__name__ == "ModelScreen"
+                                    and _cells(app, "versions"))
+            assert [r[0] for r in versions] == ["v2", "v1"] and versions[1][1] == "champion"
+
+    _run(scenario)
+
+
+def _token(home: Path, name: str, role: str) -> str:
+    from appliance.cli.backend import call
+
+    return str(call(str(home), "user_add", {"name": name, "role": role})["token"])
+
+
+def test_approve_flow_and_self_approval_refused(daemon: Daemon, monkeypatch: pytest.MonkeyPatch) -> None:
+    from appliance.cli.backend import call
+
+    _token(daemon.home, getpass.getuser(), "admin")
+    ann = _token(daemon.home, "ann", "approver")
+    bob = _token(daemon.home, "bob", "approver")
+    monkeypatch.setenv("VIGIL_TOKEN", ann)
+    request = call(str(daemon.home), "promote", {"name": "delay", "version": 2, "alias": "champion",
+                                                 "reason": "better on holdout"})
+    assert request["status"] == "pending"
+
+    async def approve_as(token: str) -> tuple[str, list[list[str]]]:
+        monkeypatch.setenv("VIGIL_TOKEN", token)
+        app = _app(daemon.home)
+        async with app.run_test(size=(160, 48)) as pilot:
+            await pilot.press("3")
+            rows = await _until(pilot, lambda: type(app.screen).__name__ == "ApprovalsScreen"
+                                and _cells(app, "requests"))
+            assert rows[0][1:5] == ["delay", "v2", "champion", "pending"]
+            gates = await _until(pilot, lambda: _cells(app, "gates"))
+            assert [g[0] for g in gates][:2] == ["min_metric", "calibration"] and {g[1] for g in gates} == {"ok"}
+            metrics = await _until(pilot, lambda: _cells(app, "metrics"))
+            assert "roc_auc" in [m[0] for m in metrics]
+            await pilot.press("a")
+            await _until(pilot, lambda: type(app.screen).__name__ == "Confirm")
+            await pilot.press("y")
+            message = await _until(pilot, lambda: [str(n.message) for n in app._notifications])
+            return message[-1], rows
+
+    async def scenario() -> None:
+        refused, _ = await approve_as(ann)
+        assert "ann requested promotion" in refused and "cannot approve it" in refused
+        approved, _ = await approve_as(bob)
+        assert f"request {request['request_id']} approved: delay champion is now v2" in approved
+
+    _run(scenario)
+    assert call(str(daemon.home), "show", {"name": "delay", "version": 2})["aliases"] == ["champion"]
+    actions = [r["action"] for r in call(str(daemon.home), "audit_log", {"filter": "promotion"})["rows"]]
+    assert actions[:2] == ["promotion.approved", "promotion.self_approval_refused"]
+
+
+def test_rollback_end_to_end_and_wrong_role(daemon: Daemon, monkeypatch: pytest.MonkeyPatch) -> None:
+    from appliance.cli.backend import call
+
+    call(str(daemon.home), "promote", {"name": "delay", "version": 2, "alias": "champion", "reason": "v2"})
+    _token(daemon.home, getpass.getuser(), "admin")
+    viewer = _token(daemon.home, "vic", "viewer")
+    operator = _token(daemon.home, "otto", "operator")
+
+    async def roll_back(token: str) -> tuple[Any, list[str]]:
+        monkeypatch.setenv("VIGIL_TOKEN", token)
+        app = _app(daemon.home)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await _until(pilot, lambda: _cells(app, "models"))
+            await pilot.press("R")
+            await _until(pilot, lambda: type(app.screen).__name__ == "Confirm")
+            assert "champion v2 → v1" in str(app.screen.query_one(".dialog-title").render())
+            await pilot.press("y")
+            await _until(pilot, lambda: type(app.screen).__name__ == "Ask")
+            await pilot.press(*"bad latency", "enter")
+            notes = await _until(pilot, lambda: [str(n.message) for n in app._notifications])
+            started = time.monotonic()
+            champion = None
+            if "→ v1" in notes[-1]:
+                champion = await _until(pilot, lambda: _cells(app, "models")[0][1] == "v1" and time.monotonic())
+            return (champion - started if champion else None), notes
+
+    async def scenario() -> None:
+        shown_after, notes = await roll_back(viewer)
+        assert shown_after is None and "vic (viewer) may not run 'rollback'; it needs the operator role" in notes[-1]
+        shown_after, notes = await roll_back(operator)
+        assert notes[-1] == "delay: champion v2 → v1"
+        assert shown_after < 1.0  # the overview shows the new champion within a second
+
+    _run(scenario)
+    assert call(str(daemon.home), "show", {"name": "delay", "version": 1})["aliases"] == ["champion"]
+    denied = call(str(daemon.home), "audit_log", {"filter": "access.denied"})["rows"]
+    assert denied[0]["actor"] == "vic" and denied[0]["subject"] == "operation:rollback"
+    rolled = call(str(daemon.home), "audit_log", {"filter": "alias.rollback"})["rows"][0]
+    assert rolled["actor"] == "otto" and rolled["reason"] == "bad latency"
+
+
+def test_daemon_down_then_read_only_then_back(fresh_home: Path, tmp_path: Path) -> None:
+    async def scenario() -> None:
+        app = _app(fresh_home, refresh_s=0.3)
+        async with app.run_test(size=(80, 24)) as pilot:
+            status = await _until(pilot, lambda: "daemon down: read-only view" in _status(app) and _status(app))
+            assert "start it with `vigil up`" in status
+            rows = await _until(pilot, lambda: _cells(app, "models"))
+            assert rows[0][:2] == ["delay", "v1"]  # read from the store file
+            await pilot.press("R")
+            notes = await _until(pilot, lambda: [str(n.message) for n in app._notifications])
+            assert notes[-1] == "read-only: the daemon is down; start it with `vigil up`"
+            assert type(app.screen).__name__ == "OverviewScreen"  # nothing was asked
+            daemon = start_daemon(fresh_home, tmp_path / "daemon.log")
+            try:
+                await _until(pilot, lambda: "live: http://127.0.0.1:" in _status(app))
+                daemon.process.kill()  # unreachable: the pid is gone, the store free again
+                daemon.process.wait(30)
+                await _until(pilot, lambda: "daemon down: read-only view" in _status(app))
+                daemon = start_daemon(fresh_home, tmp_path / "daemon2.log")
+                await _until(pilot, lambda: "live: http://127.0.0.1:" in _status(app))
+                app.connection.timeout_s = 1.0
+                daemon.process.send_signal(signal.SIGSTOP)  # alive but not answering
+                try:
+                    status = await _until(pilot, lambda: "NOT CONNECTED" in _status(app) and _status(app))
+                    assert f"the daemon (pid {daemon.process.pid})" in status and "does not answer; retrying" in status
+                finally:
+                    daemon.process.send_signal(signal.SIGCONT)
+                await _until(pilot, lambda: "live: http://127.0.0.1:" in _status(app))  # back by itself
+            finally:
+                if daemon.process.poll() is None:
+                    daemon.stop()
+
+    _run(scenario)

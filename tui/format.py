@@ -1,0 +1,55 @@
+"""Text that reads the same in colour, in NO_COLOR and on light or dark terminals: sparklines and
+bars from block characters, verdicts spelled out (colour only adds to the word)."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from rich.text import Text
+
+BLOCKS = " ▁▂▃▄▅▆▇█"
+VERDICT_STYLE = {"critical": "bold red", "warning": "yellow", "ok": "green"}
+
+
+def sparkline(values: Sequence[float | None], width: int) -> str:
+    """`values` squeezed into `width` block characters (the maximum of each slice), scaled to the largest."""
+    numbers = [0.0 if v is None else float(v) for v in values]
+    if not numbers:
+        return ""
+    width = max(1, min(width, len(numbers)))
+    step = len(numbers) / width
+    slices = [max(numbers[int(i * step):max(int(i * step) + 1, int((i + 1) * step))]) for i in range(width)]
+    top = max(slices)
+    if top <= 0:
+        return BLOCKS[1] * width
+    return "".join(BLOCKS[max(1, round(v / top * (len(BLOCKS) - 1)))] for v in slices)
+
+
+def bar(value: float | None, full: float, width: int = 10) -> str:
+    """A bar of `width` cells, full at `full`."""
+    if value is None:
+        return ""
+    cells = max(0, min(width, round(value / full * width)))
+    return "█" * cells + "·" * (width - cells)
+
+
+def verdict(word: str | None, text: str | None = None) -> Text:
+    """`text` (default: the verdict itself) styled by the verdict."""
+    word = word or "-"
+    return Text(text or word, style=VERDICT_STYLE.get(word, ""))
+
+
+def number(value: Any, digits: int = 3) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def when(value: Any) -> str:
+    return str(value or "")[:19].replace("T", " ")
+
+
+def version(value: Any) -> str:
+    return "-" if value is None else f"v{value}"

@@ -1,0 +1,114 @@
+"""Model: its versions; for the selected one its lineage, metrics overall and per segment, gate
+evidence, deployments and model card."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.widgets import DataTable, Footer, Label, Markdown, Static
+
+from tui.base import DataScreen, refill, selected_key
+from tui.format import number, version, when
+from tui.header import StatusBar
+
+
+class ModelScreen(DataScreen):
+    BINDINGS = [
+        Binding("R", "rollback", "rollback"),
+        Binding("d", "drift", "drift"),
+        Binding("escape", "back", "back"),
+    ]
+
+    def __init__(self, model_name: str) -> None:
+        super().__init__()
+        self.model_name = model_name
+        self.details: dict[str, Any] | None = None
+        self.chosen: int | None = None  # the version under the cursor (set on the UI thread)
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar()
+        yield Label(f"Model {self.model_name}", classes="section", id="title")
+        table: DataTable[Any] = DataTable(id="versions", cursor_type="row", zebra_stripes=True)
+        table.add_columns("version", "aliases", "metric", "origin", "estimator", "created", "by")
+        yield table
+        with VerticalScroll(id="details"):
+            yield Static("", id="lineage")
+            yield Static("", id="evidence")
+            yield Markdown("", id="card")
+        yield Footer()
+
+    def fetch(self) -> Any:
+        versions = self.call("versions", {"name": self.model_name})
+        number_ = self.chosen or (max(v["version"] for v in versions) if versions else None)
+        details = self.call("show", {"name": self.model_name, "version": number_}) if number_ else None
+        return {"versions": versions, "details": details}
+
+    def show(self, data: Any) -> None:
+        table = self.query_one("#versions", DataTable)
+        rows = []
+        for v in sorted(data["versions"], key=lambda v: -v["version"]):
+            rows.append((str(v["version"]), [version(v["version"]), v["aliases"] or "", number(v["primary_metric"]),
+                                             v["origin"],
+                                             str(v["estimator"]).rsplit(".", 1)[-1], when(v["created_at"]),
+                                             v["created_by"]]))
+        refill(table, rows)
+        if data["details"] is not None:
+            self._details(data["details"])
+
+    def _details(self, d: dict[str, Any]) -> None:
+        self.details = d
+        snap = d["snapshot"]
+        lines = [
+            f"[b]v{d['version']}[/b]  {', '.join(d['aliases']) or 'no alias'}  · {d['origin']} by {d['created_by']} "
+            f"at {when(d['created_at'])}  · parent {version(d['parent_version'])}",
+            f"reason: {d['reason'] or '-'}",
+            f"data: snapshot {snap['id'][:12]} ({snap['rows']} rows, {when(snap['time_min'])} – "
+            f"{when(snap['time_max'])}) from {snap['source']}",
+            f"spec: {d['spec_sha256'][:12]}  git {str(d['spec_git_commit'] or '-')[:10]}"
+            f"{' (dirty)' if d['spec_git_dirty'] else ''}  · artifact {d['artifact_sha256'][:12]}",
+            "metrics: " + "  ".join(f"{k} {number(v)}" for k, v in sorted(d["metrics"].items())),
+        ]
+        comparison = d.get("comparison")
+        if comparison:
+            lines.append(f"vs champion v{comparison.get('champion_version')}: difference "
+                         f"{number(comparison.get('difference'))} [{number(comparison.get('ci_low'))}, "
+                         f"{number(comparison.get('ci_high'))}] → {comparison.get('status')}")
+        worst = sorted((m for m in d["segment_metrics"] if m["metric"] in ("roc_auc", "mae")),
+                       key=lambda m: m["value"] if m["metric"] == "roc_auc" else -m["value"])[:5]
+        if worst:
+            lines.append("weakest segments: " + "; ".join(
+                f"{m['segment_column']}={m['segment_value']} {m['metric']} {number(m['value'])}" for m in worst))
+        self.query_one("#lineage", Static).update("\n".join(lines))
+        evidence = []
+        for request in d.get("promotion_requests", []):
+            evidence.append(f"[b]request {request['request_id']}[/b] → {request['alias']}: {request['status']} "
+                            f"(by {request['requested_by']}; {request['decision'] or 'undecided'})")
+            for g in request["gates"]:
+                mark = "ok  " if g["passed"] else "FAIL"
+                evidence.append(f"  {mark} {g['gate']}: {g['detail']}")
+        deployments = [dep for dep in d["deployments"]][-8:]
+        if deployments:
+            evidence.append("[b]deployments[/b] (latest last)")
+            for dep in deployments:
+                evidence.append(f"  {when(dep['changed_at'])} {dep['alias']} {version(dep['from_version'])} → "
+                                f"{version(dep['to_version'])} by {dep['actor']}: {dep['reason']}")
+        self.query_one("#evidence", Static).update("\n".join(evidence) or "no promotion requests yet")
+        self.query_one("#card", Markdown).update(d["model_card"])
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        key = selected_key(event.data_table)
+        self.chosen = int(key) if key else None
+        if self.details is None or str(self.details["version"]) != key:
+            self.reload()
+
+    def action_rollback(self) -> None:
+        self.vigil.start_rollback(self, self.model_name)
+
+    def action_drift(self) -> None:
+        self.vigil.open_drift(self.model_name)
+
+    def action_back(self) -> None:
+        self.vigil.action_back()
