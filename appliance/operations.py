@@ -24,6 +24,7 @@ class OperationSpec:
     run: Operation
     writes: bool
     changes_routes: bool = False
+    read_only_ok: bool = False  # writes only incidentally (housekeeping) and also runs on a read-only store
 
 
 def _models(ctx: AppContext, a: dict[str, Any]) -> Any:
@@ -395,7 +396,7 @@ OPERATIONS: dict[str, OperationSpec] = {
     "promote": OperationSpec(_promote, writes=True, changes_routes=True),
     "approve": OperationSpec(_approve, writes=True, changes_routes=True),
     "reject": OperationSpec(_reject, writes=True),
-    "requests": OperationSpec(_requests, writes=True),  # expires overdue requests as it lists
+    "requests": OperationSpec(_requests, writes=True, read_only_ok=True),  # expires overdue requests as it lists
     "sql": OperationSpec(_sql, writes=False),
     "train": OperationSpec(_train, writes=True),
     "import": OperationSpec(_import, writes=True),

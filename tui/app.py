@@ -97,8 +97,9 @@ class VigilApp(App[None]):
         *[Binding(str(i + 1), f"go('{name}')", name, show=False) for i, name in enumerate(SCREENS)],
     ]
 
-    def __init__(self, home: Home, refresh_s: float = 2.0) -> None:
+    def __init__(self, home: Home, refresh_s: float = 2.0, show_clock: bool = True) -> None:
         super().__init__()
+        self.show_clock = show_clock
         self.connection = Connection(home)
         self.refresh_s = refresh_s
         self.identity: dict[str, Any] | None = None
@@ -117,7 +118,7 @@ class VigilApp(App[None]):
         screen = self.screen
         if isinstance(screen, DataScreen) and not isinstance(screen, SqlScreen):
             screen.reload()
-        if self.identity is None or self.identity_mode != self.connection.state.mode:
+        if self.identity is None or self.identity_mode != self.connection.state.mode or not self.model_names:
             self._whoami()
         self.update_status()
 
@@ -141,9 +142,10 @@ class VigilApp(App[None]):
     def status_line(self) -> str:
         who = (f"{self.identity['name']} ({self.identity['role']})" if self.identity else "identifying…")
         state = self.connection.state
-        where = {"daemon": f"live: {state.detail}", "read-only": state.detail,
+        where = {"daemon": f"live {state.detail}", "read-only": f"READ-ONLY ({state.detail})",
                  "down": f"NOT CONNECTED: {state.detail}"}[state.mode]
-        at = f" · {self.last_refresh:%H:%M:%S}" if self.last_refresh and state.mode != "down" else ""
+        at = (f" · {self.last_refresh:%H:%M:%S}" if self.show_clock and self.last_refresh and state.mode != "down"
+              else "")
         return f"Vigil · {who} · {where}{at}"
 
     def update_status(self) -> None:

@@ -51,12 +51,12 @@ class Connection:
                 result = remote(daemon.url, daemon.token, name, args, timeout=self.timeout_s)
             except DaemonError as e:
                 if "did not answer" in str(e):
-                    self._set(State("down", f"the daemon (pid {daemon.pid}) at {daemon.url} does not answer; "
-                                            "retrying"))
+                    self._set(State("down", f"daemon pid {daemon.pid} does not answer; retrying"))
                 raise
-            self._set(State("daemon", daemon.url))
+            self._set(State("daemon", daemon.url.removeprefix("http://")))
             return result
-        if operations.find(name).writes:
+        spec = operations.find(name)
+        if spec.writes and not spec.read_only_ok:
             raise ReadOnlyView(f"'{name}' changes the store and the daemon is not running; start it with `vigil up`")
         return self._local(name, args)
 
@@ -70,10 +70,9 @@ class Connection:
             with open_context(self.home, read_only=True) as ctx:
                 result = operations.run_as(ctx, name, args, user_token(), creator())
         except StoreInUse as e:
-            self._set(State("down", f"no daemon answers and the store is in use ({e}); retrying"))
+            self._set(State("down", f"no daemon, and the store is in use ({e}); retrying"))
             raise
-        self._set(State("read-only", f"daemon down: read-only view of {self.home.store_path}; "
-                                     "start it with `vigil up`"))
+        self._set(State("read-only", "daemon down; `vigil up` starts it"))
         return result
 
     def _set(self, state: State) -> None:

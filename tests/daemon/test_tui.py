@@ -65,13 +65,13 @@ def test_overview_shows_live_numbers(daemon: Daemon, sample_records: list[dict[s
         app = _app(daemon.home)
         async with app.run_test(size=(160, 48)) as pilot:
             rows = await _until(pilot, lambda: _cells(app, "models"))
-            assert rows[0][:4] == ["delay", "v1", "-", "-"]
-            assert float(rows[0][4]) > 0  # requests per second over the last minutes
-            assert "ms" not in rows[0][5] and float(rows[0][5]) > 0  # p95
+            assert rows[0][:3] == ["delay", "v1", "-"]
+            assert float(rows[0][3]) > 0  # requests per second over the last minutes
+            assert float(rows[0][4]) > 0 and rows[0][5] == "0%"  # p95 ms, error rate
             status = await _until(pilot, lambda: "(admin)" in _status(app) and _status(app))
-            assert f"{getpass.getuser()} (admin)" in status and "live: http://127.0.0.1:" in status
+            assert f"{getpass.getuser()} (admin)" in status and "live 127.0.0.1:" in status
             label = str(app.screen.query_one("#spark-label").render())
-            assert "30 requests" in label
+            assert "30 answered, 0 rejected" in label
             await pilot.press("enter")
             versions = await _until(pilot, lambda: type(app.screen).__name__ == "ModelScreen"
                                     and _cells(app, "versions"))
@@ -172,8 +172,8 @@ def test_daemon_down_then_read_only_then_back(fresh_home: Path, tmp_path: Path) 
     async def scenario() -> None:
         app = _app(fresh_home, refresh_s=0.3)
         async with app.run_test(size=(80, 24)) as pilot:
-            status = await _until(pilot, lambda: "daemon down: read-only view" in _status(app) and _status(app))
-            assert "start it with `vigil up`" in status
+            status = await _until(pilot, lambda: "READ-ONLY (daemon down" in _status(app) and _status(app))
+            assert "`vigil up` starts it" in status
             rows = await _until(pilot, lambda: _cells(app, "models"))
             assert rows[0][:2] == ["delay", "v1"]  # read from the store file
             await pilot.press("R")
@@ -182,22 +182,94 @@ def test_daemon_down_then_read_only_then_back(fresh_home: Path, tmp_path: Path) 
             assert type(app.screen).__name__ == "OverviewScreen"  # nothing was asked
             daemon = start_daemon(fresh_home, tmp_path / "daemon.log")
             try:
-                await _until(pilot, lambda: "live: http://127.0.0.1:" in _status(app))
+                await _until(pilot, lambda: "live 127.0.0.1:" in _status(app))
                 daemon.process.kill()  # unreachable: the pid is gone, the store free again
                 daemon.process.wait(30)
-                await _until(pilot, lambda: "daemon down: read-only view" in _status(app))
+                await _until(pilot, lambda: "READ-ONLY (daemon down" in _status(app))
                 daemon = start_daemon(fresh_home, tmp_path / "daemon2.log")
-                await _until(pilot, lambda: "live: http://127.0.0.1:" in _status(app))
+                await _until(pilot, lambda: "live 127.0.0.1:" in _status(app))
                 app.connection.timeout_s = 1.0
                 daemon.process.send_signal(signal.SIGSTOP)  # alive but not answering
                 try:
                     status = await _until(pilot, lambda: "NOT CONNECTED" in _status(app) and _status(app))
-                    assert f"the daemon (pid {daemon.process.pid})" in status and "does not answer; retrying" in status
+                    assert f"daemon pid {daemon.process.pid} does not answer; retrying" in status
                 finally:
                     daemon.process.send_signal(signal.SIGCONT)
-                await _until(pilot, lambda: "live: http://127.0.0.1:" in _status(app))  # back by itself
+                await _until(pilot, lambda: "live 127.0.0.1:" in _status(app))  # back by itself
             finally:
                 if daemon.process.poll() is None:
                     daemon.stop()
 
     _run(scenario)
+
+
+def test_drift_alerts_jobs_audit_and_sql_screens(configured_daemon: Callable[[str], Daemon],
+                                                 sample_records: list[dict[str, Any]], tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from appliance.cli.backend import call
+
+    daemon = configured_daemon("[jobs]\ndrift_retrain_windows = 0\n")
+    hot = [{**r, "temp": float(r["temp"]) + 45.0} for r in sample_records]
+    for start in range(0, len(hot), 50):
+        assert daemon.post("/v1/models/delay/predict", {"records": hot[start:start + 50]})[0] == 200
+    for _ in range(2):  # drift rules need two consecutive windows
+        call(str(daemon.home), "monitor_run", {"names": ["delay"], "window": "1h"})
+    monkeypatch.chdir(tmp_path)
+
+    async def notes(pilot: Any, app: Any, count: int) -> list[str]:
+        return await _until(pilot, lambda: len(app._notifications) >= count
+                            and [str(n.message) for n in app._notifications])
+
+    async def scenario() -> None:
+        app = _app(daemon.home)
+        async with app.run_test(size=(160, 48)) as pilot:
+            await _until(pilot, lambda: app.model_names)
+            await pilot.press("colon", *"drift delay", "enter")
+            features = await _until(pilot, lambda: type(app.screen).__name__ == "DriftScreen"
+                                    and _cells(app, "features"))
+            assert features[0][0] == "temp" and features[0][1] == "critical" and float(features[0][2]) > 0.25
+            assert features[0][3].startswith("█") and _cells(app, "segments")
+            await pilot.press("escape", "2")
+            incidents = await _until(pilot, lambda: type(app.screen).__name__ == "AlertsScreen"
+                                     and _cells(app, "incidents"))
+            assert incidents[0][1] == "open" and "temp" in incidents[0][3]
+            assert any(r[4] == "drift-critical" and r[5] == "temp" for r in _cells(app, "alerts"))
+            await pilot.press("k")
+            await _until(pilot, lambda: _cells(app, "incidents")[0][1] == "acknowledged")
+            await pilot.press("n", *"looking at the weather feed", "enter")
+            await pilot.press("e")
+            await _until(pilot, lambda: (tmp_path / "postmortem-incident-1.md").exists())
+            assert "looking at the weather feed" in (tmp_path / "postmortem-incident-1.md").read_text()
+            await pilot.press("s", *"feed fixed", "enter")
+            await _until(pilot, lambda: not _cells(app, "incidents"))  # resolved: no longer open
+            await pilot.press("4")
+            schedule = await _until(pilot, lambda: type(app.screen).__name__ == "JobsScreen"
+                                    and _cells(app, "schedule"))
+            assert {r[0] for r in schedule} == {"monitor", "rollup", "retention"} and all(r[2] != "-" for r in schedule)
+            before = len(app._notifications)
+            await pilot.press("m")
+            done = await notes(pilot, app, before + 1)
+            assert done[-1].startswith("drift check done: delay")
+            await pilot.press("5")
+            await _until(pilot, lambda: type(app.screen).__name__ == "AuditScreen" and _cells(app, "audit"))
+            await pilot.press("slash", *"incident", "enter")
+            rows = await _until(pilot, lambda: app.screen.filter_text == "incident" and _cells(app, "audit"))
+            assert [r[3] for r in rows] == ["incident.resolve", "incident.note", "incident.acknowledge",
+                                           "incident.open"]
+            assert "chain intact" in str(app.screen.query_one("#chain").render())
+            await pilot.press("6")
+            await _until(pilot, lambda: type(app.screen).__name__ == "SqlScreen")
+            await pilot.press(*"SELECT version, count(*) AS n FROM prediction_log GROUP BY ALL", "enter")
+            result = await _until(pilot, lambda: _cells(app, "result"))
+            assert result == [["1", str(len(hot))]]
+            app.screen.query_one("#query").value = ""
+            await pilot.press(*"DELETE FROM audit_log", "enter")
+            await _until(pilot, lambda: "error:" in str(app.screen.query_one("#sql-status").render()))
+            await pilot.press("escape", "question_mark")
+            await _until(pilot, lambda: type(app.screen).__name__ == "Help")
+            await pilot.press("escape", "colon", *"model nosuch", "enter")
+            missing = await notes(pilot, app, 1)
+            assert missing[-1] == "no model 'nosuch'; models: delay"
+
+    _run(scenario)
+    assert call(str(daemon.home), "audit_verify", {})["ok"]

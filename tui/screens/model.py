@@ -72,7 +72,7 @@ class ModelScreen(DataScreen):
             "metrics: " + "  ".join(f"{k} {number(v)}" for k, v in sorted(d["metrics"].items())),
         ]
         comparison = d.get("comparison")
-        if comparison:
+        if comparison and comparison.get("champion_version") is not None:
             lines.append(f"vs champion v{comparison.get('champion_version')}: difference "
                          f"{number(comparison.get('difference'))} [{number(comparison.get('ci_low'))}, "
                          f"{number(comparison.get('ci_high'))}] → {comparison.get('status')}")

@@ -9,7 +9,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Label, Sparkline
 
 from tui.base import DataScreen, refill, selected_key
-from tui.format import number, sparkline, verdict, version
+from tui.format import number, verdict
 from tui.header import StatusBar
 
 
@@ -37,8 +37,7 @@ class OverviewScreen(DataScreen):
         yield StatusBar()
         yield Label("Models — last hour", classes="section")
         table: DataTable[Any] = DataTable(id="models", cursor_type="row", zebra_stripes=True)
-        table.add_columns("model", "champion", "canary", "shadow", "req/s", "p95 ms", "errors", "worst drift",
-                          "alerts", "req/min")
+        table.add_columns("model", "champion", "canary", "req/s", "p95 ms", "err", "worst drift", "alerts")
         yield table
         yield Label("", id="spark-label", classes="section")
         yield Sparkline([], id="spark")
@@ -54,14 +53,13 @@ class OverviewScreen(DataScreen):
         rows = []
         for m in models:
             worst = m["worst_drift"]
-            drift = verdict(worst["verdict"], f"{worst['feature']} {worst['psi']:.2f} {worst['verdict']}") \
+            drift = verdict(worst["verdict"], f"{worst['feature'][:10]} {worst['psi']:.2f} {worst['verdict'][:4]}") \
                 if worst else "-"
             alerts = m["open_alerts"]
             alert_text = " ".join(f"{n} {s[:4]}" for s, n in sorted(alerts.items())) or "0"
             rows.append((m["name"], [
                 m["name"], _alias(m["aliases"], "champion"), _alias(m["aliases"], "canary"),
-                _alias(m["aliases"], "shadow"), number(m["requests_per_s"], 1), number(m["p95_ms"], 1),
-                f"{m['error_rate']:.1%}", drift, alert_text, sparkline(m["requests_per_minute"], 12),
+                number(m["requests_per_s"], 1), number(m["p95_ms"], 1), f"{m['error_rate']:.0%}", drift, alert_text,
             ]))
         refill(table, rows)
         self._show_spark()
@@ -78,8 +76,9 @@ class OverviewScreen(DataScreen):
             label.update("no models yet: train one with `vigil train --spec FILE`" if not self.models else "")
             spark.data = []
             return
-        label.update(f"{model['name']}: requests per minute, last 60 minutes "
-                     f"({model['requests_last_hour']} requests, {model['rejected_last_hour']} rejected)")
+        shadow = _alias(model["aliases"], "shadow")
+        label.update(f"{model['name']}: requests/min, last hour: {model['requests_last_hour']} answered, "
+                     f"{model['rejected_last_hour']} rejected" + (f"; shadow {shadow}" if shadow != "-" else ""))
         spark.data = [float(v) for v in model["requests_per_minute"]]
 
     def _selected(self) -> str | None:

@@ -1,0 +1,127 @@
+"""Snapshots of the console's main screens at 80x24 and 160x48 (SVG, as Textual exports them).
+
+The store is built for real (two trainings, users, a pending promotion), then every value that
+differs between runs — times, paths, artifact hashes, the measured latency — is set to a fixed one,
+so a screen differs from its snapshot only when the screen changed. The console reads it with no
+daemon running (its read-only view). After an intended change, refresh the files with
+`VIGIL_UPDATE_SNAPSHOTS=1 make test` and review them like code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+SNAPSHOTS = Path(__file__).parent / "snapshots"
+SIZES = [(80, 24), (160, 48)]
+SCREENS = [("overview", ()), ("model", ("enter",)), ("approvals", ("3",)), ("alerts", ("2",)), ("jobs", ("4",)),
+           ("help", ("question_mark",))]
+FIXED = "TIMESTAMP '2026-03-02 09:30:00'"
+
+NORMALISE = [
+    f"UPDATE model_versions SET created_at = {FIXED}, spec_sha256 = repeat('5', 64), spec_path = NULL, "
+    "model_card = regexp_replace(model_card, 'at \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d UTC', "
+    "'at 2026-03-02 09:30:00 UTC', 'g')",
+    f"UPDATE dataset_snapshots SET source = 'flights_small.parquet', created_at = {FIXED}",
+    f"UPDATE deployments SET changed_at = {FIXED}",
+    f"UPDATE aliases SET updated_at = {FIXED}",
+    f"UPDATE promotion_requests SET requested_at = {FIXED}, decided_at = CASE WHEN decided_at IS NOT NULL "
+    f"THEN {FIXED} END, expires_at = CASE WHEN expires_at IS NOT NULL THEN TIMESTAMP '2099-01-01 00:00:00' END",
+    "UPDATE promotion_evidence SET value = 1.0, detail = 'p95 of single-row predict 1.00 ms (budget 50 ms)' "
+    "WHERE gate = 'latency'",
+]
+
+
+def _fix_artifacts(store: Any) -> None:
+    """Artifact bytes differ between identical trainings (the zip holds times): give each a fixed hash."""
+    for n, (old,) in enumerate(store.execute("SELECT artifact_sha256 FROM model_versions ORDER BY version"), 1):
+        new = f"{n:x}" * 64
+        store.execute("INSERT INTO artifacts SELECT ?, path, format, size_bytes, created_at FROM artifacts "
+                      "WHERE sha256 = ?", [new, old])
+        store.execute("UPDATE model_versions SET artifact_sha256 = ? WHERE artifact_sha256 = ?", [new, old])
+        store.execute("DELETE FROM artifacts WHERE sha256 = ?", [old])
+
+
+@pytest.fixture(scope="module")
+def console_home(tmp_path_factory: pytest.TempPathFactory, flights_small: Path) -> tuple[Path, str]:
+    from appliance.cli.backend import call
+    from appliance.cli.main import main
+    from appliance.store.connection import Store
+    from tests.support import SPEC
+
+    root = tmp_path_factory.mktemp("console")
+    home = root / "home"
+    assert main(["init", "--home", str(home)]) == 0
+    for seed in (7, 8):
+        spec = root / f"spec{seed}.toml"
+        spec.write_text(SPEC.format(model="delay", seed=seed, source=f'path = "{flights_small.as_posix()}"',
+                                    estimator="hist_gradient_boosting", params="{ max_iter = 30 }"))
+        assert main(["train", "--spec", str(spec), "--home", str(home)]) == 0
+    assert main(["promote", "delay", "1", "--to", "champion", "--reason", "first", "--home", str(home)]) == 0
+    oncall = str(call(str(home), "user_add", {"name": "oncall", "role": "admin"})["token"])
+    try:
+        os.environ["VIGIL_TOKEN"] = oncall
+        ann = str(call(str(home), "user_add", {"name": "ann", "role": "approver"})["token"])
+        os.environ["VIGIL_TOKEN"] = ann
+        call(str(home), "promote", {"name": "delay", "version": 2, "alias": "champion", "reason": "holiday data"})
+    finally:
+        del os.environ["VIGIL_TOKEN"]
+    with Store.open(home / "vigil.duckdb") as store:
+        for sql in NORMALISE:
+            store.execute(sql)
+        store.execute("UPDATE users SET created_at = ?", ["2026-03-02 09:30:00"])
+        _fix_artifacts(store)
+    return home, oncall
+
+
+async def _screenshot(home: Path, size: tuple[int, int], keys: tuple[str, ...]) -> str:
+    from appliance.home import Home
+    from tui.app import VigilApp
+
+    app = VigilApp(Home(home), refresh_s=3600, show_clock=False)
+    async with app.run_test(size=size) as pilot:
+        for _ in range(100):  # first data and the identity
+            await pilot.pause(0.05)
+            if app.identity is not None and app.last_refresh is not None:
+                break
+        for key in keys:
+            app.last_refresh = None
+            await pilot.press(key)
+            for _ in range(100):
+                await pilot.pause(0.05)
+                if app.last_refresh is not None or key == "question_mark":
+                    break
+        await pilot.pause(0.3)
+        return app.export_screenshot()
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("screen,keys", SCREENS, ids=[s for s, _ in SCREENS])
+def test_screen_matches_its_snapshot(console_home: tuple[Path, str], monkeypatch: pytest.MonkeyPatch,
+                                     tmp_path: Path, screen: str, keys: tuple[str, ...], size: tuple[int, int]) -> None:
+    home, token = console_home
+    monkeypatch.setenv("VIGIL_TOKEN", token)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    actual = asyncio.run(_screenshot(home, size, keys))
+    expected_path = SNAPSHOTS / f"{screen}-{size[0]}x{size[1]}.svg"
+    if os.environ.get("VIGIL_UPDATE_SNAPSHOTS") == "1" or not expected_path.exists():
+        if os.environ.get("CI") and not expected_path.exists():
+            pytest.fail(f"{expected_path.name} is missing; create it with VIGIL_UPDATE_SNAPSHOTS=1 and commit it")
+        expected_path.write_text(actual, encoding="utf-8")
+    expected = expected_path.read_text(encoding="utf-8")
+    if actual != expected:
+        failed = tmp_path / expected_path.name
+        failed.write_text(actual, encoding="utf-8")
+        pytest.fail(f"{screen} at {size[0]}x{size[1]} differs from {expected_path}; this run's is {failed}")
+    assert "oncall (admin)" in _text(actual)
+
+
+def _text(svg: str) -> str:
+    import html
+    import re
+
+    return html.unescape(" ".join(re.findall(r">([^<>]+)</text>", svg))).replace("\xa0", " ")
