@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench bench-serving bench-drift bench-retrain install
+.PHONY: demo test bench bench-serving bench-drift bench-retrain bench-tui install
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -50,3 +50,6 @@ bench-drift: $(STAMP) $(EVIDENTLY_VENV)/.installed
 bench-retrain: $(STAMP)
 	command -v wrk >/dev/null || apt-get install -y wrk
 	$(VENV)/bin/python bench/retrain_latency.py
+
+bench-tui: $(STAMP)
+	$(VENV)/bin/python bench/tui.py

@@ -92,7 +92,7 @@ class VigilApp(App[None]):
         Binding("question_mark", "help", "help"),
         Binding("colon", "command", "command"),
         Binding("q", "quit", "quit"),
-        Binding("escape", "back", "back", show=False),
+        Binding("escape", "go_back", "back", show=False),
         Binding("ctrl+r", "refresh", "refresh", show=False),
         *[Binding(str(i + 1), f"go('{name}')", name, show=False) for i, name in enumerate(SCREENS)],
     ]
@@ -178,7 +178,7 @@ class VigilApp(App[None]):
     def open_drift(self, name: str) -> None:
         self.push_screen(DriftScreen(name))
 
-    def action_back(self) -> None:
+    def action_go_back(self) -> None:
         if len(self.screen_stack) > 1:
             self.pop_screen()
         elif self.current_mode != "overview":

@@ -30,3 +30,14 @@ def test_appliance_never_imports_textual_and_the_domain_never_imports_waitress()
         assert "textual" not in imported, path
         if path.parent.name in ("registry", "training", "contracts", "store"):
             assert "waitress" not in imported, path
+
+
+def test_the_console_reaches_vigil_only_through_operations() -> None:
+    """tui/ never touches DuckDB, waitress or the store modules: it calls operations (the admin API)."""
+    console = APPLIANCE.parent / "tui"
+    for path in console.rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        modules = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+        modules |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+        assert not {m for m in modules if m.split(".")[0] in ("duckdb", "waitress")}, path
+        assert not {m for m in modules if m.startswith("appliance.store")}, path

@@ -67,7 +67,7 @@ class DriftScreen(DataScreen):
               verdict(s["verdict"], bar(s["psi"], PSI_FULL)), number(s["js"])]) for s in segments[:200]])
 
     def action_back(self) -> None:
-        self.vigil.action_back()
+        self.vigil.action_go_back()
 
     def action_filter(self) -> None:
         self.ask_filter()

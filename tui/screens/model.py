@@ -111,4 +111,4 @@ class ModelScreen(DataScreen):
         self.vigil.open_drift(self.model_name)
 
     def action_back(self) -> None:
-        self.vigil.action_back()
+        self.vigil.action_go_back()
