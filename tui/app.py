@@ -97,9 +97,11 @@ class VigilApp(App[None]):
         *[Binding(str(i + 1), f"go('{name}')", name, show=False) for i, name in enumerate(SCREENS)],
     ]
 
-    def __init__(self, home: Home, refresh_s: float = 2.0, show_clock: bool = True) -> None:
+    def __init__(self, home: Home, refresh_s: float = 2.0, show_clock: bool = True, light: bool = False) -> None:
         super().__init__()
         self.show_clock = show_clock
+        if light:
+            self.theme = "textual-light"
         self.connection = Connection(home)
         self.refresh_s = refresh_s
         self.identity: dict[str, Any] | None = None
@@ -259,5 +261,5 @@ class VigilApp(App[None]):
             "and reason."), reason)
 
 
-def run(home: Home, refresh_s: float) -> None:
-    VigilApp(home, refresh_s).run()
+def run(home: Home, refresh_s: float, light: bool = False) -> None:
+    VigilApp(home, refresh_s, light=light).run()

@@ -38,5 +38,5 @@ def cmd_tui(args: argparse.Namespace) -> int:
         raise ConfigError("--refresh must be a positive number of seconds, e.g. --refresh 2")
     from tui.app import run
 
-    run(home, args.refresh)
+    run(home, args.refresh, light=args.theme == "light")
     return 0

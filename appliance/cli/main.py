@@ -287,6 +287,8 @@ def _daemon_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("tui", help="the on-call console (over the daemon's admin API; read-only when it is down)")
     _home(p)
     p.add_argument("--refresh", type=float, default=2.0, help="seconds between refreshes (default: 2)")
+    p.add_argument("--theme", choices=["dark", "light"], default="dark",
+                   help="colours for a dark or a light terminal (NO_COLOR=1: none)")
     p = sub.add_parser("api-keys", help="API keys for scoring clients")
     verbs = p.add_subparsers(dest="verb", required=True, parser_class=_Parser)
     a = verbs.add_parser("add", help="create a key (printed once)")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 from pathlib import Path
 from typing import Any, Callable
 
@@ -78,11 +79,11 @@ def console_home(tmp_path_factory: pytest.TempPathFactory, flights_small: Path) 
     return home, oncall
 
 
-async def _screenshot(home: Path, size: tuple[int, int], keys: tuple[str, ...]) -> str:
+async def _screenshot(home: Path, size: tuple[int, int], keys: tuple[str, ...], light: bool = False) -> str:
     from appliance.home import Home
     from tui.app import VigilApp
 
-    app = VigilApp(Home(home), refresh_s=3600, show_clock=False)
+    app = VigilApp(Home(home), refresh_s=3600, show_clock=False, light=light)
     async with app.run_test(size=size) as pilot:
         for _ in range(100):  # first data and the identity
             await pilot.pause(0.05)
@@ -106,8 +107,27 @@ def test_screen_matches_its_snapshot(console_home: tuple[Path, str], monkeypatch
     home, token = console_home
     monkeypatch.setenv("VIGIL_TOKEN", token)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
-    actual = asyncio.run(_screenshot(home, size, keys))
-    expected_path = SNAPSHOTS / f"{screen}-{size[0]}x{size[1]}.svg"
+    _compare(asyncio.run(_screenshot(home, size, keys)), f"{screen}-{size[0]}x{size[1]}", tmp_path)
+
+
+@pytest.mark.parametrize("variant", ["no-color", "light"])
+def test_overview_without_colour_and_on_a_light_terminal(console_home: tuple[Path, str], variant: str,
+                                                         monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    home, token = console_home
+    monkeypatch.setenv("VIGIL_TOKEN", token)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    if variant == "no-color":
+        monkeypatch.setenv("NO_COLOR", "1")
+    svg = asyncio.run(_screenshot(home, (80, 24), ("2",), light=variant == "light"))
+    _compare(svg, f"alerts-80x24-{variant}", tmp_path)
+    if variant == "no-color":  # monochrome: no hue anywhere, every state still in words
+        colours = {tuple(int(c[i:i + 2], 16) for i in (1, 3, 5)) for c in re.findall(r"fill: (#[0-9a-f]{6})", svg)}
+        assert colours and all(max(c) - min(c) <= 8 for c in colours), colours  # greys only
+
+
+def _compare(actual: str, name: str, tmp_path: Path) -> None:
+    screen, size = name, ""
+    expected_path = SNAPSHOTS / f"{name}.svg"
     if os.environ.get("VIGIL_UPDATE_SNAPSHOTS") == "1" or not expected_path.exists():
         if os.environ.get("CI") and not expected_path.exists():
             pytest.fail(f"{expected_path.name} is missing; create it with VIGIL_UPDATE_SNAPSHOTS=1 and commit it")
@@ -116,7 +136,7 @@ def test_screen_matches_its_snapshot(console_home: tuple[Path, str], monkeypatch
     if actual != expected:
         failed = tmp_path / expected_path.name
         failed.write_text(actual, encoding="utf-8")
-        pytest.fail(f"{screen} at {size[0]}x{size[1]} differs from {expected_path}; this run's is {failed}")
+        pytest.fail(f"{screen}{size} differs from {expected_path}; this run's is {failed}")
     assert "oncall (admin)" in _text(actual)
 
 
