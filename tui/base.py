@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 class DataScreen(Screen[None]):
     filter_text: str = ""
+    shown: int = 0  # how many times data reached the screen
 
     @property
     def vigil(self) -> "VigilApp":
@@ -53,6 +54,7 @@ class DataScreen(Screen[None]):
 
     def _shown(self, data: Any) -> None:
         self.show(data)
+        self.shown += 1
         self.vigil.fetched()
 
     def on_screen_resume(self) -> None:

@@ -82,20 +82,20 @@ def console_home(tmp_path_factory: pytest.TempPathFactory, flights_small: Path) 
 async def _screenshot(home: Path, size: tuple[int, int], keys: tuple[str, ...], light: bool = False) -> str:
     from appliance.home import Home
     from tui.app import VigilApp
+    from tui.base import DataScreen
 
     app = VigilApp(Home(home), refresh_s=3600, show_clock=False, light=light)
     async with app.run_test(size=size) as pilot:
-        for _ in range(100):  # first data and the identity
-            await pilot.pause(0.05)
-            if app.identity is not None and app.last_refresh is not None:
-                break
-        for key in keys:
-            app.last_refresh = None
-            await pilot.press(key)
-            for _ in range(100):
+        for key in (None, *keys):
+            if key is not None:
+                await pilot.press(key)
+            for _ in range(200):  # until this screen has its data (and the header its identity)
                 await pilot.pause(0.05)
-                if app.last_refresh is not None or key == "question_mark":
+                screen = app.screen
+                if app.identity is not None and (not isinstance(screen, DataScreen) or screen.shown > 0):
                     break
+            else:
+                raise AssertionError(f"{type(app.screen).__name__} got no data")
         await pilot.pause(0.3)
         return app.export_screenshot()
 
