@@ -65,9 +65,10 @@ def test_overview_shows_live_numbers(daemon: Daemon, sample_records: list[dict[s
         app = _app(daemon.home)
         async with app.run_test(size=(160, 48)) as pilot:
             rows = await _until(pilot, lambda: _cells(app, "models"))
-            assert rows[0][:3] == ["delay", "v1", "-"]
-            assert float(rows[0][3]) > 0  # requests per second over the last minutes
-            assert float(rows[0][4]) > 0 and rows[0][5] == "0%"  # p95 ms, error rate
+            assert rows[0][:4] == ["delay", "v1", "-", "-"]
+            assert float(rows[0][4]) > 0  # requests per second over the last minutes
+            assert float(rows[0][5]) > 0 and rows[0][6] == "0%"  # p95 ms, error rate
+            assert rows[0][-1].strip("▁") != ""  # the requests/min sparkline shows the traffic
             status = await _until(pilot, lambda: "(admin)" in _status(app) and _status(app))
             assert f"{getpass.getuser()} (admin)" in status and "live 127.0.0.1:" in status
             label = str(app.screen.query_one("#spark-label").render())

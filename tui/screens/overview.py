@@ -9,7 +9,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Label, Sparkline
 
 from tui.base import DataScreen, refill, selected_key
-from tui.format import number, verdict
+from tui.format import number, sparkline, verdict
 from tui.header import StatusBar
 
 
@@ -19,6 +19,10 @@ def _alias(aliases: list[dict[str, Any]], name: str) -> str:
         return "-"
     percent = found.get("traffic_percent")
     return f"v{found['version']}" + (f" {percent:g}%" if name == "canary" and percent else "")
+
+
+COLUMNS = ("model", "champ", "canary", "shadow", "req/s", "p95ms", "err", "worst drift", "alerts")
+WIDE = 120  # columns from which the table also shows each model's requests per minute
 
 
 class OverviewScreen(DataScreen):
@@ -32,13 +36,12 @@ class OverviewScreen(DataScreen):
     def __init__(self) -> None:
         super().__init__()
         self.models: dict[str, dict[str, Any]] = {}
+        self.wide: bool | None = None  # a wide terminal also gets a sparkline column
 
     def compose(self) -> ComposeResult:
         yield StatusBar()
         yield Label("Models — last hour", classes="section")
-        table: DataTable[Any] = DataTable(id="models", cursor_type="row", zebra_stripes=True)
-        table.add_columns("model", "champion", "canary", "req/s", "p95 ms", "err", "worst drift", "alerts")
-        yield table
+        yield DataTable(id="models", cursor_type="row", zebra_stripes=True)
         yield Label("", id="spark-label", classes="section")
         yield Sparkline([], id="spark")
         yield Footer()
@@ -48,19 +51,26 @@ class OverviewScreen(DataScreen):
 
     def show(self, data: Any) -> None:
         table = self.query_one("#models", DataTable)
+        wide = self.app.size.width >= WIDE
+        if wide != self.wide:
+            self.wide = wide
+            table.clear(columns=True)
+            table.add_columns(*COLUMNS, *(("requests/min",) if wide else ()))
         models = [m for m in data["models"] if self.filter_text.lower() in m["name"].lower()]
         self.models = {m["name"]: m for m in models}
         rows = []
         for m in models:
             worst = m["worst_drift"]
-            drift = verdict(worst["verdict"], f"{worst['feature'][:10]} {worst['psi']:.2f} {worst['verdict'][:4]}") \
+            drift = verdict(worst["verdict"], f"{worst['feature'][:8]} {worst['psi']:.2f} {worst['verdict'][:4]}") \
                 if worst else "-"
             alerts = m["open_alerts"]
-            alert_text = " ".join(f"{n} {s[:4]}" for s, n in sorted(alerts.items())) or "0"
-            rows.append((m["name"], [
-                m["name"], _alias(m["aliases"], "champion"), _alias(m["aliases"], "canary"),
-                number(m["requests_per_s"], 1), number(m["p95_ms"], 1), f"{m['error_rate']:.0%}", drift, alert_text,
-            ]))
+            alert_text = " ".join(f"{n}{s[0]}" for s, n in sorted(alerts.items())) or "0"
+            cells = [m["name"][:14], _alias(m["aliases"], "champion"), _alias(m["aliases"], "canary"),
+                     _alias(m["aliases"], "shadow"), number(m["requests_per_s"], 1), number(m["p95_ms"], 1),
+                     f"{m['error_rate']:.0%}", drift, alert_text]
+            if wide:
+                cells.append(sparkline(m["requests_per_minute"], 30))
+            rows.append((m["name"], cells))
         refill(table, rows)
         self._show_spark()
 
@@ -76,9 +86,8 @@ class OverviewScreen(DataScreen):
             label.update("no models yet: train one with `vigil train --spec FILE`" if not self.models else "")
             spark.data = []
             return
-        shadow = _alias(model["aliases"], "shadow")
         label.update(f"{model['name']}: requests/min, last hour: {model['requests_last_hour']} answered, "
-                     f"{model['rejected_last_hour']} rejected" + (f"; shadow {shadow}" if shadow != "-" else ""))
+                     f"{model['rejected_last_hour']} rejected")
         spark.data = [float(v) for v in model["requests_per_minute"]]
 
     def _selected(self) -> str | None:
