@@ -385,6 +385,12 @@ def _job_schedule(ctx: AppContext, a: dict[str, Any]) -> Any:
     return {"running": False, "enabled": jobs.enabled, "jobs": rows}
 
 
+def _backup(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.backups import backup
+
+    return backup(ctx, Path(a["directory"]), a["actor"])
+
+
 def _whoami(ctx: AppContext, a: dict[str, Any]) -> Any:
     return {"name": a["actor"], "role": a.get("caller_role"), "identity": a.get("caller_identity")}
 
@@ -443,6 +449,7 @@ OPERATIONS: dict[str, OperationSpec] = {
     "audit_log": OperationSpec(_audit_log, writes=False),
     "request_show": OperationSpec(_request_show, writes=False),
     "job_schedule": OperationSpec(_job_schedule, writes=False),
+    "backup": OperationSpec(_backup, writes=True),
     "whoami": OperationSpec(_whoami, writes=False),  # the daemon queues it as a job instead (Service)
 }
 

@@ -20,7 +20,7 @@ _VIEWER = {"models", "versions", "show", "sql", "reproduce", "contract_export", 
 _OPERATOR = {"drift", "monitor_run", "alert_mute", "incident_ack", "incident_note", "incident_resolve", "train",
              "import", "retrain", "promote", "rollback"}
 _APPROVER = {"approve", "reject", "hold_add"}
-_ADMIN = {"user_add", "user_revoke", "api_key_add", "api_key_revoke", "contract_apply", "hold_release",
+_ADMIN = {"user_add", "user_revoke", "api_key_add", "api_key_revoke", "contract_apply", "hold_release", "backup",
           "retention_run"}
 
 

@@ -228,10 +228,24 @@ def _alert_commands(sub: argparse._SubParsersAction) -> None:
     _home(p)
     _json(p)
     _retention_commands(sub)
+    _backup_commands(sub)
     p = sub.add_parser("retrain", help="retrain a model from its current spec on fresh data (a new challenger)")
     _home(p)
     p.add_argument("name")
     p.add_argument("--reason", required=True, help="why (kept in the version's lineage and audit log)")
+    _json(p)
+
+
+def _backup_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("backup", help="a consistent copy of the home (store and files), also while the daemon runs")
+    _home(p)
+    p.add_argument("directory", help="a new or empty directory outside the home")
+    _json(p)
+    p = sub.add_parser("restore", help="make a home from a backup (the daemon must be stopped)")
+    _home(p)
+    p.add_argument("directory", help="a directory written by `vigil backup`")
+    p.add_argument("--replace", action="store_true",
+                   help="restore over an existing store (kept as vigil.duckdb.before-restore-TIME)")
     _json(p)
 
 

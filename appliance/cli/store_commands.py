@@ -1,4 +1,4 @@
-"""`vigil init`, `vigil migrate` and `vigil sql`."""
+"""`vigil init`, `vigil migrate`, `vigil sql`, `vigil backup` and `vigil restore`."""
 
 from __future__ import annotations
 
@@ -61,4 +61,41 @@ def cmd_sql(args: argparse.Namespace) -> int:
         emit(csv_text(columns, rows))
     else:
         emit(table(columns, rows))
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from appliance.cli.backend import call_object
+
+    result = call_object(args.home, "backup", {"directory": str(Path(args.directory).resolve())})
+    emit(to_json(result) if args.json else
+         f"backup of {result['files']} files ({result['bytes']:,} bytes, schema {result['schema_version']}) written "
+         f"to {result['directory']}; restore it with `vigil restore {result['directory']} --home DIR`")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from appliance.backups import restore
+    from appliance.daemon.discovery import find
+    from appliance.errors import StoreInUse
+    from appliance.registry.lineage import creator
+
+    home = resolve_home(args.home)
+    daemon = find(home)
+    if daemon is not None:
+        raise StoreInUse(f"the daemon (pid {daemon.pid}) runs on {home.root}; stop it, then run `vigil restore`")
+    result = restore(Path(args.directory), home, replace=args.replace, actor=creator())
+    if args.json:
+        emit(to_json(result))
+        return 0
+    emit(f"restored {result['files']} files from the backup of {result['backup_created_at'][:19]} into {home.root}")
+    if result["migrations_applied"]:
+        emit(f"  brought up to date: {', '.join(result['migrations_applied'])}")
+    if result["previous_store"]:
+        emit(f"  the store it replaced is kept as {result['previous_store']}")
+    emit("  audit chain " + ("intact" if result["audit_chain_ok"] else "BROKEN: run `vigil audit verify`"))
     return 0

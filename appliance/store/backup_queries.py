@@ -1,0 +1,25 @@
+"""SQL of a consistent copy of the store: DuckDB copies every table, view and sequence of the open
+database into a new file in one transaction, while the daemon keeps writing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from appliance.store.connection import Store
+
+_ALIAS = "vigil_backup"
+
+
+def copy_database(store: Store, target: Path) -> None:
+    """Write the whole store, as of one moment, to the new DuckDB file `target`."""
+    source = store.scalar("SELECT current_database()")
+    quoted = str(target).replace("'", "''")
+    store.execute_script(f"ATTACH '{quoted}' AS {_ALIAS}")
+    try:
+        store.execute_script(f'COPY FROM DATABASE "{source}" TO {_ALIAS}')
+    finally:
+        store.execute_script(f"DETACH {_ALIAS}")
+
+
+def schema_version(store: Store) -> int:
+    return int(store.scalar("SELECT coalesce(max(version), 0) FROM schema_migrations"))
