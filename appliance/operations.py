@@ -391,6 +391,12 @@ def _backup(ctx: AppContext, a: dict[str, Any]) -> Any:
     return backup(ctx, Path(a["directory"]), a["actor"])
 
 
+def _export(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.lake_export import export
+
+    return export(ctx, Path(a["directory"]), a.get("box"), bool(a.get("full")))
+
+
 def _whoami(ctx: AppContext, a: dict[str, Any]) -> Any:
     return {"name": a["actor"], "role": a.get("caller_role"), "identity": a.get("caller_identity")}
 
@@ -450,6 +456,7 @@ OPERATIONS: dict[str, OperationSpec] = {
     "request_show": OperationSpec(_request_show, writes=False),
     "job_schedule": OperationSpec(_job_schedule, writes=False),
     "backup": OperationSpec(_backup, writes=True),
+    "export": OperationSpec(_export, writes=False),
     "whoami": OperationSpec(_whoami, writes=False),  # the daemon queues it as a job instead (Service)
 }
 

@@ -16,7 +16,7 @@ _VIEWER = {"models", "versions", "show", "sql", "reproduce", "contract_export", 
            "incident_show", "incident_postmortem", "jobs", "audit_verify", "audit_export", "explain_request",
            "user_list", "whoami", "requests", "retention_status", "hold_list",
            "overview", "drift_view", "audit_log", "request_show", "job_schedule",
-           "rollback_plan"}
+           "rollback_plan", "export"}
 _OPERATOR = {"drift", "monitor_run", "alert_mute", "incident_ack", "incident_note", "incident_resolve", "train",
              "import", "retrain", "promote", "rollback"}
 _APPROVER = {"approve", "reject", "hold_add"}

@@ -99,3 +99,20 @@ def cmd_restore(args: argparse.Namespace) -> int:
         emit(f"  the store it replaced is kept as {result['previous_store']}")
     emit("  audit chain " + ("intact" if result["audit_chain_ok"] else "BROKEN: run `vigil audit verify`"))
     return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from appliance.cli.backend import call_object
+
+    result = call_object(args.home, "export", {"directory": str(Path(args.directory).resolve()), "box": args.box,
+                                                "full": args.full})
+    if args.json:
+        emit(to_json(result))
+        return 0
+    since = str(result["since"])[:19] if result["since"] else "the beginning"
+    emit(f"exported box {result['box']} from {since} to {str(result['until'])[:19]} into {result['directory']}")
+    emit("  " + ", ".join(f"{table} {n}" for table, n in result["rows"].items()))
+    emit("  current state: " + ", ".join(f"{name} {n}" for name, n in result["current_state"].items()))
+    return 0

@@ -91,3 +91,36 @@ def test_restore_replace_keeps_the_previous_store(fresh_home: Path, tmp_path: Pa
         assert store.scalar("SELECT version FROM aliases WHERE alias = 'champion'") == 2
     actions = [a for (a,) in query(fresh_home, "SELECT action FROM audit_log ORDER BY id")]
     assert actions[-1] == "backup.restore"
+
+
+def test_export_is_incremental_partitioned_parquet_per_box(daemon: Daemon, sample_records: list[dict[str, Any]],
+                                                           tmp_path: Path, vigil: Callable[..., Any]) -> None:
+    import duckdb
+
+    lake = tmp_path / "lake"
+    for i in range(6):
+        assert daemon.post("/v1/models/delay/predict", {"records": sample_records[i:i + 2]})[0] == 200
+    through_daemon = vigil("export", lake, "--box", "live", "--home", daemon.home, "--json")
+    assert through_daemon.code == 0 and json.loads(through_daemon.out)["rows"]["prediction_log"] == 0  # < 1 min old
+    daemon.stop()
+    from appliance.store.connection import Store
+
+    def age(minutes: int) -> None:
+        with Store.open(daemon.home / "vigil.duckdb") as store:
+            store.execute(f"UPDATE prediction_log SET logged_at = logged_at - INTERVAL {minutes} MINUTE")
+
+    age(5)
+    first = json.loads(vigil("export", lake, "--box", "edge-1", "--home", daemon.home, "--json").out)
+    assert first["rows"]["prediction_log"] == 12 and set(first["rows"]) >= {"audit_log", "feedback", "drift_results"}
+    again = json.loads(vigil("export", lake, "--box", "edge-1", "--home", daemon.home, "--json").out)
+    assert again["rows"]["prediction_log"] == 0  # nothing new since
+    other = json.loads(vigil("export", lake, "--box", "edge-2", "--home", daemon.home, "--json").out)
+    assert other["rows"]["prediction_log"] == 12  # another box starts from the beginning
+    rows = duckdb.sql(f"SELECT box, model_name, count(*) FROM read_parquet('{lake}/prediction_log/**/*.parquet', "
+                      "hive_partitioning = true) GROUP BY ALL ORDER BY box").fetchall()
+    assert rows == [("edge-1", "delay", 12), ("edge-2", "delay", 12)]  # box "live" exported none
+    lineage = duckdb.sql(f"SELECT box, count(*) FROM read_parquet('{lake}/version_lineage/**/*.parquet', "
+                         "hive_partitioning = true) GROUP BY ALL ORDER BY box").fetchall()
+    assert lineage == [("edge-1", 2), ("edge-2", 2), ("live", 2)]
+    bad = vigil("export", lake, "--box", "../x", "--home", daemon.home)
+    assert bad.code == 2 and "--box is 1-64 letters" in bad.err
