@@ -28,10 +28,12 @@ METRICS = {
     "p99_latency_ms": "system", "error_rate": "system", "requests_per_s": "system",
     # jobs, the job's name
     "job_failed": "jobs",
+    # the box, 'home'
+    "disk_free_share": "system",
 }
 Metric = Literal["psi", "js", "unseen_share", "missing_increase", "missing_rate", "rejected_share", "flagged_share",
                  "volume_ratio", "roc_auc", "accuracy", "brier", "mae", "rmse", "label_coverage", "p99_latency_ms",
-                 "error_rate", "requests_per_s", "job_failed"]
+                 "error_rate", "requests_per_s", "job_failed", "disk_free_share"]
 
 
 class AlertRule(BaseModel):
@@ -94,6 +96,9 @@ DEFAULT_RULES = [
               description="Almost no predictions get ground-truth labels: the feedback loop may have stopped."),
     AlertRule(name="job-failed", metric="job_failed", above=0.5, windows=1, severity="warning",
               description="A scheduled job failed; see `vigil jobs`."),
+    AlertRule(name="disk-low", metric="disk_free_share", below=0.1, windows=1, severity="critical",
+              description="Less than 10% of the home's file system is free: the prediction log and new "
+                          "versions will soon fail to write."),
 ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from typing import Any
 
 from appliance.alerts.evaluation import AlertChange, Observation, evaluate
@@ -32,16 +33,29 @@ def monitor(ctx: AppContext, names: list[str] | None, *, window: str, trigger: s
     finally:
         if ctx.alerts is None:
             router.close()
-    return {"window": window, "checks": checks}
+    free = disk_free_share(ctx)
+    return {"window": window, "checks": checks, "disk_free_share": free}
+
+
+def disk_free_share(ctx: AppContext) -> float:
+    """Feed the free share of the home's file system to the `disk_free_share` rules; returns it."""
+    usage = shutil.disk_usage(ctx.home.root)
+    share = usage.free / usage.total if usage.total else 1.0
+    _observe(ctx, None, Observation("system", "disk_free_share", "home", share))
+    return share
 
 
 def job_outcome(ctx: AppContext, job: str, model_name: str | None, *, failed: bool) -> list[AlertChange]:
     """Feed a job's success or failure to the `job_failed` rules (a success resolves the alert)."""
+    return _observe(ctx, model_name, Observation("jobs", "job_failed", job, 1.0 if failed else 0.0))
+
+
+def _observe(ctx: AppContext, model_name: str | None, observation: Observation) -> list[AlertChange]:
+    """Apply the rules to one observation of the daemon (or of a model), open incidents, route alerts."""
     rules = load_rules(ctx.home.root)
     now = utc_now()
     with ctx.store.transaction():
-        changes = evaluate(ctx.store, rules, model_name or DAEMON_SUBJECT,
-                           [Observation("jobs", "job_failed", job, 1.0 if failed else 0.0)], now)
+        changes = evaluate(ctx.store, rules, model_name or DAEMON_SUBJECT, [observation], now)
         escalate(ctx.store, changes, now)
     router = ctx.alerts or AlertRouter.from_config(ctx.home.root, ctx.config)
     try:

@@ -158,3 +158,21 @@ def test_automatic_promotion_pauses_while_a_critical_alert_is_open(ctx: AppConte
     assert promotion_paused(ctx.store, "m") == "1 open critical alert(s): crit (temp)"
     _window(ctx, 0.0, "temp", [rule], minutes=1)
     assert promotion_paused(ctx.store, "m") is None
+
+
+def test_the_monitor_watches_the_homes_free_disk(home: Path) -> None:
+    import shutil
+
+    from appliance.monitoring.monitor import monitor
+
+    (Path(home) / "alerts.toml").write_text(  # a limit every disk breaks, to see the rule fire
+        '[[rule]]\nname = "disk-low"\nmetric = "disk_free_share"\nbelow = 1.01\nwindows = 1\nseverity = "critical"\n')
+    with open_context(Home(home)) as opened:
+        result = monitor(opened, None, window="15m", trigger="manual", actor="ann")
+        usage = shutil.disk_usage(home)
+        assert result["disk_free_share"] == pytest.approx(usage.free / usage.total, abs=0.01)
+        alerts = aq.list_alerts(opened.store, include_resolved=False, model_name=None)
+        assert [(a["rule"], a["model_name"], a["subject"], a["severity"]) for a in alerts] == [
+            ("disk-low", "(daemon)", "home", "critical")]
+        assert opened.store.scalar("SELECT count(*) FROM incidents WHERE model_name = '(daemon)'") == 1
+    assert any(r.name == "disk-low" and r.below == 0.1 for r in DEFAULT_RULES)
