@@ -13,14 +13,15 @@ from appliance import errors
 from appliance.home import Home, resolve_home
 
 
-def call(home_arg: str | None, name: str, args: dict[str, Any]) -> Any:
+def call(home_arg: str | None, name: str, args: dict[str, Any], *, token: str | None = None) -> Any:
+    """Run an operation as the user of `token` (default: VIGIL_TOKEN, the token file, else the OS user)."""
     home = resolve_home(home_arg)
     from appliance.daemon.discovery import find
 
     daemon = find(home)
     if daemon is not None:
-        return remote(daemon.url, daemon.token, name, args)
-    return _local(home, name, args)
+        return remote(daemon.url, daemon.token, name, args, token=token)
+    return _local(home, name, args, token)
 
 
 def call_object(home_arg: str | None, name: str, args: dict[str, Any]) -> dict[str, Any]:
@@ -47,21 +48,22 @@ def user_token() -> str | None:
         return None
 
 
-def _local(home: Home, name: str, args: dict[str, Any]) -> Any:
+def _local(home: Home, name: str, args: dict[str, Any], token: str | None = None) -> Any:
     from appliance import operations
     from appliance.context import open_context
     from appliance.registry.lineage import creator
 
     spec = operations.find(name)
     with open_context(home, read_only=not spec.writes) as ctx:
-        return operations.run_as(ctx, name, args, user_token(), creator())
+        return operations.run_as(ctx, name, args, token or user_token(), creator())
 
 
-def remote(url: str, admin_token: str, name: str, args: dict[str, Any], timeout: float = 3600) -> Any:
+def remote(url: str, admin_token: str, name: str, args: dict[str, Any], timeout: float = 3600,
+           token: str | None = None) -> Any:
     """Run an operation through the daemon's admin API as the user (their token, else the OS user)."""
     from appliance.registry.lineage import creator
 
-    token = user_token()
+    token = token or user_token()
     headers = {"Authorization": f"Bearer {token or admin_token}", "Content-Type": "application/json"}
     if token is None:  # a local process that can read the admin token speaks for its OS user
         headers["X-Vigil-User"] = creator()

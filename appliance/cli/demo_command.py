@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 DEFAULT_DEMO_HOME = "vigil-demo"
@@ -11,5 +12,8 @@ DEFAULT_DEMO_HOME = "vigil-demo"
 def cmd_demo(args: argparse.Namespace) -> int:
     from appliance.demo import run_demo
 
-    run_demo(Path(args.home or DEFAULT_DEMO_HOME).expanduser().resolve(), fast=args.fast)
+    # In a terminal the daemon is left running for `vigil tui` until Ctrl-C; without one (a pipe,
+    # CI, a test) it stops at the end.
+    keep = sys.stdin.isatty() and sys.stdout.isatty()
+    run_demo(Path(args.home or DEFAULT_DEMO_HOME).expanduser().resolve(), fast=args.fast, keep_running=keep)
     return 0

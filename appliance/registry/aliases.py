@@ -42,6 +42,10 @@ def move_alias(store: Store, model_name: str, alias: str, number: int, *, actor:
                        subject=f"alias:{model_name}@{alias}",
                        before=None if previous is None else {"version": previous},
                        after={"version": number, "percent": percent}, reason=reason)
+        if alias == "champion":  # a canary or shadow of the new champion has graduated
+            for trial in ("canary", "shadow"):
+                if q.aliases(store, model_name).get(trial) == number:
+                    remove_alias(store, model_name, trial, actor=actor, reason=f"v{number} is now champion")
         kind = "rollback" if rollback else "deployment"
         record_for_model(store, model_name, kind, actor,
                          f"{alias}: v{previous if previous is not None else '-'} -> v{number} ({reason})")

@@ -2,7 +2,8 @@
 
 Gates: minimum metric (holdout ROC AUC), calibration (ECE), comparison with the current champion on
 the same holdout (lower bound of the bootstrap interval of the difference above minus the
-tolerance), no segment regressing by more than the limit, latency budget (p95 of single-row predict
+tolerance), no segment regressing by more than the limit (both versions scored on the same holdout
+rows, the new version's), latency budget (p95 of single-row predict
 of the version as it would be served), contract compatibility with the last 24 hours of traffic,
 model card present, no open incident with a critical alert for the model. Evidence that does not
 apply (a regression model's AUC, no champion yet, no traffic yet) passes and says why.
@@ -31,7 +32,8 @@ def _gate(name: str, passed: bool, value: float | None, limit: float | None, det
     return {"gate": name, "passed": bool(passed), "value": value, "limit": limit, "detail": detail}
 
 
-def run_gates(ctx: AppContext, model_name: str, version: int, policy: PromotionPolicy) -> list[Gate]:
+def run_gates(ctx: AppContext, model_name: str, version: int, policy: PromotionPolicy,
+              alias: str = "champion") -> list[Gate]:
     row = get_version(ctx.store, model_name, version)
     overall = {r["metric"]: r["value"] for r in ctx.store.rows(
         "SELECT metric, value FROM version_metrics WHERE model_name = ? AND version = ? AND segment_column IS NULL",
@@ -43,7 +45,7 @@ def run_gates(ctx: AppContext, model_name: str, version: int, policy: PromotionP
             _latency(ctx, row, policy), _contract(ctx, model_name, version, policy),
             _gate("model_card", bool((row.get("model_card") or "").strip()), None, None,
                   "model card present" if (row.get("model_card") or "").strip() else "no model card"),
-            _incident(ctx, model_name)]
+            _incident(ctx, model_name, alias)]
 
 
 def _min_metric(task: str, overall: dict[str, Any], policy: PromotionPolicy) -> Gate:
@@ -104,21 +106,60 @@ def _compare_now(ctx: AppContext, model: str, version: int) -> dict[str, Any] | 
 
 def _segments(ctx: AppContext, model: str, version: int, champion: int | None, task: str,
               policy: PromotionPolicy) -> Gate:
+    """Each segment's metric of the version and of the champion, both on the version's holdout rows."""
+    import polars as pl
+    from sklearn.metrics import roc_auc_score
+
     if champion is None or champion == version:
         return _gate("segments", True, None, None, "no other champion to compare segments with")
-    metric, higher = ("roc_auc", True) if task == "binary" else ("mae", False)
-    rows = ctx.store.execute(
-        "SELECT n.segment_column, n.segment_value, n.value, c.value FROM version_metrics n JOIN version_metrics c "
-        "ON c.model_name = n.model_name AND c.segment_column = n.segment_column AND c.segment_value = n.segment_value "
-        "AND c.metric = n.metric AND c.version = ? WHERE n.model_name = ? AND n.version = ? AND n.metric = ? "
-        "AND n.value IS NOT NULL AND c.value IS NOT NULL", [champion, model, version, metric])
-    worst, where = 0.0, "no segments measured on both"
-    for column, value, ours, theirs in rows:
-        loss = (theirs - ours) if higher else (ours - theirs)
-        if loss > worst:
-            worst, where = loss, f"{column}={value}: {metric} {ours:.4f} vs champion's {theirs:.4f}"
-    return _gate("segments", worst <= policy.segment_regression_limit, worst, policy.segment_regression_limit,
-                 where if rows else "no segments measured on both versions")
+    paired = _paired_holdout(ctx, model, version, champion)
+    if paired is None:
+        return _gate("segments", True, None, policy.segment_regression_limit,
+                     f"champion v{champion} cannot score v{version}'s holdout rows (other features)")
+    holdout, y, ours, theirs, segments = paired
+    metric = "roc_auc" if task == "binary" else "mae"
+    worst, where, measured = 0.0, "no segment has enough rows of both classes", 0
+    for column in segments:
+        values = holdout[column].cast(pl.String).fill_null("(missing)").to_numpy()
+        for value in np.unique(values):
+            rows = values == value
+            if rows.sum() < ctx.config.training.min_segment_rows or (task == "binary" and len(np.unique(y[rows])) < 2):
+                continue
+            measured += 1
+            if task == "binary":
+                loss = roc_auc_score(y[rows], theirs[rows]) - roc_auc_score(y[rows], ours[rows])
+            else:
+                loss = float(np.mean(np.abs(ours[rows] - y[rows])) - np.mean(np.abs(theirs[rows] - y[rows])))
+            if loss > worst:
+                worst, where = loss, (f"{column}={value}: v{version} is worse than champion v{champion} by "
+                                      f"{loss:.4f} {metric} on the same {int(rows.sum())} holdout rows")
+    if measured and worst <= 0:
+        where = f"no segment worse than champion v{champion} ({measured} segments, same holdout rows)"
+    return _gate("segments", worst <= policy.segment_regression_limit, worst, policy.segment_regression_limit, where)
+
+
+def _paired_holdout(ctx: AppContext, model: str, version: int, champion: int) -> tuple[Any, ...] | None:
+    """(holdout frame, labels, version scores, champion scores, segment columns) on the version's holdout."""
+    import polars as pl
+
+    from appliance.contracts.features import model_input
+    from appliance.registry.loading import load_version_model
+    from appliance.training.dataset import labels, load_snapshot
+    from appliance.training.evaluation import scores_of
+    from appliance.training.spec import parse_spec
+
+    row = get_version(ctx.store, model, version)
+    other = get_version(ctx.store, model, champion)
+    theirs_features = features_from_json(other["features"])
+    spec = parse_spec(row["spec_toml"], f"the spec of {model} v{version}").spec
+    frame = load_snapshot(ctx.home.root / row["snapshot_path"], row["time_column"])
+    holdout = frame.filter(pl.col(row["time_column"]) >= row["holdout_start"])
+    if any(f.name not in holdout.columns for f in theirs_features):
+        return None
+    y = labels(holdout, spec, row["positive_class"])
+    ours = scores_of(load_version_model(ctx, row), row["task"], model_input(holdout, features_from_json(row["features"])))
+    theirs = scores_of(load_version_model(ctx, other), row["task"], model_input(holdout, theirs_features))
+    return holdout, y, ours, theirs, [c for c in row["segments"] if c in holdout.columns]
 
 
 def _latency(ctx: AppContext, row: dict[str, Any], policy: PromotionPolicy, calls: int = 60) -> Gate:
@@ -188,7 +229,9 @@ def _contract(ctx: AppContext, model: str, version: int, policy: PromotionPolicy
                  + (f"; accepted with flags under the serving policy: {len(flagged)} kind(s)" if flagged else ""))
 
 
-def _incident(ctx: AppContext, model: str) -> Gate:
+def _incident(ctx: AppContext, model: str, alias: str) -> Gate:
+    if alias != "champion":  # trying a fix as shadow or canary is how an incident ends
+        return _gate("no_open_incident", True, None, None, f"applies to champion only, not to {alias}")
     open_critical = ctx.store.scalar(
         "SELECT count(DISTINCT i.incident_id) FROM incidents i JOIN alerts a USING (incident_id) "
         "WHERE i.model_name = ? AND i.status <> 'resolved' AND a.severity = 'critical'", [model])

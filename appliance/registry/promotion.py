@@ -29,7 +29,7 @@ def request_promotion(ctx: AppContext, model_name: str, version: int, alias: str
         raise RegistryError("a promotion needs a reason; pass --reason TEXT")
     servable_version(ctx.store, model_name, version)
     policy = ctx.config.promotion.policy_for(model_name)
-    gates = run_gates(ctx, model_name, version, policy)
+    gates = run_gates(ctx, model_name, version, policy, alias)
     failing = [g for g in gates if not g["passed"]]
     needs_approval = alias in policy.approval_for
     waived = needs_approval and _no_users(ctx)
