@@ -233,10 +233,9 @@ def test_a_failing_canary_is_rolled_back_with_an_alert_and_waits_while_critical(
     assert [(a["rule"], a["severity"], a["subject"]) for a in alerts] == [("canary-rollback", "critical", "v2")]
     incident = _call(daemon, "incident_show", {"id": 1})
     assert [e["kind"] for e in incident["timeline"]][:3] == ["opened", "alert", "rollback"]
-    # a critical incident is open: the release policy refuses a new canary until it is resolved
-    refused = _call(daemon, "promote", {"name": "delay", "version": 2, "alias": "canary", "reason": "again",
-                                        "percent": 50.0})
-    assert refused["status"] == "rejected" and "no_open_incident" in refused["decision"]
+    # a critical incident is open: the release policy refuses a new champion until it is resolved
+    refused = _call(daemon, "promote", {"name": "delay", "version": 2, "alias": "champion", "reason": "again"})
+    assert refused["status"] == "rejected" and refused["decision"] == "failing gates: no_open_incident"
     _call(daemon, "incident_resolve", {"id": 1, "resolution": "v2 stays out"})
     daemon.stop()
     # a canary set before a critical alert opens is not promoted automatically while it is open
