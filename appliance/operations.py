@@ -397,6 +397,48 @@ def _export(ctx: AppContext, a: dict[str, Any]) -> Any:
     return export(ctx, Path(a["directory"]), a.get("box"), bool(a.get("full")))
 
 
+def _keys_init(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.bundles.keys import init_key
+
+    return init_key(ctx.home.root)
+
+
+def _keys_show(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.bundles.keys import show_key
+
+    return show_key(ctx.home.root)
+
+
+def _keys_trust(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.bundles.keys import trust
+
+    return trust(ctx.store, str(a["name"]), str(a["public_key"]), a["actor"])
+
+
+def _keys_distrust(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.bundles.keys import distrust
+
+    return distrust(ctx.store, str(a["name"]), a["actor"])
+
+
+def _keys_list(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.bundles.keys import list_keys
+
+    return {"keys": list_keys(ctx.store)}
+
+
+def _bundle_export(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.bundles.bundle import export_bundle
+
+    return export_bundle(ctx, a["name"], int(a["version"]), Path(a["file"]), a["actor"])
+
+
+def _bundle_import(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.bundles.bundle import import_bundle
+
+    return import_bundle(ctx, Path(a["file"]), a["actor"], a.get("reason") or "")
+
+
 def _whoami(ctx: AppContext, a: dict[str, Any]) -> Any:
     return {"name": a["actor"], "role": a.get("caller_role"), "identity": a.get("caller_identity")}
 
@@ -457,6 +499,13 @@ OPERATIONS: dict[str, OperationSpec] = {
     "job_schedule": OperationSpec(_job_schedule, writes=False),
     "backup": OperationSpec(_backup, writes=True),
     "export": OperationSpec(_export, writes=False),
+    "keys_init": OperationSpec(_keys_init, writes=False),  # writes the key file, not the store
+    "keys_show": OperationSpec(_keys_show, writes=False),
+    "keys_trust": OperationSpec(_keys_trust, writes=True),
+    "keys_distrust": OperationSpec(_keys_distrust, writes=True),
+    "keys_list": OperationSpec(_keys_list, writes=False),
+    "bundle_export": OperationSpec(_bundle_export, writes=True),  # audited
+    "bundle_import": OperationSpec(_bundle_import, writes=True),
     "whoami": OperationSpec(_whoami, writes=False),  # the daemon queues it as a job instead (Service)
 }
 

@@ -229,6 +229,7 @@ def _alert_commands(sub: argparse._SubParsersAction) -> None:
     _json(p)
     _retention_commands(sub)
     _backup_commands(sub)
+    _bundle_commands(sub)
     p = sub.add_parser("retrain", help="retrain a model from its current spec on fresh data (a new challenger)")
     _home(p)
     p.add_argument("name")
@@ -253,6 +254,42 @@ def _backup_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--replace", action="store_true",
                    help="restore over an existing store (kept as vigil.duckdb.before-restore-TIME)")
     _json(p)
+
+
+def _bundle_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("keys", help="this box's signing key, and the keys whose bundles it trusts")
+    verbs = p.add_subparsers(dest="verb", required=True, parser_class=_Parser)
+    v = verbs.add_parser("init", help="create this box's Ed25519 signing key (once; it never leaves the box)")
+    _home(v)
+    _json(v)
+    v = verbs.add_parser("show", help="this box's public key and key id, to give to boxes that import its bundles")
+    _home(v)
+    _json(v)
+    v = verbs.add_parser("trust", help="accept bundles signed by this public key")
+    _home(v)
+    v.add_argument("name")
+    v.add_argument("public_key", help="base64, as `vigil keys show` prints it on the exporting box")
+    _json(v)
+    v = verbs.add_parser("distrust", help="stop accepting bundles signed by a key")
+    _home(v)
+    v.add_argument("name")
+    _json(v)
+    v = verbs.add_parser("list", help="the trusted keys")
+    _home(v)
+    _json(v)
+    p = sub.add_parser("bundle", help="signed model bundles for boxes without a network")
+    verbs = p.add_subparsers(dest="verb", required=True, parser_class=_Parser)
+    v = verbs.add_parser("export", help="write a version as one signed file")
+    _home(v)
+    v.add_argument("name")
+    v.add_argument("version", type=int)
+    v.add_argument("file")
+    _json(v)
+    v = verbs.add_parser("import", help="verify a signed bundle and register its version")
+    _home(v)
+    v.add_argument("file")
+    v.add_argument("--reason", default="", help="why (kept in the lineage and audit log)")
+    _json(v)
 
 
 def _retention_commands(sub: argparse._SubParsersAction) -> None:
@@ -343,13 +380,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _handler(args: argparse.Namespace) -> Handler:
     from appliance.cli import (alert_commands, daemon_commands, monitoring_commands, registry_commands,
-                               retention_commands, store_commands, training_commands)
+                               bundle_commands, retention_commands, store_commands, training_commands)
 
     name = args.command.replace("-", "_")
     if getattr(args, "verb", None):
         name = f"{name}_{args.verb}"
     for module in (store_commands, training_commands, registry_commands, daemon_commands, monitoring_commands,
-                   alert_commands, retention_commands):
+                   alert_commands, retention_commands, bundle_commands):
         found = getattr(module, f"cmd_{name}", None)
         if found is not None:
             return found

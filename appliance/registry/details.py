@@ -40,7 +40,7 @@ def version_details(store: Store, model_name: str, number: int) -> dict[str, Any
         "spec_git_dirty": row["spec_git_dirty"], "spec_toml": row["spec_toml"],
         "artifact_sha256": row["artifact_sha256"], "artifact_path": row["artifact_path"],
         "artifact_bytes": row["artifact_bytes"], "environment": row["environment"],
-        "imported_from": row["imported_from"],
+        "imported_from": row["imported_from"], "retrain_trigger": row["retrain_trigger"],
         "metrics": {m["metric"]: m["value"] for m in metric_rows if m["segment_column"] is None},
         "segment_metrics": [m for m in metric_rows if m["segment_column"] is not None],
         "comparison": q.comparison(store, model_name, number),

@@ -26,7 +26,7 @@ PICKLED = (".joblib", ".pkl", ".pickle")
 
 
 def import_version(ctx: AppContext, model_name: str, file: Path, loaded: LoadedSpec, *, trust: bool,
-                   actor: str, reason: str) -> Registered:
+                   actor: str, reason: str, provenance: dict[str, Any] | None = None) -> Registered:
     if loaded.spec.model != model_name:
         raise SpecError(f"the spec names model '{loaded.spec.model}' but the import is into '{model_name}'; "
                         "make them the same")
@@ -42,7 +42,8 @@ def import_version(ctx: AppContext, model_name: str, file: Path, loaded: LoadedS
         split = split_by_time(frame, spec.split)
         positive = choose_positive(frame[spec.target], spec) if spec.task == "binary" else None
         _check_scores(model, spec.task, positive, model_input(split.holdout.head(5), spec_features(spec)), file)
-        imported_from = {"file": file.name, "sha256": digest, "format": file_format, "trusted": trust}
+        imported_from = {"file": file.name, "sha256": digest, "format": file_format, "trusted": trust,
+                         **(provenance or {})}
         return finish_version(ctx, writer, loaded, snapshot, split, model, positive=positive, origin="imported",
                               actor=actor, reason=reason, imported_from=imported_from)
     except BaseException:
@@ -90,6 +91,8 @@ def _check_scores(model: Any, task: str, positive: str | None, sample: Any, file
         raise ArtifactError(f"{file.name} cannot score the spec's features: {e}") from e
     if task == "binary":
         classes = [str(c).lower() for c in getattr(model, "classes_", [])]
+        if classes == ["0", "1"]:  # 0/1 labels, as Vigil trains: 1 is the positive class
+            return
         if len(classes) != 2 or classes[1] != positive:
             raise ArtifactError(f"{file.name} has classes {classes}; Vigil needs two with the positive class "
                                 f"'{positive}' second")

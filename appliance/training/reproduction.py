@@ -21,7 +21,8 @@ from appliance.training.trainer import fit
 
 def reproduce(ctx: AppContext, model_name: str, number: int) -> dict[str, Any]:
     row = get_version(ctx.store, model_name, number)
-    if row["origin"] != "trained":
+    trained_in_vigil = row["origin"] == "trained" or "original_version" in (row["imported_from"] or {})
+    if not trained_in_vigil:  # a bundle carries a Vigil-trained version's spec and snapshot; a model file does not
         raise RegistryError(f"{model_name} v{number} was imported; Vigil has no training code to rerun for it")
     spec = parse_spec(row["spec_toml"], f"recorded spec of {model_name} v{number}").spec
     frame = load_snapshot(_verified_snapshot(ctx, row), spec.split.time_column)

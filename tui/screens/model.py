@@ -15,6 +15,16 @@ from tui.format import number, version, when
 from tui.header import StatusBar
 
 
+def _origin(d: dict[str, Any]) -> str:
+    imported = d.get("imported_from") or {}
+    if "box" in imported:
+        return (f"imported from {imported['box']}'s v{imported['original_version']} in a bundle signed by "
+                f"{imported['signer']} (key {imported['key_id']}), exported {when(imported['exported_at'])}")
+    if imported:
+        return f"imported from the file {imported.get('file')} ({imported.get('format')})"
+    return f"trained here{' (retrain: ' + d['retrain_trigger'] + ')' if d.get('retrain_trigger') else ''}"
+
+
 class ModelScreen(DataScreen):
     BINDINGS = [
         Binding("R", "rollback", "rollback"),
@@ -69,6 +79,7 @@ class ModelScreen(DataScreen):
             f"{when(snap['time_max'])}) from {snap['source']}",
             f"spec: {d['spec_sha256'][:12]}  git {str(d['spec_git_commit'] or '-')[:10]}"
             f"{' (dirty)' if d['spec_git_dirty'] else ''}  · artifact {d['artifact_sha256'][:12]}",
+            _origin(d),
             "metrics: " + "  ".join(f"{k} {number(v)}" for k, v in sorted(d["metrics"].items())),
         ]
         comparison = d.get("comparison")

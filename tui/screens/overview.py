@@ -23,6 +23,7 @@ def _alias(aliases: list[dict[str, Any]], name: str) -> str:
 
 COLUMNS = ("model", "champ", "canary", "shadow", "req/s", "p95ms", "err", "worst drift", "alerts")
 WIDE = 120  # columns from which the table also shows each model's requests per minute
+SPARK = 30
 
 
 class OverviewScreen(DataScreen):
@@ -55,7 +56,9 @@ class OverviewScreen(DataScreen):
         if wide != self.wide:
             self.wide = wide
             table.clear(columns=True)
-            table.add_columns(*COLUMNS, *(("requests/min",) if wide else ()))
+            table.add_columns(*COLUMNS)
+            if wide:
+                table.add_column("requests/min", width=SPARK)
         models = [m for m in data["models"] if self.filter_text.lower() in m["name"].lower()]
         self.models = {m["name"]: m for m in models}
         rows = []
@@ -69,7 +72,7 @@ class OverviewScreen(DataScreen):
                      _alias(m["aliases"], "shadow"), number(m["requests_per_s"], 1), number(m["p95_ms"], 1),
                      f"{m['error_rate']:.0%}", drift, alert_text]
             if wide:
-                cells.append(sparkline(m["requests_per_minute"], 30))
+                cells.append(sparkline(m["requests_per_minute"], SPARK))
             rows.append((m["name"], cells))
         refill(table, rows)
         self._show_spark()

@@ -1,0 +1,129 @@
+"""The box's Ed25519 signing key and the public keys it trusts.
+
+The private key is `<home>/keys/signing.key` (PKCS#8 PEM, mode 0600, created once, never exported);
+its public key is shown as base64 of the raw 32 bytes, with a key id (the first 16 hex digits of
+its sha256) that bundles name. Trusting and distrusting keys are audited.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from appliance.clock import utc_now
+from appliance.errors import NotFound, RegistryError
+from appliance.store import registry_queries as q
+from appliance.store.connection import Store
+
+KEY_FILE = Path("keys") / "signing.key"
+
+
+def key_id(public_raw: bytes) -> str:
+    return hashlib.sha256(public_raw).hexdigest()[:16]
+
+
+def _private(home_root: Path) -> Any:
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    path = home_root / KEY_FILE
+    if not path.exists():
+        raise RegistryError(f"this box has no signing key; create one with `vigil keys init` (it stays in {path})")
+    return load_pem_private_key(path.read_bytes(), password=None)
+
+
+def _raw_public(private: Any) -> bytes:
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    return bytes(private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw))
+
+
+def init_key(home_root: Path) -> dict[str, str]:
+    """Create the box's signing key (refusing to replace one)."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+
+    path = home_root / KEY_FILE
+    if path.exists():
+        raise RegistryError(f"this box already has a signing key ({path}); `vigil keys show` prints its public key")
+    path.parent.mkdir(mode=0o700, exist_ok=True)
+    private = Ed25519PrivateKey.generate()
+    pem = private.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(pem)
+    return show_key(home_root)
+
+
+def show_key(home_root: Path) -> dict[str, str]:
+    raw = _raw_public(_private(home_root))
+    return {"public_key": base64.b64encode(raw).decode(), "key_id": key_id(raw)}
+
+
+def sign(home_root: Path, message: bytes) -> dict[str, str]:
+    private = _private(home_root)
+    raw = _raw_public(private)
+    return {"algorithm": "ed25519", "key_id": key_id(raw), "public_key": base64.b64encode(raw).decode(),
+            "signature": base64.b64encode(private.sign(message)).decode()}
+
+
+def decode_public(text: str) -> bytes:
+    try:
+        raw = base64.b64decode(text.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raw = b""
+    if len(raw) != 32:
+        raise RegistryError("a public key is the base64 of 32 raw Ed25519 bytes, as `vigil keys show` prints it")
+    return raw
+
+
+def verify(public_raw: bytes, message: bytes, signature_b64: str) -> bool:
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    try:
+        Ed25519PublicKey.from_public_bytes(public_raw).verify(base64.b64decode(signature_b64), message)
+    except (InvalidSignature, ValueError, binascii.Error):
+        return False
+    return True
+
+
+def trust(store: Store, name: str, public_key: str, actor: str) -> dict[str, Any]:
+    if not re.fullmatch(r"[A-Za-z0-9._-]{1,64}", name):
+        raise RegistryError("a key name is 1-64 letters, digits, '.', '_' or '-'")
+    raw = decode_public(public_key)
+    at = utc_now()
+    with store.transaction():
+        if store.scalar("SELECT count(*) FROM trusted_keys WHERE name = ? OR key_id = ?", [name, key_id(raw)]):
+            raise RegistryError(f"a key named '{name}' or with id {key_id(raw)} is already listed; "
+                                "`vigil keys list` shows them")
+        store.execute("INSERT INTO trusted_keys VALUES (?, ?, ?, ?, ?, NULL)",
+                      [name, key_id(raw), base64.b64encode(raw).decode(), actor, at])
+        q.insert_audit(store, at, actor, "key.trust", None, None, {"key_id": key_id(raw)},
+                       subject=f"key:{name}", before=None, after={"key_id": key_id(raw), "trusted": True})
+    return {"name": name, "key_id": key_id(raw)}
+
+
+def distrust(store: Store, name: str, actor: str) -> dict[str, Any]:
+    at = utc_now()
+    with store.transaction():
+        found = store.row("SELECT key_id FROM trusted_keys WHERE name = ? AND revoked_at IS NULL", [name])
+        if found is None:
+            raise NotFound(f"no trusted key named '{name}'; `vigil keys list` shows them")
+        store.execute("UPDATE trusted_keys SET revoked_at = ? WHERE name = ?", [at, name])
+        q.insert_audit(store, at, actor, "key.distrust", None, None, {"key_id": found["key_id"]},
+                       subject=f"key:{name}", before={"trusted": True}, after={"trusted": False})
+    return {"name": name, "key_id": found["key_id"], "trusted": False}
+
+
+def trusted(store: Store, key: str) -> dict[str, Any] | None:
+    return store.row("SELECT name, key_id, public_key FROM trusted_keys WHERE key_id = ? AND revoked_at IS NULL",
+                     [key])
+
+
+def list_keys(store: Store) -> list[dict[str, Any]]:
+    return store.rows("SELECT name, key_id, public_key, added_by, added_at, revoked_at FROM trusted_keys ORDER BY name")
