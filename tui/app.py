@@ -44,12 +44,36 @@ HELP = """\
 [b]Jobs[/b]                 m run a drift check now   t retrain a model now
 [b]SQL[/b]                  type a read-only query, enter runs it
 
-[b]Commands[/b] (after :)  model NAME · drift NAME · rollback NAME · overview · alerts · approvals ·
+[b]Commands[/b] (after :)  model NAME · drift NAME · rollback NAME · request ID (who answered it, with
+                          what, and each feature's contribution) · overview · alerts · approvals ·
                           jobs · audit · sql · quit
 
 Every action goes through the daemon's admin API as you (VIGIL_TOKEN or ~/.config/vigil/token,
 else your OS user): your role decides what you may do, and each action is audited.
 """
+
+
+def request_text(found: dict[str, Any]) -> str:
+    """The request view: who answered, with what, whether it reproduces, and why."""
+    from rich.markup import escape
+
+    lines = [f"[b]request {escape(found['request_id'])}[/b]: {found['model']} v{found['version']} "
+             f"({found['route']}, {found['api']} API) at {str(found['logged_at'])[:19]} UTC, "
+             f"{found['latency_ms']:.1f} ms",
+             f"recomputed now: {'matches' if found['matches'] else 'DIFFERS or inputs no longer kept'}", ""]
+    references = found.get("references", {})
+    for row in found["rows"]:
+        lines.append(f"[b]row {row['row_index']}[/b]: prediction {row['prediction']}, score {row['score']}")
+        why = row.get("explanation")
+        if why is None:
+            lines.append("  inputs no longer kept (retention): no contributions")
+            continue
+        lines.append(f"  {why['method']}; {why['scale']} {why['output']:.4f} vs {why['reference_output']:.4f} "
+                     "for the reference row")
+        for name, part in why["contributions"].items():
+            lines.append(f"  {part:+.4f}  {escape(name)} = {escape(str(row['inputs'][name]))}  "
+                         f"(reference {escape(str(references.get(name)))})")
+    return "\n".join(lines) + "\n\nesc closes"
 
 
 class VigilCommands(Provider):
@@ -212,10 +236,24 @@ class VigilApp(App[None]):
                 self.open_drift(rest)
             else:
                 self.start_rollback(self.screen, rest)
+        elif verb == "request" and rest:
+            self.show_request(rest)
         elif verb in ("q", "quit"):
             self.exit()
         else:
             self.notify(f"unknown command ':{text}'; press ? for the list", severity="error")
+
+    # -- one request, explained -----------------------------------------------------------------
+    def show_request(self, request_id: str) -> None:
+        def work() -> None:
+            try:
+                found = self.connection.call("explain_request", {"request_id": request_id})
+            except VigilError as e:
+                self.call_from_thread(self.notify, str(e), severity="error", timeout=8)
+                return
+            self.call_from_thread(self.push_screen, Help(request_text(found)))
+
+        self.run_worker(work, thread=True, group="request", exit_on_error=False)
 
     # -- rollback ---------------------------------------------------------------------------------
     def writable(self) -> bool:

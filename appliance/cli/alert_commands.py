@@ -206,8 +206,16 @@ def cmd_explain_request(args: argparse.Namespace) -> int:
         emit(f"  row {row['row_index']}: prediction {row['prediction']}, score {row['score']}"
              + (f"; recomputed {row['recomputed']} -> {'matches' if row['matches'] else 'DIFFERS'}"
                 if "recomputed" in row else "; inputs no longer kept (retention)"))
-        for name, value in (row.get("inputs") or {}).items():
-            emit(f"      {name} = {value}")
+        explanation = row.get("explanation")
+        if explanation is None:
+            for name, value in (row.get("inputs") or {}).items():
+                emit(f"      {name} = {value}")
+            continue
+        emit(f"      contributions ({explanation['method']}; {explanation['scale']} {explanation['output']:.4f} vs "
+             f"{explanation['reference_output']:.4f} for the reference row):")
+        references = result.get("references", {})
+        for name, part in explanation["contributions"].items():
+            emit(f"      {part:+.4f}  {name} = {row['inputs'][name]}  (reference {references.get(name)})")
     return 0 if result["matches"] else 1
 
 

@@ -47,4 +47,5 @@ def version_details(store: Store, model_name: str, number: int) -> dict[str, Any
         "contract_revision": revision, "contract": contract.model_dump(mode="json"),
         "deployments": q.deployments(store, model_name), "model_card": row["model_card"],
         "promotion_requests": _requests_with_gates(store, model_name, number),
+        "feature_importance": q.importance(store, model_name, number),
     }

@@ -1,6 +1,7 @@
 """`vigil explain-request ID`: which version answered a logged request, with what inputs and output,
-what trained that version — and whether recomputing the answer now, with that version's artifact,
-gives the same result (so a decision from a month ago can be reproduced, not just looked up)."""
+what trained that version — whether recomputing the answer now, with that version's artifact, gives
+the same result (so a decision from a month ago can be reproduced, not just looked up) — and each
+feature's contribution to it (training/importance.py), computed on demand, never on the scoring path."""
 
 from __future__ import annotations
 
@@ -16,6 +17,25 @@ from appliance.registry.loading import load_version_model
 from appliance.registry.versions import get_version
 from appliance.store import prediction_queries as pq
 from appliance.training.evaluation import scores_of
+from appliance.training.importance import contributions
+
+
+def _references(ctx: AppContext, version: dict[str, Any], features: list[Any]) -> dict[str, Any]:
+    """The version's stored reference values; for a version registered before they were stored,
+    computed now from its training rows (the snapshot before the holdout)."""
+    import json
+
+    from appliance.store import registry_queries as q
+
+    stored = {r["feature"]: json.loads(r["reference_value"]) for r in q.importance(ctx.store, version["model_name"],
+                                                                                   int(version["version"]))}
+    if stored:
+        return stored
+    from appliance.training.dataset import load_snapshot
+    from appliance.training.importance import reference_values
+
+    frame = load_snapshot(ctx.home.root / version["snapshot_path"], version["time_column"])
+    return reference_values(frame.filter(pl.col(version["time_column"]) < version["holdout_start"]), features)
 
 
 def explain_request(ctx: AppContext, request_id: str) -> dict[str, Any]:
@@ -42,9 +62,12 @@ def explain_request(ctx: AppContext, request_id: str) -> dict[str, Any]:
         "rows": [], "inputs_available": inputs.height == len(logged),
     }
     recomputed: np.ndarray | None = None
+    model: Any = None
     if inputs.height == len(logged):
         model = load_version_model(ctx, version)
         recomputed = scores_of(model, version["task"], model_input(inputs, features))
+        references = _references(ctx, version, features)
+        result["references"] = references
     for i, row in enumerate(logged):
         entry: dict[str, Any] = {"row_index": row["row_index"], "prediction": row["prediction"], "score": row["score"],
                                  "flags": row["flags"]}
@@ -54,6 +77,8 @@ def explain_request(ctx: AppContext, request_id: str) -> dict[str, Any]:
             logged_value = row["score"] if version["task"] == "binary" else row["prediction"]
             entry["recomputed"] = again
             entry["matches"] = logged_value is not None and abs(again - float(logged_value)) <= 1e-12
+            entry["explanation"] = contributions(model, version["task"], model_input(inputs[i], features), features,
+                                                 references)
         result["rows"].append(entry)
     result["matches"] = recomputed is not None and all(r["matches"] for r in result["rows"])
     return result

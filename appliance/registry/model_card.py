@@ -37,6 +37,7 @@ def render_model_card(new: "NewVersion", number: int) -> str:
         *_overall_table(new),
         "",
         *_segment_section(new),
+        *_importance_section(new),
         "## Compared with the champion",
         _comparison_text(new),
         "",
@@ -45,6 +46,20 @@ def render_model_card(new: "NewVersion", number: int) -> str:
         "",
     ]
     return "\n".join(parts)
+
+
+def _importance_section(new: "NewVersion") -> list[str]:
+    ranked = [i for i in new.importance if i.importance is not None]
+    if not ranked:
+        return []
+    first = ranked[0]
+    drop = "drop of holdout ROC AUC" if first.metric == "roc_auc" else "rise of holdout MAE"
+    lines = ["## Feature importance",
+             f"Permutation importance: the mean {drop} when a feature's values are shuffled "
+             f"({first.repeats} repeats on {first.rows} holdout rows).", "",
+             "| feature | importance | std |", "|---|---:|---:|"]
+    lines += [f"| {i.feature} | {i.importance:.4f} | {i.std:.4f} |" for i in ranked[:10]]
+    return [*lines, ""]
 
 
 def _task(task: str) -> str:

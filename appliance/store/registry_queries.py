@@ -125,6 +125,21 @@ def insert_metrics(store: Store, model_name: str, number: int, rows: Iterable[An
         )
 
 
+def insert_importance(store: Store, model_name: str, number: int, rows: Iterable[Any]) -> None:
+    import json
+
+    for r in rows:
+        store.execute("INSERT INTO feature_importance VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                      [model_name, number, r.feature, r.importance, r.std, r.metric, r.repeats, r.rows,
+                       json.dumps(r.reference)])
+
+
+def importance(store: Store, model_name: str, number: int) -> list[dict[str, Any]]:
+    return store.rows("SELECT feature, importance, importance_std, metric, repeats, row_count, reference_value "
+                      "FROM feature_importance WHERE model_name = ? AND version = ? "
+                      "ORDER BY importance DESC NULLS LAST, feature", [model_name, number])
+
+
 def metrics(store: Store, model_name: str, number: int) -> list[dict[str, Any]]:
     return store.rows(
         "SELECT segment_column, segment_value, metric, value, row_count FROM version_metrics "

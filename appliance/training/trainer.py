@@ -23,6 +23,7 @@ from appliance.store.connection import Store
 from appliance.training.champion import ChampionInfo, champion_info, compare_with_champion
 from appliance.training.dataset import HoldoutSplit, choose_positive, labels, split_by_time
 from appliance.training.evaluation import evaluate, scores_of
+from appliance.training.importance import permutation_importance, reference_values
 from appliance.training.pipeline import build_pipeline
 from appliance.training.snapshot import take_snapshot
 from appliance.training.spec import LoadedSpec, TrainingSpec
@@ -101,12 +102,14 @@ def prepare_version(home_root: Path, settings: TrainingConfig, champion: Champio
     artifact = writer.put_bytes("artifacts", serialize(model), ".skops")
     contract = infer_contract(split.train, features)
     checked = compile_checked(model, features, spec.task, contract, model_input(split.holdout, features))
+    references = reference_values(split.train, features)
+    importance = permutation_importance(model, spec.task, split.holdout, y, features, references, spec.seed)
     git_commit, git_dirty = lineage.git_commit(loaded.path)
     return NewVersion(
         model_name=spec.model, task=spec.task, description=spec.description, origin=origin, artifact=artifact,
         snapshot=snapshot, metrics=rows, comparison=comparison, champion_version=champion_version,
         comparison_note=note, contract=contract.model_dump(mode="json"),
-        plan=write_plan(writer, *checked) if checked else None,
+        plan=write_plan(writer, *checked) if checked else None, importance=importance,
         actor=actor, reason=reason,
         lineage=dict(
             target=spec.target, positive_class=positive, threshold=spec.threshold if spec.task == "binary" else None,

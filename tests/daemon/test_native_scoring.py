@@ -187,5 +187,14 @@ def test_explain_request_reproduces_a_logged_answer(daemon: Daemon, sample_recor
     assert [round(r["score"], 12) for r in explained["rows"]] == answer["probabilities"]
     assert explained["rows"][1]["inputs"]["carrier"] == sample_records[1]["carrier"]
     assert len(explained["trained"]["snapshot_id"]) == 64
+    why = explained["rows"][0]["explanation"]
+    assert set(why["contributions"]) == set(explained["rows"][0]["inputs"]) and why["scale"] == "probability"
+    assert why["method"].startswith("model-agnostic") and abs(why["output"] - explained["rows"][0]["score"]) < 1e-12
+    # a feature already at its reference value contributes nothing
+    references = explained["references"]
+    at_reference = {**sample_records[0], "distance": references["distance"]}
+    assert daemon.post("/v1/models/delay/predict", {"records": [at_reference], "request_id": "why-2"})[0] == 200
+    again = call(str(daemon.home), "explain_request", {"request_id": "why-2"})["rows"][0]["explanation"]
+    assert again["contributions"]["distance"] == 0.0 and any(v != 0.0 for v in again["contributions"].values())
     with pytest.raises(VigilError, match="no logged prediction with request_id 'nope'"):
         call(str(daemon.home), "explain_request", {"request_id": "nope"})

@@ -213,6 +213,7 @@ def test_drift_alerts_jobs_audit_and_sql_screens(configured_daemon: Callable[[st
     hot = [{**r, "temp": float(r["temp"]) + 45.0} for r in sample_records]
     for start in range(0, len(hot), 50):
         assert daemon.post("/v1/models/delay/predict", {"records": hot[start:start + 50]})[0] == 200
+    assert daemon.post("/v1/models/delay/predict", {"records": hot[:1], "request_id": "tui-why"})[0] == 200
     for _ in range(2):  # drift rules need two consecutive windows
         call(str(daemon.home), "monitor_run", {"names": ["delay"], "window": "1h"})
     monkeypatch.chdir(tmp_path)
@@ -262,12 +263,16 @@ def test_drift_alerts_jobs_audit_and_sql_screens(configured_daemon: Callable[[st
             await _until(pilot, lambda: type(app.screen).__name__ == "SqlScreen")
             await pilot.press(*"SELECT version, count(*) AS n FROM prediction_log GROUP BY ALL", "enter")
             result = await _until(pilot, lambda: _cells(app, "result"))
-            assert result == [["1", str(len(hot))]]
+            assert result == [["1", str(len(hot) + 1)]]  # and the request explained above
             app.screen.query_one("#query").value = ""
             await pilot.press(*"DELETE FROM audit_log", "enter")
             await _until(pilot, lambda: "error:" in str(app.screen.query_one("#sql-status").render()))
             await pilot.press("escape", "question_mark")
             await _until(pilot, lambda: type(app.screen).__name__ == "Help")
+            await pilot.press("escape", "colon", *"request tui-why", "enter")
+            view = await _until(pilot, lambda: type(app.screen).__name__ == "Help"
+                                and str(app.screen.query_one("Static").render()))
+            assert "request tui-why" in view and "model-agnostic" in view and "temp = " in view
             await pilot.press("escape", "colon", *"model nosuch", "enter")
             missing = await notes(pilot, app, 1)
             assert missing[-1] == "no model 'nosuch'; models: delay"
