@@ -237,6 +237,17 @@ class PromotionPolicy(_Section):
     max_contract_violations: float = Field(
         0.01, ge=0, le=1, description="Share of the last 24 h of traffic the new contract would refuse, at most."
     )
+    max_demographic_parity_difference: float | None = Field(
+        None, ge=0, le=1, description="Binary models with protected attributes: largest gap in selection rate "
+        "between groups, at most (unset: reported, not judged)."
+    )
+    max_equalized_odds_difference: float | None = Field(
+        None, ge=0, le=1, description="Binary models with protected attributes: largest gap in TPR or FPR between "
+        "groups, at most (unset: reported, not judged)."
+    )
+    fairness_min_group_rows: int = Field(
+        30, ge=1, description="Groups with fewer holdout rows are reported, not judged."
+    )
 
 
 class PromotionConfig(PromotionPolicy):
@@ -327,7 +338,9 @@ def render_template() -> str:
             if _is_table(field):
                 continue
             lines.append(f"# {field.description}")
-            lines.append(f"# {key} = {_toml_value(field.get_default(call_default_factory=True))}")
+            default = field.get_default(call_default_factory=True)
+            lines.append(f"# {key} = {_toml_value(default)}" if default is not None else
+                         f"# {key}: unset by default (give it a value to turn it on)")
         for key, field in model.model_fields.items():
             if _is_table(field):
                 example = {"serving": '#   unknown_category = "reject"', "jobs": '#   cron = "0 3 * * 0"',

@@ -48,4 +48,5 @@ def version_details(store: Store, model_name: str, number: int) -> dict[str, Any
         "deployments": q.deployments(store, model_name), "model_card": row["model_card"],
         "promotion_requests": _requests_with_gates(store, model_name, number),
         "feature_importance": q.importance(store, model_name, number),
+        "fairness": q.fairness(store, model_name, number),
     }

@@ -45,7 +45,7 @@ def run_gates(ctx: AppContext, model_name: str, version: int, policy: PromotionP
             _latency(ctx, row, policy), _contract(ctx, model_name, version, policy),
             _gate("model_card", bool((row.get("model_card") or "").strip()), None, None,
                   "model card present" if (row.get("model_card") or "").strip() else "no model card"),
-            _incident(ctx, model_name, alias)]
+            _incident(ctx, model_name, alias), _fairness(ctx, model_name, version, row["task"], policy)]
 
 
 def _min_metric(task: str, overall: dict[str, Any], policy: PromotionPolicy) -> Gate:
@@ -227,6 +227,43 @@ def _contract(ctx: AppContext, model: str, version: int, policy: PromotionPolicy
                  f"{len(rows)} recent rows; " + ("; ".join(v.describe() for v in refusing[:3]) or
                                                  "none would be refused")
                  + (f"; accepted with flags under the serving policy: {len(flagged)} kind(s)" if flagged else ""))
+
+
+def _fairness(ctx: AppContext, model: str, version: int, task: str, policy: PromotionPolicy) -> Gate:
+    """The gaps between groups of each protected attribute, from groups with enough holdout rows."""
+    from appliance.training.fairness import gaps, worst_pair
+
+    rows = [r for r in q.fairness(ctx.store, model, version) if r["group_value"] is not None]
+    if not rows:
+        return _gate("fairness", True, None, None, "the spec names no protected attributes")
+    limits = {"demographic_parity_difference": policy.max_demographic_parity_difference,
+              "equalized_odds_difference": policy.max_equalized_odds_difference}
+    failures, report, worst = [], [], 0.0
+    for attribute in dict.fromkeys(r["attribute"] for r in rows):
+        groups: dict[str, dict[str, Any]] = {}
+        for r in rows:
+            if r["attribute"] == attribute:
+                groups.setdefault(r["group_value"], {"count": r["row_count"]})[r["metric"]] = r["value"]
+        judged = {g: v for g, v in groups.items() if v["count"] >= policy.fairness_min_group_rows}
+        small = len(groups) - len(judged)
+        for metric, value in gaps(task, judged).items():
+            if value is None:
+                continue
+            pair = worst_pair(judged, "selection_rate" if metric.startswith("demographic") else
+                              ("mae" if metric.startswith("mae") else "tpr"))
+            text = f"{attribute}: {metric.replace('_', ' ')} {value:.3f} ({pair})"
+            limit = limits.get(metric)
+            if limit is not None:
+                worst = max(worst, value - limit)
+                if value > limit:
+                    failures.append(f"{text} above {limit:g}")
+                    continue
+            report.append(text)
+        if small:
+            report.append(f"{attribute}: {small} group(s) under {policy.fairness_min_group_rows} rows reported, not judged")
+    judged_any = any(v is not None for v in limits.values())
+    detail = "; ".join(failures + report) + ("" if judged_any else " (no limits set: reported, not judged)")
+    return _gate("fairness", not failures, worst if judged_any else None, None, detail)
 
 
 def _incident(ctx: AppContext, model: str, alias: str) -> Gate:

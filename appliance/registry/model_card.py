@@ -38,6 +38,7 @@ def render_model_card(new: "NewVersion", number: int) -> str:
         "",
         *_segment_section(new),
         *_importance_section(new),
+        *_fairness_section(new),
         "## Compared with the champion",
         _comparison_text(new),
         "",
@@ -60,6 +61,26 @@ def _importance_section(new: "NewVersion") -> list[str]:
              "| feature | importance | std |", "|---|---:|---:|"]
     lines += [f"| {i.feature} | {i.importance:.4f} | {i.std:.4f} |" for i in ranked[:10]]
     return [*lines, ""]
+
+
+def _fairness_section(new: "NewVersion") -> list[str]:
+    if not new.fairness:
+        return []
+    lines = ["## Fairness", "Per group of each protected attribute, on the holdout "
+             f"(groups under {new.fairness[0].min_group_rows} rows are reported but not in the gaps).", ""]
+    for attribute in dict.fromkeys(r.attribute for r in new.fairness):
+        gaps = [r for r in new.fairness if r.attribute == attribute and r.group_value is None]
+        lines.append(f"**{attribute}**: " + "; ".join(f"{r.metric.replace('_', ' ')} {_fmt(r.value)}" for r in gaps))
+        groups = sorted({r.group_value for r in new.fairness if r.attribute == attribute and r.group_value})
+        metrics = list(dict.fromkeys(r.metric for r in new.fairness if r.attribute == attribute and r.group_value
+                                     and r.metric != "count"))
+        lines += ["", "| group | rows | " + " | ".join(metrics) + " |", "|---|---:|" + "---:|" * len(metrics)]
+        for group in groups:
+            values = {r.metric: r for r in new.fairness if r.attribute == attribute and r.group_value == group}
+            lines.append(f"| {group} | {values['count'].row_count} | "
+                         + " | ".join(_fmt(values[m].value) for m in metrics) + " |")
+        lines.append("")
+    return lines
 
 
 def _task(task: str) -> str:

@@ -134,6 +134,19 @@ def insert_importance(store: Store, model_name: str, number: int, rows: Iterable
                        json.dumps(r.reference)])
 
 
+def insert_fairness(store: Store, model_name: str, number: int, rows: Iterable[Any]) -> None:
+    for r in rows:
+        store.execute("INSERT INTO fairness_metrics VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                      [model_name, number, r.attribute, r.group_value, r.metric, r.value, r.row_count,
+                       r.min_group_rows])
+
+
+def fairness(store: Store, model_name: str, number: int) -> list[dict[str, Any]]:
+    return store.rows("SELECT attribute, group_value, metric, value, row_count, min_group_rows FROM fairness_metrics "
+                      "WHERE model_name = ? AND version = ? ORDER BY attribute, group_value NULLS FIRST, metric",
+                      [model_name, number])
+
+
 def importance(store: Store, model_name: str, number: int) -> list[dict[str, Any]]:
     return store.rows("SELECT feature, importance, importance_std, metric, repeats, row_count, reference_value "
                       "FROM feature_importance WHERE model_name = ? AND version = ? "

@@ -50,6 +50,7 @@ def check_dataset(frame: pl.DataFrame, spec: TrainingSpec) -> ValidationReport:
         [(c, "numeric") for c in spec.features.numeric]
         + [(c, "categorical") for c in spec.features.categorical]
         + [(c, "segment") for c in spec.features.segments]
+        + [(c, "protected attribute") for c in spec.fairness.protected]
         + [(spec.split.time_column, "time"), (spec.target, "label")]
     )
     for name, role in wanted:
@@ -75,7 +76,7 @@ def require_valid(frame: pl.DataFrame, spec: TrainingSpec, source: str) -> None:
 def _type_fits(dtype: pl.DataType, role: str, task: str) -> bool:
     if role == "numeric":
         return is_numeric_dtype(dtype)
-    if role in ("categorical", "segment"):
+    if role in ("categorical", "segment", "protected attribute"):
         return is_categorical_dtype(dtype)
     if role == "time":
         return isinstance(dtype, pl.Datetime) or dtype == pl.Date

@@ -91,6 +91,12 @@ class Split(_Strict):
         return self.holdout_fraction if self.holdout_fraction is not None else 0.2
 
 
+class Fairness(_Strict):
+    """Protected attributes: columns of the data (features or not) whose groups are evaluated apart."""
+
+    protected: list[str] = Field(default_factory=list)
+
+
 class Estimator(_Strict):
     kind: Literal[
         "hist_gradient_boosting", "logistic_regression", "linear_regression", "random_forest"
@@ -110,6 +116,7 @@ class TrainingSpec(_Strict):
     features: Features
     split: Split
     estimator: Estimator
+    fairness: Fairness = Field(default_factory=Fairness)
 
     @field_validator("model")
     @classmethod

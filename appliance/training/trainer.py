@@ -23,6 +23,7 @@ from appliance.store.connection import Store
 from appliance.training.champion import ChampionInfo, champion_info, compare_with_champion
 from appliance.training.dataset import HoldoutSplit, choose_positive, labels, split_by_time
 from appliance.training.evaluation import evaluate, scores_of
+from appliance.training.fairness import evaluate_groups
 from appliance.training.importance import permutation_importance, reference_values
 from appliance.training.pipeline import build_pipeline
 from appliance.training.snapshot import take_snapshot
@@ -104,12 +105,14 @@ def prepare_version(home_root: Path, settings: TrainingConfig, champion: Champio
     checked = compile_checked(model, features, spec.task, contract, model_input(split.holdout, features))
     references = reference_values(split.train, features)
     importance = permutation_importance(model, spec.task, split.holdout, y, features, references, spec.seed)
+    fairness = evaluate_groups(spec.task, split.holdout, spec.fairness.protected, y, scores, spec.threshold,
+                               settings.min_segment_rows) if spec.fairness.protected else []
     git_commit, git_dirty = lineage.git_commit(loaded.path)
     return NewVersion(
         model_name=spec.model, task=spec.task, description=spec.description, origin=origin, artifact=artifact,
         snapshot=snapshot, metrics=rows, comparison=comparison, champion_version=champion_version,
         comparison_note=note, contract=contract.model_dump(mode="json"),
-        plan=write_plan(writer, *checked) if checked else None, importance=importance,
+        plan=write_plan(writer, *checked) if checked else None, importance=importance, fairness=fairness,
         actor=actor, reason=reason,
         lineage=dict(
             target=spec.target, positive_class=positive, threshold=spec.threshold if spec.task == "binary" else None,

@@ -87,6 +87,10 @@ def test_template_lists_every_default() -> None:
     assert dumped["jobs"].pop("retrain") == {}
     assert dumped["promotion"].pop("models") == {}
     assert dumped["canary"].pop("models") == {}
+    unset = {s: {k for k, v in values.items() if v is None} for s, values in dumped.items()}
+    assert unset["promotion"] == {"max_demographic_parity_difference", "max_equalized_odds_difference"}
+    assert "unset by default" in template  # keys with no default are listed without a value
+    dumped = {s: {k: v for k, v in values.items() if v is not None} for s, values in dumped.items()}
     assert dumped == {section: dict(values) for section, values in data.items()}
 
 
