@@ -72,6 +72,10 @@ class ServingConfig(_Section):
     """The scoring service of `vigil up`."""
 
     threads: int = Field(16, ge=1, le=256, description="HTTP worker threads.")
+    cpu_hour_price: float | None = Field(
+        None, ge=0, description="Price of one CPU-hour (any currency): `vigil show` and the console then show what "
+        "training and 1,000 predictions cost."
+    )
     max_queue: int = Field(
         64, ge=1, description="Requests waiting for a worker before new ones get 503 with Retry-After."
     )
@@ -244,6 +248,10 @@ class PromotionPolicy(_Section):
     max_equalized_odds_difference: float | None = Field(
         None, ge=0, le=1, description="Binary models with protected attributes: largest gap in TPR or FPR between "
         "groups, at most (unset: reported, not judged)."
+    )
+    max_cost_ratio: float = Field(
+        5.0, gt=0, description="CPU time per prediction at most this many times the champion's (measured the same "
+        "way at registration)."
     )
     fairness_min_group_rows: int = Field(
         30, ge=1, description="Groups with fewer holdout rows are reported, not judged."

@@ -41,8 +41,11 @@ def _versions(ctx: AppContext, a: dict[str, Any]) -> Any:
 
 def _show(ctx: AppContext, a: dict[str, Any]) -> Any:
     from appliance.registry.details import version_details
+    from appliance.training.cost import describe
 
-    return version_details(ctx.store, a["name"], int(a["version"]))
+    found = version_details(ctx.store, a["name"], int(a["version"]))
+    price = ctx.config.serving.cpu_hour_price
+    return {**found, "cpu_hour_price": price, "cost_summary": describe(found["cost"], price)}
 
 
 def _promote(ctx: AppContext, a: dict[str, Any]) -> Any:

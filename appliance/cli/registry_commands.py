@@ -61,6 +61,7 @@ def _show_text(d: dict[str, Any]) -> str:
         f"environment  python {d['environment']['python']}, scikit-learn {d['environment']['packages'].get('scikit-learn')}",
         f"contract     revision {d['contract_revision']}",
         "metrics      " + "  ".join(f"{k}={v:.4f}" if v is not None else f"{k}=n/a" for k, v in d["metrics"].items()),
+        f"cost         {d['cost_summary']}",
     ]
     c = d["comparison"]
     if c and c["status"] == "compared":

@@ -92,5 +92,12 @@ def _shutdown(home: Home, service: Service, app: App, server: Any, scheduler: An
         log.warning("shutdown: %d request(s) still in flight after the timeout", app.in_flight)
     service.close()
     scheduler.shutdown(wait=False)
+    try:
+        from appliance.serving.cost_meter import save
+
+        with service.write_lock:
+            save(service.store)  # the predict CPU time measured since the last rollup
+    except Exception as e:  # costs are measurements, never a reason to fail a shutdown
+        log.warning("shutdown: could not store the measured predict costs: %s", e)
     service.store.execute_script("CHECKPOINT")
     discovery.withdraw(home)

@@ -159,8 +159,12 @@ class Jobs:
         from appliance.monitoring.dashboard import roll_up
 
         def work() -> Any:
+            from appliance.serving.cost_meter import save
+
             with self.service.write_lock:
-                return roll_up(self.service.context())
+                rolled = roll_up(self.service.context())
+                rolled["cost_rows"] = save(self.service.context().store)  # predict CPU time, per version
+                return rolled
 
         return self._record("rollup", None, trigger, work)
 

@@ -49,4 +49,5 @@ def version_details(store: Store, model_name: str, number: int) -> dict[str, Any
         "promotion_requests": _requests_with_gates(store, model_name, number),
         "feature_importance": q.importance(store, model_name, number),
         "fairness": q.fairness(store, model_name, number),
+        "cost": q.cost(store, model_name, number),
     }

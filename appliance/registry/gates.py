@@ -45,7 +45,8 @@ def run_gates(ctx: AppContext, model_name: str, version: int, policy: PromotionP
             _latency(ctx, row, policy), _contract(ctx, model_name, version, policy),
             _gate("model_card", bool((row.get("model_card") or "").strip()), None, None,
                   "model card present" if (row.get("model_card") or "").strip() else "no model card"),
-            _incident(ctx, model_name, alias), _fairness(ctx, model_name, version, row["task"], policy)]
+            _incident(ctx, model_name, alias), _fairness(ctx, model_name, version, row["task"], policy),
+            _cost(ctx, model_name, version, champion, policy)]
 
 
 def _min_metric(task: str, overall: dict[str, Any], policy: PromotionPolicy) -> Gate:
@@ -264,6 +265,23 @@ def _fairness(ctx: AppContext, model: str, version: int, task: str, policy: Prom
     judged_any = any(v is not None for v in limits.values())
     detail = "; ".join(failures + report) + ("" if judged_any else " (no limits set: reported, not judged)")
     return _gate("fairness", not failures, worst if judged_any else None, None, detail)
+
+
+def _cost(ctx: AppContext, model: str, version: int, champion: int | None, policy: PromotionPolicy) -> Gate:
+    """CPU seconds per 1,000 single-row predictions of the version against the champion's, both measured
+    the same way at registration."""
+    ours = q.cost(ctx.store, model, version)
+    theirs = q.cost(ctx.store, model, champion) if champion is not None and champion != version else None
+    if ours is None or ours["bench_cpu_s_per_1k"] is None:
+        return _gate("cost", True, None, policy.max_cost_ratio, "no cost measured for this version")
+    mine = float(ours["bench_cpu_s_per_1k"])
+    if theirs is None or not theirs["bench_cpu_s_per_1k"]:
+        return _gate("cost", True, None, policy.max_cost_ratio,
+                     f"{mine:.3f} CPU s per 1,000 predictions; no champion to compare with")
+    ratio = mine / float(theirs["bench_cpu_s_per_1k"])
+    return _gate("cost", ratio <= policy.max_cost_ratio, ratio, policy.max_cost_ratio,
+                 f"{mine:.3f} vs champion v{champion}'s {float(theirs['bench_cpu_s_per_1k']):.3f} CPU s per 1,000 "
+                 f"predictions ({ratio:.2f}x)")
 
 
 def _incident(ctx: AppContext, model: str, alias: str) -> Gate:

@@ -51,6 +51,7 @@ class NewVersion:
     plan: "PlanRecord | None" = None  # the artifact compiled to a scoring plan, when it has one
     importance: list[Any] = field(default_factory=list)  # training.importance.Importance per feature
     fairness: list[Any] = field(default_factory=list)  # training.fairness.FairnessRow per group and gap
+    cost: dict[str, Any] | None = None  # training.cost.cost_row
 
 
 def register(store: Store, writer: BlobWriter, new: NewVersion) -> int:
@@ -93,6 +94,8 @@ def _insert_all(store: Store, new: NewVersion) -> int:
     q.insert_metrics(store, new.model_name, number, new.metrics)
     q.insert_importance(store, new.model_name, number, new.importance)
     q.insert_fairness(store, new.model_name, number, new.fairness)
+    if new.cost is not None:
+        q.insert_cost(store, new.model_name, number, new.cost)
     q.insert_comparison(store, _comparison_row(new, number))
     q.insert_contract(store, new.model_name, number, 1, new.contract, actor, at, "inferred from training data")
     q.insert_audit(store, at, actor, f"version.{new.origin}", new.model_name, number, {

@@ -6,6 +6,7 @@ pipeline is not loaded), "fast path" (the pipeline's steps as arrays) or "pipeli
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -13,6 +14,7 @@ import numpy as np
 
 from appliance.contracts.contract import Contract
 from appliance.contracts.features import Feature
+from appliance.serving.cost_meter import METER
 from appliance.serving.inputs import Inputs
 
 
@@ -32,12 +34,16 @@ class LoadedVersion:
 
     def predict(self, inputs: Inputs) -> tuple[np.ndarray, np.ndarray | None]:
         """(predictions, scores): binary → (1/0 at the threshold, positive-class probability)."""
+        started = time.thread_time()
         if self.task == "binary":
             raw = self.fast(inputs) if self.fast else self.model.predict_proba(inputs.to_polars())
             scores = np.asarray(raw)[:, 1].astype(np.float64)
-            return (scores >= self.threshold).astype(np.float64), scores
-        raw = self.fast(inputs) if self.fast else self.model.predict(inputs.to_polars())
-        return np.asarray(raw, dtype=np.float64), None
+            predictions = (scores >= self.threshold).astype(np.float64)
+            METER.add(self.model_name, self.version, time.thread_time() - started, len(scores))
+            return predictions, scores
+        raw = np.asarray(self.fast(inputs) if self.fast else self.model.predict(inputs.to_polars()), dtype=np.float64)
+        METER.add(self.model_name, self.version, time.thread_time() - started, len(raw))
+        return raw, None
 
     @property
     def key(self) -> tuple[str, int]:

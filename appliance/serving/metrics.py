@@ -84,6 +84,15 @@ class Metrics:
                 lines.append(f"vigil_request_duration_seconds_bucket{_labels(key + (('le', '+Inf'),))} {counts[-2]:g}")
                 lines.append(f"vigil_request_duration_seconds_count{_labels(key)} {counts[-2]:g}")
                 lines.append(f"vigil_request_duration_seconds_sum{_labels(key)} {counts[-1]:.6f}")
+        from appliance.serving.cost_meter import METER
+
+        costs = sorted(METER.totals().items())
+        lines += ["# HELP vigil_predict_cpu_seconds_total CPU seconds spent in predict calls, by model and version.",
+                  "# TYPE vigil_predict_cpu_seconds_total counter"]
+        lines += [f'vigil_predict_cpu_seconds_total{{model="{m}",version="{v}"}} {c:.6f}' for (m, v), (c, _) in costs]
+        lines += ["# HELP vigil_predicted_rows_total Rows answered by predict calls, by model and version.",
+                  "# TYPE vigil_predicted_rows_total counter"]
+        lines += [f'vigil_predicted_rows_total{{model="{m}",version="{v}"}} {n}' for (m, v), (_, n) in costs]
         for name, read in sorted(self.gauges.items()):
             lines += [f"# TYPE {name} gauge"] + [f"{name}{_labels(k)} {v:g}" for k, v in read()]
         return "\n".join(lines) + "\n"

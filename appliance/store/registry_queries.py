@@ -147,6 +147,22 @@ def fairness(store: Store, model_name: str, number: int) -> list[dict[str, Any]]
                       [model_name, number])
 
 
+def insert_cost(store: Store, model_name: str, number: int, cost: dict[str, Any]) -> None:
+    store.execute("INSERT INTO version_costs (model_name, version, training_cpu_s, training_wall_s, artifact_bytes, "
+                  "memory_bytes, bench_cpu_s_per_1k) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                  [model_name, number, cost["training_cpu_s"], cost["training_wall_s"], cost["artifact_bytes"],
+                   cost["memory_bytes"], cost["bench_cpu_s_per_1k"]])
+
+
+def cost(store: Store, model_name: str, number: int) -> dict[str, Any] | None:
+    return store.row("SELECT * FROM cost WHERE model_name = ? AND version = ?", [model_name, number])
+
+
+def add_serving_cost(store: Store, model_name: str, number: int, cpu_s: float, rows: int, at: Any) -> None:
+    store.execute("UPDATE version_costs SET serving_cpu_s = serving_cpu_s + ?, serving_rows = serving_rows + ?, "
+                  "updated_at = ? WHERE model_name = ? AND version = ?", [cpu_s, rows, at, model_name, number])
+
+
 def importance(store: Store, model_name: str, number: int) -> list[dict[str, Any]]:
     return store.rows("SELECT feature, importance, importance_std, metric, repeats, row_count, reference_value "
                       "FROM feature_importance WHERE model_name = ? AND version = ? "

@@ -73,6 +73,7 @@ def train_in_child(home_root: str, settings: TrainingConfig, spec_text: str, spe
 
 def _train(home_root: str, settings: TrainingConfig, spec_text: str, spec_path: str | None,
            info: ChampionInfo, actor: str, reason: str, trigger: str) -> tuple[NewVersion, list[str]]:
+    from appliance.training.cost import measured
     from appliance.training.dataset import choose_positive, split_by_time
     from appliance.training.snapshot import take_snapshot
     from appliance.training.spec import parse_spec
@@ -84,10 +85,11 @@ def _train(home_root: str, settings: TrainingConfig, spec_text: str, spec_path: 
         snapshot, frame = take_snapshot(writer, loaded)
         split = split_by_time(frame, loaded.spec.split)
         positive = choose_positive(frame[loaded.spec.target], loaded.spec) if loaded.spec.task == "binary" else None
-        model = fit(loaded.spec, split.train, positive)
+        with measured() as training:
+            model = fit(loaded.spec, split.train, positive)
         new = prepare_version(Path(home_root), settings, info, writer, loaded, snapshot, split, model,
                               positive=positive, origin="trained", actor=actor, reason=reason,
-                              imported_from=None, retrain_trigger=trigger)
+                              imported_from=None, retrain_trigger=trigger, training=training)
         return new, [str(p) for p in writer.created]
     except BaseException:
         writer.discard()

@@ -22,6 +22,7 @@ from appliance.registry.versions import NewVersion, SnapshotInfo, register
 from appliance.store.connection import Store
 from appliance.training.champion import ChampionInfo, champion_info, compare_with_champion
 from appliance.training.dataset import HoldoutSplit, choose_positive, labels, split_by_time
+from appliance.training.cost import Measured, cost_row, measured
 from appliance.training.evaluation import evaluate, scores_of
 from appliance.training.fairness import evaluate_groups
 from appliance.training.importance import permutation_importance, reference_values
@@ -68,9 +69,10 @@ def train_version(ctx: AppContext, loaded: LoadedSpec, *, actor: str, reason: st
         snapshot, frame = take_snapshot(writer, loaded)
         split = split_by_time(frame, loaded.spec.split)
         positive = choose_positive(frame[loaded.spec.target], loaded.spec) if loaded.spec.task == "binary" else None
-        model = fit(loaded.spec, split.train, positive)
+        with measured() as training:
+            model = fit(loaded.spec, split.train, positive)
         return finish_version(ctx, writer, loaded, snapshot, split, model, positive=positive, origin="trained",
-                              actor=actor, reason=reason, imported_from=None)
+                              actor=actor, reason=reason, imported_from=None, training=training)
     except BaseException:
         writer.discard()
         raise
@@ -78,18 +80,19 @@ def train_version(ctx: AppContext, loaded: LoadedSpec, *, actor: str, reason: st
 
 def finish_version(ctx: AppContext, writer: BlobWriter, loaded: LoadedSpec, snapshot: SnapshotInfo,
                    split: HoldoutSplit, model: Any, *, positive: str | None, origin: str, actor: str,
-                   reason: str, imported_from: dict[str, Any] | None) -> Registered:
+                   reason: str, imported_from: dict[str, Any] | None, training: Measured | None = None) -> Registered:
     """Evaluate, compare, store the artifact and register: shared by training and import."""
     new = prepare_version(ctx.home.root, ctx.config.training, champion_info(ctx.store, loaded.spec.model), writer,
                           loaded, snapshot, split, model, positive=positive, origin=origin, actor=actor,
-                          reason=reason, imported_from=imported_from)
+                          reason=reason, imported_from=imported_from, training=training)
     return register_prepared(ctx.store, writer, new)
 
 
 def prepare_version(home_root: Path, settings: TrainingConfig, champion: ChampionInfo, writer: BlobWriter,
                     loaded: LoadedSpec, snapshot: SnapshotInfo, split: HoldoutSplit, model: Any, *,
                     positive: str | None, origin: str, actor: str, reason: str,
-                    imported_from: dict[str, Any] | None, retrain_trigger: str | None = None) -> NewVersion:
+                    imported_from: dict[str, Any] | None, retrain_trigger: str | None = None,
+                    training: Measured | None = None) -> NewVersion:
     """Everything a registration needs, computed without the store (so it can run in another process)."""
     spec = loaded.spec
     features = spec_features(spec)
@@ -113,6 +116,7 @@ def prepare_version(home_root: Path, settings: TrainingConfig, champion: Champio
         snapshot=snapshot, metrics=rows, comparison=comparison, champion_version=champion_version,
         comparison_note=note, contract=contract.model_dump(mode="json"),
         plan=write_plan(writer, *checked) if checked else None, importance=importance, fairness=fairness,
+        cost=cost_row(model, spec.task, model_input(split.holdout, features), training, artifact.size_bytes),
         actor=actor, reason=reason,
         lineage=dict(
             target=spec.target, positive_class=positive, threshold=spec.threshold if spec.task == "binary" else None,

@@ -198,3 +198,18 @@ def test_explain_request_reproduces_a_logged_answer(daemon: Daemon, sample_recor
     assert again["contributions"]["distance"] == 0.0 and any(v != 0.0 for v in again["contributions"].values())
     with pytest.raises(VigilError, match="no logged prediction with request_id 'nope'"):
         call(str(daemon.home), "explain_request", {"request_id": "nope"})
+
+
+def test_predict_cpu_time_is_counted_and_stored_at_shutdown(daemon: Daemon, sample_records) -> None:
+    from support import query
+
+    for i in range(10):
+        assert daemon.post("/v1/models/delay/predict", {"records": sample_records[i:i + 3]})[0] == 200
+    status, body = daemon.get("/metrics")
+    text = body.decode()
+    assert status == 200 and 'vigil_predicted_rows_total{model="delay",version="1"} 30' in text
+    cpu = float(text.split('vigil_predict_cpu_seconds_total{model="delay",version="1"} ')[1].split()[0])
+    assert cpu > 0
+    assert daemon.stop() == 0
+    [(rows, stored)] = query(daemon.home, "SELECT serving_rows, serving_cpu_s FROM version_costs WHERE version = 1")
+    assert rows == 30 and abs(stored - cpu) < 1e-5

@@ -34,6 +34,10 @@ NORMALISE = [
     f"THEN {FIXED} END, expires_at = CASE WHEN expires_at IS NOT NULL THEN TIMESTAMP '2099-01-01 00:00:00' END",
     "UPDATE promotion_evidence SET value = 1.0, detail = 'p95 of single-row predict 1.00 ms (budget 50 ms)' "
     "WHERE gate = 'latency'",
+    "UPDATE version_costs SET training_cpu_s = 2.5, training_wall_s = 1.5, memory_bytes = 250000, "
+    "artifact_bytes = 600000, bench_cpu_s_per_1k = 3.0",
+    "UPDATE promotion_evidence SET value = 1.0, detail = '3.000 vs champion v1''s 3.000 CPU s per 1,000 predictions "
+    "(1.00x)' WHERE gate = 'cost'",
 ]
 
 

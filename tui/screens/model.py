@@ -80,6 +80,7 @@ class ModelScreen(DataScreen):
             f"spec: {d['spec_sha256'][:12]}  git {str(d['spec_git_commit'] or '-')[:10]}"
             f"{' (dirty)' if d['spec_git_dirty'] else ''}  · artifact {d['artifact_sha256'][:12]}",
             _origin(d),
+            f"cost: {d['cost_summary']}",
             "metrics: " + "  ".join(f"{k} {number(v)}" for k, v in sorted(d["metrics"].items())),
         ]
         comparison = d.get("comparison")
