@@ -64,7 +64,8 @@ def console_home(tmp_path_factory: pytest.TempPathFactory, flights_small: Path) 
     for seed in (7, 8):
         spec = root / f"spec{seed}.toml"
         spec.write_text(SPEC.format(model="delay", seed=seed, source=f'path = "{flights_small.as_posix()}"',
-                                    estimator="hist_gradient_boosting", params="{ max_iter = 30 }"))
+                                    estimator="hist_gradient_boosting", params="{ max_iter = 30 }")
+                        + '\n[fairness]\nprotected = ["origin"]\n')
         assert main(["train", "--spec", str(spec), "--home", str(home)]) == 0
     assert main(["promote", "delay", "1", "--to", "champion", "--reason", "first", "--home", str(home)]) == 0
     oncall = str(call(str(home), "user_add", {"name": "oncall", "role": "admin"})["token"])
@@ -142,6 +143,8 @@ def _compare(actual: str, name: str, tmp_path: Path) -> None:
         failed.write_text(actual, encoding="utf-8")
         pytest.fail(f"{screen}{size} differs from {expected_path}; this run's is {failed}")
     assert "oncall (admin)" in _text(actual)
+    if name == "model-160x48":
+        assert "fairness: origin demographic parity difference" in _text(actual)
 
 
 def _text(svg: str) -> str:

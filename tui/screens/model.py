@@ -88,6 +88,14 @@ class ModelScreen(DataScreen):
             lines.append(f"vs champion v{comparison.get('champion_version')}: difference "
                          f"{number(comparison.get('difference'))} [{number(comparison.get('ci_low'))}, "
                          f"{number(comparison.get('ci_high'))}] → {comparison.get('status')}")
+        ranked = [i for i in d.get("feature_importance", []) if i["importance"] is not None][:5]
+        if ranked:
+            lines.append("importance: " + ", ".join(f"{i['feature']} {i['importance']:.3f}" for i in ranked)
+                         + f" ({ranked[0]['metric']} drop when shuffled)")
+        gaps = [f for f in d.get("fairness", []) if f["group_value"] is None and f["value"] is not None]
+        if gaps:
+            lines.append("fairness: " + "; ".join(f"{g['attribute']} {g['metric'].replace('_', ' ')} {g['value']:.3f}"
+                                                  for g in gaps))
         worst = sorted((m for m in d["segment_metrics"] if m["metric"] in ("roc_auc", "mae")),
                        key=lambda m: m["value"] if m["metric"] == "roc_auc" else -m["value"])[:5]
         if worst:
