@@ -442,6 +442,24 @@ def _bundle_import(ctx: AppContext, a: dict[str, Any]) -> Any:
     return import_bundle(ctx, Path(a["file"]), a["actor"], a.get("reason") or "")
 
 
+def _datasheet(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.registry.datasheets import datasheet
+
+    return datasheet(ctx, str(a["ref"]), a.get("version"))
+
+
+def _datasheet_edit(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.registry.datasheets import edit
+
+    return edit(ctx, str(a["ref"]), a.get("version"), a.get("collection"), a.get("limitations"), a["actor"])
+
+
+def _datasheet_regenerate(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.registry.datasheets import regenerate
+
+    return regenerate(ctx, a.get("ref"), a["actor"])
+
+
 def _whoami(ctx: AppContext, a: dict[str, Any]) -> Any:
     return {"name": a["actor"], "role": a.get("caller_role"), "identity": a.get("caller_identity")}
 
@@ -509,6 +527,9 @@ OPERATIONS: dict[str, OperationSpec] = {
     "keys_list": OperationSpec(_keys_list, writes=False),
     "bundle_export": OperationSpec(_bundle_export, writes=True),  # audited
     "bundle_import": OperationSpec(_bundle_import, writes=True),
+    "datasheet": OperationSpec(_datasheet, writes=False),
+    "datasheet_edit": OperationSpec(_datasheet_edit, writes=True),
+    "datasheet_regenerate": OperationSpec(_datasheet_regenerate, writes=True),
     "whoami": OperationSpec(_whoami, writes=False),  # the daemon queues it as a job instead (Service)
 }
 

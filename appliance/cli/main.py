@@ -230,6 +230,7 @@ def _alert_commands(sub: argparse._SubParsersAction) -> None:
     _retention_commands(sub)
     _backup_commands(sub)
     _bundle_commands(sub)
+    _datasheet_commands(sub)
     p = sub.add_parser("retrain", help="retrain a model from its current spec on fresh data (a new challenger)")
     _home(p)
     p.add_argument("name")
@@ -289,6 +290,25 @@ def _bundle_commands(sub: argparse._SubParsersAction) -> None:
     _home(v)
     v.add_argument("file")
     v.add_argument("--reason", default="", help="why (kept in the lineage and audit log)")
+    _json(v)
+
+
+def _datasheet_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("datasheet", help="the datasheet of a dataset snapshot")
+    verbs = p.add_subparsers(dest="verb", required=True, parser_class=_Parser)
+    for verb, help_text in (("show", "print a snapshot's datasheet (Markdown)"),
+                            ("edit", "record how the data was collected and its known limitations")):
+        v = verbs.add_parser(verb, help=help_text)
+        _home(v)
+        v.add_argument("ref", help="a snapshot id (8+ characters), or a model NAME followed by VERSION")
+        v.add_argument("version", nargs="?", type=int)
+        if verb == "edit":
+            v.add_argument("--collection", help="how the data was collected")
+            v.add_argument("--limitations", help="what the data does not cover, or gets wrong")
+        _json(v)
+    v = verbs.add_parser("regenerate", help="measure the column profile again (one snapshot, or all)")
+    _home(v)
+    v.add_argument("ref", nargs="?")
     _json(v)
 
 
@@ -380,13 +400,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _handler(args: argparse.Namespace) -> Handler:
     from appliance.cli import (alert_commands, daemon_commands, monitoring_commands, registry_commands,
-                               bundle_commands, retention_commands, store_commands, training_commands)
+                               bundle_commands, datasheet_commands, retention_commands, store_commands,
+                               training_commands)
 
     name = args.command.replace("-", "_")
     if getattr(args, "verb", None):
         name = f"{name}_{args.verb}"
     for module in (store_commands, training_commands, registry_commands, daemon_commands, monitoring_commands,
-                   alert_commands, retention_commands, bundle_commands):
+                   alert_commands, retention_commands, bundle_commands, datasheet_commands):
         found = getattr(module, f"cmd_{name}", None)
         if found is not None:
             return found

@@ -61,19 +61,22 @@ def register(store: Store, writer: BlobWriter, new: NewVersion) -> int:
     """
     try:
         with store.transaction():
-            number = _insert_all(store, new)
+            number = _insert_all(store, new, writer.home_root)
     except BaseException:
         writer.discard()
         raise
     return number
 
 
-def _insert_all(store: Store, new: NewVersion) -> int:
+def _insert_all(store: Store, new: NewVersion, home_root: Any) -> int:
     at, actor = new.created_at, new.actor
     if q.model(store, new.model_name) is None:
         q.insert_model(store, new.model_name, new.task, new.description, actor, at)
     if not q.snapshot_exists(store, new.snapshot.blob.sha256):
+        from appliance.store.datasheet_queries import profile
+
         q.insert_snapshot(store, _snapshot_row(new.snapshot, at))
+        profile(store, new.snapshot.blob.sha256, home_root / new.snapshot.blob.relative_path)  # its datasheet
     if not q.artifact_exists(store, new.artifact.sha256):
         q.insert_artifact(store, new.artifact.sha256, new.artifact.relative_path, new.artifact.size_bytes, at)
     else:

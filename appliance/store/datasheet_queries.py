@@ -1,0 +1,61 @@
+"""SQL of datasheets: each snapshot's column profile, measured by DuckDB from the snapshot file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from appliance.store.connection import Store
+
+MAX_CATEGORIES = 50
+
+
+def _literal(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def profile(store: Store, snapshot_id: str, path: Path) -> int:
+    """(Re)measure every column of the snapshot file; returns the columns profiled."""
+    source = f"read_parquet({_literal(path)})"
+    store.execute("DELETE FROM datasheet_columns WHERE snapshot_id = ?", [snapshot_id])
+    summary = store.execute(f"SELECT column_name, column_type, min, max, approx_unique, count, null_percentage "
+                            f"FROM (SUMMARIZE SELECT * FROM {source})")
+    for name, kind, low, high, distinct, count, null_percent in summary:
+        categories = None
+        if kind in ("VARCHAR", "BOOLEAN") and (distinct or 0) <= MAX_CATEGORIES:
+            quoted = '"' + str(name).replace('"', '""') + '"'
+            counts = store.execute(f"SELECT {quoted}::VARCHAR, count(*) FROM {source} WHERE {quoted} IS NOT NULL "
+                                   "GROUP BY ALL ORDER BY 2 DESC, 1")
+            categories = json.dumps({str(v): int(n) for v, n in counts})
+        store.execute("INSERT INTO datasheet_columns VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                      [snapshot_id, name, kind, float(null_percent or 0) / 100, low, high, distinct, categories])
+    return len(summary)
+
+
+def columns(store: Store, snapshot_id: str) -> list[dict[str, Any]]:
+    return store.rows("SELECT column_name, column_type, missing_share, min_value, max_value, distinct_values, "
+                      "categories FROM datasheet_columns WHERE snapshot_id = ? ORDER BY column_name", [snapshot_id])
+
+
+def notes(store: Store, snapshot_id: str) -> dict[str, Any] | None:
+    return store.row("SELECT * FROM datasheet_notes WHERE snapshot_id = ?", [snapshot_id])
+
+
+def set_notes(store: Store, snapshot_id: str, collection: str | None, limitations: str | None, actor: str,
+              at: Any) -> None:
+    current = notes(store, snapshot_id) or {"collection_process": "", "known_limitations": ""}
+    store.execute("INSERT OR REPLACE INTO datasheet_notes VALUES (?, ?, ?, ?, ?)",
+                  [snapshot_id, current["collection_process"] if collection is None else collection,
+                   current["known_limitations"] if limitations is None else limitations, actor, at])
+
+
+def trained_on(store: Store, snapshot_id: str) -> list[dict[str, Any]]:
+    return store.rows("SELECT model_name, version, target, positive_class, created_at FROM model_versions "
+                      "WHERE snapshot_id = ? ORDER BY model_name, version", [snapshot_id])
+
+
+def label_balance(store: Store, path: Path, target: str) -> list[tuple[str, int]]:
+    quoted = '"' + target.replace('"', '""') + '"'
+    return [(str(v), int(n)) for v, n in store.execute(
+        f"SELECT {quoted}::VARCHAR, count(*) FROM read_parquet({_literal(path)}) GROUP BY ALL ORDER BY 2 DESC")]
