@@ -287,7 +287,12 @@ def _audit_export(ctx: AppContext, a: dict[str, Any]) -> Any:
     directory = Path(a["directory"]).resolve()
     if not directory.is_dir():
         raise RegistryError(f"{directory} is not a directory; create it first")
-    return {"directory": str(directory), "rows": export(ctx.store, str(directory))}
+    result: dict[str, Any] = {"directory": str(directory), "rows": export(ctx.store, str(directory))}
+    if a.get("openlineage"):
+        from appliance.registry.openlineage import write_events
+
+        result["openlineage_events"] = write_events(ctx.store, directory)
+    return result
 
 
 def _explain_request(ctx: AppContext, a: dict[str, Any]) -> Any:

@@ -185,9 +185,11 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 def cmd_audit_export(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    result = _call(args, "audit_export", {"directory": str(Path(args.directory).resolve())})
+    result = _call(args, "audit_export", {"directory": str(Path(args.directory).resolve()),
+                                          "openlineage": args.openlineage})
     emit(to_json(result) if args.json else "wrote " + ", ".join(
-        f"{name}.parquet ({rows} rows)" for name, rows in result["rows"].items()) + f" to {result['directory']}")
+        f"{name}.parquet ({rows} rows)" for name, rows in result["rows"].items()) + f" to {result['directory']}"
+        + (f"; {result['openlineage_events']} OpenLineage run events in openlineage/" if args.openlineage else ""))
     return 0
 
 

@@ -205,6 +205,8 @@ def _alert_commands(sub: argparse._SubParsersAction) -> None:
     v = verbs.add_parser("export", help="write the audit log, lineage, deployments and incidents as Parquet")
     _home(v)
     v.add_argument("directory")
+    v.add_argument("--openlineage", action="store_true",
+                   help="also write OpenLineage run events (snapshot in, version out) to DIR/openlineage/")
     _json(v)
     p = sub.add_parser("explain-request", help="which version answered a request, with what, and does it reproduce")
     _home(p)
