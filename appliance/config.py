@@ -72,6 +72,10 @@ class ServingConfig(_Section):
     """The scoring service of `vigil up`."""
 
     threads: int = Field(16, ge=1, le=256, description="HTTP worker threads.")
+    audit_sample_share: float = Field(
+        0.0, ge=0, le=1, description="Share of answered requests marked, at random, as audit samples: label them "
+        "whatever was decided, and outcome metrics on them are free of the feedback loop (0: off)."
+    )
     cpu_hour_price: float | None = Field(
         None, ge=0, description="Price of one CPU-hour (any currency): `vigil show` and the console then show what "
         "training and 1,000 predictions cost."

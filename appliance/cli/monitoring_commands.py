@@ -72,6 +72,11 @@ def cmd_outcomes(args: argparse.Namespace) -> int:
              (b.get("metrics") or {}).get(key), (b.get("label_delay_s") or {}).get("median")]
             for b in report["buckets"]]
     emit(table(["bucket", "answered", "labelled", "coverage", key, "median delay s"], rows))
+    audit, other = report["audit_samples"], report["not_audit_samples"]
+    if audit["answered"]:
+        emit(f"audit samples: {audit['answered']} answered, coverage {_share(audit['coverage'])}, {key} "
+             f"{(audit.get('metrics') or {}).get(key, '-')}; the rest: coverage {_share(other['coverage'])}, {key} "
+             f"{(other.get('metrics') or {}).get(key, '-')} (a gap between them is the feedback loop's bias)")
     return 0
 
 

@@ -47,7 +47,8 @@ class Service:
         self.cache = ModelCache(self._load, serving.model_cache_mb * 1024 * 1024)
         self.router = Router(self.cache, self._alias_states)
         self.log = PredictionLog(store.cursor(), max_pending_rows=serving.max_pending_log_rows)
-        self.scorer = Scorer(self.router, self.log, self.metrics, self._policy, max_rows=serving.max_rows)
+        self.scorer = Scorer(self.router, self.log, self.metrics, self._policy, max_rows=serving.max_rows,
+                             audit_share=serving.audit_sample_share)
         self.feedback = FeedbackRecorder(store.cursor())
         self.access = ScoringAccess(store.cursor(), required=serving.require_api_key)
         self.load_error: str | None = None

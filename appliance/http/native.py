@@ -67,6 +67,8 @@ def native_payload(scored: Scored) -> dict[str, Any]:
         payload["positive_class"] = scored.positive_class
     if any(scored.flags):
         payload["flags"] = scored.flags
+    if scored.audit_sample:
+        payload["audit_sample"] = True  # label this one whatever was decided (docs/monitoring.md)
     return payload
 
 

@@ -33,6 +33,9 @@ def outcome_report(ctx: AppContext, model_name: str, window: str, bucket: str) -
     return {
         "model": model_name, "task": task, "window_start": start, "window_end": end, "bucket": bucket,
         "overall": _summary(rows, task),
+        "audit_samples": _summary(rows.filter(pl.col("audit_sample")), task) if rows.height else _summary(rows, task),
+        "not_audit_samples": _summary(rows.filter(~pl.col("audit_sample")), task) if rows.height
+        else _summary(rows, task),
         "buckets": [{"start": b_start, **_summary(part, task)} for b_start, part in _buckets(rows, start, end, step)],
         "versions": {str(v): _summary(part, task) for (v,), part in rows.group_by(["version"], maintain_order=True)}
         if rows.height else {},

@@ -36,6 +36,7 @@ class LogRecord:
     latency_ms: float
     flags: list[list[str]]
     inputs: Inputs | None  # typed model input; None when already logged (shadow)
+    audit_sample: bool = False  # chosen at random, when answered, for unbiased outcome metrics
     logged_at: Any = field(default_factory=utc_now)
     done: threading.Event = field(default_factory=threading.Event)
     error: BaseException | None = None
@@ -47,7 +48,7 @@ class LogRecord:
         # so the one thread every request waits for needs the interpreter lock as little as possible.
         scores = self.scores.tolist() if self.scores is not None else [None] * self.rows
         self.log_rows = [(self.request_id, index, self.logged_at, self.model_name, self.version, self.route,
-                          self.api, prediction, score, self.latency_ms, self.flags[index])
+                          self.api, prediction, score, self.latency_ms, self.flags[index], self.audit_sample)
                          for index, (prediction, score) in enumerate(zip(self.predictions.tolist(), scores))]
         if self.inputs is not None:
             self.input_rows = [(self.request_id, index, *values) for index, values in enumerate(self.inputs.rows())]

@@ -3,6 +3,7 @@ log durably, then let the shadow version score the same inputs off the request p
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 import uuid
@@ -36,12 +37,15 @@ class Scored:
     predictions: np.ndarray
     scores: np.ndarray | None
     flags: list[list[str]]
+    audit_sample: bool = False
 
 
 class Scorer:
     def __init__(self, router: Router, log: PredictionLog, metrics: Metrics, policy: Callable[[str], Policy],
-                 *, max_rows: int) -> None:
+                 *, max_rows: int, audit_share: float = 0.0) -> None:
         self.router = router
+        self.audit_share = audit_share
+        self._random = random.Random()
         self.log = log
         self.metrics = metrics
         self.policy = policy
@@ -63,15 +67,16 @@ class Scorer:
             self.metrics.request(model_name, str(loaded.version), route, api, 500, time.perf_counter() - started)
             raise
         request_id = request_id or uuid.uuid4().hex
+        audit = self.audit_share > 0 and self._random.random() < self.audit_share
         record = LogRecord(request_id, model_name, loaded.version, route, api, predictions, scores,
-                           (time.perf_counter() - started) * 1000, request.flags, request.inputs)
+                           (time.perf_counter() - started) * 1000, request.flags, request.inputs, audit)
         self.log.submit(record)
         self.log.wait(record)
         self.metrics.request(model_name, str(loaded.version), route, api, 200, time.perf_counter() - started)
         if routes.shadow is not None:
             self._shadow(routes.shadow, columns, request_id, api, where)
         return Scored(model_name, loaded.version, route, request_id, loaded.task, loaded.positive_class,
-                      predictions, scores, request.flags)
+                      predictions, scores, request.flags, audit)
 
     def _shadow(self, predictor: Predictor, columns: Columns, request_id: str, api: str, where: str) -> None:
         if not self._shadow_backlog.acquire(blocking=False):

@@ -21,7 +21,8 @@ def labelled_window(store: Store, model_name: str, start: datetime, end: datetim
     segment_sql = "".join(f", CAST(i.{pq.column_name(s)} AS VARCHAR) AS {pq.column_name(s)}" for s in chosen)
     join = f"LEFT JOIN {table} i USING (request_id, row_index)" if chosen else ""
     columns, rows = store.table_params(
-        f"SELECT p.request_id, p.logged_at, p.version, p.prediction, p.score, f.label_value, f.received_at"
+        f"SELECT p.request_id, p.logged_at, p.version, p.prediction, p.score, f.label_value, f.received_at, "
+        f"p.audit_sample"
         f"{segment_sql} FROM prediction_log p LEFT JOIN feedback f USING (request_id, row_index) {join} "
         "WHERE p.model_name = ? AND p.route <> 'shadow' AND p.logged_at >= ? AND p.logged_at < ? "
         "ORDER BY p.logged_at",
