@@ -465,6 +465,14 @@ def _datasheet_regenerate(ctx: AppContext, a: dict[str, Any]) -> Any:
     return regenerate(ctx, a.get("ref"), a["actor"])
 
 
+def _score(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.batch_scoring import score_batch
+
+    return score_batch(ctx, a["name"], input_path=a.get("input"), query=a.get("query"), output=Path(a["output"]),
+                       rejects_path=Path(a["rejects"]) if a.get("rejects") else None, version=a.get("version"),
+                       actor=a["actor"])
+
+
 def _whoami(ctx: AppContext, a: dict[str, Any]) -> Any:
     return {"name": a["actor"], "role": a.get("caller_role"), "identity": a.get("caller_identity")}
 
@@ -535,6 +543,7 @@ OPERATIONS: dict[str, OperationSpec] = {
     "datasheet": OperationSpec(_datasheet, writes=False),
     "datasheet_edit": OperationSpec(_datasheet_edit, writes=True),
     "datasheet_regenerate": OperationSpec(_datasheet_regenerate, writes=True),
+    "score": OperationSpec(_score, writes=True),
     "whoami": OperationSpec(_whoami, writes=False),  # the daemon queues it as a job instead (Service)
 }
 

@@ -1,4 +1,4 @@
-"""`vigil datasheet show|edit|regenerate`."""
+"""`vigil datasheet show|edit|regenerate` and `vigil score`."""
 
 from __future__ import annotations
 
@@ -30,4 +30,21 @@ def cmd_datasheet_edit(args: argparse.Namespace) -> int:
 def cmd_datasheet_regenerate(args: argparse.Namespace) -> int:
     result = _call(args, "datasheet_regenerate", {"ref": args.ref})
     emit(to_json(result) if args.json else f"profiled {len(result['profiled'])} snapshot(s)")
+    return 0
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    payload = {"name": args.name, "input": str(Path(args.input).resolve()) if args.input else None,
+               "query": args.query, "output": str(Path(args.output).resolve()),
+               "rejects": str(Path(args.rejects).resolve()) if args.rejects else None, "version": args.version}
+    result = _call(args, "score", payload)
+    if args.json:
+        emit(to_json(result))
+        return 0
+    emit(f"{result['batch_id']}: {result['scored']} of {result['rows']} rows scored by {result['model']} "
+         f"v{result['version']} into {result['output']} ({result['rows_per_s']:,.0f} rows/s)")
+    if result["rejected"]:
+        emit(f"  {result['rejected']} rows refused by the contract, with their reasons, in {result['rejects']}")
     return 0

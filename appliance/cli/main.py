@@ -233,6 +233,7 @@ def _alert_commands(sub: argparse._SubParsersAction) -> None:
     _backup_commands(sub)
     _bundle_commands(sub)
     _datasheet_commands(sub)
+    _score_command(sub)
     p = sub.add_parser("retrain", help="retrain a model from its current spec on fresh data (a new challenger)")
     _home(p)
     p.add_argument("name")
@@ -293,6 +294,19 @@ def _bundle_commands(sub: argparse._SubParsersAction) -> None:
     v.add_argument("file")
     v.add_argument("--reason", default="", help="why (kept in the lineage and audit log)")
     _json(v)
+
+
+def _score_command(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("score", help="score a Parquet/CSV file or a DuckDB query with a version (batch)")
+    _home(p)
+    p.add_argument("name")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--input", help="a Parquet or CSV file")
+    source.add_argument("--query", help="a DuckDB SELECT")
+    p.add_argument("--output", required=True, help="the scored rows (Parquet)")
+    p.add_argument("--rejects", help="rows refused by the contract, with reasons (default: OUTPUT.rejects.parquet)")
+    p.add_argument("--version", type=int, help="a version (default: the champion)")
+    _json(p)
 
 
 def _datasheet_commands(sub: argparse._SubParsersAction) -> None:

@@ -48,3 +48,10 @@ def _quote(text: str) -> str:
 
 def _short(error: Exception) -> str:
     return str(error).replace("store script failed: ", "").replace("store statement failed: ", "").splitlines()[0]
+
+
+def concat_parquet(pattern: str, dest: Path) -> None:
+    """Concatenate the Parquet files matching `pattern` into `dest`, in input-row order (streaming)."""
+    with Store.memory() as scratch:
+        scratch.execute_script(f"COPY (SELECT * FROM read_parquet('{_quote(pattern)}') ORDER BY input_row) "
+                               f"TO '{_quote(str(dest))}' (FORMAT parquet)")

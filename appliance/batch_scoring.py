@@ -1,0 +1,148 @@
+"""`vigil score NAME --input FILE|--query SQL --output FILE`: score a file or a query with a version.
+
+The source is first copied by DuckDB to a Parquet file (streaming, any size), then read in chunks
+of `CHUNK_ROWS`, so memory stays bounded. Every row is checked against the version's contract as the
+scoring API checks a request — numbers must be numbers and finite, categories and ranges follow the
+model's serving policy (reject, or accept and flag) — and rows that fail go to the rejects file with
+their reasons, never dropped or coerced. Accepted rows are scored and written with the batch id, their
+input row number, model, version, prediction and score; they are logged in `prediction_log` (route
+and API `batch`, request id = the batch id, row index = the input row number) with their inputs, so
+drift, outcomes and "which version scored this" work as for real-time traffic. The batch is audited.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from appliance.clock import utc_now
+from appliance.contracts.contract import CategoricalColumn, Contract, NumericColumn
+from appliance.contracts.features import NUMERIC, Feature, features_from_json, model_input
+from appliance.errors import RegistryError
+from appliance.store import prediction_queries as pq
+from appliance.store import registry_queries as q
+
+CHUNK_ROWS = 50_000
+
+
+def _reasons(frame: pl.DataFrame, features: list[Feature], contract: Contract, policy: Any) -> pl.DataFrame:
+    """`frame` with `_reject` (list of reasons that refuse the row) and `_flags` (accepted problems)."""
+    rejects: list[pl.Expr] = []
+    flags: list[pl.Expr] = []
+    for f in features:
+        column, spec = pl.col(f.name), contract.columns.get(f.name)
+        if f.kind == NUMERIC:
+            as_number = column.cast(pl.Float64, strict=False)
+            rejects.append(pl.when(column.is_not_null() & as_number.is_null())
+                           .then(pl.lit(f"{f.name}: not a number")))
+            rejects.append(pl.when(as_number.is_nan() | as_number.is_infinite()).then(pl.lit(f"{f.name}: not finite")))
+            if isinstance(spec, NumericColumn) and (spec.min is not None or spec.max is not None):
+                outside = pl.lit(False)
+                if spec.min is not None:
+                    outside = outside | (as_number < spec.min)
+                if spec.max is not None:
+                    outside = outside | (as_number > spec.max)
+                reason = pl.when(outside).then(pl.lit(f"out_of_range:{f.name}"))
+                (rejects if policy.out_of_range == "reject" else flags).append(reason)
+        elif isinstance(spec, CategoricalColumn) and not spec.any_category and spec.categories:
+            text = column.cast(pl.String).str.to_lowercase() if frame.schema[f.name] == pl.Boolean \
+                else column.cast(pl.String)
+            reason = pl.when(text.is_not_null() & ~text.is_in(spec.categories)).then(
+                pl.lit(f"unknown_category:{f.name}"))
+            (rejects if policy.unknown_category == "reject" else flags).append(reason)
+    empty = pl.lit([], dtype=pl.List(pl.String))
+    return frame.with_columns(
+        (pl.concat_list(rejects).list.drop_nulls() if rejects else empty).alias("_reject"),
+        (pl.concat_list(flags).list.drop_nulls() if flags else empty).alias("_flags"))
+
+
+def score_batch(ctx: Any, model_name: str, *, input_path: str | None, query: str | None, output: Path,
+                rejects_path: Path | None, version: int | None, actor: str) -> dict[str, Any]:
+    from appliance.registry.loading import load_version_model
+    from appliance.registry.versions import servable_version
+    from appliance.store.extraction import extract_to_parquet
+    from appliance.training.evaluation import scores_of
+
+    if (input_path is None) == (query is None):
+        raise RegistryError("give exactly one of --input FILE or --query SQL")
+    number = version if version is not None else q.aliases(ctx.store, model_name).get("champion")
+    if number is None:
+        raise RegistryError(f"model '{model_name}' has no champion; pass --version N")
+    row = servable_version(ctx.store, model_name, int(number))
+    features = features_from_json(row["features"])
+    from appliance.registry.contracts import current_contract
+
+    _, contract = current_contract(ctx.store, model_name, int(number))
+    policy = ctx.config.serving.policy_for(model_name)
+    model = load_version_model(ctx, row)
+    output = output.resolve()
+    rejects_path = (rejects_path or output.with_name(output.stem + ".rejects.parquet")).resolve()
+    batch_id = f"batch-{uuid.uuid4().hex[:16]}"
+    scratch = Path(tempfile.mkdtemp(prefix="vigil-score-"))
+    began = time.perf_counter()
+    try:
+        source = scratch / "source.parquet"
+        total = extract_to_parquet(path=input_path, query=query, base_dir=Path.cwd(), dest=source)
+        missing = [f.name for f in features if f.name not in pl.scan_parquet(source).collect_schema().names()]
+        if missing:
+            raise RegistryError(f"the input has no column {', '.join(missing)}, which v{number} needs; nothing scored")
+        pq.ensure_inputs_table(ctx.store, model_name, features)
+        scored = rejected = 0
+        for part, offset in enumerate(range(0, total, CHUNK_ROWS)):
+            chunk = pl.scan_parquet(source).slice(offset, CHUNK_ROWS).collect().with_row_index("input_row", offset)
+            checked = _reasons(chunk, features, contract, policy)
+            bad = checked.filter(pl.col("_reject").list.len() > 0)
+            good = checked.filter(pl.col("_reject").list.len() == 0)
+            if bad.height:
+                bad.drop("_flags").rename({"_reject": "reasons"}).write_parquet(scratch / f"rejects-{part:06d}.parquet")
+            rejected += bad.height
+            if not good.height:
+                continue
+            started = time.perf_counter()
+            inputs = model_input(good, features)
+            scores = scores_of(model, row["task"], inputs)
+            predictions = (scores >= row["threshold"]).astype(np.float64) if row["task"] == "binary" else scores
+            latency = (time.perf_counter() - started) * 1000 / good.height
+            out = good.drop("_reject", "_flags").with_columns(
+                pl.lit(batch_id).alias("batch_id"), pl.lit(model_name).alias("model"), pl.lit(int(number)).alias("version"),
+                pl.Series("prediction", predictions), pl.Series("score", scores if row["task"] == "binary" else None))
+            out.write_parquet(scratch / f"scored-{part:06d}.parquet")
+            now = utc_now()
+            with ctx.store.transaction():
+                ctx.store.append_rows("prediction_log", None, [
+                    (batch_id, int(i), now, model_name, int(number), "batch", "batch", float(p),
+                     float(s) if row["task"] == "binary" else None, latency, list(fl), False)
+                    for i, p, s, fl in zip(good["input_row"], predictions, scores, good["_flags"])])
+                ctx.store.append_rows(pq.inputs_table(model_name), ["request_id", "row_index", *[f.name for f in features]],
+                                      [(batch_id, int(i), *values) for i, values in
+                                       zip(good["input_row"], inputs.iter_rows())])
+            scored += good.height
+        _combine(ctx, scratch, "scored-*.parquet", output)
+        _combine(ctx, scratch, "rejects-*.parquet", rejects_path)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    seconds = time.perf_counter() - began
+    result = {"batch_id": batch_id, "model": model_name, "version": int(number), "rows": total, "scored": scored,
+              "rejected": rejected, "output": str(output), "rejects": str(rejects_path) if rejected else None,
+              "seconds": seconds, "rows_per_s": total / seconds if seconds else None}
+    with ctx.store.transaction():
+        q.insert_audit(ctx.store, utc_now(), actor, "batch.score", model_name, int(number),
+                       {"source": input_path or query, **result}, subject=f"batch:{batch_id}",
+                       after={"scored": scored, "rejected": rejected, "output": str(output)})
+    return result
+
+
+def _combine(ctx: Any, scratch: Path, pattern: str, target: Path) -> None:
+    """Concatenate the chunk files (streaming, in DuckDB) into `target`; no chunk, no file."""
+    from appliance.store.extraction import concat_parquet
+
+    if any(scratch.glob(pattern)):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        concat_parquet(str(scratch / pattern), target)

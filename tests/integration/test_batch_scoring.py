@@ -1,0 +1,69 @@
+"""`vigil score`: a file or query scored in chunks, bad rows to a rejects file, logged and audited."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Callable
+
+import polars as pl
+
+from tests.support import query
+
+
+def test_a_file_is_scored_with_rejects_logged_and_audited(home: Path, cli: Callable[..., Any], tmp_path: Path,
+                                                          write_spec: Callable[..., Path], flights_small: Path,
+                                                          monkeypatch: Any) -> None:
+    import appliance.batch_scoring as batch
+
+    monkeypatch.setattr(batch, "CHUNK_ROWS", 700)  # several chunks
+    assert cli("train", "--spec", write_spec(), "--home", home).code == 0
+    assert cli("promote", "delay", "1", "--to", "champion", "--reason", "first", "--home", home).code == 0
+    (home / "vigil.toml").write_text("[serving]\nunknown_category = \"reject\"\n")
+    frame = pl.read_parquet(flights_small).head(2000).with_columns(
+        pl.when(pl.int_range(pl.len()) == 5).then(pl.lit("ZZ")).otherwise(pl.col("carrier")).alias("carrier"),
+        pl.when(pl.int_range(pl.len()) == 7).then(float("inf")).otherwise(pl.col("temp")).alias("temp"))
+    source = tmp_path / "in.parquet"
+    frame.write_parquet(source)
+    out = tmp_path / "scored.parquet"
+    result = cli("score", "delay", "--input", source, "--output", out, "--home", home, "--json")
+    assert result.code == 0, result.err
+    made = json.loads(result.out)
+    assert (made["rows"], made["scored"], made["rejected"], made["version"]) == (2000, 1998, 2, 1)
+    scored = pl.read_parquet(out)
+    assert scored.height == 1998 and scored["input_row"].to_list() == [i for i in range(2000) if i not in (5, 7)]
+    assert set(scored["batch_id"]) == {made["batch_id"]} and scored["score"].is_between(0, 1).all()
+    rejects = pl.read_parquet(made["rejects"])
+    assert dict(zip(rejects["input_row"], rejects["reasons"].to_list())) == {
+        5: ["unknown_category:carrier"], 7: ["temp: not finite"]}
+    # the same answers as the model on those rows, and logged like real-time predictions, with inputs
+    from appliance.context import open_context
+    from appliance.contracts.features import features_from_json, model_input
+    from appliance.home import Home
+    from appliance.registry.loading import load_model
+    from appliance.training.evaluation import scores_of
+
+    with open_context(Home(home), read_only=True) as ctx:
+        row = ctx.store.row("SELECT features FROM model_versions WHERE version = 1")
+        features = features_from_json(json.loads(row["features"]) if isinstance(row["features"], str) else row["features"])
+        expected = scores_of(load_model(ctx, "delay", 1), "binary", model_input(scored, features))
+    assert abs(expected - scored["score"].to_numpy()).max() < 1e-12
+    logged = query(home, "SELECT count(*), count(DISTINCT request_id), min(route), min(api) FROM prediction_log")
+    assert logged == [(1998, 1, "batch", "batch")]
+    assert query(home, "SELECT count(*) FROM prediction_inputs__delay WHERE request_id = ?", [made["batch_id"]]) == [(1998,)]
+    assert query(home, "SELECT subject FROM audit_log WHERE action = 'batch.score'") == [(f"batch:{made['batch_id']}",)]
+
+
+def test_a_query_is_scored_and_a_missing_column_is_named(home: Path, cli: Callable[..., Any], tmp_path: Path,
+                                                         write_spec: Callable[..., Path], flights_small: Path) -> None:
+    assert cli("train", "--spec", write_spec(), "--home", home).code == 0
+    out = tmp_path / "q.parquet"
+    done = cli("score", "delay", "--version", "1", "--query", f"SELECT * FROM '{flights_small}' LIMIT 300",
+               "--output", out, "--home", home)
+    assert done.code == 0 and "300 of 300 rows scored by delay v1" in done.out
+    assert pl.read_parquet(out).height == 300 and not (tmp_path / "q.rejects.parquet").exists()
+    bad = cli("score", "delay", "--version", "1", "--query", f"SELECT * EXCLUDE (temp) FROM '{flights_small}'",
+              "--output", tmp_path / "x.parquet", "--home", home)
+    assert bad.code == 2 and "the input has no column temp" in bad.err
+    nochamp = cli("score", "delay", "--query", "SELECT 1", "--output", tmp_path / "y.parquet", "--home", home)
+    assert nochamp.code == 2 and "has no champion; pass --version N" in nochamp.err
