@@ -1,5 +1,6 @@
 """OpenLineage run events for Vigil's lineage: one per training run (and per import or retrain) —
-the dataset snapshot in, the model version out — so Marquez or any OpenLineage consumer can ingest it.
+the dataset snapshot in, the model version out — and one per batch score — the source and the
+model version in, the scored file out — so Marquez or any OpenLineage consumer can ingest it.
 
 Each event is a `COMPLETE` RunEvent of the OpenLineage 2-0-2 spec. Its run id is a UUID derived
 from the model and version, so exporting twice gives the same events (consumers deduplicate by run).
@@ -67,11 +68,35 @@ def training_events(store: Store, box: str | None = None) -> list[dict[str, Any]
     return events
 
 
+def batch_events(store: Store, box: str | None = None) -> list[dict[str, Any]]:
+    """One event per batch score: the source (file or query) in, the scored file out, by the version."""
+    namespace = f"vigil://{box or socket.gethostname()}"
+    events = []
+    for row in store.rows("SELECT recorded_at, actor, model_name, version, details::VARCHAR AS details FROM audit_log "
+                          "WHERE action = 'batch.score' ORDER BY id"):
+        d = json.loads(row["details"])
+        source = str(d.get("source") or "")
+        is_file = source.lower().endswith((".parquet", ".csv", ".csv.gz"))
+        inputs = [{"namespace": "file" if is_file else namespace, "name": source if is_file else f"queries/{d['batch_id']}",
+                   "facets": {} if is_file else {"sql": _facet("SQLJobFacet", query=source)}}]
+        events.append({
+            "eventType": "COMPLETE", "eventTime": _iso(row["recorded_at"]), "producer": PRODUCER, "schemaURL": RUN_EVENT,
+            "run": {"runId": str(uuid.uuid5(NAMESPACE_ID, d["batch_id"])), "facets": {}},
+            "job": {"namespace": namespace, "name": f"score.{row['model_name']}", "facets": {
+                "jobType": _facet("JobTypeJobFacet", processingType="BATCH", integration="VIGIL", jobType="SCORE")}},
+            "inputs": [*inputs, {"namespace": namespace, "name": f"models/{row['model_name']}/v{row['version']}",
+                                 "facets": {}}],
+            "outputs": [{"namespace": "file", "name": str(d.get("output")), "facets": {
+                "outputStatistics": _facet("OutputStatisticsOutputDatasetFacet", rowCount=d.get("scored"))}}],
+        })
+    return events
+
+
 def write_events(store: Store, directory: Path) -> int:
     """One JSON file per event in `directory/openlineage/`, and all of them as `events.ndjson`."""
     target = directory / "openlineage"
     target.mkdir(parents=True, exist_ok=True)
-    events = training_events(store)
+    events = training_events(store) + batch_events(store)
     for event in events:
         (target / f"{event['run']['runId']}.json").write_text(json.dumps(event, indent=1), encoding="utf-8")
     (target / "events.ndjson").write_text("".join(json.dumps(e) + "\n" for e in events), encoding="utf-8")

@@ -67,3 +67,19 @@ def test_a_query_is_scored_and_a_missing_column_is_named(home: Path, cli: Callab
     assert bad.code == 2 and "the input has no column temp" in bad.err
     nochamp = cli("score", "delay", "--query", "SELECT 1", "--output", tmp_path / "y.parquet", "--home", home)
     assert nochamp.code == 2 and "has no champion; pass --version N" in nochamp.err
+
+
+def test_a_batch_score_is_an_openlineage_run(home: Path, cli: Callable[..., Any], tmp_path: Path,
+                                             write_spec: Callable[..., Path], flights_small: Path) -> None:
+    assert cli("train", "--spec", write_spec(), "--home", home).code == 0
+    out = tmp_path / "scored.parquet"
+    made = json.loads(cli("score", "delay", "--version", "1", "--input", flights_small, "--output", out,
+                          "--home", home, "--json").out)
+    lake = tmp_path / "export"
+    lake.mkdir()
+    assert cli("audit", "export", lake, "--openlineage", "--home", home).code == 0
+    events = [json.loads(line) for line in (lake / "openlineage" / "events.ndjson").read_text().splitlines()]
+    [score] = [e for e in events if e["job"]["name"] == "score.delay"]
+    assert [i["name"] for i in score["inputs"]] == [str(flights_small), "models/delay/v1"]
+    assert score["outputs"][0]["name"] == str(out)
+    assert score["outputs"][0]["facets"]["outputStatistics"]["rowCount"] == made["scored"]
