@@ -40,15 +40,21 @@ def memory_bytes(model: Any) -> int:
 
 
 def cpu_per_1k(model: Any, task: str, inputs: pl.DataFrame) -> float | None:
-    """CPU seconds per 1,000 single-row predictions on up to 50 rows of `inputs`."""
+    """CPU seconds per 1,000 single-row predictions on up to 50 rows of `inputs`, on one thread (as the
+    daemon predicts): with OpenMP workers the calling thread's CPU time would count their spin-waits,
+    which grow with whatever else the machine runs, and miss their work."""
+    from threadpoolctl import threadpool_limits
+
     rows = inputs.head(BENCH_ROWS)
     if rows.height == 0:
         return None
     method = model.predict_proba if task == "binary" else model.predict
-    started = time.thread_time()
-    for i in range(rows.height):
-        method(rows[i])
-    return (time.thread_time() - started) / rows.height * 1000
+    with threadpool_limits(limits=1):
+        method(rows[0])  # warm-up: first-call costs are not per-prediction costs
+        started = time.thread_time()
+        for i in range(rows.height):
+            method(rows[i])
+        return float((time.thread_time() - started) / rows.height * 1000)
 
 
 def describe(cost: dict[str, Any] | None, price: float | None) -> str:
