@@ -65,6 +65,7 @@ def _reasons(frame: pl.DataFrame, features: list[Feature], contract: Contract, p
 
 def score_batch(ctx: Any, model_name: str, *, input_path: str | None, query: str | None, output: Path,
                 rejects_path: Path | None, version: int | None, actor: str) -> dict[str, Any]:
+    from appliance.registry.contracts import current_contract
     from appliance.registry.loading import load_version_model
     from appliance.registry.versions import servable_version
     from appliance.store.extraction import extract_to_parquet
@@ -77,8 +78,6 @@ def score_batch(ctx: Any, model_name: str, *, input_path: str | None, query: str
         raise RegistryError(f"model '{model_name}' has no champion; pass --version N")
     row = servable_version(ctx.store, model_name, int(number))
     features = features_from_json(row["features"])
-    from appliance.registry.contracts import current_contract
-
     _, contract = current_contract(ctx.store, model_name, int(number))
     policy = ctx.config.serving.policy_for(model_name)
     model = load_version_model(ctx, row)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from appliance.cli.backend import call_object
 from appliance.cli.output import emit, table, to_json
 
 
@@ -14,14 +15,8 @@ def _actor() -> str:
     return creator()
 
 
-def _call(args: argparse.Namespace, name: str, payload: dict[str, Any]) -> dict[str, Any]:
-    from appliance.cli.backend import call_object
-
-    return call_object(args.home, name, payload)
-
-
 def cmd_monitor_run(args: argparse.Namespace) -> int:
-    result = _call(args, "monitor_run", {"names": args.names, "window": args.window, "actor": _actor()})
+    result = call_object(args.home, "monitor_run", {"names": args.names, "window": args.window, "actor": _actor()})
     if args.json:
         emit(to_json(result))
         return 0
@@ -41,7 +36,7 @@ def cmd_monitor_run(args: argparse.Namespace) -> int:
 
 
 def cmd_alerts(args: argparse.Namespace) -> int:
-    result = _call(args, "alerts", {"all": args.all, "model": args.model})
+    result = call_object(args.home, "alerts", {"all": args.all, "model": args.model})
     if args.json:
         emit(to_json(result))
         return 0
@@ -57,7 +52,7 @@ def cmd_alerts(args: argparse.Namespace) -> int:
 
 
 def cmd_alerts_rules(args: argparse.Namespace) -> int:
-    result = _call(args, "alert_rules", {})
+    result = call_object(args.home, "alert_rules", {})
     if args.json:
         emit(to_json(result))
     else:
@@ -66,7 +61,7 @@ def cmd_alerts_rules(args: argparse.Namespace) -> int:
 
 
 def cmd_alerts_mute(args: argparse.Namespace) -> int:
-    result = _call(args, "alert_mute", {"rule": args.rule, "model": args.model, "duration": args.duration,
+    result = call_object(args.home, "alert_mute", {"rule": args.rule, "model": args.model, "duration": args.duration,
                                         "reason": args.reason, "actor": _actor()})
     emit(to_json(result) if args.json else
          f"muted {result['rule']} for {result['model_name']} until {str(result['until'])[:19]} UTC")
@@ -74,7 +69,7 @@ def cmd_alerts_mute(args: argparse.Namespace) -> int:
 
 
 def cmd_incidents(args: argparse.Namespace) -> int:
-    result = _call(args, "incidents", {"all": args.all})
+    result = call_object(args.home, "incidents", {"all": args.all})
     if args.json:
         emit(to_json(result))
         return 0
@@ -101,7 +96,7 @@ def _incident(verb: str, payload_keys: tuple[str, ...] = ()) -> object:
     def command(args: argparse.Namespace) -> int:
         payload: dict[str, Any] = {"id": args.id, "actor": _actor(),
                                       **{k: getattr(args, k) for k in payload_keys}}
-        result = _call(args, f"incident_{verb}", payload)
+        result = call_object(args.home, f"incident_{verb}", payload)
         if args.json:
             emit(to_json(result))
         elif verb == "postmortem":
@@ -121,7 +116,7 @@ cmd_incident_postmortem = _incident("postmortem")
 
 
 def cmd_jobs(args: argparse.Namespace) -> int:
-    result = _call(args, "jobs", {"job": args.job, "limit": args.limit})
+    result = call_object(args.home, "jobs", {"job": args.job, "limit": args.limit})
     if args.json:
         emit(to_json(result))
         return 0
@@ -134,7 +129,7 @@ def cmd_jobs(args: argparse.Namespace) -> int:
 
 
 def cmd_retrain(args: argparse.Namespace) -> int:
-    result = _call(args, "retrain", {"name": args.name, "reason": args.reason, "actor": _actor()})
+    result = call_object(args.home, "retrain", {"name": args.name, "reason": args.reason, "actor": _actor()})
     if args.json:
         emit(to_json(result))
     elif result.get("queued"):
@@ -146,7 +141,7 @@ def cmd_retrain(args: argparse.Namespace) -> int:
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
-    result = _call(args, "dashboard", {"name": args.name, "window": args.window})
+    result = call_object(args.home, "dashboard", {"name": args.name, "window": args.window})
     if args.json:
         emit(to_json(result))
         return 0
@@ -165,14 +160,14 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
-    result = _call(args, "rollback", {"name": args.name, "to": args.to, "reason": args.reason, "actor": _actor()})
+    result = call_object(args.home, "rollback", {"name": args.name, "to": args.to, "reason": args.reason, "actor": _actor()})
     emit(to_json(result) if args.json else
          f"{result['model']}: champion rolled back v{result['from_version']} -> v{result['to_version']}")
     return 0
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
-    result = _call(args, "audit_verify", {})
+    result = call_object(args.home, "audit_verify", {})
     if args.json:
         emit(to_json(result))
     elif result["ok"]:
@@ -185,7 +180,7 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 def cmd_audit_export(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    result = _call(args, "audit_export", {"directory": str(Path(args.directory).resolve()),
+    result = call_object(args.home, "audit_export", {"directory": str(Path(args.directory).resolve()),
                                           "openlineage": args.openlineage})
     emit(to_json(result) if args.json else "wrote " + ", ".join(
         f"{name}.parquet ({rows} rows)" for name, rows in result["rows"].items()) + f" to {result['directory']}"
@@ -194,7 +189,7 @@ def cmd_audit_export(args: argparse.Namespace) -> int:
 
 
 def cmd_explain_request(args: argparse.Namespace) -> int:
-    result = _call(args, "explain_request", {"request_id": args.request_id})
+    result = call_object(args.home, "explain_request", {"request_id": args.request_id})
     if args.json:
         emit(to_json(result))
         return 0 if result["matches"] else 1
@@ -222,7 +217,7 @@ def cmd_explain_request(args: argparse.Namespace) -> int:
 
 
 def cmd_users_add(args: argparse.Namespace) -> int:
-    result = _call(args, "user_add", {"name": args.name, "role": args.role})
+    result = call_object(args.home, "user_add", {"name": args.name, "role": args.role})
     if args.json:
         emit(to_json(result))
     else:
@@ -232,7 +227,7 @@ def cmd_users_add(args: argparse.Namespace) -> int:
 
 
 def cmd_users_list(args: argparse.Namespace) -> int:
-    result = _call(args, "user_list", {})
+    result = call_object(args.home, "user_list", {})
     if args.json:
         emit(to_json(result))
         return 0
@@ -244,13 +239,13 @@ def cmd_users_list(args: argparse.Namespace) -> int:
 
 
 def cmd_users_revoke(args: argparse.Namespace) -> int:
-    result = _call(args, "user_revoke", {"name": args.name})
+    result = call_object(args.home, "user_revoke", {"name": args.name})
     emit(to_json(result) if args.json else f"user {result['name']} revoked")
     return 0
 
 
 def cmd_whoami(args: argparse.Namespace) -> int:
-    result = _call(args, "whoami", {})
+    result = call_object(args.home, "whoami", {})
     emit(to_json(result) if args.json else f"{result['name']} ({result['role']}, identified by {result['identity']})")
     return 0
 
@@ -258,7 +253,7 @@ def cmd_whoami(args: argparse.Namespace) -> int:
 def cmd_approve(args: argparse.Namespace) -> int:
     from appliance.cli.registry_commands import emit_request
 
-    result = _call(args, "approve", {"id": args.id})
+    result = call_object(args.home, "approve", {"id": args.id})
     emit(to_json(result)) if args.json else emit_request(result)
     return 0
 
@@ -266,13 +261,13 @@ def cmd_approve(args: argparse.Namespace) -> int:
 def cmd_reject(args: argparse.Namespace) -> int:
     from appliance.cli.registry_commands import emit_request
 
-    result = _call(args, "reject", {"id": args.id, "reason": args.reason})
+    result = call_object(args.home, "reject", {"id": args.id, "reason": args.reason})
     emit(to_json(result)) if args.json else emit_request(result)
     return 0
 
 
 def cmd_requests(args: argparse.Namespace) -> int:
-    result = _call(args, "requests", {"all": args.all})
+    result = call_object(args.home, "requests", {"all": args.all})
     if args.json:
         emit(to_json(result))
         return 0

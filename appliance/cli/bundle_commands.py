@@ -4,45 +4,39 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
 
+from appliance.cli.backend import call_object
 from appliance.cli.output import emit, table, to_json
 
 
-def _call(args: argparse.Namespace, name: str, payload: dict[str, Any]) -> dict[str, Any]:
-    from appliance.cli.backend import call_object
-
-    return call_object(args.home, name, payload)
-
-
 def cmd_keys_init(args: argparse.Namespace) -> int:
-    result = _call(args, "keys_init", {})
+    result = call_object(args.home, "keys_init", {})
     emit(to_json(result) if args.json else f"signing key created (id {result['key_id']}); its public key, for the "
          f"boxes that will import this box's bundles:\n{result['public_key']}")
     return 0
 
 
 def cmd_keys_show(args: argparse.Namespace) -> int:
-    result = _call(args, "keys_show", {})
+    result = call_object(args.home, "keys_show", {})
     emit(to_json(result) if args.json else f"{result['public_key']}  (key id {result['key_id']})")
     return 0
 
 
 def cmd_keys_trust(args: argparse.Namespace) -> int:
-    result = _call(args, "keys_trust", {"name": args.name, "public_key": args.public_key})
+    result = call_object(args.home, "keys_trust", {"name": args.name, "public_key": args.public_key})
     emit(to_json(result) if args.json else f"bundles signed by {result['name']} (key id {result['key_id']}) are "
          "now accepted")
     return 0
 
 
 def cmd_keys_distrust(args: argparse.Namespace) -> int:
-    result = _call(args, "keys_distrust", {"name": args.name})
+    result = call_object(args.home, "keys_distrust", {"name": args.name})
     emit(to_json(result) if args.json else f"bundles signed by {result['name']} are no longer accepted")
     return 0
 
 
 def cmd_keys_list(args: argparse.Namespace) -> int:
-    result = _call(args, "keys_list", {})
+    result = call_object(args.home, "keys_list", {})
     if args.json:
         emit(to_json(result))
         return 0
@@ -53,7 +47,7 @@ def cmd_keys_list(args: argparse.Namespace) -> int:
 
 
 def cmd_bundle_export(args: argparse.Namespace) -> int:
-    result = _call(args, "bundle_export", {"name": args.name, "version": args.version,
+    result = call_object(args.home, "bundle_export", {"name": args.name, "version": args.version,
                                            "file": str(Path(args.file).resolve())})
     emit(to_json(result) if args.json else f"{result['model']} v{result['version']} written to {result['file']} "
          f"({result['bytes']:,} bytes), signed with key {result['key_id']}")
@@ -61,7 +55,7 @@ def cmd_bundle_export(args: argparse.Namespace) -> int:
 
 
 def cmd_bundle_import(args: argparse.Namespace) -> int:
-    result = _call(args, "bundle_import", {"file": str(Path(args.file).resolve()), "reason": args.reason})
+    result = call_object(args.home, "bundle_import", {"file": str(Path(args.file).resolve()), "reason": args.reason})
     if args.json:
         emit(to_json(result))
         return 0

@@ -5,13 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from appliance.cli.backend import call_object
 from appliance.cli.output import emit, table, to_json
-
-
-def _call(args: argparse.Namespace, name: str, payload: dict[str, Any]) -> dict[str, Any]:
-    from appliance.cli.backend import call_object
-
-    return call_object(args.home, name, payload)
 
 
 def _when(value: Any) -> str:
@@ -19,7 +14,7 @@ def _when(value: Any) -> str:
 
 
 def cmd_retention_run(args: argparse.Namespace) -> int:
-    result = _call(args, "retention_run", {"dry_run": args.dry_run, "inputs_days": args.inputs_days,
+    result = call_object(args.home, "retention_run", {"dry_run": args.dry_run, "inputs_days": args.inputs_days,
                                            "artifact_days": args.artifact_days})
     if args.json:
         emit(to_json(result))
@@ -38,7 +33,7 @@ def cmd_retention_run(args: argparse.Namespace) -> int:
 
 
 def cmd_retention_status(args: argparse.Namespace) -> int:
-    result = _call(args, "retention_status", {"name": args.name})
+    result = call_object(args.home, "retention_status", {"name": args.name})
     if args.json:
         emit(to_json(result))
         return 0
@@ -53,7 +48,7 @@ def cmd_retention_status(args: argparse.Namespace) -> int:
 
 
 def cmd_holds_add(args: argparse.Namespace) -> int:
-    result = _call(args, "hold_add", {"name": args.name, "version": args.version, "reason": args.reason})
+    result = call_object(args.home, "hold_add", {"name": args.name, "version": args.version, "reason": args.reason})
     what = result["model_name"] + ("" if result["version"] is None else f" v{result['version']}")
     emit(to_json(result) if args.json else f"hold {result['hold_id']} placed on {what}: retention keeps its "
          "artifacts and logged inputs until the hold is released")
@@ -61,7 +56,7 @@ def cmd_holds_add(args: argparse.Namespace) -> int:
 
 
 def cmd_holds_list(args: argparse.Namespace) -> int:
-    result = _call(args, "hold_list", {"all": args.all})
+    result = call_object(args.home, "hold_list", {"all": args.all})
     if args.json:
         emit(to_json(result))
         return 0
@@ -74,6 +69,6 @@ def cmd_holds_list(args: argparse.Namespace) -> int:
 
 
 def cmd_holds_release(args: argparse.Namespace) -> int:
-    result = _call(args, "hold_release", {"id": args.id, "reason": args.reason})
+    result = call_object(args.home, "hold_release", {"id": args.id, "reason": args.reason})
     emit(to_json(result) if args.json else f"hold {result['hold_id']} released")
     return 0
