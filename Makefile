@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench bench-serving bench-drift bench-retrain bench-tui install
+.PHONY: demo test browser bench bench-serving bench-drift bench-retrain bench-batch bench-tui install
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -16,8 +16,17 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/vigil demo
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(VENV)/bin/python -m pytest
+
+# One test opens a report in headless Chromium (Debian's package, driven by Playwright): installed
+# here when missing, with sudo unless run as root.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@command -v chromium >/dev/null 2>&1 || [ -n "$$VIGIL_CHROMIUM" ] || { \
+		echo "installing Debian's chromium for the report test"; \
+		$(SUDO) apt-get install -y --no-install-recommends chromium >/dev/null || { \
+			$(SUDO) apt-get update >/dev/null && $(SUDO) apt-get install -y --no-install-recommends chromium >/dev/null; }; }
 
 BENCH_VENV := .bench-venv
 
@@ -50,6 +59,10 @@ bench-drift: $(STAMP) $(EVIDENTLY_VENV)/.installed
 bench-retrain: $(STAMP)
 	command -v wrk >/dev/null || apt-get install -y wrk
 	$(VENV)/bin/python bench/retrain_latency.py
+
+# `vigil score` on 0.5M and 5M rows against one predict_proba on the whole frame (py-spy, if installed, for phases).
+bench-batch: $(STAMP)
+	$(VENV)/bin/python bench/batch_scoring.py --markdown --profile
 
 bench-tui: $(STAMP)
 	$(VENV)/bin/python bench/tui.py

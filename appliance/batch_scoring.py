@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from contextlib import nullcontext
 import time
 import uuid
 from pathlib import Path
@@ -64,13 +65,21 @@ def _reasons(frame: pl.DataFrame, features: list[Feature], contract: Contract, p
 
 
 def score_batch(ctx: Any, model_name: str, *, input_path: str | None, query: str | None, output: Path,
-                rejects_path: Path | None, version: int | None, actor: str) -> dict[str, Any]:
+                rejects_path: Path | None, version: int | None, actor: str, write_lock: Any = None,
+                base_dir: Path | None = None) -> dict[str, Any]:
+    """Score a file or query with a version (the champion by default); see the module's text.
+
+    `write_lock`, when given (the daemon's jobs), is held for each chunk's commit only, so the daemon's other
+    writers wait for one chunk at most. A relative input path is read from `base_dir` (default: the
+    working directory).
+    """
     from appliance.registry.contracts import current_contract
     from appliance.registry.loading import load_version_model
     from appliance.registry.versions import servable_version
     from appliance.store.extraction import extract_to_parquet
     from appliance.training.evaluation import scores_of
 
+    locked = write_lock if write_lock is not None else nullcontext()
     if (input_path is None) == (query is None):
         raise RegistryError("give exactly one of --input FILE or --query SQL")
     number = version if version is not None else q.aliases(ctx.store, model_name).get("champion")
@@ -88,11 +97,12 @@ def score_batch(ctx: Any, model_name: str, *, input_path: str | None, query: str
     began = time.perf_counter()
     try:
         source = scratch / "source.parquet"
-        total = extract_to_parquet(path=input_path, query=query, base_dir=Path.cwd(), dest=source)
+        total = extract_to_parquet(path=input_path, query=query, base_dir=base_dir or Path.cwd(), dest=source)
         missing = [f.name for f in features if f.name not in pl.scan_parquet(source).collect_schema().names()]
         if missing:
             raise RegistryError(f"the input has no column {', '.join(missing)}, which v{number} needs; nothing scored")
-        pq.ensure_inputs_table(ctx.store, model_name, features)
+        with locked:
+            pq.ensure_inputs_table(ctx.store, model_name, features)
         scored = rejected = 0
         for part, offset in enumerate(range(0, total, CHUNK_ROWS)):
             chunk = pl.scan_parquet(source).slice(offset, CHUNK_ROWS).collect().with_row_index("input_row", offset)
@@ -114,7 +124,7 @@ def score_batch(ctx: Any, model_name: str, *, input_path: str | None, query: str
                 pl.Series("prediction", predictions), pl.Series("score", scores if row["task"] == "binary" else None))
             out.write_parquet(scratch / f"scored-{part:06d}.parquet")
             now = utc_now()
-            with ctx.store.transaction():
+            with locked, ctx.store.transaction():
                 ctx.store.append_rows("prediction_log", None, [
                     (batch_id, int(i), now, model_name, int(number), "batch", "batch", float(p),
                      float(s) if row["task"] == "binary" else None, latency, list(fl), False)
@@ -131,7 +141,7 @@ def score_batch(ctx: Any, model_name: str, *, input_path: str | None, query: str
     result = {"batch_id": batch_id, "model": model_name, "version": int(number), "rows": total, "scored": scored,
               "rejected": rejected, "output": str(output), "rejects": str(rejects_path) if rejected else None,
               "seconds": seconds, "rows_per_s": total / seconds if seconds else None}
-    with ctx.store.transaction():
+    with locked, ctx.store.transaction():
         q.insert_audit(ctx.store, utc_now(), actor, "batch.score", model_name, int(number),
                        {"source": input_path or query, **result}, subject=f"batch:{batch_id}",
                        after={"scored": scored, "rejected": rejected, "output": str(output)})

@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal, Mapping, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from appliance.errors import ConfigError
 from appliance.field_errors import field_errors
@@ -146,21 +146,52 @@ class AlertsConfig(_Section):
     )
 
 
-class RetrainSchedule(_Section):
-    """A model's scheduled retraining."""
+def _check_crontab(value: str) -> str:
+    from apscheduler.triggers.cron import CronTrigger
 
+    try:
+        CronTrigger.from_crontab(value, timezone="UTC")
+    except ValueError as e:
+        raise ValueError(f"'{value}' is not a crontab expression (minute hour day month weekday): {e}") from e
+    return value
+
+
+class _CronSchedule(_Section):
     cron: str = Field(description="Crontab expression in UTC, e.g. '0 3 * * 0' (Sundays 03:00).")
 
     @field_validator("cron")
     @classmethod
     def _crontab(cls, value: str) -> str:
-        from apscheduler.triggers.cron import CronTrigger
+        return _check_crontab(value)
 
+
+class RetrainSchedule(_CronSchedule):
+    """A model's scheduled retraining."""
+
+
+class ScoreSchedule(_CronSchedule):
+    """A model's scheduled batch scoring (`vigil score` on a schedule)."""
+
+    input: str | None = Field(None, description="Parquet/CSV file (or glob) to score; relative to the home.")
+    query: str | None = Field(None, description="DuckDB query whose rows are scored (instead of input).")
+    output: str = Field(description="Parquet file written, relative to the home; {date} and {time} (UTC) are "
+                        "replaced, e.g. 'scored/delay-{date}.parquet'.")
+    version: int | None = Field(None, ge=1, description="Version that scores (default: the champion at run time).")
+
+    @field_validator("output")
+    @classmethod
+    def _placeholders(cls, value: str) -> str:
         try:
-            CronTrigger.from_crontab(value, timezone="UTC")
-        except ValueError as e:
-            raise ValueError(f"'{value}' is not a crontab expression (minute hour day month weekday): {e}") from e
+            value.format(date="", time="")
+        except (KeyError, IndexError, ValueError) as e:
+            raise ValueError(f"'{value}' may use only the placeholders {{date}} and {{time}} ({e})") from e
         return value
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "ScoreSchedule":
+        if (self.input is None) == (self.query is None):
+            raise ValueError("give exactly one of input or query")
+        return self
 
 
 class JobsConfig(_Section):
@@ -184,8 +215,22 @@ class JobsConfig(_Section):
     retrain: dict[str, RetrainSchedule] = Field(
         default_factory=dict, description="Scheduled retraining per model: [jobs.retrain.NAME] cron = \"0 3 * * 0\""
     )
+    score: dict[str, ScoreSchedule] = Field(
+        default_factory=dict, description="Scheduled batch scoring per model: [jobs.score.NAME] cron = \"0 2 * * *\", "
+        "input = \"landing/today.parquet\" (or query = \"SELECT ...\"), output = \"scored/NAME-{date}.parquet\""
+    )
+    report_cron: str = Field(
+        "0 6 * * 1", description="When the weekly report of every served model is written to <home>/reports/ "
+        "(crontab, UTC; empty: never)."
+    )
+    report_window: str = Field("7d", description="Window the scheduled reports cover.")
 
-    @field_validator("monitor_every", "retention_every", "rollup_every")
+    @field_validator("report_cron")
+    @classmethod
+    def _report_cron(cls, value: str) -> str:
+        return _check_crontab(value) if value else value
+
+    @field_validator("monitor_every", "retention_every", "rollup_every", "report_window")
     @classmethod
     def _span(cls, value: str) -> str:
         from appliance.errors import RegistryError
@@ -355,9 +400,12 @@ def render_template() -> str:
                          f"# {key}: unset by default (give it a value to turn it on)")
         for key, field in model.model_fields.items():
             if _is_table(field):
-                example = {"serving": '#   unknown_category = "reject"', "jobs": '#   cron = "0 3 * * 0"',
-                           "promotion": "#   min_roc_auc = 0.7",
-                           "canary": "#   min_requests = 1000"}.get(section, "#   psi_critical = 0.3")
+                examples = {"serving": '#   unknown_category = "reject"', "jobs": '#   cron = "0 3 * * 0"',
+                            "jobs.score": '#   cron = "0 2 * * *"\n#   input = "landing/today.parquet"\n'
+                                          '#   output = "scored/flight_delay-{date}.parquet"',
+                            "promotion": "#   min_roc_auc = 0.7",
+                            "canary": "#   min_requests = 1000"}
+                example = examples.get(f"{section}.{key}", examples.get(section, "#   psi_critical = 0.3"))
                 lines += [f"# {field.description}", f"#   [{section}.{key}.flight_delay]", example]
         lines.append("")
     return "\n".join(lines)

@@ -390,6 +390,9 @@ def _job_schedule(ctx: AppContext, a: dict[str, Any]) -> Any:
                                ("retention", jobs.retention_every))]
     rows += [{"job": f"retrain:{name}", "trigger": f"cron {s.cron}", "next_run": None}
              for name, s in jobs.retrain.items()]
+    rows += [{"job": f"score:{name}", "trigger": f"cron {s.cron}", "next_run": None} for name, s in jobs.score.items()]
+    if jobs.report_cron:
+        rows.append({"job": "report", "trigger": f"cron {jobs.report_cron}", "next_run": None})
     return {"running": False, "enabled": jobs.enabled, "jobs": rows}
 
 
@@ -473,6 +476,19 @@ def _score(ctx: AppContext, a: dict[str, Any]) -> Any:
                        actor=a["actor"])
 
 
+def _report(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.reports.writing import default_path, write_report
+
+    out = Path(a["out"]) if a.get("out") else default_path(ctx, a["name"])
+    return write_report(ctx, a["name"], a.get("window") or "7d", out, trigger="manual", actor=a["actor"])
+
+
+def _reports(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.reports.writing import list_reports
+
+    return {"reports": list_reports(ctx, a.get("name"), int(a.get("limit") or 50))}
+
+
 def _whoami(ctx: AppContext, a: dict[str, Any]) -> Any:
     return {"name": a["actor"], "role": a.get("caller_role"), "identity": a.get("caller_identity")}
 
@@ -544,6 +560,8 @@ OPERATIONS: dict[str, OperationSpec] = {
     "datasheet_edit": OperationSpec(_datasheet_edit, writes=True),
     "datasheet_regenerate": OperationSpec(_datasheet_regenerate, writes=True),
     "score": OperationSpec(_score, writes=True),
+    "report": OperationSpec(_report, writes=True),
+    "reports": OperationSpec(_reports, writes=False),
     "whoami": OperationSpec(_whoami, writes=False),  # the daemon queues it as a job instead (Service)
 }
 

@@ -23,14 +23,15 @@ from tui.screens.drift import DriftScreen
 from tui.screens.jobs import JobsScreen
 from tui.screens.model import ModelScreen
 from tui.screens.overview import OverviewScreen
+from tui.screens.reports import ReportsScreen
 from tui.screens.sql import SqlScreen
 
-SCREENS = ("overview", "alerts", "approvals", "jobs", "audit", "sql")
+SCREENS = ("overview", "alerts", "approvals", "jobs", "audit", "sql", "reports")
 
 HELP = """\
 [b]Vigil console — keys[/b]
 
-  1 overview   2 alerts & incidents   3 approvals   4 jobs   5 audit   6 SQL
+  1 overview   2 alerts & incidents   3 approvals   4 jobs   5 audit   6 SQL   7 reports
   ?            this help                 :   command mode (below)
   /            filter the current table  esc back   q quit   ctrl+p command palette
   ctrl+r       refresh now               enter open the selected model
@@ -43,10 +44,11 @@ HELP = """\
 [b]Approvals[/b]            a approve   x reject (asks why)   A show all / only pending
 [b]Jobs[/b]                 m run a drift check now   t retrain a model now
 [b]SQL[/b]                  type a read-only query, enter runs it
+[b]Reports[/b]              enter where the file is   w write a report now (into the home's reports/)
 
 [b]Commands[/b] (after :)  model NAME · drift NAME · rollback NAME · request ID (who answered it, with
                           what, and each feature's contribution) · overview · alerts · approvals ·
-                          jobs · audit · sql · quit
+                          jobs · audit · sql · reports · quit
 
 Every action goes through the daemon's admin API as you (VIGIL_TOKEN or ~/.config/vigil/token,
 else your OS user): your role decides what you may do, and each action is audited.
@@ -110,7 +112,7 @@ class VigilApp(App[None]):
     Confirm, Ask, Help { align: center middle; }
     """
     MODES = {"overview": OverviewScreen, "alerts": AlertsScreen, "approvals": ApprovalsScreen, "jobs": JobsScreen,
-             "audit": AuditScreen, "sql": SqlScreen}
+             "audit": AuditScreen, "sql": SqlScreen, "reports": ReportsScreen}
     COMMANDS = App.COMMANDS | {VigilCommands}
     BINDINGS = [
         Binding("question_mark", "help", "help"),

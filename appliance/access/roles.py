@@ -16,10 +16,10 @@ _VIEWER = {"models", "versions", "show", "sql", "reproduce", "contract_export", 
            "incident_show", "incident_postmortem", "jobs", "audit_verify", "audit_export", "explain_request",
            "user_list", "whoami", "requests", "retention_status", "hold_list",
            "overview", "drift_view", "audit_log", "request_show", "job_schedule",
-           "rollback_plan", "export", "keys_show", "keys_list", "datasheet"}
+           "rollback_plan", "export", "keys_show", "keys_list", "datasheet", "reports"}
 _OPERATOR = {"drift", "monitor_run", "alert_mute", "incident_ack", "incident_note", "incident_resolve", "train",
              "import", "retrain", "promote", "rollback", "bundle_export", "bundle_import", "datasheet_edit", "score",
-             "datasheet_regenerate"}
+             "datasheet_regenerate", "report"}
 _APPROVER = {"approve", "reject", "hold_add"}
 _ADMIN = {"user_add", "user_revoke", "api_key_add", "api_key_revoke", "contract_apply", "hold_release", "backup", "keys_init", "keys_trust", "keys_distrust",
           "retention_run"}

@@ -234,6 +234,7 @@ def _alert_commands(sub: argparse._SubParsersAction) -> None:
     _bundle_commands(sub)
     _datasheet_commands(sub)
     _score_command(sub)
+    _report_commands(sub)
     p = sub.add_parser("retrain", help="retrain a model from its current spec on fresh data (a new challenger)")
     _home(p)
     p.add_argument("name")
@@ -306,6 +307,20 @@ def _score_command(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--output", required=True, help="the scored rows (Parquet)")
     p.add_argument("--rejects", help="rows refused by the contract, with reasons (default: OUTPUT.rejects.parquet)")
     p.add_argument("--version", type=int, help="a version (default: the champion)")
+    _json(p)
+
+
+def _report_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("report", help="write a model's report over a window as one self-contained HTML file")
+    _home(p)
+    p.add_argument("name")
+    p.add_argument("--window", default="7d", help="how far back the report looks, e.g. 24h, 7d, 30d")
+    p.add_argument("--out", help="the HTML file to write (default: <home>/reports/NAME-<UTC time>.html)")
+    _json(p)
+    p = sub.add_parser("reports", help="reports written (by `vigil report` and the weekly report job)")
+    _home(p)
+    p.add_argument("--model", help="only this model's reports")
+    p.add_argument("--limit", type=int, default=50, help="at most this many, newest first")
     _json(p)
 
 
@@ -416,14 +431,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _handler(args: argparse.Namespace) -> Handler:
     from appliance.cli import (alert_commands, daemon_commands, monitoring_commands, registry_commands,
-                               bundle_commands, datasheet_commands, retention_commands, store_commands,
-                               training_commands)
+                               bundle_commands, datasheet_commands, report_commands, retention_commands,
+                               store_commands, training_commands)
 
     name = args.command.replace("-", "_")
     if getattr(args, "verb", None):
         name = f"{name}_{args.verb}"
     for module in (store_commands, training_commands, registry_commands, daemon_commands, monitoring_commands,
-                   alert_commands, retention_commands, bundle_commands, datasheet_commands):
+                   alert_commands, retention_commands, bundle_commands, datasheet_commands, report_commands):
         found = getattr(module, f"cmd_{name}", None)
         if found is not None:
             return found

@@ -57,15 +57,25 @@ class Jobs:
                        IntervalTrigger)
         self._interval("rollup", None, parse_window(self.config.rollup_every), self.rollup, now, IntervalTrigger)
         for model_name, schedule in self.config.retrain.items():
-            trigger = CronTrigger.from_crontab(schedule.cron, timezone="UTC")
-            job_id = f"retrain:{model_name}"
-            self.scheduler.add_job(self.scheduled_retrain, trigger, args=[model_name, "cron"], id=job_id,
-                                   max_instances=1, coalesce=True, misfire_grace_time=None)
-            last = self._last("retrain", model_name)
-            if last is not None:
-                missed = trigger.get_next_fire_time(None, _aware(last) + timedelta(seconds=1))
-                if missed is not None and missed <= _aware(now):
-                    self._once(self.scheduled_retrain, [model_name, "startup"], f"{job_id}:startup")
+            self._cron("retrain", model_name, schedule.cron, self.scheduled_retrain, now, CronTrigger)
+        for model_name, scoring in self.config.score.items():
+            self._cron("score", model_name, scoring.cron, self.scheduled_score, now, CronTrigger)
+        if self.config.report_cron:
+            self._cron("report", None, self.config.report_cron, self.weekly_reports, now, CronTrigger)
+
+    def _cron(self, job: str, model_name: str | None, cron: str, run: Callable[..., Any], now: datetime,
+              trigger_class: Any) -> None:
+        """A cron job; one whose time passed while the daemon was down runs once at start-up."""
+        trigger = trigger_class.from_crontab(cron, timezone="UTC")
+        job_id = f"{job}:{model_name}" if model_name else job
+        args: list[Any] = [model_name] if model_name else []
+        self.scheduler.add_job(run, trigger, args=[*args, "cron"], id=job_id, max_instances=1, coalesce=True,
+                               misfire_grace_time=None)
+        last = self._last(job, model_name)
+        if last is not None:
+            missed = trigger.get_next_fire_time(None, _aware(last) + timedelta(seconds=1))
+            if missed is not None and missed <= _aware(now):
+                self._once(run, [*args, "startup"], f"{job_id}:startup")
 
     def _interval(self, job: str, model_name: str | None, every: timedelta, run: Callable[[str], Any],
                   now: datetime, trigger_class: Any) -> None:
@@ -171,6 +181,34 @@ class Jobs:
     def scheduled_retrain(self, model_name: str, trigger: str) -> dict[str, Any]:
         return self.retrain(model_name, "schedule" if trigger in ("cron", "startup") else trigger,
                             f"scheduled retraining ({trigger})", job_trigger=trigger)
+
+    def scheduled_score(self, model_name: str, trigger: str) -> dict[str, Any]:
+        """Batch scoring by `[jobs.score.NAME]`: paths relative to the home, {date}/{time} in the output."""
+        from pathlib import Path
+
+        from appliance.batch_scoring import score_batch
+
+        scoring = self.config.score[model_name]
+        home = self.service.home.root
+
+        def work() -> Any:
+            now = utc_now()
+            output = home / scoring.output.format(date=now.strftime("%Y-%m-%d"), time=now.strftime("%H%M%S"))
+            return score_batch(self.service.context(), model_name, input_path=scoring.input, query=scoring.query,
+                               output=Path(output), rejects_path=None, version=scoring.version, actor="vigil-jobs",
+                               write_lock=self.service.write_lock, base_dir=home)
+
+        return self._record("score", model_name, trigger, work)
+
+    def weekly_reports(self, trigger: str) -> dict[str, Any]:
+        """The report of every model with a champion, over `jobs.report_window`, into <home>/reports/."""
+        from appliance.reports.writing import scheduled_reports
+
+        def work() -> Any:
+            return scheduled_reports(self.service.context(), self.config.report_window, trigger,
+                                     write_lock=self.service.write_lock)
+
+        return self._record("report", None, trigger, work)
 
     def retrain(self, model_name: str, reason_trigger: str, reason: str, *, job_trigger: str | None = None,
                 run_id: int | None = None) -> dict[str, Any]:

@@ -59,6 +59,12 @@ class NumericProfile:
             verdict=verdict(value, js, bands), top_bins=_top(_labels(edges) + [MISSING], ref_shares, cur_shares, terms),
             quantiles=quantiles)
 
+    def histogram(self, current: Sequence[float] | np.ndarray) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """Bin labels (the drift check's quantile bins, then missing) with reference and current shares."""
+        cur = np.asarray(current, dtype=np.float64)
+        counts = _counts(np.sort(cur[~np.isnan(cur)]), len(cur), self.edges)
+        return _labels(self.edges) + [MISSING], self.counts / max(self.rows, 1), counts / max(len(cur), 1)
+
 
 @dataclass(frozen=True, slots=True)
 class CategoricalProfile:
@@ -76,6 +82,14 @@ class CategoricalProfile:
 
     def drift(self, current: Sequence[Any], bands: Bands = Bands()) -> ColumnDrift:
         return categorical_from_counts(self.known, self.counts, self.rows, current, bands)
+
+    def histogram(self, current: Sequence[Any]) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """Categories (known, then unseen, then missing) with reference and current shares."""
+        from appliance.monitoring.drift import UNSEEN, _category_counts, _missing
+
+        cur = [None if _missing(v) else str(v) for v in current]
+        counts = _category_counts(cur, self.known)
+        return self.known + [UNSEEN, MISSING], self.counts / max(self.rows, 1), counts / max(len(cur), 1)
 
 
 Profile = NumericProfile | CategoricalProfile

@@ -13,8 +13,9 @@ from appliance.store.connection import Store
 
 
 def window_inputs(store: Store, model_name: str, version: int, start: datetime, end: datetime,
-                  features: list[str]) -> pl.DataFrame:
-    """The inputs and score of every row the version answered in [start, end) (shadow rows excluded)."""
+                  features: list[str], sample: int | None = None) -> pl.DataFrame:
+    """The inputs and score of every row the version answered in [start, end) (shadow rows excluded);
+    with `sample`, a uniform random sample of at most that many of them (repeatable)."""
     table = pq.inputs_table(model_name)
     exists = store.scalar("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table])
     if not exists:
@@ -22,11 +23,12 @@ def window_inputs(store: Store, model_name: str, version: int, start: datetime, 
     present = {r[0] for r in store.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table])}
     selected = ", ".join(f"i.{pq.column_name(f)}" for f in features if f in present)
-    columns, rows = store.table_params(
-        f'SELECT {selected}, coalesce(p.score, p.prediction) AS "(prediction)" FROM prediction_log p '
-        f"JOIN {table} i USING (request_id, row_index) "
-        "WHERE p.model_name = ? AND p.version = ? AND p.route <> 'shadow' AND p.logged_at >= ? AND p.logged_at < ?",
-        [model_name, version, start, end])
+    sql = (f'SELECT {selected}, coalesce(p.score, p.prediction) AS "(prediction)" FROM prediction_log p '
+           f"JOIN {table} i USING (request_id, row_index) "
+           "WHERE p.model_name = ? AND p.version = ? AND p.route <> 'shadow' AND p.logged_at >= ? AND p.logged_at < ?")
+    if sample is not None:
+        sql = f"SELECT * FROM ({sql}) USING SAMPLE reservoir({int(sample)} ROWS) REPEATABLE (7)"
+    columns, rows = store.table_params(sql, [model_name, version, start, end])
     return pl.DataFrame(rows, schema=columns, orient="row", infer_schema_length=None)
 
 

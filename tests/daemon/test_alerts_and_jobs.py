@@ -251,3 +251,52 @@ def test_a_failing_canary_is_rolled_back_with_an_alert_and_waits_while_critical(
     assert detail["action"] == "promotion paused" and "always ((model))" in detail["why"]
     assert dict(query_daemon(relaxed, "SELECT alias, version FROM aliases WHERE model_name = 'delay'")) == {
         "champion": 1, "canary": 2}
+
+
+def test_scheduled_batch_scoring_runs_is_recorded_and_a_failure_alerts(fresh_home: Path, tmp_path: Path,
+                                                                       flights_small: Path) -> None:
+    import polars as pl
+
+    from appliance.clock import utc_now
+    from appliance.context import open_context
+    from appliance.home import Home
+
+    (fresh_home / "landing").mkdir()
+    pl.read_parquet(flights_small).head(300).write_parquet(fresh_home / "landing" / "today.parquet")
+    (fresh_home / "vigil.toml").write_text('[jobs.score.delay]\ncron = "0 2 * * *"\n'
+                                           'input = "landing/today.parquet"\noutput = "scored/delay-{date}.parquet"\n')
+
+    def backdate() -> None:  # the last scheduled scoring was two days ago: overdue, runs once at start-up
+        with open_context(Home(fresh_home)) as ctx:
+            ctx.store.execute("UPDATE job_runs SET started_at = started_at - INTERVAL 2 DAY WHERE job = 'score'")
+            ctx.store.execute("INSERT INTO job_runs (job, model_name, trigger, started_at, finished_at, status) "
+                              "VALUES ('score', 'delay', 'cron', ?, ?, 'ok')", [utc_now() - timedelta(days=2)] * 2)
+
+    def finished() -> list[dict[str, Any]]:
+        return [r for r in _call(daemon, "jobs", {"job": "score"})["runs"]
+                if r["trigger"] == "startup" and r["status"] in ("ok", "failed")]
+
+    backdate()
+    daemon = start_daemon(fresh_home, tmp_path / "daemon.log")
+    try:
+        assert "score:delay" in [j["job"] for j in _call(daemon, "job_schedule", {})["jobs"]]
+        run = _wait(finished, 60)[0]
+        assert run["status"] == "ok", run["error"]
+        detail = json.loads(run["detail"]) if isinstance(run["detail"], str) else run["detail"]
+        out = fresh_home / "scored" / f"delay-{utc_now():%Y-%m-%d}.parquet"
+        assert Path(detail["output"]) == out and (detail["rows"], detail["scored"]) == (300, 300)
+        assert pl.read_parquet(out)["batch_id"].unique().to_list() == [detail["batch_id"]]
+        assert query_daemon(daemon, "SELECT count(*), min(route) FROM prediction_log WHERE request_id = "
+                            f"'{detail['batch_id']}'") == [(300, "batch")]
+    finally:
+        daemon.stop()
+    (fresh_home / "landing" / "today.parquet").unlink()  # the next run finds no input: fails, alerts
+    backdate()
+    daemon = start_daemon(fresh_home, tmp_path / "daemon2.log")
+    try:
+        failed = _wait(lambda: [r for r in finished() if r["status"] == "failed"], 60)
+        assert "today.parquet" in failed[0]["error"]
+        alerts = _wait(lambda: _call(daemon, "alerts", {"model": "delay"})["alerts"], 30)
+        assert [(a["rule"], a["subject"]) for a in alerts] == [("job-failed", "score")]
+    finally:
+        daemon.stop()

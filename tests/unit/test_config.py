@@ -85,6 +85,7 @@ def test_template_lists_every_default() -> None:
     assert dumped["serving"].pop("models") == {}  # per-model tables are shown as a commented example
     assert dumped["monitoring"].pop("models") == {}
     assert dumped["jobs"].pop("retrain") == {}
+    assert dumped["jobs"].pop("score") == {}
     assert dumped["promotion"].pop("models") == {}
     assert dumped["canary"].pop("models") == {}
     unset = {s: {k for k, v in values.items() if v is None} for s, values in dumped.items()}

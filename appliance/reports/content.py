@@ -1,0 +1,112 @@
+"""What a model's report says about a window, as plain data (no HTML): traffic and latency per time
+bucket, drift of every feature against the champion's training rows with the histograms of those that
+moved, the score distribution, outcome metrics per bucket, and the alerts, incidents and releases
+of the window.
+
+Drift is computed afresh for the report on a uniform sample of at most `DRIFT_SAMPLE_ROWS` rows
+answered by the champion in the window (stated in the report when sampled); the checks of the
+monitor job stay in `drift_results`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from appliance.clock import utc_now
+from appliance.context import AppContext
+from appliance.contracts.features import NUMERIC, Feature, features_from_json
+from appliance.monitoring.drift import Bands
+from appliance.monitoring.profile import NumericProfile
+from appliance.monitoring.windows import parse_window
+from appliance.registry.versions import get_version, require_model
+from appliance.store import drift_queries as dq
+from appliance.store import registry_queries as q
+from appliance.store import report_queries as rpq
+from appliance.store import rollup_queries as rq
+
+DRIFT_SAMPLE_ROWS = 200_000
+MAX_POINTS = 200  # time buckets per chart at most
+MAX_HISTOGRAMS = 8  # moved features drawn, worst first
+_STEPS = ("1m", "5m", "15m", "1h", "6h", "1d", "7d")
+
+
+def bucket_for(span: timedelta) -> str:
+    """The shortest bucket that keeps a chart of the window within MAX_POINTS points."""
+    for step in _STEPS:
+        if span / parse_window(step) <= MAX_POINTS:
+            return step
+    return _STEPS[-1]
+
+
+def report_content(ctx: AppContext, model_name: str, window: str, *, now: datetime | None = None) -> dict[str, Any]:
+    from appliance.monitoring.outcomes import outcome_report
+
+    model = require_model(ctx.store, model_name)
+    span = parse_window(window)
+    end = now or utc_now()
+    start = end - span
+    bucket = bucket_for(span)
+    aliases = q.aliases(ctx.store, model_name)
+    champion = aliases.get("champion")
+    traffic = rpq.traffic(ctx.store, model_name, start, end, rq.watermark(ctx.store), parse_window(bucket))
+    return {
+        "model": model_name, "task": model["task"], "window": window, "window_start": start, "window_end": end,
+        "bucket": bucket, "generated_at": utc_now(), "aliases": aliases, "champion": champion,
+        "traffic": traffic, "latency": rq.latency_percentiles(ctx.store, model_name, start, end,
+                                                              rq.watermark(ctx.store)),
+        "drift": _drift(ctx, model_name, int(champion), start, end) if champion is not None else None,
+        "outcomes": outcome_report(ctx, model_name, window, bucket),
+        "alerts": rpq.alerts_in(ctx.store, model_name, start, end),
+        "incidents": rpq.incidents_in(ctx.store, model_name, start, end),
+        "releases": rpq.releases_in(ctx.store, model_name, start, end),
+    }
+
+
+def _drift(ctx: AppContext, model_name: str, version: int, start: datetime, end: datetime) -> dict[str, Any]:
+    from appliance.monitoring.model_drift import PREDICTION, training_profiles
+
+    row = get_version(ctx.store, model_name, version)
+    features = features_from_json(row["features"])
+    current = dq.window_inputs(ctx.store, model_name, version, start, end, [f.name for f in features],
+                               sample=DRIFT_SAMPLE_ROWS)
+    answered = int(ctx.store.scalar(
+        "SELECT count(*) FROM prediction_log WHERE model_name = ? AND version = ? AND route <> 'shadow' "
+        "AND logged_at >= ? AND logged_at < ?", [model_name, version, start, end]))
+    found: dict[str, Any] = {"version": version, "answered_rows": answered, "rows": current.height,
+                             "sampled": current.height < answered, "features": [], "histograms": [],
+                             "scores": None}
+    if current.height == 0:
+        return found
+    configured = ctx.config.monitoring.bands_for(model_name)
+    bands = Bands(configured.psi_warning, configured.psi_critical, configured.js_warning, configured.js_critical)
+    profiles = training_profiles(ctx, row, features)
+    for feature in [*features, Feature(PREDICTION, NUMERIC)]:
+        profile = profiles.get(feature.name)
+        if profile is None or feature.name not in current.columns:
+            continue
+        values: Any = (current[feature.name].cast(pl.Float64).fill_null(float("nan")).to_numpy()
+                       if isinstance(profile, NumericProfile) else current[feature.name].cast(pl.String).to_list())
+        drift = profile.drift(values, bands)
+        labels, reference, now_shares = profile.histogram(values)
+        entry = {"feature": feature.name, "kind": drift.kind, "psi": drift.psi, "js": drift.js,
+                 "verdict": drift.verdict, "missing_ref": drift.missing_ref, "missing_cur": drift.missing_cur,
+                 "new_categories": dict(list(drift.new_categories.items())[:5])}
+        histogram = {"feature": feature.name, "verdict": drift.verdict, "psi": drift.psi, "labels": labels,
+                     "reference": _shares(reference), "current": _shares(now_shares)}
+        if feature.name == PREDICTION:
+            found["scores"] = {**entry, **histogram}
+            continue
+        found["features"].append(entry)
+        if drift.verdict != "ok":
+            found["histograms"].append(histogram)
+    found["features"].sort(key=lambda e: -e["psi"])
+    found["histograms"] = sorted(found["histograms"], key=lambda h: -h["psi"])[:MAX_HISTOGRAMS]
+    return found
+
+
+def _shares(values: np.ndarray) -> list[float]:
+    return [float(v) for v in values]
