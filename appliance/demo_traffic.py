@@ -44,6 +44,8 @@ def serve_story(demo: "Demo", step: Callable[[int, "Demo"], None], *, keep_runni
         step(10, demo)
         _roll_back(demo)
         step(11, demo)
+        _report(demo)
+        step(12, demo)
         if keep_running:
             demo.say(f"\nThe daemon keeps running at {demo.url}. In a second terminal:")
             demo.say(f"    vigil tui --home {demo.home.root}")
@@ -62,6 +64,13 @@ def serve_story(demo: "Demo", step: Callable[[int, "Demo"], None], *, keep_runni
     demo.say(f"\nExplore it: vigil tui --home {demo.home.root}   (read-only while the daemon is stopped; "
              f"`vigil up --home {demo.home.root}` starts it)")
     demo.say(f"            vigil sql \"SELECT * FROM version_releases\" --home {demo.home.root}")
+
+
+def _report(demo: "Demo") -> None:
+    made = demo.call("report", {"name": MODEL, "window": "7d"})
+    demo.say(f"12. The week's report, as the weekly report job writes it (vigil report {MODEL}): one self-contained "
+             f"HTML file, {made['bytes'] // 1024} KiB,")
+    demo.say(f"   with traffic, latency, drift histograms, scores, outcomes, alerts and releases: {made['path']}")
 
 
 def _july(demo: "Demo", rows: int) -> None:

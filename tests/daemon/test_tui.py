@@ -247,7 +247,7 @@ def test_drift_alerts_jobs_audit_and_sql_screens(configured_daemon: Callable[[st
             await pilot.press("4")
             schedule = await _until(pilot, lambda: type(app.screen).__name__ == "JobsScreen"
                                     and _cells(app, "schedule"))
-            assert {r[0] for r in schedule} == {"monitor", "rollup", "retention"} and all(r[2] != "-" for r in schedule)
+            assert {r[0] for r in schedule} == {"monitor", "rollup", "retention", "report"} and all(r[2] != "-" for r in schedule)
             before = len(app._notifications)
             await pilot.press("m")
             done = await notes(pilot, app, before + 1)

@@ -83,6 +83,11 @@ def _check(step: int, demo: Any) -> None:
         assert _one(demo, "SELECT actor, action FROM audit_log WHERE action = 'alias.rollback'") == \
             ["dana", "alias.rollback"]
         assert demo.call("audit_verify", {})["ok"]
+    elif step == 12:
+        report = _one(demo, "SELECT path, trigger FROM reports")
+        assert report[1] == "manual" and Path(report[0]).parent == demo.home.root / "reports"
+        text = Path(report[0]).read_text()
+        assert 'data-chart="traffic"' in text and 'data-chart="drift:temp"' in text and "dana" in text
     checked.append(step)
 
 
@@ -95,7 +100,7 @@ def test_lifecycle_end_to_end(tmp_path: Path) -> None:
     lines: list[str] = []
     checked.clear()
     run_demo(tmp_path / "e2e", fast=True, say=lines.append, on_step=_check)
-    assert checked == list(range(1, 12)), "\n".join(lines)
+    assert checked == list(range(1, 13)), "\n".join(lines)
     assert not (tmp_path / "e2e" / "daemon.json").exists()  # stopped cleanly
     actions = [a for (a,) in query(tmp_path / "e2e", "SELECT DISTINCT action FROM audit_log")]
     for expected in ("version.trained", "promotion.self_approval_refused", "promotion.approved", "alias.move",
