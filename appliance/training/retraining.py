@@ -2,7 +2,7 @@
 
 The child process snapshots the spec's source again (fresh data), fits, evaluates, compares with
 the champion and writes the artifact and plan files; it never opens the store (the daemon holds its
-lock). It runs at the lowest CPU priority and on one thread (OpenMP and BLAS limited to one) so that
+lock). It runs at the lowest CPU priority from its first import on (`idle_priority.py`), and on one thread (OpenMP and BLAS limited to one) so that
 scoring keeps its latency. The parent registers the
 result in one transaction, records the trigger (schedule, drift, event) in the version's lineage,
 points the `challenger` alias at it for the promotion workflow — never at champion — and adds it to
@@ -12,7 +12,6 @@ the model's open incidents.
 from __future__ import annotations
 
 import contextlib
-import os
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
@@ -27,10 +26,10 @@ from appliance.registry.blobs import BlobWriter
 from appliance.registry.versions import NewVersion, require_model
 from appliance.store import registry_queries as q
 from appliance.training.champion import ChampionInfo, champion_info
+from appliance.training.idle_priority import lower_priority
 from appliance.training.trainer import register_prepared
 
 TRIGGERS = ("schedule", "drift", "event")
-NICENESS = 19
 
 
 def retrain(ctx: AppContext, model_name: str, *, trigger: str, reason: str, actor: str,
@@ -44,7 +43,7 @@ def retrain(ctx: AppContext, model_name: str, *, trigger: str, reason: str, acto
     if source is None or not source.get("spec_toml"):
         raise RegistryError(f"model '{model_name}' has no trained version whose spec could be reused; "
                             "train it with `vigil train --spec FILE` first")
-    with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
+    with training_pool() as pool:
         new, created = pool.submit(train_in_child, str(ctx.home.root), ctx.config.training, source["spec_toml"],
                                    source.get("spec_path"), info, actor, reason, trigger).result()
     writer = BlobWriter(ctx.home.root)
@@ -59,12 +58,14 @@ def retrain(ctx: AppContext, model_name: str, *, trigger: str, reason: str, acto
     return {**registered.as_dict(), "trigger": trigger, "alias": "challenger", "from_version": source["version"]}
 
 
+def training_pool() -> ProcessPoolExecutor:
+    """One spawned process that lowers its priority before it imports anything heavy."""
+    return ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn"), initializer=lower_priority)
+
+
 def train_in_child(home_root: str, settings: TrainingConfig, spec_text: str, spec_path: str | None,
                    info: ChampionInfo, actor: str, reason: str, trigger: str) -> tuple[NewVersion, list[str]]:
-    """Runs in the child process: everything but the registration."""
-    with contextlib.suppress(OSError, AttributeError):
-        os.nice(NICENESS)
-        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))  # Linux: run only when a core is idle
+    """Runs in the child process (already at the lowest priority): everything but the registration."""
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=1):  # one core at most: the daemon's scoring keeps the other
