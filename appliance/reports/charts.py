@@ -14,7 +14,7 @@ from html import escape
 from typing import Callable, Sequence
 
 WIDTH, HEIGHT = 760, 240
-LEFT, RIGHT, TOP, BOTTOM = 60, 16, 30, 40
+LEFT, RIGHT, TOP, BOTTOM = 68, 16, 30, 40
 PALETTE = ("#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c")
 REFERENCE = "#9ca3af"
 MAX_BINS = 16
@@ -57,8 +57,8 @@ def _frame(name: str, title: str, y_max: float, y_format: Callable[[float], str]
         parts.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" class="tick" text-anchor="end">{escape(y_format(value))}'
                      "</text>")
     if y_label:
-        parts.append(f'<text x="14" y="{TOP + plot_h / 2:.1f}" class="axis-label" text-anchor="middle" '
-                     f'transform="rotate(-90 14 {TOP + plot_h / 2:.1f})">{escape(y_label)}</text>')
+        parts.append(f'<text x="12" y="{TOP + plot_h / 2:.1f}" class="axis-label" text-anchor="middle" '
+                     f'transform="rotate(-90 12 {TOP + plot_h / 2:.1f})">{escape(y_label)}</text>')
     parts.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{TOP + plot_h}" y2="{TOP + plot_h}" class="axis"/>')
     return parts
 
