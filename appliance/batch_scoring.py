@@ -6,7 +6,8 @@ scoring API checks a request — numbers must be numbers and finite, categories 
 model's serving policy (reject, or accept and flag) — and rows that fail go to the rejects file with
 their reasons, never dropped or coerced. Accepted rows are scored and written with the batch id, their
 input row number, model, version, prediction and score; they are logged in `prediction_log` (route
-and API `batch`, request id = the batch id, row index = the input row number) with their inputs, so
+and API `batch`, request id = the batch id, row index = the input row number) with their inputs — each
+chunk written to Parquet with polars and read by DuckDB, so no row passes through Python objects — so
 drift, outcomes and "which version scored this" work as for real-time traffic. The batch is audited.
 """
 
@@ -123,15 +124,16 @@ def score_batch(ctx: Any, model_name: str, *, input_path: str | None, query: str
                 pl.lit(batch_id).alias("batch_id"), pl.lit(model_name).alias("model"), pl.lit(int(number)).alias("version"),
                 pl.Series("prediction", predictions), pl.Series("score", scores if row["task"] == "binary" else None))
             out.write_parquet(scratch / f"scored-{part:06d}.parquet")
-            now = utc_now()
-            with locked, ctx.store.transaction():
-                ctx.store.append_rows("prediction_log", None, [
-                    (batch_id, int(i), now, model_name, int(number), "batch", "batch", float(p),
-                     float(s) if row["task"] == "binary" else None, latency, list(fl), False)
-                    for i, p, s, fl in zip(good["input_row"], predictions, scores, good["_flags"])])
-                ctx.store.append_rows(pq.inputs_table(model_name), ["request_id", "row_index", *[f.name for f in features]],
-                                      [(batch_id, int(i), *values) for i, values in
-                                       zip(good["input_row"], inputs.iter_rows())])
+            log_file, inputs_file = scratch / f"log-{part:06d}.parquet", scratch / f"inputs-{part:06d}.parquet"
+            _log_frame(good, batch_id, model_name, int(number), predictions,
+                       scores if row["task"] == "binary" else None, latency).write_parquet(log_file)
+            inputs.select(pl.lit(batch_id).alias("request_id"), good["input_row"].cast(pl.Int32).alias("row_index"),
+                          pl.all()).write_parquet(inputs_file)
+            with locked, ctx.store.transaction():  # DuckDB reads the files: no row passes through Python
+                pq.insert_log_file(ctx.store, log_file)
+                pq.insert_inputs_file(ctx.store, model_name, [f.name for f in features], inputs_file)
+            log_file.unlink()
+            inputs_file.unlink()
             scored += good.height
         _combine(ctx, scratch, "scored-*.parquet", output)
         _combine(ctx, scratch, "rejects-*.parquet", rejects_path)
@@ -146,6 +148,18 @@ def score_batch(ctx: Any, model_name: str, *, input_path: str | None, query: str
                        {"source": input_path or query, **result}, subject=f"batch:{batch_id}",
                        after={"scored": scored, "rejected": rejected, "output": str(output)})
     return result
+
+
+def _log_frame(good: pl.DataFrame, batch_id: str, model_name: str, version: int, predictions: np.ndarray,
+               scores: np.ndarray | None, latency: float) -> pl.DataFrame:
+    """The chunk's prediction-log rows (route and API `batch`, request id = batch id, row = input row)."""
+    return good.select(
+        pl.lit(batch_id).alias("request_id"), pl.col("input_row").cast(pl.Int32).alias("row_index"),
+        pl.lit(utc_now()).alias("logged_at"), pl.lit(model_name).alias("model_name"),
+        pl.lit(version, pl.Int32).alias("version"), pl.lit("batch").alias("route"), pl.lit("batch").alias("api"),
+        pl.Series("prediction", predictions, dtype=pl.Float64),
+        pl.Series("score", scores, dtype=pl.Float64) if scores is not None else pl.lit(None, pl.Float64).alias("score"),
+        pl.lit(latency).alias("latency_ms"), pl.col("_flags").alias("flags"), pl.lit(False).alias("audit_sample"))
 
 
 def _combine(ctx: Any, scratch: Path, pattern: str, target: Path) -> None:

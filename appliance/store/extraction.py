@@ -51,7 +51,10 @@ def _short(error: Exception) -> str:
 
 
 def concat_parquet(pattern: str, dest: Path) -> None:
-    """Concatenate the Parquet files matching `pattern` into `dest`, in input-row order (streaming)."""
+    """Concatenate the Parquet files matching `pattern` into `dest`, streaming, in file-name order then
+    row order (DuckDB reads a glob's files sorted by name and keeps insertion order): name the files
+    so that this is the order wanted. No sort, so memory stays bounded whatever the size."""
     with Store.memory() as scratch:
-        scratch.execute_script(f"COPY (SELECT * FROM read_parquet('{_quote(pattern)}') ORDER BY input_row) "
+        scratch.set_option("preserve_insertion_order", "true")
+        scratch.execute_script(f"COPY (SELECT * FROM read_parquet('{_quote(pattern)}')) "
                                f"TO '{_quote(str(dest))}' (FORMAT parquet)")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import json
 import re
 from datetime import datetime
@@ -24,6 +26,28 @@ def inputs_table(model_name: str) -> str:
 def column_name(name: str) -> str:
     """A quoted SQL identifier."""
     return '"' + name.replace('"', '""') + '"'
+
+
+LOG_COLUMNS = ("request_id", "row_index", "logged_at", "model_name", "version", "route", "api", "prediction", "score",
+               "latency_ms", "flags", "audit_sample")
+
+
+def insert_log_file(store: Store, path: Path) -> None:
+    """Append a Parquet file of prediction-log rows (columns LOG_COLUMNS), read by DuckDB itself."""
+    columns = ", ".join(LOG_COLUMNS)
+    store.execute_script(f"INSERT INTO prediction_log ({columns}) SELECT {columns} FROM "
+                         f"read_parquet('{_quoted_path(path)}')")
+
+
+def insert_inputs_file(store: Store, model_name: str, names: list[str], path: Path) -> None:
+    """Append a Parquet file of logged inputs (request_id, row_index, then the named features)."""
+    columns = ", ".join(column_name(n) for n in ["request_id", "row_index", *names])
+    store.execute_script(f"INSERT INTO {inputs_table(model_name)} ({columns}) SELECT {columns} FROM "
+                         f"read_parquet('{_quoted_path(path)}')")
+
+
+def _quoted_path(path: Path) -> str:
+    return str(path).replace("'", "''")
 
 
 def ensure_inputs_table(store: Store, model_name: str, features: Iterable[Feature]) -> None:

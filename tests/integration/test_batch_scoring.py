@@ -51,6 +51,10 @@ def test_a_file_is_scored_with_rejects_logged_and_audited(home: Path, cli: Calla
     logged = query(home, "SELECT count(*), count(DISTINCT request_id), min(route), min(api) FROM prediction_log")
     assert logged == [(1998, 1, "batch", "batch")]
     assert query(home, "SELECT count(*) FROM prediction_inputs__delay WHERE request_id = ?", [made["batch_id"]]) == [(1998,)]
+    logged = query(home, "SELECT sum(temp), count(DISTINCT carrier), min(row_index), max(row_index), "
+                         "sum(p.score) FROM prediction_inputs__delay i JOIN prediction_log p USING (request_id, row_index)")
+    assert logged[0][1:4] == (scored["carrier"].n_unique(), 0, 1999)  # typed inputs, joined on the input row
+    assert abs(logged[0][0] - scored["temp"].sum()) < 1e-6 and abs(logged[0][4] - scored["score"].sum()) < 1e-9
     assert query(home, "SELECT subject FROM audit_log WHERE action = 'batch.score'") == [(f"batch:{made['batch_id']}",)]
 
 
