@@ -100,36 +100,43 @@ PHASES = (  # (the function score_batch calls, as py-spy names it; the phase it 
 
 
 def measured(command: list[str], stdout: Path, until: Path | None = None) -> dict[str, Any]:
-    """Run `command` as a child; its wall time, CPU time and peak RSS (from wait4, this child alone).
+    """Run `command` as a child; its wall time, CPU time (from wait4) and peak RSS.
 
-    With `until`, also the highest RSS sampled (every 0.1 s, from /proc) before that file appears.
+    The peak is the child's own high-water mark (`VmHWM` in /proc, read every 20 ms while it runs), not
+    wait4's `ru_maxrss`: that one also counts the pages the child shared with this process between
+    fork and exec, so a large frame held here would be charged to the command. With `until`, also the
+    highest RSS sampled before that file appears.
     """
     with stdout.open("w") as out, stdout.with_suffix(".err").open("w") as err:
         start = time.perf_counter()
         child = subprocess.Popen(command, stdout=out, stderr=err)
         before: list[int] = []
-        sampler = threading.Thread(target=_sample_rss, args=(child.pid, until, before), daemon=True)
-        if until is not None:
-            sampler.start()
+        peak: list[int] = [0]
+        sampler = threading.Thread(target=_sample_rss, args=(child.pid, until, before, peak), daemon=True)
+        sampler.start()
         _, status, usage = os.wait4(child.pid, 0)
         wall = time.perf_counter() - start
-        if until is not None:
-            sampler.join()
+        sampler.join()
     child.returncode = os.waitstatus_to_exitcode(status)
     if child.returncode != 0:
         raise RuntimeError(f"{stdout.stem} failed: {stdout.with_suffix('.err').read_text()[-2000:]}")
-    return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "peak_rss_mib": usage.ru_maxrss / 1024,
+    return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "peak_rss_mib": peak[0] / 1024,
             "rss_before_output_mib": max(before) / 1024 if before else None, "output": json.loads(stdout.read_text())}
 
 
-def _sample_rss(pid: int, until: Path, found: list[int]) -> None:
+def _sample_rss(pid: int, until: Path | None, before: list[int], peak: list[int]) -> None:
     status = Path(f"/proc/{pid}/status")
-    while not until.exists():
+    while True:
         try:
-            found += [int(line.split()[1]) for line in status.read_text().splitlines() if line.startswith("VmRSS:")]
-        except (OSError, ValueError, IndexError):
+            fields = dict(line.split(":", 1) for line in status.read_text().splitlines() if ":" in line)
+            if "VmHWM" not in fields:  # exited (a zombie has no memory)
+                return
+            peak[0] = max(peak[0], int(fields["VmHWM"].split()[0]))
+            if until is not None and not until.exists():
+                before.append(int(fields["VmRSS"].split()[0]))
+        except (OSError, ValueError, IndexError, KeyError):
             return
-        time.sleep(0.1)
+        time.sleep(0.02)
 
 
 def make_home(work: Path) -> Path:
