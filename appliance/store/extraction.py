@@ -53,8 +53,11 @@ def _short(error: Exception) -> str:
 def concat_parquet(pattern: str, dest: Path) -> None:
     """Concatenate the Parquet files matching `pattern` into `dest`, streaming, in file-name order then
     row order (DuckDB reads a glob's files sorted by name and keeps insertion order): name the files
-    so that this is the order wanted. No sort, so memory stays bounded whatever the size."""
+    so that this is the order wanted. No sort, and one thread (in order without buffering), so memory
+    stays bounded whatever the size."""
     with Store.memory() as scratch:
+        scratch.set_option("threads", "1")
+        scratch.set_option("memory_limit", "256MB")
         scratch.set_option("preserve_insertion_order", "true")
         scratch.execute_script(f"COPY (SELECT * FROM read_parquet('{_quote(pattern)}')) "
                                f"TO '{_quote(str(dest))}' (FORMAT parquet)")
