@@ -52,6 +52,7 @@ class NewVersion:
     importance: list[Any] = field(default_factory=list)  # training.importance.Importance per feature
     fairness: list[Any] = field(default_factory=list)  # training.fairness.FairnessRow per group and gap
     cost: dict[str, Any] | None = None  # training.cost.cost_row
+    datasheet: list[Any] | None = None  # the snapshot's columns measured (store.datasheet_queries.measure)
 
 
 def register(store: Store, writer: BlobWriter, new: NewVersion) -> int:
@@ -73,10 +74,13 @@ def _insert_all(store: Store, new: NewVersion, home_root: Any) -> int:
     if q.model(store, new.model_name) is None:
         q.insert_model(store, new.model_name, new.task, new.description, actor, at)
     if not q.snapshot_exists(store, new.snapshot.blob.sha256):
-        from appliance.store.datasheet_queries import profile
+        from appliance.store.datasheet_queries import insert_columns, profile
 
         q.insert_snapshot(store, _snapshot_row(new.snapshot, at))
-        profile(store, new.snapshot.blob.sha256, home_root / new.snapshot.blob.relative_path)  # its datasheet
+        if new.datasheet is not None:  # measured where the version was prepared
+            insert_columns(store, new.snapshot.blob.sha256, new.datasheet)
+        else:
+            profile(store, new.snapshot.blob.sha256, home_root / new.snapshot.blob.relative_path)
     if not q.artifact_exists(store, new.artifact.sha256):
         q.insert_artifact(store, new.artifact.sha256, new.artifact.relative_path, new.artifact.size_bytes, at)
     else:

@@ -17,10 +17,20 @@ def _literal(path: Path) -> str:
 
 def profile(store: Store, snapshot_id: str, path: Path) -> int:
     """(Re)measure every column of the snapshot file; returns the columns profiled."""
-    source = f"read_parquet({_literal(path)})"
+    measured = measure(store, path)
     store.execute("DELETE FROM datasheet_columns WHERE snapshot_id = ?", [snapshot_id])
+    insert_columns(store, snapshot_id, measured)
+    return len(measured)
+
+
+def measure(store: Store, path: Path) -> list[tuple[Any, ...]]:
+    """Each column of a Parquet file: name, type, missing share, min, max, distinct values and, for a
+    text or boolean column with few values, the count of each (JSON). Any store can measure (a
+    retraining process measures in an in-memory one and the daemon only inserts)."""
+    source = f"read_parquet({_literal(path)})"
     summary = store.execute(f"SELECT column_name, column_type, min, max, approx_unique, count, null_percentage "
                             f"FROM (SUMMARIZE SELECT * FROM {source})")
+    found = []
     for name, kind, low, high, distinct, count, null_percent in summary:
         categories = None
         if kind in ("VARCHAR", "BOOLEAN") and (distinct or 0) <= MAX_CATEGORIES:
@@ -28,9 +38,13 @@ def profile(store: Store, snapshot_id: str, path: Path) -> int:
             counts = store.execute(f"SELECT {quoted}::VARCHAR, count(*) FROM {source} WHERE {quoted} IS NOT NULL "
                                    "GROUP BY ALL ORDER BY 2 DESC, 1")
             categories = json.dumps({str(v): int(n) for v, n in counts})
-        store.execute("INSERT INTO datasheet_columns VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                      [snapshot_id, name, kind, float(null_percent or 0) / 100, low, high, distinct, categories])
-    return len(summary)
+        found.append((name, kind, float(null_percent or 0) / 100, low, high, distinct, categories))
+    return found
+
+
+def insert_columns(store: Store, snapshot_id: str, measured: list[tuple[Any, ...]]) -> None:
+    for row in measured:
+        store.execute("INSERT INTO datasheet_columns VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [snapshot_id, *row])
 
 
 def columns(store: Store, snapshot_id: str) -> list[dict[str, Any]]:

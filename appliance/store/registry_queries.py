@@ -118,27 +118,24 @@ def list_versions(store: Store, model_name: str) -> list[dict[str, Any]]:
 
 
 def insert_metrics(store: Store, model_name: str, number: int, rows: Iterable[Any]) -> None:
-    for r in rows:
-        store.execute(
-            "INSERT INTO version_metrics VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [model_name, number, r.segment_column, r.segment_value, r.metric, r.value, r.row_count],
-        )
+    # one appender call, not a statement per row: registration runs in the serving daemon after a
+    # retrain, and each statement there waits its turn for the interpreter lock
+    store.append_rows("version_metrics", None, [
+        (model_name, number, r.segment_column, r.segment_value, r.metric, r.value, r.row_count) for r in rows])
 
 
 def insert_importance(store: Store, model_name: str, number: int, rows: Iterable[Any]) -> None:
     import json
 
-    for r in rows:
-        store.execute("INSERT INTO feature_importance VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                      [model_name, number, r.feature, r.importance, r.std, r.metric, r.repeats, r.rows,
-                       json.dumps(r.reference)])
+    store.append_rows("feature_importance", None, [
+        (model_name, number, r.feature, r.importance, r.std, r.metric, r.repeats, r.rows, json.dumps(r.reference))
+        for r in rows])
 
 
 def insert_fairness(store: Store, model_name: str, number: int, rows: Iterable[Any]) -> None:
-    for r in rows:
-        store.execute("INSERT INTO fairness_metrics VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                      [model_name, number, r.attribute, r.group_value, r.metric, r.value, r.row_count,
-                       r.min_group_rows])
+    store.append_rows("fairness_metrics", None, [
+        (model_name, number, r.attribute, r.group_value, r.metric, r.value, r.row_count, r.min_group_rows)
+        for r in rows])
 
 
 def fairness(store: Store, model_name: str, number: int) -> list[dict[str, Any]]:

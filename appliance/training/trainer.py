@@ -20,6 +20,7 @@ from appliance.registry.artifacts import serialize
 from appliance.registry.blobs import BlobWriter
 from appliance.registry.versions import NewVersion, SnapshotInfo, register
 from appliance.store.connection import Store
+from appliance.store.datasheet_queries import measure
 from appliance.training.champion import ChampionInfo, champion_info, compare_with_champion
 from appliance.training.dataset import HoldoutSplit, choose_positive, labels, split_by_time
 from appliance.training.cost import Measured, cost_row, measured
@@ -111,13 +112,15 @@ def prepare_version(home_root: Path, settings: TrainingConfig, champion: Champio
     fairness = evaluate_groups(spec.task, split.holdout, spec.fairness.protected, y, scores, spec.threshold,
                                settings.min_segment_rows) if spec.fairness.protected else []
     git_commit, git_dirty = lineage.git_commit(loaded.path)
+    with Store.memory() as scratch:  # the snapshot's datasheet, measured here (in a retrain: not in the daemon)
+        datasheet = measure(scratch, home_root / snapshot.blob.relative_path)
     return NewVersion(
         model_name=spec.model, task=spec.task, description=spec.description, origin=origin, artifact=artifact,
         snapshot=snapshot, metrics=rows, comparison=comparison, champion_version=champion_version,
         comparison_note=note, contract=contract.model_dump(mode="json"),
         plan=write_plan(writer, *checked) if checked else None, importance=importance, fairness=fairness,
         cost=cost_row(model, spec.task, model_input(split.holdout, features), training, artifact.size_bytes),
-        actor=actor, reason=reason,
+        actor=actor, reason=reason, datasheet=datasheet,
         lineage=dict(
             target=spec.target, positive_class=positive, threshold=spec.threshold if spec.task == "binary" else None,
             features=[f.as_dict() for f in features], segments=list(spec.features.segments),
