@@ -212,6 +212,10 @@ class JobsConfig(_Section):
     drift_retrain_windows: int = Field(
         3, ge=0, description="Retrain a model after this many consecutive windows with critical drift (0: never)."
     )
+    retrain_busy_share: float = Field(
+        0.5, gt=0, le=1, description="While the daemon is answering requests, a retraining process runs at most this "
+        "share of the time and is paused in between (1: never paused)."
+    )
     retrain: dict[str, RetrainSchedule] = Field(
         default_factory=dict, description="Scheduled retraining per model: [jobs.retrain.NAME] cron = \"0 3 * * 0\""
     )

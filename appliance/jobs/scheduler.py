@@ -39,6 +39,7 @@ class Jobs:
         self.config = service.config.jobs
         self._running: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
+        self._last_commits = 0
 
     # -- set-up -------------------------------------------------------------------------------
     def start(self) -> None:
@@ -216,11 +217,19 @@ class Jobs:
 
         def work() -> Any:
             result = retrain(self.service.context(), model_name, trigger=reason_trigger, reason=reason,
-                             actor="vigil-retrain", write_lock=self.service.write_lock)
+                             actor="vigil-retrain", write_lock=self.service.write_lock, busy=self._serving_busy,
+                             busy_share=self.config.retrain_busy_share)
             self.service.refresh_routes()
             return result
 
         return self._record("retrain", model_name, job_trigger or reason_trigger, work, run_id)
+
+    def _serving_busy(self) -> bool:
+        """Has the prediction log committed since the last call (about 50 ms ago)?"""
+        commits = self.service.log.commits
+        busy = commits != self._last_commits
+        self._last_commits = commits
+        return busy
 
     def request_retrain(self, model_name: str, reason: str, actor: str, trigger: str = "event") -> dict[str, Any]:
         """Queue a retrain now (event or drift trigger); returns its job run id at once."""

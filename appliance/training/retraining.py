@@ -12,10 +12,14 @@ the model's open incidents.
 from __future__ import annotations
 
 import contextlib
+import os
+import signal
+import time
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 from appliance.alerts.incidents import record_for_model
 from appliance.config import TrainingConfig
@@ -30,10 +34,13 @@ from appliance.training.idle_priority import lower_priority
 from appliance.training.trainer import register_prepared
 
 TRIGGERS = ("schedule", "drift", "event")
+T = TypeVar("T")
 
 
 def retrain(ctx: AppContext, model_name: str, *, trigger: str, reason: str, actor: str,
-            write_lock: Any = None) -> dict[str, Any]:
+            write_lock: Any = None, busy: Callable[[], bool] | None = None, busy_share: float = 1.0) -> dict[str, Any]:
+    """Retrain in a separate process; with `busy` (the daemon: is it answering requests?), the process
+    runs only `busy_share` of the time while busy() holds, paused with SIGSTOP in between."""
     if trigger not in TRIGGERS:
         raise RegistryError(f"retrain trigger must be one of {', '.join(TRIGGERS)}")
     require_model(ctx.store, model_name)
@@ -43,9 +50,9 @@ def retrain(ctx: AppContext, model_name: str, *, trigger: str, reason: str, acto
     if source is None or not source.get("spec_toml"):
         raise RegistryError(f"model '{model_name}' has no trained version whose spec could be reused; "
                             "train it with `vigil train --spec FILE` first")
-    with training_pool() as pool:
-        new, created = pool.submit(train_in_child, str(ctx.home.root), ctx.config.training, source["spec_toml"],
-                                   source.get("spec_path"), info, actor, reason, trigger).result()
+    (new, created), paused = run_in_training_process(
+        train_in_child, (str(ctx.home.root), ctx.config.training, source["spec_toml"], source.get("spec_path"), info,
+                         actor, reason, trigger), busy=busy, busy_share=busy_share)
     writer = BlobWriter(ctx.home.root)
     writer.created = [Path(p) for p in created]
     with write_lock or contextlib.nullcontext():
@@ -55,7 +62,39 @@ def retrain(ctx: AppContext, model_name: str, *, trigger: str, reason: str, acto
         with ctx.store.transaction():
             record_for_model(ctx.store, model_name, "retrain", actor,
                              f"v{registered.version} retrained ({trigger}): {reason}; now challenger")
-    return {**registered.as_dict(), "trigger": trigger, "alias": "challenger", "from_version": source["version"]}
+    return {**registered.as_dict(), "trigger": trigger, "alias": "challenger", "from_version": source["version"],
+            "paused_s": round(paused, 1)}
+
+
+def run_in_training_process(work: Callable[..., T], args: tuple[Any, ...], *, busy: Callable[[], bool] | None,
+                            busy_share: float, slice_s: float = 0.05) -> tuple[T, float]:
+    """`work(*args)` in a spawned low-priority process; its result and the seconds it was paused.
+
+    While `busy()` holds, the process is stopped for `slice_s * (1 - busy_share) / busy_share` after
+    each `slice_s` it runs: on two cores even a `SCHED_IDLE` process slows the daemon through the
+    hardware the cores share, so under load it also gets less of it."""
+    paused = 0.0
+    with training_pool() as pool:
+        pid = pool.submit(os.getpid).result()
+        future = pool.submit(work, *args)
+        while True:
+            try:
+                return future.result(timeout=slice_s), paused
+            except FutureTimeout:
+                pass
+            if busy is None or busy_share >= 1 or not busy():
+                continue
+            pause = slice_s * (1 - busy_share) / busy_share
+            try:
+                os.kill(pid, signal.SIGSTOP)
+            except ProcessLookupError:
+                continue
+            try:
+                time.sleep(pause)
+                paused += pause
+            finally:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGCONT)
 
 
 def training_pool() -> ProcessPoolExecutor:
