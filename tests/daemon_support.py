@@ -57,6 +57,24 @@ class Daemon:
         return self.log_path.read_text()
 
 
+def admin(daemon: Daemon, name: str, args: dict[str, Any]) -> Any:
+    """Run an operation through the daemon's admin API (as the CLI does)."""
+    from appliance.cli.backend import call
+
+    return call(str(daemon.home), name, {"actor": "tester", **args})
+
+
+def wait_until(check: Callable[[], Any], timeout: float = 60.0) -> Any:
+    """Poll `check` every 0.2 s until it returns something truthy; return that."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.2)
+    raise AssertionError(f"not reached in {timeout} s")
+
+
 def start_daemon(home: Path, log_path: Path, env: dict[str, str] | None = None, timeout: float = 90) -> Daemon:
     state = home / "daemon.json"
     state.unlink(missing_ok=True)

@@ -9,24 +9,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Callable
 
-from daemon_support import SPEC, Daemon, start_daemon
+from daemon_support import SPEC, Daemon, admin, start_daemon, wait_until
 from tests.support import query
-
-
-def _call(daemon: Daemon, name: str, args: dict[str, Any]) -> Any:
-    from appliance.cli.backend import call
-
-    return call(str(daemon.home), name, {"actor": "tester", **args})
-
-
-def _wait(check: Callable[[], Any], timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.2)
-    raise AssertionError(f"not reached in {timeout} s")
 
 
 def _drifted(daemon: Daemon, sample_records: list[dict[str, Any]]) -> None:
@@ -40,38 +24,38 @@ def test_drift_opens_alerts_an_incident_routes_them_and_triggers_a_retrain(
     daemon = configured_daemon(f'[alerts]\nwebhook_url = "{webhook.url()}"\nwebhook_backoff_s = 0.01\n'
                                "[jobs]\ndrift_retrain_windows = 2\n")
     _drifted(daemon, sample_records)
-    first = _call(daemon, "monitor_run", {"names": ["delay"], "window": "1h"})
+    first = admin(daemon, "monitor_run", {"names": ["delay"], "window": "1h"})
     assert first["checks"][0]["alerts"] == []  # drift rules need two consecutive windows
-    second = _call(daemon, "monitor_run", {"names": ["delay"], "window": "1h"})
+    second = admin(daemon, "monitor_run", {"names": ["delay"], "window": "1h"})
     opened = {(a["rule"], a["subject"]) for a in second["checks"][0]["alerts"] if a["change"] == "opened"}
     assert ("drift-critical", "temp") in opened
     assert second["checks"][0]["incidents_opened"] == [1]
-    third = _call(daemon, "monitor_run", {"names": ["delay"], "window": "1h"})
+    third = admin(daemon, "monitor_run", {"names": ["delay"], "window": "1h"})
     assert third["checks"][0]["alerts"] == []  # still drifting: the open alerts stay, none repeats
-    alerts = _call(daemon, "alerts", {})["alerts"]
+    alerts = admin(daemon, "alerts", {})["alerts"]
     assert len([a for a in alerts if (a["rule"], a["subject"]) == ("drift-critical", "temp")]) == 1
     lines = [json.loads(x) for x in (daemon.home / "alerts.jsonl").read_text().splitlines()]
     assert any(x["event"] == "alert.opened" and (x["rule"], x["subject"]) == ("drift-critical", "temp")
                for x in lines)
-    _wait(lambda: any(x["rule"] == "drift-critical" for x in webhook.received), 10)
+    wait_until(lambda: any(x["rule"] == "drift-critical" for x in webhook.received), 10)
     observed = query_daemon(daemon, "SELECT count(*) FROM monitor_observations WHERE metric = 'psi' "
                                     "AND subject = 'temp' AND value > 0.25")
     assert observed[0][0] == 3
     # two consecutive critical windows: a retrain was queued with trigger 'drift' and registered as challenger
-    run = _wait(lambda: [r for r in _call(daemon, "jobs", {"job": "retrain"})["runs"] if r["status"] == "ok"], 120)
+    run = wait_until(lambda: [r for r in admin(daemon, "jobs", {"job": "retrain"})["runs"] if r["status"] == "ok"], 120)
     assert run[0]["trigger"] == "drift" and run[0]["model_name"] == "delay"
     version = query_daemon(daemon, "SELECT version, retrain_trigger FROM model_versions WHERE model_name = 'delay' "
                                    "ORDER BY version DESC LIMIT 1")[0]
     assert version[1] == "drift"
     aliases = dict(query_daemon(daemon, "SELECT alias, version FROM aliases WHERE model_name = 'delay'"))
     assert aliases["challenger"] == version[0] and aliases["champion"] == 1  # never straight to champion
-    incident = _call(daemon, "incident_show", {"id": 1})
+    incident = admin(daemon, "incident_show", {"id": 1})
     kinds = [e["kind"] for e in incident["timeline"]]
     assert kinds[:2] == ["opened", "alert"] and "retrain" in kinds
 
 
 def query_daemon(daemon: Daemon, sql: str) -> list[tuple[Any, ...]]:
-    return [tuple(r) for r in _call(daemon, "sql", {"query": sql})["rows"]]
+    return [tuple(r) for r in admin(daemon, "sql", {"query": sql})["rows"]]
 
 
 def test_an_overdue_job_runs_once_at_startup_and_interrupted_runs_are_marked(fresh_home: Path, tmp_path: Path) -> None:
@@ -86,12 +70,12 @@ def test_an_overdue_job_runs_once_at_startup_and_interrupted_runs_are_marked(fre
                           "VALUES ('retrain', 'delay', 'event', ?, 'running')", [utc_now() - timedelta(minutes=5)])
     daemon = start_daemon(fresh_home, tmp_path / "daemon.log")
     try:
-        runs = _wait(lambda: [r for r in _call(daemon, "jobs", {"job": "monitor"})["runs"]
+        runs = wait_until(lambda: [r for r in admin(daemon, "jobs", {"job": "monitor"})["runs"]
                               if r["trigger"] == "startup" and r["status"] in ("ok", "failed")], 30)
         assert runs[0]["status"] == "ok", runs[0]["error"]
-        retrain = _call(daemon, "jobs", {"job": "retrain"})["runs"]
+        retrain = admin(daemon, "jobs", {"job": "retrain"})["runs"]
         assert retrain[0]["status"] == "failed" and "stopped during the run" in retrain[0]["error"]
-        assert len([r for r in _call(daemon, "jobs", {"job": "monitor"})["runs"] if r["trigger"] == "startup"]) == 1
+        assert len([r for r in admin(daemon, "jobs", {"job": "monitor"})["runs"] if r["trigger"] == "startup"]) == 1
     finally:
         daemon.stop()
 
@@ -108,12 +92,12 @@ def test_a_failing_job_is_recorded_and_alerts(fresh_home: Path, tmp_path: Path, 
     data.unlink()  # the source is gone: retraining must fail
     daemon = start_daemon(fresh_home, tmp_path / "daemon.log")
     try:
-        queued = _call(daemon, "retrain", {"name": "gone", "reason": "test"})
+        queued = admin(daemon, "retrain", {"name": "gone", "reason": "test"})
         assert queued["queued"] is True
-        failed = _wait(lambda: [r for r in _call(daemon, "jobs", {"job": "retrain"})["runs"]
+        failed = wait_until(lambda: [r for r in admin(daemon, "jobs", {"job": "retrain"})["runs"]
                                 if r["run_id"] == queued["run_id"] and r["status"] == "failed"], 120)
         assert "gone.parquet" in failed[0]["error"]
-        alerts = _wait(lambda: _call(daemon, "alerts", {"model": "gone"})["alerts"], 30)  # right after the run
+        alerts = wait_until(lambda: admin(daemon, "alerts", {"model": "gone"})["alerts"], 30)  # right after the run
         assert [(a["rule"], a["subject"]) for a in alerts] == [("job-failed", "retrain")]
         assert daemon.post("/v1/models/delay/predict", {"records": []})[0] == 400  # still serving
     finally:
@@ -143,18 +127,18 @@ def test_a_missed_cron_retrain_runs_at_startup_and_a_job_never_overlaps_itself(
                           "VALUES ('retrain', 'delay', 'cron', ?, ?, 'ok')", [utc_now() - timedelta(days=2)] * 2)
     daemon = start_daemon(fresh_home, tmp_path / "daemon.log")
     try:
-        first = _wait(lambda: [r for r in _call(daemon, "jobs", {"job": "retrain"})["runs"]
+        first = wait_until(lambda: [r for r in admin(daemon, "jobs", {"job": "retrain"})["runs"]
                                if r["trigger"] == "startup" and r["status"] in ("ok", "failed")], 120)
         assert first[0]["status"] == "ok", first[0]["error"]
         assert query_daemon(daemon, "SELECT retrain_trigger FROM model_versions WHERE version = 3") == [("schedule",)]
-        one = _call(daemon, "retrain", {"name": "delay", "reason": "first"})
-        two = _call(daemon, "retrain", {"name": "delay", "reason": "second, while the first runs"})
+        one = admin(daemon, "retrain", {"name": "delay", "reason": "first"})
+        two = admin(daemon, "retrain", {"name": "delay", "reason": "second, while the first runs"})
         def both_done() -> list[dict[str, Any]] | None:
-            done = [r for r in _call(daemon, "jobs", {"job": "retrain", "limit": 10})["runs"]
+            done = [r for r in admin(daemon, "jobs", {"job": "retrain", "limit": 10})["runs"]
                     if r["run_id"] in (one["run_id"], two["run_id"]) and r["status"] in ("ok", "failed", "skipped")]
             return done if len(done) == 2 else None
 
-        runs = _wait(both_done, 120)
+        runs = wait_until(both_done, 120)
         assert sorted(r["status"] for r in runs) == ["ok", "skipped"]
     finally:
         daemon.stop()
@@ -168,9 +152,9 @@ def test_retention_deletes_old_inputs_and_keeps_the_log(daemon: Daemon, sample_r
 
     assert daemon.post("/v1/models/delay/predict", {"records": sample_records[:5], "request_id": "old"})[0] == 200
     assert daemon.post("/v1/models/delay/predict", {"records": sample_records[:3], "request_id": "new"})[0] == 200
-    hold = _call(daemon, "hold_add", {"name": "delay", "reason": "case 7"})  # every version
+    hold = admin(daemon, "hold_add", {"name": "delay", "reason": "case 7"})  # every version
     assert hold["version"] is None and hold["placed_by"]
-    preview = _call(daemon, "retention_run", {"dry_run": True, "inputs_days": 1})
+    preview = admin(daemon, "retention_run", {"dry_run": True, "inputs_days": 1})
     assert preview["dry_run"] and preview["inputs_deleted"] == {"delay": 0} and preview["artifacts"]["deleted"] == []
     daemon.stop()
     with open_context(Home(daemon.home)) as ctx:
@@ -208,8 +192,8 @@ def test_a_passing_canary_is_promoted_and_a_failing_one_rolled_back(
     daemon = configured_daemon(CANARY)
     _canary_traffic(daemon, sample_records)
     time.sleep(1.1)
-    _call(daemon, "monitor_run", {"names": ["delay"], "window": "1h"})
-    run = _wait(lambda: [r for r in _call(daemon, "jobs", {"job": "canary"})["runs"] if r["status"] == "ok"], 30)
+    admin(daemon, "monitor_run", {"names": ["delay"], "window": "1h"})
+    run = wait_until(lambda: [r for r in admin(daemon, "jobs", {"job": "canary"})["runs"] if r["status"] == "ok"], 30)
     detail = json.loads(run[0]["detail"])
     assert detail["action"] == "promoted" and detail["status"] == "passed", detail["checks"]
     assert {c["check"] for c in detail["checks"]} >= {"latency_p95_ratio", "score_psi", "error_rate_increase"}
@@ -224,19 +208,19 @@ def test_a_failing_canary_is_rolled_back_with_an_alert_and_waits_while_critical(
                                               "max_latency_p95_ratio = 0.000001\n"))
     _canary_traffic(daemon, sample_records)
     time.sleep(1.1)
-    _call(daemon, "monitor_run", {"names": ["delay"], "window": "1h"})
-    run = _wait(lambda: [r for r in _call(daemon, "jobs", {"job": "canary"})["runs"] if r["status"] == "ok"], 30)
+    admin(daemon, "monitor_run", {"names": ["delay"], "window": "1h"})
+    run = wait_until(lambda: [r for r in admin(daemon, "jobs", {"job": "canary"})["runs"] if r["status"] == "ok"], 30)
     assert json.loads(run[0]["detail"])["action"] == "rolled back"
     aliases = dict(query_daemon(daemon, "SELECT alias, version FROM aliases WHERE model_name = 'delay'"))
     assert aliases == {"champion": 1}
-    alerts = _call(daemon, "alerts", {})["alerts"]
+    alerts = admin(daemon, "alerts", {})["alerts"]
     assert [(a["rule"], a["severity"], a["subject"]) for a in alerts] == [("canary-rollback", "critical", "v2")]
-    incident = _call(daemon, "incident_show", {"id": 1})
+    incident = admin(daemon, "incident_show", {"id": 1})
     assert [e["kind"] for e in incident["timeline"]][:3] == ["opened", "alert", "rollback"]
     # a critical incident is open: the release policy refuses a new champion until it is resolved
-    refused = _call(daemon, "promote", {"name": "delay", "version": 2, "alias": "champion", "reason": "again"})
+    refused = admin(daemon, "promote", {"name": "delay", "version": 2, "alias": "champion", "reason": "again"})
     assert refused["status"] == "rejected" and refused["decision"] == "failing gates: no_open_incident"
-    _call(daemon, "incident_resolve", {"id": 1, "resolution": "v2 stays out"})
+    admin(daemon, "incident_resolve", {"id": 1, "resolution": "v2 stays out"})
     daemon.stop()
     # a canary set before a critical alert opens is not promoted automatically while it is open
     relaxed = configured_daemon(CANARY)
@@ -244,8 +228,8 @@ def test_a_failing_canary_is_rolled_back_with_an_alert_and_waits_while_critical(
     (relaxed.home / "alerts.toml").write_text(
         '[[rule]]\nname = "always"\nmetric = "requests_per_s"\nabove = 0\nseverity = "critical"\n')
     time.sleep(1.1)
-    _call(relaxed, "monitor_run", {"names": ["delay"], "window": "1h"})
-    run = _wait(lambda: [r for r in _call(relaxed, "jobs", {"job": "canary"})["runs"]
+    admin(relaxed, "monitor_run", {"names": ["delay"], "window": "1h"})
+    run = wait_until(lambda: [r for r in admin(relaxed, "jobs", {"job": "canary"})["runs"]
                          if r["status"] == "ok" and json.loads(r["detail"])["action"] != "rolled back"], 30)
     detail = json.loads(run[0]["detail"])
     assert detail["action"] == "promotion paused" and "always ((model))" in detail["why"]
@@ -273,14 +257,14 @@ def test_scheduled_batch_scoring_runs_is_recorded_and_a_failure_alerts(fresh_hom
                               "VALUES ('score', 'delay', 'cron', ?, ?, 'ok')", [utc_now() - timedelta(days=2)] * 2)
 
     def finished() -> list[dict[str, Any]]:
-        return [r for r in _call(daemon, "jobs", {"job": "score"})["runs"]
+        return [r for r in admin(daemon, "jobs", {"job": "score"})["runs"]
                 if r["trigger"] == "startup" and r["status"] in ("ok", "failed")]
 
     backdate()
     daemon = start_daemon(fresh_home, tmp_path / "daemon.log")
     try:
-        assert "score:delay" in [j["job"] for j in _call(daemon, "job_schedule", {})["jobs"]]
-        run = _wait(finished, 60)[0]
+        assert "score:delay" in [j["job"] for j in admin(daemon, "job_schedule", {})["jobs"]]
+        run = wait_until(finished, 60)[0]
         assert run["status"] == "ok", run["error"]
         detail = json.loads(run["detail"]) if isinstance(run["detail"], str) else run["detail"]
         out = fresh_home / "scored" / f"delay-{utc_now():%Y-%m-%d}.parquet"
@@ -294,9 +278,9 @@ def test_scheduled_batch_scoring_runs_is_recorded_and_a_failure_alerts(fresh_hom
     backdate()
     daemon = start_daemon(fresh_home, tmp_path / "daemon2.log")
     try:
-        failed = _wait(lambda: [r for r in finished() if r["status"] == "failed"], 60)
+        failed = wait_until(lambda: [r for r in finished() if r["status"] == "failed"], 60)
         assert "today.parquet" in failed[0]["error"]
-        alerts = _wait(lambda: _call(daemon, "alerts", {"model": "delay"})["alerts"], 30)
+        alerts = wait_until(lambda: admin(daemon, "alerts", {"model": "delay"})["alerts"], 30)
         assert [(a["rule"], a["subject"]) for a in alerts] == [("job-failed", "score")]
     finally:
         daemon.stop()

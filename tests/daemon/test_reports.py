@@ -11,30 +11,14 @@ import shutil
 import time
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
-from daemon_support import Daemon, start_daemon
+from daemon_support import Daemon, admin, start_daemon, wait_until
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-def _call(daemon: Daemon, name: str, args: dict[str, Any]) -> Any:
-    from appliance.cli.backend import call
-
-    return call(str(daemon.home), name, {"actor": "tester", **args})
-
-
-def _wait(check: Callable[[], Any], timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.2)
-    raise AssertionError(f"not reached in {timeout} s")
 
 
 def chromium() -> str:
@@ -94,11 +78,11 @@ def test_a_report_over_real_traffic_opens_in_chromium_with_its_charts(daemon: Da
               for n, a in enumerate(answers) for i in range(10)]
     assert daemon.post("/v1/models/delay/feedback", {"labels": labels})[0] == 200
     for _ in range(2):  # two windows in a row over the drift: alerts open
-        _call(daemon, "monitor_run", {"window": "1h"})
-    assert _call(daemon, "alerts", {"model": "delay"})["alerts"]
+        admin(daemon, "monitor_run", {"window": "1h"})
+    assert admin(daemon, "alerts", {"model": "delay"})["alerts"]
 
     out = tmp_path / "out" / "delay.html"
-    made = _call(daemon, "report", {"name": "delay", "window": "24h", "out": str(out)})
+    made = admin(daemon, "report", {"name": "delay", "window": "24h", "out": str(out)})
     data = out.read_bytes()
     assert made["path"] == str(out) and made["bytes"] == len(data) and made["version"] == 1
     assert made["sha256"] == hashlib.sha256(data).hexdigest()
@@ -118,15 +102,15 @@ def test_a_report_over_real_traffic_opens_in_chromium_with_its_charts(daemon: Da
     assert "drift-critical" in text  # the alerts of the window are listed
     assert len(shown["png"]) > 10_000
 
-    listed = _call(daemon, "reports", {"name": "delay"})["reports"]
+    listed = admin(daemon, "reports", {"name": "delay"})["reports"]
     assert [(r["report_id"], r["trigger"], r["exists"], r["created_by"]) for r in listed] == [
         (made["report_id"], "manual", True, getpass.getuser())]  # the daemon knows the caller, not the args
-    audit = _call(daemon, "sql", {"query": "SELECT action, subject FROM audit_log WHERE action = 'report.write'"})
+    audit = admin(daemon, "sql", {"query": "SELECT action, subject FROM audit_log WHERE action = 'report.write'"})
     assert [tuple(r) for r in audit["rows"]] == [("report.write", f"report:{made['report_id']}")]
     with pytest.raises(Exception, match="FILE.html"):
-        _call(daemon, "report", {"name": "delay", "out": str(tmp_path / "report.pdf")})
+        admin(daemon, "report", {"name": "delay", "out": str(tmp_path / "report.pdf")})
     with pytest.raises(Exception, match="no model named"):
-        _call(daemon, "report", {"name": "nope", "out": str(tmp_path / "nope.html")})
+        admin(daemon, "report", {"name": "nope", "out": str(tmp_path / "nope.html")})
 
 
 def test_the_weekly_report_job_writes_into_reports_and_the_console_lists_it(
@@ -143,11 +127,11 @@ def test_the_weekly_report_job_writes_into_reports_and_the_console_lists_it(
                           "VALUES ('report', NULL, 'cron', ?, ?, 'ok')", [utc_now() - timedelta(days=8)] * 2)
     daemon = start_daemon(fresh_home, tmp_path / "daemon.log")
     try:
-        assert "report" in [j["job"] for j in _call(daemon, "job_schedule", {})["jobs"]]
-        run = _wait(lambda: [r for r in _call(daemon, "jobs", {"job": "report"})["runs"]
+        assert "report" in [j["job"] for j in admin(daemon, "job_schedule", {})["jobs"]]
+        run = wait_until(lambda: [r for r in admin(daemon, "jobs", {"job": "report"})["runs"]
                              if r["trigger"] == "startup" and r["status"] in ("ok", "failed")])[0]
         assert run["status"] == "ok", run["error"]
-        listed = _call(daemon, "reports", {})["reports"]
+        listed = admin(daemon, "reports", {})["reports"]
         assert [(r["model_name"], r["trigger"], r["created_by"], r["exists"]) for r in listed] == [
             ("delay", "startup", "vigil-jobs", True)]
         path = Path(listed[0]["path"])
