@@ -122,7 +122,8 @@ def score_batch(ctx: Any, model_name: str, *, input_path: str | None, query: str
             latency = (time.perf_counter() - started) * 1000 / good.height
             out = good.drop("_reject", "_flags").with_columns(
                 pl.lit(batch_id).alias("batch_id"), pl.lit(model_name).alias("model"), pl.lit(int(number)).alias("version"),
-                pl.Series("prediction", predictions), pl.Series("score", scores if row["task"] == "binary" else None))
+                pl.Series("prediction", predictions),
+                pl.Series("score", scores) if row["task"] == "binary" else pl.lit(None, pl.Float64).alias("score"))
             out.write_parquet(scratch / f"scored-{part:06d}.parquet")
             log_file, inputs_file = scratch / f"log-{part:06d}.parquet", scratch / f"inputs-{part:06d}.parquet"
             _log_frame(good, batch_id, model_name, int(number), predictions,

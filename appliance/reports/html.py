@@ -173,12 +173,13 @@ def _outcomes(c: dict[str, Any]) -> str:
     metric = "roc_auc" if o["task"] == "binary" else "mae"
     buckets = o["buckets"]
     if not any(b["labelled"] for b in buckets):
-        return "\n".join(parts + [_empty("No labels arrived for predictions of the window.")])
-    parts.append(time_chart("outcomes", f"{metric} and label coverage per {c['bucket']}",
-                            [Series(metric, [(b["start"], (b.get("metrics") or {}).get(metric)) for b in buckets]),
-                             Series("coverage", [(b["start"], b["coverage"]) for b in buckets])],
-                            c["window_start"], c["window_end"],
-                            y_max=1.0 if metric == "roc_auc" else None))
+        parts.append(_empty("No labels arrived for predictions of the window."))
+    else:
+        parts.append(time_chart("outcomes", f"{metric} and label coverage per {c['bucket']}",
+                                [Series(metric, [(b["start"], (b.get("metrics") or {}).get(metric)) for b in buckets]),
+                                 Series("coverage", [(b["start"], b["coverage"]) for b in buckets])],
+                                c["window_start"], c["window_end"],
+                                y_max=1.0 if metric == "roc_auc" else None))
     rows = []
     for name, summary in (("all", o["overall"]), ("audit samples", o["audit_samples"]),
                           ("not audit samples", o["not_audit_samples"])):
