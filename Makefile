@@ -25,8 +25,8 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 browser:
 	@command -v chromium >/dev/null 2>&1 || [ -n "$$VIGIL_CHROMIUM" ] || { \
 		echo "installing Debian's chromium for the report test"; \
-		$(SUDO) apt-get install -y chromium >/dev/null || { \
-			$(SUDO) apt-get update >/dev/null && $(SUDO) apt-get install -y chromium >/dev/null; }; }
+		$(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y chromium >/dev/null || { \
+			$(SUDO) DEBIAN_FRONTEND=noninteractive apt-get update >/dev/null && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y chromium >/dev/null; }; }
 
 BENCH_VENV := .bench-venv
 
