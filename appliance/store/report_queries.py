@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from appliance.store.connection import Store
-from appliance.store.rollup_queries import _BUCKET, _REQUESTS, BASE_MS, GROWTH
+from appliance.store.rollup_queries import BASE_MS, BUCKET_SQL, GROWTH, REQUESTS_SQL
 
 
 def traffic(store: Store, model_name: str, start: datetime, end: datetime, upto: datetime | None,
@@ -16,7 +16,7 @@ def traffic(store: Store, model_name: str, start: datetime, end: datetime, upto:
     whole steps: hours, days) of [start, end): rollups before the watermark, raw rows after it. Buckets
     without traffic are absent."""
     split = max(start, min(upto or start, end))
-    raw = _REQUESTS.format(model="AND model_name = ?")
+    raw = REQUESTS_SQL.format(model="AND model_name = ?")
     seconds = int(step.total_seconds())
     slot = f"time_bucket(to_seconds({seconds}::BIGINT), minute)"
     return store.rows(f"""
@@ -29,7 +29,7 @@ def traffic(store: Store, model_name: str, start: datetime, end: datetime, upto:
             UNION ALL
             SELECT minute, 1 AS requests, rows, NULL FROM ({raw})
             UNION ALL
-            SELECT minute, 1 AS requests, 0, {_BUCKET} FROM ({raw})
+            SELECT minute, 1 AS requests, 0, {BUCKET_SQL} FROM ({raw})
         ), slotted AS (
             SELECT {slot} AS slot, * FROM minutes
         ), totals AS (

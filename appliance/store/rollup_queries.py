@@ -12,8 +12,8 @@ BASE_MS = 0.01
 GROWTH = 1.02
 WATERMARK = "prediction_log"
 # bucket of a latency (ms): the smallest b with BASE * GROWTH^b >= latency
-_BUCKET = f"greatest(0, ceil(ln(greatest(latency_ms, {BASE_MS}) / {BASE_MS}) / ln({GROWTH})))::SMALLINT"
-_REQUESTS = """
+BUCKET_SQL = f"greatest(0, ceil(ln(greatest(latency_ms, {BASE_MS}) / {BASE_MS}) / ln({GROWTH})))::SMALLINT"
+REQUESTS_SQL = """
     SELECT request_id, any_value(model_name) AS model_name, any_value(version) AS version,
            date_trunc('minute', min(logged_at)) AS minute, count(*) AS rows, any_value(latency_ms) AS latency_ms
     FROM prediction_log WHERE route <> 'shadow' AND logged_at >= ? AND logged_at < ? {model} GROUP BY request_id
@@ -31,12 +31,12 @@ def watermark(store: Store) -> datetime | None:
 
 def roll_up(store: Store, start: datetime, end: datetime) -> int:
     """Roll up [start, end) (whole minutes) and move the watermark to `end`; returns requests rolled up."""
-    requests = _REQUESTS.format(model="")
+    requests = REQUESTS_SQL.format(model="")
     store.execute(f"""INSERT INTO request_rollups
         SELECT model_name, version, minute, count(*), sum(rows), sum(latency_ms) FROM ({requests}) GROUP BY ALL""",
                   [start, end])
     store.execute(f"""INSERT INTO latency_rollups
-        SELECT model_name, version, minute, {_BUCKET} AS bucket, count(*) FROM ({requests}) GROUP BY ALL""",
+        SELECT model_name, version, minute, {BUCKET_SQL} AS bucket, count(*) FROM ({requests}) GROUP BY ALL""",
                   [start, end])
     store.execute("INSERT OR REPLACE INTO rollup_watermarks VALUES (?, ?)", [WATERMARK, end])
     return int(store.scalar("SELECT coalesce(sum(requests), 0) FROM request_rollups WHERE minute >= ? AND minute < ?",
@@ -47,14 +47,14 @@ def latency_percentiles(store: Store, model_name: str, start: datetime, end: dat
                         upto: datetime | None) -> list[dict[str, Any]]:
     """p50/p95/p99 per version over [start, end): rollups before the watermark, raw rows after it."""
     split = max(start, min(upto or start, end))
-    raw = _REQUESTS.format(model="AND model_name = ?")
+    raw = REQUESTS_SQL.format(model="AND model_name = ?")
     return store.rows(f"""
         WITH buckets AS (
             SELECT version, bucket, sum(requests) AS n FROM (
                 SELECT version, bucket, requests FROM latency_rollups
                 WHERE model_name = ? AND minute >= ? AND minute < ?
                 UNION ALL
-                SELECT version, {_BUCKET} AS bucket, 1 AS requests FROM ({raw})
+                SELECT version, {BUCKET_SQL} AS bucket, 1 AS requests FROM ({raw})
             ) GROUP BY ALL
         ), cumulative AS (
             SELECT version, bucket, sum(n) OVER (PARTITION BY version ORDER BY bucket) AS running,
@@ -71,7 +71,7 @@ def latency_percentiles(store: Store, model_name: str, start: datetime, end: dat
 def requests_per_minute(store: Store, model_name: str, start: datetime, end: datetime,
                         upto: datetime | None) -> list[dict[str, Any]]:
     split = max(start, min(upto or start, end))
-    raw = _REQUESTS.format(model="AND model_name = ?")
+    raw = REQUESTS_SQL.format(model="AND model_name = ?")
     return store.rows(f"""
         SELECT minute, version, sum(requests) AS requests, sum(rows) AS rows FROM (
             SELECT minute, version, requests, rows FROM request_rollups
