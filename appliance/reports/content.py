@@ -52,12 +52,12 @@ def report_content(ctx: AppContext, model_name: str, window: str, *, now: dateti
     bucket = bucket_for(span)
     aliases = q.aliases(ctx.store, model_name)
     champion = aliases.get("champion")
-    traffic = rpq.traffic(ctx.store, model_name, start, end, rq.watermark(ctx.store), parse_window(bucket))
+    upto = rq.watermark(ctx.store)
+    traffic = rpq.traffic(ctx.store, model_name, start, end, upto, parse_window(bucket))
     return {
         "model": model_name, "task": model["task"], "window": window, "window_start": start, "window_end": end,
         "bucket": bucket, "generated_at": utc_now(), "aliases": aliases, "champion": champion,
-        "traffic": traffic, "latency": rq.latency_percentiles(ctx.store, model_name, start, end,
-                                                              rq.watermark(ctx.store)),
+        "traffic": traffic, "latency": rq.latency_percentiles(ctx.store, model_name, start, end, upto),
         "drift": _drift(ctx, model_name, int(champion), start, end) if champion is not None else None,
         "outcomes": outcome_report(ctx, model_name, window, bucket),
         "alerts": rpq.alerts_in(ctx.store, model_name, start, end),
@@ -73,9 +73,7 @@ def _drift(ctx: AppContext, model_name: str, version: int, start: datetime, end:
     features = features_from_json(row["features"])
     current = dq.window_inputs(ctx.store, model_name, version, start, end, [f.name for f in features],
                                sample=DRIFT_SAMPLE_ROWS)
-    answered = int(ctx.store.scalar(
-        "SELECT count(*) FROM prediction_log WHERE model_name = ? AND version = ? AND route <> 'shadow' "
-        "AND logged_at >= ? AND logged_at < ?", [model_name, version, start, end]))
+    answered = rpq.answered_rows(ctx.store, model_name, version, start, end)
     found: dict[str, Any] = {"version": version, "answered_rows": answered, "rows": current.height,
                              "sampled": current.height < answered, "features": [], "histograms": [],
                              "scores": None}

@@ -52,6 +52,13 @@ def traffic(store: Store, model_name: str, start: datetime, end: datetime, upto:
         [model_name, start, split, model_name, start, split, split, end, model_name, split, end, model_name])
 
 
+def answered_rows(store: Store, model_name: str, version: int, start: datetime, end: datetime) -> int:
+    """Rows the version answered in [start, end) (shadow rows excluded)."""
+    return int(store.scalar("SELECT count(*) FROM prediction_log WHERE model_name = ? AND version = ? "
+                            "AND route <> 'shadow' AND logged_at >= ? AND logged_at < ?",
+                            [model_name, version, start, end]))
+
+
 def alerts_in(store: Store, model_name: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
     """Alerts open at any time in [start, end)."""
     return store.rows("""
