@@ -129,11 +129,13 @@ def _drift_all(profiles: dict[str, Profile], current: pl.DataFrame, features: li
         profile = profiles.get(key)
         if profile is None or feature.name not in current.columns:
             continue
-        if isinstance(profile, NumericProfile):
-            found[feature.name] = profile.drift(_floats(current[feature.name]), bands)
-        else:
-            found[feature.name] = profile.drift(current[feature.name].cast(pl.String).to_list(), bands)
+        found[feature.name] = profile.drift(values_for(profile, current[feature.name]), bands)
     return found
+
+
+def values_for(profile: Profile, series: pl.Series) -> Any:
+    """A window's column as its profile compares it: floats with NaN for missing, or text."""
+    return _floats(series) if isinstance(profile, NumericProfile) else series.cast(pl.String).to_list()
 
 
 def _floats(series: pl.Series) -> np.ndarray:

@@ -14,13 +14,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
-import polars as pl
 
 from appliance.clock import utc_now
 from appliance.context import AppContext
 from appliance.contracts.features import NUMERIC, Feature, features_from_json
 from appliance.monitoring.drift import Bands
-from appliance.monitoring.profile import NumericProfile
 from appliance.monitoring.windows import parse_window
 from appliance.registry.versions import get_version, require_model
 from appliance.store import drift_queries as dq
@@ -67,7 +65,7 @@ def report_content(ctx: AppContext, model_name: str, window: str, *, now: dateti
 
 
 def _drift(ctx: AppContext, model_name: str, version: int, start: datetime, end: datetime) -> dict[str, Any]:
-    from appliance.monitoring.model_drift import PREDICTION, training_profiles
+    from appliance.monitoring.model_drift import PREDICTION, training_profiles, values_for
 
     row = get_version(ctx.store, model_name, version)
     features = features_from_json(row["features"])
@@ -86,8 +84,7 @@ def _drift(ctx: AppContext, model_name: str, version: int, start: datetime, end:
         profile = profiles.get(feature.name)
         if profile is None or feature.name not in current.columns:
             continue
-        values: Any = (current[feature.name].cast(pl.Float64).fill_null(float("nan")).to_numpy()
-                       if isinstance(profile, NumericProfile) else current[feature.name].cast(pl.String).to_list())
+        values = values_for(profile, current[feature.name])
         drift = profile.drift(values, bands)
         labels, reference, now_shares = profile.histogram(values)
         entry = {"feature": feature.name, "kind": drift.kind, "psi": drift.psi, "js": drift.js,

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from appliance.store.connection import Store
-from appliance.store.rollup_queries import BASE_MS, BUCKET_SQL, GROWTH, REQUESTS_SQL
+from appliance.store.rollup_queries import BUCKET_SQL, PERCENTILES_SQL, REQUESTS_SQL
 
 
 def traffic(store: Store, model_name: str, start: datetime, end: datetime, upto: datetime | None,
@@ -41,11 +41,7 @@ def traffic(store: Store, model_name: str, start: datetime, end: datetime, upto:
             SELECT slot, bucket, sum(n) OVER (PARTITION BY slot ORDER BY bucket) AS running,
                    sum(n) OVER (PARTITION BY slot) AS total FROM histogram
         ), percentiles AS (
-            SELECT slot,
-                   {BASE_MS} * pow({GROWTH}, min(bucket) FILTER (WHERE running >= 0.50 * total)) AS p50_ms,
-                   {BASE_MS} * pow({GROWTH}, min(bucket) FILTER (WHERE running >= 0.95 * total)) AS p95_ms,
-                   {BASE_MS} * pow({GROWTH}, min(bucket) FILTER (WHERE running >= 0.99 * total)) AS p99_ms
-            FROM cumulative GROUP BY slot
+            SELECT slot, {PERCENTILES_SQL} FROM cumulative GROUP BY slot
         )
         SELECT t.slot AS start, t.requests, t.rows, p.p50_ms, p.p95_ms, p.p99_ms
         FROM totals t LEFT JOIN percentiles p USING (slot) ORDER BY t.slot""",

@@ -13,6 +13,9 @@ GROWTH = 1.02
 WATERMARK = "prediction_log"
 # bucket of a latency (ms): the smallest b with BASE * GROWTH^b >= latency
 BUCKET_SQL = f"greatest(0, ceil(ln(greatest(latency_ms, {BASE_MS}) / {BASE_MS}) / ln({GROWTH})))::SMALLINT"
+# p50/p95/p99 (ms) from a cumulative histogram: the upper edge of the first bucket past each share
+PERCENTILES_SQL = ", ".join(f"{BASE_MS} * pow({GROWTH}, min(bucket) FILTER (WHERE running >= {share} * total)) AS p{name}_ms"
+                            for share, name in ((0.50, 50), (0.95, 95), (0.99, 99)))
 REQUESTS_SQL = """
     SELECT request_id, any_value(model_name) AS model_name, any_value(version) AS version,
            date_trunc('minute', min(logged_at)) AS minute, count(*) AS rows, any_value(latency_ms) AS latency_ms
@@ -61,9 +64,7 @@ def latency_percentiles(store: Store, model_name: str, start: datetime, end: dat
                    sum(n) OVER (PARTITION BY version) AS total FROM buckets
         )
         SELECT version, any_value(total) AS requests,
-               {BASE_MS} * pow({GROWTH}, min(bucket) FILTER (WHERE running >= 0.50 * total)) AS p50_ms,
-               {BASE_MS} * pow({GROWTH}, min(bucket) FILTER (WHERE running >= 0.95 * total)) AS p95_ms,
-               {BASE_MS} * pow({GROWTH}, min(bucket) FILTER (WHERE running >= 0.99 * total)) AS p99_ms
+               {PERCENTILES_SQL}
         FROM cumulative GROUP BY version ORDER BY version""",
         [model_name, start, split, split, end, model_name])
 
