@@ -82,9 +82,7 @@ class App:
                 self._in_flight -= 1
                 self._idle.notify_all()
         headers = [("Content-Type", response.content_type), ("Content-Length", str(len(response.body))),
-                   *response.headers]
-        if self.draining:
-            headers.append(("Connection", "close"))
+                   *response.headers]  # no `Connection` header: hop-by-hop, waitress refuses it (PEP 3333)
         start_response(f"{response.status} {REASONS.get(response.status, '')}".strip(), headers)
         return [response.body]
 

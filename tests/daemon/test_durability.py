@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import json
 import signal
 import threading
 from pathlib import Path
@@ -52,3 +53,45 @@ def test_kill_minus_9_under_load_loses_no_acknowledged_prediction(daemon: Daemon
         assert status == 200 and answer["version"] == 1
     finally:
         assert restarted.stop() == 0
+
+
+def test_sigterm_under_load_answers_every_request_in_flight(daemon: Daemon, sample_records) -> None:
+    """Requests in flight when SIGTERM arrives finish with 200 and are logged; later ones get 503 or
+    find the port closed; none gets a 500."""
+    host, port = daemon.url.removeprefix("http://").split(":")
+    answered: list[str] = []
+    statuses: list[int] = []
+    lock = threading.Lock()
+    started = threading.Event()
+
+    def client(worker: int) -> None:
+        connection = http.client.HTTPConnection(host, int(port), timeout=30)  # kept alive between requests
+        for i in range(10_000):
+            request_id = f"t{worker}-{i}"
+            body = json.dumps({"records": sample_records[:2], "request_id": request_id})
+            try:
+                connection.request("POST", "/v1/models/delay/predict", body, {"Content-Type": "application/json"})
+                response = connection.getresponse()
+                response.read()
+            except (OSError, http.client.HTTPException):
+                return  # the daemon closed the connection after its last answer
+            with lock:
+                statuses.append(response.status)
+                if response.status == 200:
+                    answered.append(request_id)
+                    if len(answered) >= 100:
+                        started.set()
+            if response.status == 503:
+                return
+
+    threads = [threading.Thread(target=client, args=(w,)) for w in range(12)]
+    for t in threads:
+        t.start()
+    assert started.wait(120), "the daemon answered too few requests"
+    assert daemon.stop(signal.SIGTERM) == 0
+    for t in threads:
+        t.join(60)
+    assert set(statuses) <= {200, 503}, sorted(set(statuses))
+    assert "Exception while serving" not in daemon.output and "stopped cleanly" in daemon.output
+    counts = dict(query(daemon.home, "SELECT request_id, count(*) FROM prediction_log GROUP BY request_id"))
+    assert {counts.get(r) for r in answered} == {2}
