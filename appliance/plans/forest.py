@@ -8,6 +8,11 @@ value goes left if it is in the node's left-category bitset, right if it is a kn
 is treated as missing otherwise; a number goes left if it is at most the threshold. Tree values are
 added to the baseline one tree after another, in scikit-learn's order, so sums are bit-identical.
 Each categorical node's rule is a 256-entry table built once, so a step is a lookup, not bit tests.
+
+A few rows (the scoring API's usual request) take another route: for one row, every internal node's
+decision is one vectorised comparison, each node's next node follows from it, and the walk is then
+one `take` per level over 200 cursors. On the sample model that is about 20 us a row against 170 us
+for the level walk, which pays its per-level work once per call whatever the rows.
 """
 
 from __future__ import annotations
@@ -16,12 +21,28 @@ from typing import Any, Callable
 
 import numpy as np
 
+ROW_BY_ROW = 16  # at most this many rows are walked one row at a time (16 rows: 440 us against 630 us)
+MISSING_CODE = 255  # no category has this code (at most 255 are known, coded 0..254): the table sends it as missing
 NODE_ARRAYS = ("left", "right", "feature", "threshold", "missing_left", "is_leaf", "is_categorical",
                "bitset_index", "value")
 
 
 def forest_runner(spec: dict[str, Any], arrays: dict[str, np.ndarray]) -> Callable[[np.ndarray], np.ndarray]:
     """X (float64, the estimator's input columns) → predict_proba (binary) or predict (regression)."""
+    walk, one = _level_walk(spec, arrays), _row_walk(spec, arrays)
+
+    def predict(X: np.ndarray) -> np.ndarray:
+        if X.shape[0] == 1:
+            return one(X[0].tolist())
+        if X.shape[0] <= ROW_BY_ROW:
+            return np.concatenate([one(values) for values in X.tolist()])
+        return walk(X)
+
+    return predict
+
+
+def _level_walk(spec: dict[str, Any], arrays: dict[str, np.ndarray]) -> Callable[[np.ndarray], np.ndarray]:
+    """Every (row, tree) cursor moves one level per step."""
     encode = _encoder(arrays)
     leaf = arrays["is_leaf"]
     own = np.arange(len(leaf))
@@ -54,14 +75,77 @@ def forest_runner(spec: dict[str, Any], arrays: dict[str, np.ndarray]) -> Callab
         terms[:, 0] = baseline
         terms[:, 1:] = value[node]
         raw = np.cumsum(terms, axis=1)[:, -1]  # sequential, as scikit-learn's `raw += tree.predict(X)`
-        if not proba:
-            return inverse(raw)
-        out = np.empty((n, 2), dtype=np.float64)
-        out[:, 1] = inverse(raw)
-        out[:, 0] = 1 - out[:, 1]
-        return out
+        return _output(inverse(raw), proba)
 
     return predict
+
+
+def _row_walk(spec: dict[str, Any], arrays: dict[str, np.ndarray]) -> Callable[[list[float]], np.ndarray]:
+    """One row (a list of floats): all internal nodes decide at once, then one `take` per level.
+    Nodes are renumbered so categorical internal nodes come first, then numeric ones, then leaves."""
+    leaf, categorical = arrays["is_leaf"].astype(bool), arrays["is_categorical"].astype(bool)
+    order = np.concatenate([np.flatnonzero(~leaf & categorical), np.flatnonzero(~leaf & ~categorical),
+                            np.flatnonzero(leaf)])
+    renumber = np.empty(len(order), dtype=np.intp)
+    renumber[order] = np.arange(len(order))
+    n_categorical, n_internal = int((~leaf & categorical).sum()), int((~leaf).sum())
+    internal = order[:n_internal]
+    feature, threshold = arrays["feature"].astype(np.intp)[internal], arrays["threshold"][internal]
+    missing_left = arrays["missing_left"].astype(bool)[internal]
+    left, right = renumber[arrays["left"][internal]], renumber[arrays["right"][internal]]
+    leaves = np.arange(n_internal, len(order), dtype=np.intp)  # a leaf points at itself
+    value, roots = arrays["value"][order], renumber[arrays["roots"]]
+    category_row, table = _category_table(arrays)
+    rows = category_row[internal[:n_categorical]]
+    table_index, table_flat = rows * table.shape[1], table.ravel()
+    baseline = float(np.asarray(arrays["baseline"]).reshape(-1)[0])
+    depth, inverse, proba = int(spec["depth"]), _inverse_link(spec["link"]), spec["output"] == "proba"
+    encode = _row_encoder(arrays)
+
+    def one(values: list[float]) -> np.ndarray:
+        row = encode(values)
+        x = row.take(feature)
+        go_left = x <= threshold
+        if n_categorical:
+            go_left[:n_categorical] = table_flat.take(table_index + x[:n_categorical].astype(np.intp))
+        if np.isnan(row).any():  # only numeric columns can hold NaN after encoding
+            go_left = np.where(np.isnan(x), missing_left, go_left)
+        step = np.concatenate((np.where(go_left, left, right), leaves))
+        node = roots
+        for _ in range(depth):
+            node = step.take(node)
+        terms = np.empty(len(node) + 1, dtype=np.float64)
+        terms[0] = baseline
+        terms[1:] = value.take(node)
+        return _output(inverse(np.cumsum(terms)[-1:]), proba)
+
+    return one
+
+
+def _row_encoder(arrays: dict[str, np.ndarray]) -> Callable[[list[float]], np.ndarray]:
+    """`_encoder` for one row, by dictionary: an unknown or missing category becomes MISSING_CODE."""
+    categorical, numerical = [int(c) for c in arrays["categorical_columns"]], [int(c) for c in arrays["numeric_columns"]]
+    if not categorical:  # no re-encoding: the columns as they come
+        return lambda values: np.array(values, dtype=np.float64)
+    bounds = np.concatenate([[0], np.cumsum(arrays["known_lengths"])]).astype(int)
+    known = [{float(v): float(i) for i, v in enumerate(arrays["known_values"][bounds[j]:bounds[j + 1]].tolist())}
+             for j in range(len(categorical))]
+    missing = float(MISSING_CODE)
+
+    def encode(values: list[float]) -> np.ndarray:
+        return np.array([codes.get(values[c], missing) for c, codes in zip(categorical, known)] +
+                        [values[c] for c in numerical], dtype=np.float64)
+
+    return encode
+
+
+def _output(answer: np.ndarray, proba: bool) -> np.ndarray:
+    if not proba:
+        return answer
+    out = np.empty((len(answer), 2), dtype=np.float64)
+    out[:, 1] = answer
+    out[:, 0] = 1 - out[:, 1]
+    return out
 
 
 def _category_table(arrays: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -71,7 +155,7 @@ def _category_table(arrays: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarr
     rows = np.zeros(len(arrays["is_categorical"]), dtype=np.intp)
     rows[categorical] = np.arange(1, len(categorical) + 1)
     codes = np.arange(256)
-    table = np.zeros((len(categorical) + 1, 256), dtype=bool)
+    table = np.zeros((len(categorical) + 1, MISSING_CODE + 1), dtype=bool)
     for r, node in enumerate(categorical, start=1):
         in_left = _bits(arrays["raw_bitsets"][arrays["bitset_index"][node]], codes)
         known = _bits(arrays["known_bitsets"][arrays["feature_map"][arrays["feature"][node]]], codes)

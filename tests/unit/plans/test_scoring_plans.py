@@ -12,6 +12,7 @@ import pytest
 
 from appliance.contracts.features import features_from, model_input
 from appliance.plans.compile import compile_plan
+from appliance.plans.forest import ROW_BY_ROW
 from appliance.plans.plan import ScoringPlan
 from appliance.serving.inputs import Inputs
 from appliance.training.pipeline import build_pipeline
@@ -64,6 +65,11 @@ def test_a_plan_answers_bit_for_bit_as_its_pipeline(task: str, params: str, cate
     assert np.array_equal(got, expected)
     again = ScoringPlan.from_bytes(plan.to_bytes())  # stored and read back: still exact
     assert np.array_equal(again(Inputs.from_polars(later, features)), expected)
+    # A few rows take the row-by-row walk, many the level walk: both exact, at every size around the switch
+    for size, starts in ((1, range(0, 600, 3)), *((k, range(0, 400, 37)) for k in (2, 7, ROW_BY_ROW, ROW_BY_ROW + 1))):
+        for start in starts:
+            got = again(Inputs.from_polars(later.slice(start, size), features))
+            assert np.array_equal(got, np.asarray(expected)[start:start + size]), (size, start)
 
 
 def test_a_log_link_plan_answers_as_its_pipeline() -> None:
@@ -86,7 +92,12 @@ def test_unseen_categories_and_missing_values_follow_the_pipeline() -> None:
     odd = later.head(4).with_columns(
         pl.Series("dest", ["NOWHERE", None, "ALSO_NEW", later["dest"][3]]),
         pl.Series("temp", [None, None, 40.0, None], dtype=pl.Float64))
-    assert np.array_equal(plan(Inputs.from_polars(odd, features)), model.predict_proba(odd))
+    expected = model.predict_proba(odd)
+    assert np.array_equal(plan(Inputs.from_polars(odd, features)), expected)  # the row-by-row walk
+    many = pl.concat([odd] * (ROW_BY_ROW + 1))  # the level walk
+    assert np.array_equal(plan(Inputs.from_polars(many, features)), np.concatenate([expected] * (ROW_BY_ROW + 1)))
+    for i in range(4):
+        assert np.array_equal(plan(Inputs.from_polars(odd.slice(i, 1), features)), expected[i:i + 1])
 
 
 def test_pipelines_without_an_array_form_get_no_plan() -> None:
@@ -136,3 +147,26 @@ def test_training_stores_a_checked_plan_and_a_damaged_one_is_ignored(
     (home / str(plan_path)).unlink()
     with open_context(Home(home), read_only=True) as ctx:
         assert find_plan(ctx.store, home, str(artifact)) is None
+
+
+def test_the_trees_follow_scikit_learn_for_missing_values_and_unknown_categories() -> None:
+    """The forest alone, fed what the pipeline's imputer never lets through: NaN in every column and
+    category codes the estimator never saw, one row at a time and all rows at once."""
+    from appliance.plans.forest import forest_runner
+
+    model, features, later = _fitted("binary")
+    plan = compile_plan(model, features, "binary")
+    assert plan is not None
+    estimator = model[-1]
+    X = np.asarray(model[:-1].transform(later), dtype=np.float64)[:400].copy()
+    rng = np.random.default_rng(3)
+    X[rng.random(X.shape) < 0.2] = np.nan
+    categorical = np.flatnonzero(estimator.is_categorical_)
+    assert len(categorical) == 3
+    for column in categorical:
+        X[rng.random(len(X)) < 0.1, column] = 250.0  # a code no category has
+    expected = estimator.predict_proba(X)
+    trees = forest_runner(plan.meta["estimator"], plan._prefixed("e."))
+    assert np.array_equal(trees(X), expected)
+    for i in range(len(X)):
+        assert np.array_equal(trees(X[i:i + 1]), expected[i:i + 1]), i
