@@ -65,6 +65,10 @@ def _run(home: Home, service: Service, host: str, port: int) -> int:
         raise DaemonError(f"cannot listen on {host}:{port} ({e.strerror or e}); choose another --port "
                           "or stop what uses it") from e
     holder["server"] = server
+    # waitress warns "Task queue depth is N" for every request that waits for a thread: under load a
+    # line per request on the daemon's output. Vigil sheds load itself and exports the depth instead.
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+    service.metrics.gauges["vigil_request_queue_depth"] = lambda: [((), float(len(server.task_dispatcher.queue)))]
     actual_port = int(server.effective_port)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):

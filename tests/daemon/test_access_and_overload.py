@@ -64,3 +64,10 @@ def test_overload_answers_503_with_retry_after_at_once(configured_daemon, sample
     statuses = {status for status, _ in results}
     assert statuses <= {200, 503} and 503 in statuses and 200 in statuses
     assert all(retry == "1" for status, retry in results if status == 503)
+    # waitress's per-request queue warning stays out of the daemon's output; the gauge and counter say it
+    assert "Task queue depth" not in daemon.output
+    status, body = daemon.get("/metrics")
+    metrics = {line.split(" ")[0]: float(line.split(" ")[1]) for line in body.decode().splitlines()
+               if line and not line.startswith("#")}
+    assert metrics["vigil_request_queue_depth"] == 0
+    assert metrics["vigil_shed_requests_total"] == sum(1 for status, _ in results if status == 503)
