@@ -71,7 +71,9 @@ class ModelPolicy(_Section):
 class ServingConfig(_Section):
     """The scoring service of `vigil up`."""
 
-    threads: int = Field(16, ge=1, le=256, description="HTTP worker threads.")
+    threads: int = Field(64, ge=1, le=256, description="HTTP worker threads. A request waiting for its "
+                         "prediction-log commit holds one, so fewer threads than concurrent clients shrinks "
+                         "the commit groups (64 connections on 16 threads served a fifth of the requests).")
     audit_sample_share: float = Field(
         0.0, ge=0, le=1, description="Share of answered requests marked, at random, as audit samples: label them "
         "whatever was decided, and outcome metrics on them are free of the feedback loop (0: off)."

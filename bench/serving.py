@@ -6,7 +6,8 @@ Trains the sample flight-delay model (a HistGradientBoosting pipeline), serves i
 (durable prediction logging on) and with MLflow's scoring server (the same pipeline saved with
 `mlflow.sklearn`, from .bench-venv), and drives both with wrk at 1, 16 and 64 connections with one-row
 requests on 127.0.0.1. Both get the same body on the same endpoint: MLflow's `/invocations` with
-`dataframe_records`. Each level runs `--repeats` times (3) and each figure is the median of those runs.
+`dataframe_records`. The servers run side by side and take turns: each level runs `--repeats` times (5)
+per server, interleaved, and each figure is the median of those runs.
 Vigil runs twice: default settings (micro-batching `auto`, which is off for a
 version served by its scoring plan) and batching forced on. Also measured: cold start from the
 command to ready, and the in-process cost of `predict_proba` on one row.
@@ -182,39 +183,55 @@ def median_of(runs: list[dict[str, float]]) -> dict[str, Any]:
     merged["non_2xx"] = sum(int(run["non_2xx"]) for run in runs)
     merged["socket_errors"] = sum(int(run["socket_errors"]) for run in runs)
     merged["p99_ms_runs"] = [run["p99_ms"] for run in runs]
+    merged["rps_runs"] = [run["rps"] for run in runs]
     return merged
 
 
-def measure(seconds: int, levels: list[int], repeats: int = 3) -> dict[str, object]:
+def measure(seconds: int, levels: list[int], repeats: int = 5) -> dict[str, object]:
+    """All three servers run side by side (two Vigil homes, since each daemon owns its store) and take
+    turns: at each level, each repeat drives Vigil (default), Vigil (batching on) and MLflow one after
+    another, so a noisy spell of the shared machine falls on all of them alike. An idle server uses
+    no CPU while another is measured."""
     if shutil.which("wrk") is None or not PEER_PYTHON.exists():
         raise RuntimeError("needs wrk (apt-get install wrk) and .bench-venv (make bench-serving builds it)")
     work = Path(tempfile.mkdtemp(prefix="vigil-serving-bench-"))
+    started: list[tuple[subprocess.Popen[bytes], bool]] = []
     try:
         home, model_dir, record = prepare(work)
+        batching_home = work / "home-batching"
+        shutil.copytree(home, batching_home)
         body = work / "body.json"
         body.write_text(json.dumps({"dataframe_records": [record]}))
         script = work / "post.lua"
         script.write_text(LUA)
-        results: dict[str, dict[str, object]] = {}
+        servers: dict[str, tuple[str, float]] = {}
         served: dict[str, list[list[object]]] = {}
         for name, starter in (("vigil (default)", lambda: start_vigil(home, None)),
-                              ("vigil (batching on)", lambda: start_vigil(home, True)),
+                              ("vigil (batching on)", lambda: start_vigil(batching_home, True)),
                               ("mlflow models serve", lambda: start_mlflow(model_dir))):
-            process, url, cold = starter()
-            try:
-                if name.startswith("vigil"):
-                    served[name] = engines(home, url)
-                wrk(url + "/invocations", 4, 2, body, script)  # warm-up
-                runs = {str(c): median_of([wrk(url + "/invocations", c, seconds, body, script)
-                                           for _ in range(repeats)]) for c in levels}
-            finally:
-                stop(process, group=name.startswith("mlflow"))
-            results[name] = {"cold_start_s": cold, "load": runs}
+            process, url, cold = starter()  # one at a time, so each cold start has the machine to itself
+            started.append((process, name.startswith("mlflow")))
+            servers[name] = (url, cold)
+            if name.startswith("vigil"):
+                served[name] = engines(home if name == "vigil (default)" else batching_home, url)
+            wrk(url + "/invocations", 4, 2, body, script)  # warm-up
+        runs: dict[str, dict[str, list[dict[str, float]]]] = {name: {str(c): [] for c in levels} for name in servers}
+        for c in levels:
+            for _ in range(repeats):
+                for name, (url, _cold) in servers.items():
+                    runs[name][str(c)].append(wrk(url + "/invocations", c, seconds, body, script))
+        results = {name: {"cold_start_s": cold, "load": {level: median_of(r) for level, r in runs[name].items()}}
+                   for name, (_url, cold) in servers.items()}
+        for process, group in started:
+            stop(process, group=group)
+        started.clear()
         logged = subprocess.run([str(VIGIL), "sql", "SELECT count(*) FROM prediction_log", "--format", "csv",
                                  "--home", str(home)], capture_output=True, text=True).stdout.split()[-1]
         return {"seconds_per_level": seconds, "repeats": repeats, "in_process_predict_ms": in_process_predict_ms(home, record),
                 "results": results, "engines": served, "vigil_rows_logged": int(logged), "machine": {"nproc": os.cpu_count()}}
     finally:
+        for process, group in started:
+            stop(process, group=group)
         shutil.rmtree(work, ignore_errors=True)
 
 
@@ -234,9 +251,20 @@ def report(data: dict[str, object]) -> str:
             f"{ours['16']['p99_ms'] / peer['16']['p99_ms']:.2f}x; c1 p50 {ours['1']['p50_ms'] / peer['1']['p50_ms']:.2f}x; "
             f"overhead over predict_proba at c1: {ours['1']['p50_ms'] - data['in_process_predict_ms']:.2f} ms; "
             f"cold start {results[name]['cold_start_s'] / results['mlflow models serve']['cold_start_s']:.2f}x")
+    lines.append(paired(results, "vigil (default)"))
     lines.append(f"engines (model, version, engine): {data['engines']}")
     lines.append(f"rows in Vigil's prediction log after the runs: {data['vigil_rows_logged']}")
     return "\n".join(lines)
+
+
+def paired(results: dict[str, Any], name: str) -> str:
+    """Each repeat's c16 ratios against the MLflow run right after it, and how many met both goals."""
+    ours, peer = results[name]["load"]["16"], results["mlflow models serve"]["load"]["16"]
+    pairs = [(a / b, c / d) for a, b, c, d in zip(ours["rps_runs"], peer["rps_runs"], ours["p99_ms_runs"],
+                                                  peer["p99_ms_runs"])]
+    met = sum(1 for rps, p99 in pairs if rps >= 10 and p99 <= 0.2)
+    shown = ", ".join(f"{rps:.1f}x/{p99:.2f}x" for rps, p99 in pairs)
+    return f"{name}: c16 repeats (req/s ratio / p99 ratio): {shown}; both goals met in {met} of {len(pairs)}"
 
 
 def markdown(data: dict[str, object]) -> str:
@@ -267,13 +295,14 @@ def markdown(data: dict[str, object]) -> str:
     for name, ratio, bound, at_least, detail in goals:
         met = ratio >= bound if at_least else ratio <= bound
         lines.append(f"| {name} | {ratio:.2f}x ({detail}) | {'yes' if met else 'no'} |")
+    lines += ["", paired(results, "vigil (default)")]
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10, help="seconds of load per concurrency level")
-    parser.add_argument("--repeats", type=int, default=3, help="runs per level; medians are reported")
+    parser.add_argument("--repeats", type=int, default=5, help="runs per level and server; medians are reported")
     parser.add_argument("--json", action="store_true", help="print the raw results as JSON")
     parser.add_argument("--markdown", action="store_true", help="also print the tables for docs/benchmarks.md")
     args = parser.parse_args(argv)
