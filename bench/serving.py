@@ -206,14 +206,14 @@ def measure(seconds: int, levels: list[int], repeats: int = 5) -> dict[str, obje
         script.write_text(LUA)
         servers: dict[str, tuple[str, float]] = {}
         served: dict[str, list[list[object]]] = {}
-        for name, starter in (("vigil (default)", lambda: start_vigil(home, None)),
-                              ("vigil (batching on)", lambda: start_vigil(batching_home, True)),
-                              ("mlflow models serve", lambda: start_mlflow(model_dir))):
+        for name, starter, vigil_home in (("vigil (default)", lambda: start_vigil(home, None), home),
+                                          ("vigil (batching on)", lambda: start_vigil(batching_home, True), batching_home),
+                                          ("mlflow models serve", lambda: start_mlflow(model_dir), None)):
             process, url, cold = starter()  # one at a time, so each cold start has the machine to itself
-            started.append((process, name.startswith("mlflow")))
+            started.append((process, vigil_home is None))
             servers[name] = (url, cold)
-            if name.startswith("vigil"):
-                served[name] = engines(home if name == "vigil (default)" else batching_home, url)
+            if vigil_home is not None:
+                served[name] = engines(vigil_home, url)
             wrk(url + "/invocations", 4, 2, body, script)  # warm-up
         runs: dict[str, dict[str, list[dict[str, float]]]] = {name: {str(c): [] for c in levels} for name in servers}
         for c in levels:

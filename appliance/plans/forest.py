@@ -127,9 +127,7 @@ def _row_encoder(arrays: dict[str, np.ndarray]) -> Callable[[list[float]], np.nd
     categorical, numerical = [int(c) for c in arrays["categorical_columns"]], [int(c) for c in arrays["numeric_columns"]]
     if not categorical:  # no re-encoding: the columns as they come
         return lambda values: np.array(values, dtype=np.float64)
-    bounds = np.concatenate([[0], np.cumsum(arrays["known_lengths"])]).astype(int)
-    known = [{float(v): float(i) for i, v in enumerate(arrays["known_values"][bounds[j]:bounds[j + 1]].tolist())}
-             for j in range(len(categorical))]
+    known = [{v: float(i) for i, v in enumerate(categories.tolist())} for categories in _known_categories(arrays)]
     missing = float(MISSING_CODE)
 
     def encode(values: list[float]) -> np.ndarray:
@@ -172,8 +170,7 @@ def _encoder(arrays: dict[str, np.ndarray]) -> Callable[[np.ndarray], np.ndarray
     categorical, numerical = arrays["categorical_columns"], arrays["numeric_columns"]
     if not len(categorical):
         return lambda X: np.ascontiguousarray(X, dtype=np.float64)
-    bounds = np.concatenate([[0], np.cumsum(arrays["known_lengths"])])
-    known = [arrays["known_values"][bounds[j]:bounds[j + 1]] for j in range(len(categorical))]
+    known = _known_categories(arrays)
 
     def encode(X: np.ndarray) -> np.ndarray:
         out = np.empty((X.shape[0], X.shape[1]), dtype=np.float64)
@@ -186,6 +183,12 @@ def _encoder(arrays: dict[str, np.ndarray]) -> Callable[[np.ndarray], np.ndarray
         return out
 
     return encode
+
+
+def _known_categories(arrays: dict[str, np.ndarray]) -> list[np.ndarray]:
+    """Each categorical column's known category codes (sorted), in the estimator's column order."""
+    bounds = np.concatenate([[0], np.cumsum(arrays["known_lengths"])]).astype(int)
+    return [arrays["known_values"][bounds[j]:bounds[j + 1]] for j in range(len(arrays["categorical_columns"]))]
 
 
 def _inverse_link(name: str) -> Callable[[np.ndarray], np.ndarray]:
