@@ -6,8 +6,12 @@ files are immutable and written before the row that names them commits, so every
 store refers to already exists when the files are copied; the daemon holds its write lock for the
 whole backup, so retention cannot delete one in between. `backup.json`, written last, lists every
 file with its sha256: a backup without it is incomplete, and restore checks every hash before it
-touches the home. Secrets that belong to one machine (`admin.token`) and the running daemon's state
-(`daemon.json`) are not copied.
+touches the home. The backup carries the audit log's head: `backup.json` names it, and the backup's
+`audit-anchors.jsonl` holds the home's signed anchors up to that head (plus one for the head itself
+when none anchors it yet), so a restored home verifies against them. Secrets that belong to one machine (`admin.token`) and the running daemon's state
+(`daemon.json`) are not copied, nor `exports/` (outputs, not state: it may hold earlier backups). A
+backup goes outside the home, or under its `exports/` (where the daemon's callers may write; copy it
+off the box from there).
 """
 
 from __future__ import annotations
@@ -22,10 +26,12 @@ from appliance.clock import utc_now
 from appliance.errors import HomeError
 from appliance.home import STORE_FILE, Home
 from appliance.registry.blobs import sha256_file
+from appliance.store.audit_anchors import ANCHOR_FILE, write_lines
 
 MANIFEST = "backup.json"
 FORMAT = 1
-SKIPPED = {"admin.token", "daemon.json", MANIFEST}
+SKIPPED = {"admin.token", "daemon.json", MANIFEST, ANCHOR_FILE}  # the anchors are written, not copied
+OUTPUTS = "exports"  # the home's output folder (appliance/access/output_paths.py)
 
 
 def _home_files(root: Path) -> list[Path]:
@@ -34,6 +40,8 @@ def _home_files(root: Path) -> list[Path]:
     for path in sorted(root.rglob("*")):
         relative = path.relative_to(root)
         if not path.is_file() or relative.parts[0].startswith(STORE_FILE) or relative.name in SKIPPED:
+            continue
+        if relative.parts[0] == OUTPUTS:
             continue
         if ".staging" in relative.parts or relative.name.startswith("."):
             continue
@@ -48,23 +56,26 @@ def backup(ctx: Any, directory: Path, actor: str) -> dict[str, Any]:
 
     directory = directory.resolve()
     root = ctx.home.root.resolve()
-    if directory == root or root in directory.parents:
-        raise HomeError(f"{directory} is inside the home; back up to a directory outside it")
+    outputs = root / OUTPUTS
+    if (directory == root or root in directory.parents) and outputs not in directory.parents:
+        raise HomeError(f"{directory} is inside the home; back up to a directory outside it, or under {outputs}/")
     if directory.exists() and any(directory.iterdir()):
         raise HomeError(f"{directory} is not empty; back up to a new or empty directory")
     directory.mkdir(parents=True, exist_ok=True)
     started = utc_now()
-    copy_database(ctx.store, directory / STORE_FILE)
+    audit_head = copy_database(ctx.store, directory / STORE_FILE)
+    _write_anchors(ctx.store, directory, audit_head)
     files: dict[str, dict[str, Any]] = {}
     for relative in _home_files(root):
         target = directory / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(root / relative, target)
         files[relative.as_posix()] = {"sha256": sha256_file(target), "bytes": target.stat().st_size}
-    files[STORE_FILE] = {"sha256": sha256_file(directory / STORE_FILE),
-                         "bytes": (directory / STORE_FILE).stat().st_size}
+    for name in (STORE_FILE, ANCHOR_FILE):
+        files[name] = {"sha256": sha256_file(directory / name), "bytes": (directory / name).stat().st_size}
     manifest = {"format": FORMAT, "created_at": started.isoformat(), "created_by": actor, "home": str(root),
-                "schema_version": schema_version(ctx.store), "files": files}
+                "schema_version": schema_version(ctx.store), "files": files,
+                "audit_head": dict(zip(("rows", "last_id", "head"), audit_head))}
     staged = directory / f".{MANIFEST}.partial"
     staged.write_text(json.dumps(manifest, indent=1), encoding="utf-8")
     os.replace(staged, directory / MANIFEST)
@@ -76,6 +87,16 @@ def backup(ctx: Any, directory: Path, actor: str) -> dict[str, Any]:
                                                              "store_sha256": files[STORE_FILE]["sha256"]})
     return {"directory": str(directory), "files": len(files), "bytes": total, "created_at": started,
             "schema_version": manifest["schema_version"]}
+
+
+def _write_anchors(store: Any, directory: Path, audit_head: tuple[int, int | None, str]) -> None:
+    """The home's anchor lines up to the copied head, verbatim, and a signed line for that head when
+    none records it (a crash left it unanchored, or the home predates anchoring)."""
+    rows, last_id, row_hash = audit_head
+    lines = store.anchors.lines_up_to(rows)
+    if rows and not any(f'"rows":{rows},' in line and f'"head":"{row_hash}"' in line for line in lines):
+        lines.append(store.anchors.sign_line(rows, last_id, row_hash))
+    write_lines(directory / ANCHOR_FILE, lines)
 
 
 def read_manifest(directory: Path) -> dict[str, Any]:
@@ -122,6 +143,9 @@ def restore(directory: Path, home: Home, *, replace: bool, actor: str) -> dict[s
         kept = home.root / f"{STORE_FILE}.before-restore-{utc_now():%Y%m%dT%H%M%S}"
         os.replace(home.store_path, kept)
         home.root.joinpath(f"{STORE_FILE}.wal").unlink(missing_ok=True)
+    anchors = home.root / ANCHOR_FILE
+    if anchors.exists():  # they anchor the replaced store; the backup's own anchors come with it
+        os.replace(anchors, home.root / f"{ANCHOR_FILE}.before-restore-{utc_now():%Y%m%dT%H%M%S}")
     for relative in manifest["files"]:
         target = home.root / relative
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -132,7 +156,9 @@ def restore(directory: Path, home: Home, *, replace: bool, actor: str) -> dict[s
         from appliance.store import migrations
 
         upgraded = migrations.apply(ctx.store)  # a backup from an older Vigil is brought up to date
-        chain = verify(ctx.store)
+        # a backup from before anchoring carries no anchors: its chain is checked, and this restore's
+        # audit row starts the anchors
+        chain = verify(ctx.store, anchored="audit_head" in manifest)
         with ctx.store.transaction():
             q.insert_audit(ctx.store, utc_now(), actor, "backup.restore", None, None,
                            {"backup_created_at": manifest["created_at"], "files": len(manifest["files"])},
@@ -140,5 +166,6 @@ def restore(directory: Path, home: Home, *, replace: bool, actor: str) -> dict[s
                            after={"from": str(directory), "chain_ok": chain["ok"]})
     return {"home": str(home.root), "from": str(directory), "files": len(manifest["files"]),
             "backup_created_at": manifest["created_at"], "schema_version": manifest["schema_version"],
-            "migrations_applied": upgraded, "audit_chain_ok": chain["ok"],
+            "migrations_applied": upgraded, "audit_chain_ok": chain["ok"], "audit_problem": chain["problem"],
+            "audit_head": manifest.get("audit_head"),
             "previous_store": None if kept is None else str(kept)}

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from appliance.access.output_paths import new_file, require_absent
 from appliance.clock import utc_now
 from appliance.contracts.contract import CategoricalColumn, Contract, NumericColumn
 from appliance.contracts.features import NUMERIC, Feature, features_from_json, model_input
@@ -67,12 +68,13 @@ def _reasons(frame: pl.DataFrame, features: list[Feature], contract: Contract, p
 
 def score_batch(ctx: Any, model_name: str, *, input_path: str | None, query: str | None, output: Path,
                 rejects_path: Path | None, version: int | None, actor: str, write_lock: Any = None,
-                base_dir: Path | None = None) -> dict[str, Any]:
+                base_dir: Path | None = None, replace: bool = True) -> dict[str, Any]:
     """Score a file or query with a version (the champion by default); see the module's text.
 
     `write_lock`, when given (the daemon's jobs), is held for each chunk's commit only, so the daemon's other
     writers wait for one chunk at most. A relative input path is read from `base_dir` (default: the
-    working directory).
+    working directory). Without `replace` (files a caller names), an existing output or rejects file is
+    refused before anything is scored; with it (a scheduled job's own output path), it is replaced.
     """
     from appliance.registry.contracts import current_contract
     from appliance.registry.loading import load_version_model
@@ -93,6 +95,9 @@ def score_batch(ctx: Any, model_name: str, *, input_path: str | None, query: str
     model = load_version_model(ctx, row)
     output = output.resolve()
     rejects_path = (rejects_path or output.with_name(output.stem + ".rejects.parquet")).resolve()
+    if not replace:
+        require_absent(output)
+        require_absent(rejects_path)
     batch_id = f"batch-{uuid.uuid4().hex[:16]}"
     scratch = Path(tempfile.mkdtemp(prefix="vigil-score-"))
     began = time.perf_counter()
@@ -136,8 +141,8 @@ def score_batch(ctx: Any, model_name: str, *, input_path: str | None, query: str
             log_file.unlink()
             inputs_file.unlink()
             scored += good.height
-        _combine(ctx, scratch, "scored-*.parquet", output)
-        _combine(ctx, scratch, "rejects-*.parquet", rejects_path)
+        _combine(scratch, "scored-*.parquet", output, replace)
+        _combine(scratch, "rejects-*.parquet", rejects_path, replace)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     seconds = time.perf_counter() - began
@@ -163,10 +168,11 @@ def _log_frame(good: pl.DataFrame, batch_id: str, model_name: str, version: int,
         pl.lit(latency).alias("latency_ms"), pl.col("_flags").alias("flags"), pl.lit(False).alias("audit_sample"))
 
 
-def _combine(ctx: Any, scratch: Path, pattern: str, target: Path) -> None:
-    """Concatenate the chunk files (streaming, in DuckDB) into `target`; no chunk, no file."""
+def _combine(scratch: Path, pattern: str, target: Path, replace: bool) -> None:
+    """Concatenate the chunk files (streaming, in DuckDB) into `target`, written whole or not at all;
+    no chunk, no file."""
     from appliance.store.extraction import concat_parquet
 
     if any(scratch.glob(pattern)):
-        target.parent.mkdir(parents=True, exist_ok=True)
-        concat_parquet(str(scratch / pattern), target)
+        with new_file(target, replace=replace) as staged:
+            concat_parquet(str(scratch / pattern), staged)

@@ -7,6 +7,7 @@ key `<key>` of section `[<section>]` in the file. Unknown keys in the file are e
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal, Mapping, TypeVar
@@ -37,6 +38,42 @@ class StoreConfig(_Section):
 
     threads: int = Field(2, ge=1, le=64, description="Threads DuckDB may use for queries.")
     memory_limit: str = Field("2GB", description="Most memory DuckDB may use, e.g. '2GB'.")
+
+
+_SIZE = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]*)\s*")
+_BYTE_UNITS = {"B": 1, "KB": 1000, "MB": 1000**2, "GB": 1000**3, "KIB": 1024, "MIB": 1024**2, "GIB": 1024**3}
+
+
+def byte_size(text: str) -> int:
+    """Bytes in a size such as '512MB' or '1GiB' (units as DuckDB reads them)."""
+    found = _SIZE.fullmatch(text)
+    factor = _BYTE_UNITS.get(found.group(2).upper() or "B") if found else None
+    if found is None or factor is None:
+        raise ValueError(f"'{text}' is not a size; write e.g. '512MB' or '1GB'")
+    return int(float(found.group(1)) * factor)
+
+
+class SqlConfig(_Section):
+    """The read-only SQL console: `vigil sql`, the console's SQL screen, and the admin API's `sql`."""
+
+    timeout: float = Field(30.0, gt=0, le=3600, description="Seconds a console query may run (waiting for its "
+                           "turn included); then it is stopped and the caller gets an error.")
+    max_rows: int = Field(10_000, ge=1, le=1_000_000, description="Most rows a console query returns; a longer "
+                          "result is cut there and marked truncated.")
+    memory_limit: str = Field("512MB", description="Most memory one console query may use: DuckDB's working memory "
+                              "(sorts, hash tables, aggregates) and the rows it returns; above it the query is stopped.")
+    concurrent_queries: int = Field(1, ge=1, le=16, description="Console queries the daemon runs at once, each on a "
+                                    "low-priority thread; others wait their turn within their timeout.")
+
+    @field_validator("memory_limit")
+    @classmethod
+    def _size(cls, value: str) -> str:
+        byte_size(value)
+        return value
+
+    @property
+    def memory_limit_bytes(self) -> int:
+        return byte_size(self.memory_limit)
 
 
 class ServerConfig(_Section):
@@ -108,6 +145,15 @@ class ServingConfig(_Section):
         "flag", description="Default for numbers outside the contract's range: flag or reject."
     )
     shutdown_timeout_s: float = Field(30.0, gt=0, description="Longest wait for in-flight requests on shutdown.")
+    read_timeout_s: float = Field(
+        10.0, gt=0, le=3600, description="Longest time a client may take to send one request's headers and body; "
+        "a connection still sending after it is closed (a byte at a time keeps no connection open)."
+    )
+    max_connections_per_client: int = Field(
+        256, ge=1, le=1000, description="Open connections one client address may hold (of 1,000 in all); more are "
+        "answered 429 and closed at once. Behind a proxy on this box every request comes from the proxy: raise it "
+        "to the proxy's upstream pool."
+    )
     models: dict[str, ModelPolicy] = Field(
         default_factory=dict, description="Per-model overrides: [serving.models.NAME] unknown_category = ..."
     )
@@ -262,7 +308,12 @@ class CanaryPolicy(_Section):
     max_metric_drop: float = Field(
         0.02, ge=0, description="Drop of the outcome metric (AUC; MAE rise for regression) when both have 30+ labels."
     )
-    on_pass: Literal["promote", "report"] = Field("promote", description="Promote a passing canary to champion.")
+    on_pass: Literal["promote", "report"] = Field(
+        "promote", description="A passing canary asks for promotion to champion: a promotion request with the analysis "
+        "as evidence, approved by someone other than the canary's requester when champion is in approval_for.")
+    max_percent_without_approval: float = Field(
+        25.0, ge=0, le=100, description="A canary answering a larger share of requests needs an approver's approval, "
+        "as a champion does.")
     on_fail: Literal["rollback", "report"] = Field("rollback", description="Remove a failing canary (with an alert).")
 
 
@@ -324,10 +375,32 @@ class PromotionConfig(PromotionPolicy):
         return _for_model(self, model_name, PromotionPolicy)
 
 
+class ExportsConfig(_Section):
+    """Where the daemon writes the files its callers name (exports, reports, bundles, backups, scores)."""
+
+    allowed_dirs: list[str] = Field(
+        default_factory=list, description="Absolute directories, besides <home>/exports/, under which the daemon "
+        "writes outputs named through the admin API (environment: paths separated by ':').")
+
+    @field_validator("allowed_dirs", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        return [part for part in value.split(os.pathsep) if part] if isinstance(value, str) else value
+
+    @field_validator("allowed_dirs")
+    @classmethod
+    def _absolute(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if not Path(item).expanduser().is_absolute():
+                raise ValueError(f"'{item}' is not an absolute path")
+        return value
+
+
 class VigilConfig(_Section):
     """All of Vigil's settings."""
 
     store: StoreConfig = StoreConfig()
+    sql: SqlConfig = SqlConfig()
     server: ServerConfig = ServerConfig()
     training: TrainingConfig = TrainingConfig()
     serving: ServingConfig = ServingConfig()
@@ -336,6 +409,7 @@ class VigilConfig(_Section):
     jobs: JobsConfig = JobsConfig()
     canary: CanaryConfig = CanaryConfig()
     promotion: PromotionConfig = PromotionConfig()
+    exports: ExportsConfig = ExportsConfig()
 
 
 SECTIONS: dict[str, type[_Section]] = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 from appliance.config import VigilConfig, load_config
 from appliance.home import Home
@@ -13,6 +13,7 @@ from appliance.store.connection import Store
 
 if TYPE_CHECKING:
     from appliance.alerts.routing import AlertRouter
+    from appliance.store.sql_console import Console
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +22,8 @@ class AppContext:
     config: VigilConfig
     store: Store
     alerts: "AlertRouter | None" = None  # the daemon's alert routing; None: commands route for themselves
+    console: "Console | None" = None  # the daemon's SQL console; None: a query gets a console of its own
+    client_gone: Callable[[], bool] | None = None  # True once the caller's connection closed (admin API)
 
 
 @contextmanager

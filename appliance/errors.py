@@ -15,12 +15,20 @@ class HomeError(VigilError):
     """The Vigil home is missing or malformed."""
 
 
+class OutputRefused(VigilError):
+    """An output path outside where outputs may go, or naming a file that exists (HTTP 400)."""
+
+
 class StoreError(VigilError):
     """The DuckDB store could not be opened or a statement failed."""
 
 
 class StoreInUse(StoreError):
     """Another process holds the store's lock."""
+
+
+class StoreFull(StoreError):
+    """A store write failed for lack of disk space (HTTP 503 with Retry-After; nothing was written)."""
 
 
 class MigrationError(StoreError):
@@ -33,6 +41,11 @@ class QueryError(StoreError):
 
 class ReadOnlyViolation(StoreError):
     """A statement that writes was sent to the read-only SQL console."""
+
+
+class QueryStopped(QueryError):
+    """A console query was stopped: it ran past `sql.timeout`, used more than `sql.memory_limit`,
+    or its client went away (HTTP 400; nothing was changed)."""
 
 
 class SpecError(VigilError):

@@ -6,7 +6,8 @@ are appended as new files under `DIR/<table>/box=<box>/[model_name=<m>/]day=<dat
 writes only the rows since the box's previous export (remembered in `DIR/_vigil_export/<box>.json`),
 up to a minute ago, so rows still being committed are never skipped. Current-state tables (lineage,
 versions, aliases, incidents, alerts) are rewritten whole under `DIR/<table>/box=<box>/`. Many boxes
-can export into one shared directory: their partitions never collide.
+can export into one shared directory: their partitions never collide. Before a box's first export
+into a directory, a file already at one of its current-state paths is refused (it is not Vigil's).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from appliance.access.output_paths import require_absent, require_directory
 from appliance.clock import utc_now
 from appliance.errors import RegistryError
 from appliance.store import lake_queries as lq
@@ -34,9 +36,10 @@ def export(ctx: Any, directory: Path, box: str | None, full: bool) -> dict[str, 
     box = box or socket.gethostname()
     if not re.fullmatch(r"[A-Za-z0-9._-]{1,64}", box):
         raise RegistryError("--box is 1-64 letters, digits, '.', '_' or '-' (it names a partition)")
-    directory = directory.resolve()
-    directory.mkdir(parents=True, exist_ok=True)
+    directory = require_directory(directory.resolve())
     state = _state_path(directory, box)
+    _refuse_foreign_files(directory, box, state)
+    directory.mkdir(parents=True, exist_ok=True)
     since: datetime | None = None
     if state.exists() and not full:
         since = datetime.fromisoformat(json.loads(state.read_text(encoding="utf-8"))["until"])
@@ -50,3 +53,12 @@ def export(ctx: Any, directory: Path, box: str | None, full: bool) -> dict[str, 
     os.replace(staged, state)
     return {"directory": str(directory), "box": box, "since": since, "until": until, "rows": logs,
             "current_state": states}
+
+
+def _refuse_foreign_files(directory: Path, box: str, state: Path) -> None:
+    """The current-state files of a box are rewritten on every export; before the box's first export
+    into `directory` (no state file yet), a file at one of those paths is not Vigil's: refused."""
+    if state.exists():
+        return
+    for name in lq.STATES:
+        require_absent(lq.state_file(directory, name, box))

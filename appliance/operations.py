@@ -7,14 +7,21 @@ The CLI runs an operation in-process when no daemon runs, and through the daemon
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from appliance.context import AppContext
 from appliance.errors import RegistryError
 from appliance.jsonable import plain
+from appliance.operation_args import administration as administration_args
+from appliance.operation_args import monitoring as monitoring_args
+from appliance.operation_args import registry as registry_args
+from appliance.operation_args.types import Args, NoArgs
+
+if TYPE_CHECKING:
+    from appliance.access.users import Identity
 
 Operation = Callable[[AppContext, dict[str, Any]], Any]
 
@@ -25,6 +32,7 @@ class OperationSpec:
     writes: bool
     changes_routes: bool = False
     read_only_ok: bool = False  # writes only incidentally (housekeeping) and also runs on a read-only store
+    args: type[Args] = field(kw_only=True)  # the model its arguments must satisfy (operation_args)
 
 
 def _models(ctx: AppContext, a: dict[str, Any]) -> Any:
@@ -49,37 +57,42 @@ def _show(ctx: AppContext, a: dict[str, Any]) -> Any:
 
 
 def _promote(ctx: AppContext, a: dict[str, Any]) -> Any:
-    from appliance.registry.promotion import request_promotion
+    from appliance.release.requests import request_promotion
 
     return request_promotion(ctx, a["name"], int(a["version"]), a["alias"], percent=a.get("percent"),
                              reason=a.get("reason", ""), actor=a["actor"])
 
 
 def _approve(ctx: AppContext, a: dict[str, Any]) -> Any:
-    from appliance.registry.promotion import approve
+    from appliance.release.requests import approve
 
     return approve(ctx, int(a["id"]), a["actor"])
 
 
 def _reject(ctx: AppContext, a: dict[str, Any]) -> Any:
-    from appliance.registry.promotion import reject
+    from appliance.release.requests import reject
 
     return reject(ctx, int(a["id"]), a["actor"], a.get("reason", ""))
 
 
 def _requests(ctx: AppContext, a: dict[str, Any]) -> Any:
-    from appliance.registry.promotion import list_requests
+    from appliance.release.requests import list_requests
 
     return {"requests": list_requests(ctx, bool(a.get("all")))}
 
 
 def _sql(ctx: AppContext, a: dict[str, Any]) -> Any:
-    from appliance.store.sql_console import lock_down, run_read_only
+    from appliance.store.sql_console import Console, lock_down
 
-    if ctx.store.read_only:
-        lock_down(ctx.store)
-    columns, rows = run_read_only(ctx.store, a["query"])
-    return {"columns": columns, "rows": [list(r) for r in rows]}
+    if ctx.console is not None:
+        return ctx.console.run(ctx.store, a["query"], ctx.client_gone or (lambda: False)).as_dict()
+    if ctx.store.read_only:  # this process owns the database instance: lock all of it down
+        lock_down(ctx.store, ctx.config.sql)
+    console = Console(ctx.config.sql)
+    try:
+        return console.run(ctx.store, a["query"]).as_dict()
+    finally:
+        console.close()
 
 
 def _train(ctx: AppContext, a: dict[str, Any]) -> Any:
@@ -90,11 +103,25 @@ def _train(ctx: AppContext, a: dict[str, Any]) -> Any:
 
 
 def _import(ctx: AppContext, a: dict[str, Any]) -> Any:
+    """An import of a skops file, loaded with the type allow-list; trusted imports are `import_trusted`."""
+    from appliance.errors import InvalidRequest
     from appliance.registry.importing import import_version
     from appliance.training.spec import load_spec
 
-    return import_version(ctx, a["name"], Path(a["file"]), load_spec(Path(a["spec"])), trust=bool(a.get("trust")),
-                          actor=a["actor"], reason=a.get("reason", "")).as_dict()
+    if a.get("trust"):
+        raise InvalidRequest("'import' loads only safe formats; a trusted import is the admin operation "
+                             "'import_trusted'", [{"field": "trust", "problem": "use the operation 'import_trusted'"}])
+    return import_version(ctx, a["name"], Path(a["file"]), load_spec(Path(a["spec"])), actor=a["actor"],
+                          reason=a.get("reason", "")).as_dict()
+
+
+def _import_trusted(ctx: AppContext, a: dict[str, Any]) -> Any:
+    """An import of a joblib/pickle (or any skops) file: audited first, loaded and converted in a child process."""
+    from appliance.registry.importing import import_version
+    from appliance.training.spec import load_spec
+
+    return import_version(ctx, a["name"], Path(a["file"]), load_spec(Path(a["spec"])), trust=True, actor=a["actor"],
+                          reason=a.get("reason", "")).as_dict()
 
 
 def _reproduce(ctx: AppContext, a: dict[str, Any]) -> Any:
@@ -264,15 +291,15 @@ def _dashboard(ctx: AppContext, a: dict[str, Any]) -> Any:
 
 
 def _rollback(ctx: AppContext, a: dict[str, Any]) -> Any:
-    from appliance.registry.aliases import roll_back
+    from appliance.release.rollback import roll_back
 
-    return roll_back(ctx.store, a["name"], to=a.get("to"), actor=a["actor"], reason=a.get("reason", ""))
+    return roll_back(ctx, a["name"], to=a.get("to"), actor=a["actor"], reason=a.get("reason", ""))
 
 
 def _rollback_plan(ctx: AppContext, a: dict[str, Any]) -> Any:
-    from appliance.registry.aliases import rollback_plan
+    from appliance.release.rollback import rollback_plan
 
-    return rollback_plan(ctx.store, a["name"], a.get("to"))
+    return rollback_plan(ctx, a["name"], a.get("to"))
 
 
 def _audit_verify(ctx: AppContext, a: dict[str, Any]) -> Any:
@@ -282,16 +309,18 @@ def _audit_verify(ctx: AppContext, a: dict[str, Any]) -> Any:
 
 
 def _audit_export(ctx: AppContext, a: dict[str, Any]) -> Any:
-    from appliance.store.audit_queries import export
+    """The audit tables as Parquet (and OpenLineage events) into a directory, refused if it holds any of them."""
+    from appliance.access.output_paths import new_files, output_path
+    from appliance.store.audit_queries import EXPORTS, export
 
-    directory = Path(a["directory"]).resolve()
-    if not directory.is_dir():
-        raise RegistryError(f"{directory} is not a directory; create it first")
-    result: dict[str, Any] = {"directory": str(directory), "rows": export(ctx.store, str(directory))}
-    if a.get("openlineage"):
-        from appliance.registry.openlineage import write_events
+    directory = output_path(ctx, a["directory"])
+    names = [f"{table}.parquet" for table in EXPORTS] + (["openlineage"] if a.get("openlineage") else [])
+    with new_files(directory, names) as scratch:
+        result: dict[str, Any] = {"directory": str(directory), "rows": export(ctx.store, str(scratch))}
+        if a.get("openlineage"):
+            from appliance.registry.openlineage import write_events
 
-        result["openlineage_events"] = write_events(ctx.store, directory)
+            result["openlineage_events"] = write_events(ctx.store, scratch)
     return result
 
 
@@ -377,7 +406,7 @@ def _audit_log(ctx: AppContext, a: dict[str, Any]) -> Any:
 
 
 def _request_show(ctx: AppContext, a: dict[str, Any]) -> Any:
-    from appliance.registry.promotion import request_beside_champion
+    from appliance.release.requests import request_beside_champion
 
     return request_beside_champion(ctx, int(a["id"]))
 
@@ -397,15 +426,17 @@ def _job_schedule(ctx: AppContext, a: dict[str, Any]) -> Any:
 
 
 def _backup(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.access.output_paths import output_path
     from appliance.backups import backup
 
-    return backup(ctx, Path(a["directory"]), a["actor"])
+    return backup(ctx, output_path(ctx, a["directory"]), a["actor"])
 
 
 def _export(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.access.output_paths import output_path
     from appliance.lake_export import export
 
-    return export(ctx, Path(a["directory"]), a.get("box"), bool(a.get("full")))
+    return export(ctx, output_path(ctx, a["directory"]), a.get("box"), bool(a.get("full")))
 
 
 def _keys_init(ctx: AppContext, a: dict[str, Any]) -> Any:
@@ -439,9 +470,10 @@ def _keys_list(ctx: AppContext, a: dict[str, Any]) -> Any:
 
 
 def _bundle_export(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.access.output_paths import output_path
     from appliance.bundles.bundle import export_bundle
 
-    return export_bundle(ctx, a["name"], int(a["version"]), Path(a["file"]), a["actor"])
+    return export_bundle(ctx, a["name"], int(a["version"]), output_path(ctx, a["file"]), a["actor"])
 
 
 def _bundle_import(ctx: AppContext, a: dict[str, Any]) -> Any:
@@ -469,17 +501,20 @@ def _datasheet_regenerate(ctx: AppContext, a: dict[str, Any]) -> Any:
 
 
 def _score(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.access.output_paths import output_path
     from appliance.batch_scoring import score_batch
 
-    return score_batch(ctx, a["name"], input_path=a.get("input"), query=a.get("query"), output=Path(a["output"]),
-                       rejects_path=Path(a["rejects"]) if a.get("rejects") else None, version=a.get("version"),
-                       actor=a["actor"])
+    return score_batch(ctx, a["name"], input_path=a.get("input"), query=a.get("query"),
+                       output=output_path(ctx, a["output"]),
+                       rejects_path=output_path(ctx, a["rejects"]) if a.get("rejects") else None,
+                       version=a.get("version"), actor=a["actor"], replace=False)
 
 
 def _report(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.access.output_paths import output_path
     from appliance.reports.writing import default_path, write_report
 
-    out = Path(a["out"]) if a.get("out") else default_path(ctx, a["name"])
+    out = output_path(ctx, a["out"]) if a.get("out") else default_path(ctx, a["name"])
     return write_report(ctx, a["name"], a.get("window") or "7d", out, trigger="manual", actor=a["actor"])
 
 
@@ -494,75 +529,76 @@ def _whoami(ctx: AppContext, a: dict[str, Any]) -> Any:
 
 
 OPERATIONS: dict[str, OperationSpec] = {
-    "models": OperationSpec(_models, writes=False),
-    "versions": OperationSpec(_versions, writes=False),
-    "show": OperationSpec(_show, writes=False),
-    "promote": OperationSpec(_promote, writes=True, changes_routes=True),
-    "approve": OperationSpec(_approve, writes=True, changes_routes=True),
-    "reject": OperationSpec(_reject, writes=True),
-    "requests": OperationSpec(_requests, writes=True, read_only_ok=True),  # expires overdue requests as it lists
-    "sql": OperationSpec(_sql, writes=False),
-    "train": OperationSpec(_train, writes=True),
-    "import": OperationSpec(_import, writes=True),
-    "reproduce": OperationSpec(_reproduce, writes=False),
-    "contract_export": OperationSpec(_contract_export, writes=False),
-    "contract_apply": OperationSpec(_contract_apply, writes=True, changes_routes=True),
-    "contract_check": OperationSpec(_contract_check, writes=False),
-    "migrate_status": OperationSpec(_migrate_status, writes=False),
-    "api_key_add": OperationSpec(_api_key_add, writes=True, changes_routes=True),
-    "api_key_list": OperationSpec(_api_key_list, writes=False),
-    "api_key_revoke": OperationSpec(_api_key_revoke, writes=True, changes_routes=True),
-    "drift": OperationSpec(_drift, writes=True),
-    "outcomes": OperationSpec(_outcomes, writes=False),
-    "quality": OperationSpec(_quality, writes=False),
-    "system": OperationSpec(_system, writes=False),
-    "monitor_run": OperationSpec(_monitor_run, writes=True),
-    "alerts": OperationSpec(_alerts, writes=False),
-    "alert_rules": OperationSpec(_alert_rules, writes=False),
-    "alert_mute": OperationSpec(_alert_mute, writes=True),
-    "incidents": OperationSpec(_incidents, writes=False),
-    "incident_show": OperationSpec(_incident_show, writes=False),
-    "incident_ack": OperationSpec(_incident_ack, writes=True),
-    "incident_note": OperationSpec(_incident_note, writes=True),
-    "incident_resolve": OperationSpec(_incident_resolve, writes=True),
-    "incident_postmortem": OperationSpec(_incident_postmortem, writes=False),
-    "jobs": OperationSpec(_jobs, writes=False),
-    "retrain": OperationSpec(_retrain, writes=True),
-    "dashboard": OperationSpec(_dashboard, writes=False),
-    "rollback": OperationSpec(_rollback, writes=True, changes_routes=True),
-    "rollback_plan": OperationSpec(_rollback_plan, writes=False),
-    "audit_verify": OperationSpec(_audit_verify, writes=False),
-    "audit_export": OperationSpec(_audit_export, writes=False),
-    "explain_request": OperationSpec(_explain_request, writes=False),
-    "user_add": OperationSpec(_user_add, writes=True),
-    "user_list": OperationSpec(_user_list, writes=False),
-    "user_revoke": OperationSpec(_user_revoke, writes=True),
-    "retention_run": OperationSpec(_retention_run, writes=True),
-    "retention_status": OperationSpec(_retention_status, writes=False),
-    "hold_add": OperationSpec(_hold_add, writes=True),
-    "hold_list": OperationSpec(_hold_list, writes=False),
-    "hold_release": OperationSpec(_hold_release, writes=True),
-    "overview": OperationSpec(_overview, writes=False),
-    "drift_view": OperationSpec(_drift_view, writes=False),
-    "audit_log": OperationSpec(_audit_log, writes=False),
-    "request_show": OperationSpec(_request_show, writes=False),
-    "job_schedule": OperationSpec(_job_schedule, writes=False),
-    "backup": OperationSpec(_backup, writes=True),
-    "export": OperationSpec(_export, writes=False),
-    "keys_init": OperationSpec(_keys_init, writes=False),  # writes the key file, not the store
-    "keys_show": OperationSpec(_keys_show, writes=False),
-    "keys_trust": OperationSpec(_keys_trust, writes=True),
-    "keys_distrust": OperationSpec(_keys_distrust, writes=True),
-    "keys_list": OperationSpec(_keys_list, writes=False),
-    "bundle_export": OperationSpec(_bundle_export, writes=True),  # audited
-    "bundle_import": OperationSpec(_bundle_import, writes=True),
-    "datasheet": OperationSpec(_datasheet, writes=False),
-    "datasheet_edit": OperationSpec(_datasheet_edit, writes=True),
-    "datasheet_regenerate": OperationSpec(_datasheet_regenerate, writes=True),
-    "score": OperationSpec(_score, writes=True),
-    "report": OperationSpec(_report, writes=True),
-    "reports": OperationSpec(_reports, writes=False),
-    "whoami": OperationSpec(_whoami, writes=False),  # the daemon queues it as a job instead (Service)
+    "models": OperationSpec(_models, writes=False, args=NoArgs),
+    "versions": OperationSpec(_versions, writes=False, args=registry_args.Model),
+    "show": OperationSpec(_show, writes=False, args=registry_args.ModelVersion),
+    "promote": OperationSpec(_promote, writes=True, changes_routes=True, args=registry_args.Promote),
+    "approve": OperationSpec(_approve, writes=True, changes_routes=True, args=registry_args.Request),
+    "reject": OperationSpec(_reject, writes=True, args=registry_args.Reject),
+    "requests": OperationSpec(_requests, writes=True, read_only_ok=True, args=registry_args.Listing),  # expires overdue requests as it lists
+    "sql": OperationSpec(_sql, writes=False, args=administration_args.Sql),
+    "train": OperationSpec(_train, writes=True, args=registry_args.Train),
+    "import": OperationSpec(_import, writes=True, args=registry_args.Import),
+    "import_trusted": OperationSpec(_import_trusted, writes=True, args=registry_args.ImportTrusted),
+    "reproduce": OperationSpec(_reproduce, writes=False, args=registry_args.ModelVersion),
+    "contract_export": OperationSpec(_contract_export, writes=False, args=registry_args.ModelVersion),
+    "contract_apply": OperationSpec(_contract_apply, writes=True, changes_routes=True, args=registry_args.ContractApply),
+    "contract_check": OperationSpec(_contract_check, writes=False, args=registry_args.ContractCheck),
+    "migrate_status": OperationSpec(_migrate_status, writes=False, args=NoArgs),
+    "api_key_add": OperationSpec(_api_key_add, writes=True, changes_routes=True, args=administration_args.ApiKeyAdd),
+    "api_key_list": OperationSpec(_api_key_list, writes=False, args=NoArgs),
+    "api_key_revoke": OperationSpec(_api_key_revoke, writes=True, changes_routes=True, args=administration_args.ApiKey),
+    "drift": OperationSpec(_drift, writes=True, args=monitoring_args.Drift),
+    "outcomes": OperationSpec(_outcomes, writes=False, args=monitoring_args.Outcomes),
+    "quality": OperationSpec(_quality, writes=False, args=monitoring_args.RecentWindow),
+    "system": OperationSpec(_system, writes=False, args=monitoring_args.RecentWindow),
+    "monitor_run": OperationSpec(_monitor_run, writes=True, args=monitoring_args.MonitorRun),
+    "alerts": OperationSpec(_alerts, writes=False, args=monitoring_args.Alerts),
+    "alert_rules": OperationSpec(_alert_rules, writes=False, args=NoArgs),
+    "alert_mute": OperationSpec(_alert_mute, writes=True, args=monitoring_args.AlertMute),
+    "incidents": OperationSpec(_incidents, writes=False, args=registry_args.Listing),
+    "incident_show": OperationSpec(_incident_show, writes=False, args=monitoring_args.Incident),
+    "incident_ack": OperationSpec(_incident_ack, writes=True, args=monitoring_args.Incident),
+    "incident_note": OperationSpec(_incident_note, writes=True, args=monitoring_args.IncidentNote),
+    "incident_resolve": OperationSpec(_incident_resolve, writes=True, args=monitoring_args.IncidentResolve),
+    "incident_postmortem": OperationSpec(_incident_postmortem, writes=False, args=monitoring_args.Incident),
+    "jobs": OperationSpec(_jobs, writes=False, args=monitoring_args.Jobs),
+    "retrain": OperationSpec(_retrain, writes=True, args=monitoring_args.Retrain),
+    "dashboard": OperationSpec(_dashboard, writes=False, args=monitoring_args.RecentWindow),
+    "rollback": OperationSpec(_rollback, writes=True, changes_routes=True, args=registry_args.Rollback),
+    "rollback_plan": OperationSpec(_rollback_plan, writes=False, args=registry_args.RollbackPlan),
+    "audit_verify": OperationSpec(_audit_verify, writes=False, args=NoArgs),
+    "audit_export": OperationSpec(_audit_export, writes=False, args=administration_args.AuditExport),
+    "explain_request": OperationSpec(_explain_request, writes=False, args=administration_args.ExplainRequest),
+    "user_add": OperationSpec(_user_add, writes=True, args=administration_args.UserAdd),
+    "user_list": OperationSpec(_user_list, writes=False, args=NoArgs),
+    "user_revoke": OperationSpec(_user_revoke, writes=True, args=administration_args.User),
+    "retention_run": OperationSpec(_retention_run, writes=True, args=administration_args.RetentionRun),
+    "retention_status": OperationSpec(_retention_status, writes=False, args=administration_args.RetentionStatus),
+    "hold_add": OperationSpec(_hold_add, writes=True, args=registry_args.HoldAdd),
+    "hold_list": OperationSpec(_hold_list, writes=False, args=registry_args.Listing),
+    "hold_release": OperationSpec(_hold_release, writes=True, args=registry_args.HoldRelease),
+    "overview": OperationSpec(_overview, writes=False, args=NoArgs),
+    "drift_view": OperationSpec(_drift_view, writes=False, args=registry_args.Model),
+    "audit_log": OperationSpec(_audit_log, writes=False, args=administration_args.AuditLog),
+    "request_show": OperationSpec(_request_show, writes=False, args=registry_args.Request),
+    "job_schedule": OperationSpec(_job_schedule, writes=False, args=NoArgs),
+    "backup": OperationSpec(_backup, writes=True, args=administration_args.Backup),
+    "export": OperationSpec(_export, writes=False, args=administration_args.Export),
+    "keys_init": OperationSpec(_keys_init, writes=False, args=NoArgs),  # writes the key file, not the store
+    "keys_show": OperationSpec(_keys_show, writes=False, args=NoArgs),
+    "keys_trust": OperationSpec(_keys_trust, writes=True, args=registry_args.KeyTrust),
+    "keys_distrust": OperationSpec(_keys_distrust, writes=True, args=registry_args.KeyDistrust),
+    "keys_list": OperationSpec(_keys_list, writes=False, args=NoArgs),
+    "bundle_export": OperationSpec(_bundle_export, writes=True, args=registry_args.BundleExport),  # audited
+    "bundle_import": OperationSpec(_bundle_import, writes=True, args=registry_args.BundleImport),
+    "datasheet": OperationSpec(_datasheet, writes=False, args=registry_args.Datasheet),
+    "datasheet_edit": OperationSpec(_datasheet_edit, writes=True, args=registry_args.DatasheetEdit),
+    "datasheet_regenerate": OperationSpec(_datasheet_regenerate, writes=True, args=registry_args.DatasheetRegenerate),
+    "score": OperationSpec(_score, writes=True, args=monitoring_args.Score),
+    "report": OperationSpec(_report, writes=True, args=monitoring_args.Report),
+    "reports": OperationSpec(_reports, writes=False, args=monitoring_args.Reports),
+    "whoami": OperationSpec(_whoami, writes=False, args=NoArgs),  # the daemon queues it as a job instead (Service)
 }
 
 
@@ -581,9 +617,23 @@ def run_as(ctx: AppContext, name: str, args: dict[str, Any], token: str | None, 
     find(name)
     who = identify(ctx.store, token, os_user)
     authorize(ctx.store, who, name)
-    return run(ctx, name, {**args, "actor": who.name, "caller_role": who.role, "caller_identity": who.how})
+    return run(ctx, name, arguments(name, args, who))
+
+
+def arguments(name: str, args: dict[str, Any], who: Identity) -> dict[str, Any]:
+    """A client's arguments checked against the operation's model (InvalidRequest naming each bad field),
+    defaults filled in, and the caller's identity added: `actor` is `who`, whatever the client sent."""
+    from appliance.operation_args import validate
+
+    checked = validate(name, find(name).args, args)
+    return {**checked, "actor": who.name, "caller_role": who.role, "caller_identity": who.how}
 
 
 def run(ctx: AppContext, name: str, args: dict[str, Any]) -> Any:
-    """Run an operation and return its result as plain JSON values (what the API would send)."""
-    return json.loads(json.dumps(find(name).run(ctx, args), default=plain))
+    """Run an operation on arguments made by `arguments` and return its result as plain JSON values (what
+    the API would send). The arguments are checked again here, so no caller can skip the check."""
+    from appliance.operation_args import SERVER_KEYS, validate
+
+    spec = find(name)
+    checked = {**validate(name, spec.args, args), **{key: args[key] for key in SERVER_KEYS if key in args}}
+    return json.loads(json.dumps(spec.run(ctx, checked), default=plain))

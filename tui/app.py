@@ -291,12 +291,14 @@ class VigilApp(App[None]):
 
         def go(text: str | None) -> None:
             if text and isinstance(screen, DataScreen):
-                screen.act("rollback", {"name": name, "reason": text},
+                screen.act("rollback", {"name": name, "to": new, "reason": text},
                            lambda r: f"{r['model']}: champion v{r['from_version']} → v{r['to_version']}")
 
         self.push_screen(Confirm(
             f"Roll back {name}: champion v{old} → v{new}?",
-            f"Every client gets v{new}'s answers from the next request on (hot swap, no request fails).\n"
+            f"Why v{new}: {found.get('why', 'the version champion replaced')}.\n"
+            f"Every client gets v{new}'s answers from the next request on (hot swap, no request fails), once its "
+            "pre-flight passes (it loads, has its contract, and its recorded answers repeat).\n"
             f"v{old} stays registered and can be promoted again. The rollback is audited with your name "
             "and reason."), reason)
 

@@ -39,7 +39,8 @@ class Connection:
         self._lock = threading.Lock()
         self.state = State("down", "not connected yet")
 
-    def call(self, name: str, args: dict[str, Any] | None = None) -> Any:
+    def call(self, name: str, args: dict[str, Any] | None = None, timeout_s: float | None = None) -> Any:
+        """Run an operation; through the daemon, wait at most `timeout_s` (default: the connection's)."""
         from appliance import operations
         from appliance.cli.backend import remote
         from appliance.daemon.discovery import find
@@ -48,7 +49,7 @@ class Connection:
         daemon = find(self.home)
         if daemon is not None:
             try:
-                result = remote(daemon.url, daemon.token, name, args, timeout=self.timeout_s)
+                result = remote(daemon.url, daemon.token, name, args, timeout=timeout_s or self.timeout_s)
             except DaemonError as e:
                 if "did not answer" in str(e):
                     self._set(State("down", f"daemon pid {daemon.pid} does not answer; retrying"))

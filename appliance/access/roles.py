@@ -3,7 +3,8 @@
 Roles are ordered, each including the ones before it: viewer (read everything), operator (run
 checks, acknowledge and resolve incidents, mute alerts, train, retrain, promote, roll back),
 approver (approve and reject promotion requests, place audit holds), admin (users, API keys,
-contracts, policy, releasing holds, running retention by hand).
+contracts, policy, releasing holds, running retention by hand, trusted imports of files that run
+code when loaded).
 An operation not listed needs admin, so a new mutation is closed until someone opens it.
 """
 
@@ -21,7 +22,7 @@ _OPERATOR = {"drift", "monitor_run", "alert_mute", "incident_ack", "incident_not
              "import", "retrain", "promote", "rollback", "bundle_export", "bundle_import", "datasheet_edit", "score",
              "datasheet_regenerate", "report"}
 _APPROVER = {"approve", "reject", "hold_add"}
-_ADMIN = {"user_add", "user_revoke", "api_key_add", "api_key_revoke", "contract_apply", "hold_release", "backup", "keys_init", "keys_trust", "keys_distrust",
+_ADMIN = {"import_trusted", "user_add", "user_revoke", "api_key_add", "api_key_revoke", "contract_apply", "hold_release", "backup", "keys_init", "keys_trust", "keys_distrust",
           "retention_run"}
 
 

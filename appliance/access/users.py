@@ -1,9 +1,13 @@
 """Users, their tokens and who a caller is.
 
 Identity: a user's token (API callers, `VIGIL_TOKEN` for the CLI), or — for a process on the box
-that can read the home's admin token, or that opens the store itself — the OS user name. Role: the
-user's row. While no user has been added, everyone is admin (a fresh install must be usable);
-once users exist, an OS user without a row is a viewer.
+that opens the store itself, or that calls the daemon with the home's admin token — the OS account
+of its uid (`os_account.py`; through the daemon, from the kernel's socket tables, `peer.py`), never
+an environment variable or a request header. An admin-token caller whose account the daemon cannot
+see is the fixed identity `admin-token` (admin). Role: the user's row. While no user has been
+added, everyone is admin (a fresh install must be usable); once users exist, an OS account without
+a row is a viewer. A revoked name can be issued again: the new row gets a new token, the revoked
+row stays for the audit trail.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from appliance.access.roles import ROLES, allows, required_role
 from appliance.clock import utc_now
 from appliance.errors import Forbidden, RegistryError, Unauthorized
 from appliance.store import registry_queries as q
+from appliance.store import user_queries as uq
 from appliance.store.connection import Store
 
 
@@ -24,28 +29,27 @@ from appliance.store.connection import Store
 class Identity:
     name: str
     role: str
-    how: str  # 'token', 'os-user' or 'bootstrap'
+    how: str  # 'token', 'os-user', 'bootstrap' or 'admin-token'
+
+
+ADMIN_TOKEN = Identity("admin-token", "admin", "admin-token")
 
 
 def _sha(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _active_users(store: Store) -> int:
-    return int(store.scalar("SELECT count(*) FROM users WHERE revoked_at IS NULL"))
-
-
 def by_token(store: Store, token: str) -> Identity:
-    row = store.row("SELECT name, role FROM users WHERE token_sha256 = ? AND revoked_at IS NULL", [_sha(token)])
+    row = uq.active_by_token(store, _sha(token))
     if row is None:
         raise Unauthorized("unknown or revoked user token")
     return Identity(row["name"], row["role"], "token")
 
 
 def by_os_user(store: Store, name: str) -> Identity:
-    if _active_users(store) == 0:
+    if uq.active_count(store) == 0:
         return Identity(name, "admin", "bootstrap")
-    row = store.row("SELECT role FROM users WHERE name = ? AND revoked_at IS NULL", [name])
+    row = uq.active_by_name(store, name)
     return Identity(name, row["role"] if row else "viewer", "os-user")
 
 
@@ -64,37 +68,44 @@ def authorize(store: Store, who: Identity, operation: str) -> None:
 
 
 def add_user(store: Store, name: str, role: str, actor: str) -> dict[str, Any]:
+    """Issue a token to `name`; refused while `name` has an active token, allowed again once revoked."""
     if role not in ROLES:
         raise RegistryError(f"role '{role}' is not one of {', '.join(ROLES)}")
     if not name or len(name) > 64 or not all(c.isalnum() or c in "._-" for c in name):
         raise RegistryError("a user name is 1-64 letters, digits, '.', '_' or '-'")
     token = "vgu_" + secrets.token_urlsafe(32)
     with store.transaction():
-        if store.scalar("SELECT count(*) FROM users WHERE name = ?", [name]):
+        if uq.active_by_name(store, name) is not None:
             raise RegistryError(f"user '{name}' exists; revoke it first to issue a new token")
+        revoked_before = uq.revoked_count(store, name)
         at = utc_now()
-        store.execute("INSERT INTO users VALUES (?, ?, ?, ?, ?, NULL)", [name, role, _sha(token), actor, at])
-        q.insert_audit(store, at, actor, "user.add", None, None, {"user": name, "role": role},
+        uq.insert(store, name, role, _sha(token), actor, at)
+        q.insert_audit(store, at, actor, "user.add", None, None,
+                       {"user": name, "role": role, "revoked_before": revoked_before},
                        subject=f"user:{name}", before=None, after={"role": role})
     return {"name": name, "role": role, "token": token}
 
 
 def revoke_user(store: Store, name: str, actor: str) -> dict[str, Any]:
     with store.transaction():
-        found = store.row("SELECT role FROM users WHERE name = ? AND revoked_at IS NULL", [name])
+        found = uq.active_by_name(store, name)
         if found is None:
             raise RegistryError(f"no active user '{name}'")
         at = utc_now()
-        store.execute("UPDATE users SET revoked_at = ? WHERE name = ?", [at, name])
+        uq.revoke(store, name, at)
         q.insert_audit(store, at, actor, "user.revoke", None, None, {"user": name, "role": found["role"]},
                        subject=f"user:{name}", before={"role": found["role"]}, after=None)
     return {"name": name, "revoked": True}
 
 
-def identify(store: Store, token: str | None, os_user: str) -> Identity:
-    """A user token wins; without one, the OS user."""
-    return by_token(store, token) if token else by_os_user(store, os_user)
+def identify(store: Store, token: str | None, os_user: str | None) -> Identity:
+    """A user token wins; without one, the OS account; with neither (an admin-token caller whose
+    account is unknown), the fixed `admin-token` identity."""
+    if token:
+        return by_token(store, token)
+    return by_os_user(store, os_user) if os_user is not None else ADMIN_TOKEN
 
 
 def list_users(store: Store) -> list[dict[str, Any]]:
-    return store.rows("SELECT name, role, created_by, created_at, revoked_at FROM users ORDER BY name")
+    """Every token issued, revoked ones included (a reissued name has one row per issue)."""
+    return uq.all_users(store)

@@ -15,13 +15,13 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import socket
 import tarfile
 import tempfile
 from pathlib import Path
 from typing import Any
 
+from appliance.access.output_paths import new_file, require_absent
 from appliance.bundles import keys
 from appliance.clock import utc_now
 from appliance.errors import ArtifactError
@@ -51,6 +51,7 @@ def export_bundle(ctx: Any, model_name: str, number: int, target: Path, actor: s
     from appliance.registry.details import version_details
     from appliance.registry.versions import get_version, require_artifact
 
+    target = require_absent(target.resolve())
     row = get_version(ctx.store, model_name, number)
     require_artifact(row)
     details = version_details(ctx.store, model_name, number)
@@ -75,14 +76,11 @@ def export_bundle(ctx: Any, model_name: str, number: int, target: Path, actor: s
                           for name, data in files.items()}}
     manifest_bytes = _json(manifest)
     signature = keys.sign(root, manifest_bytes)
-    target = target.resolve()
-    staged = target.with_name(f".{target.name}.partial")
-    with tarfile.open(staged, "w") as tar:
+    with new_file(target) as staged, tarfile.open(staged, "w") as tar:
         for name, data in [(MANIFEST, manifest_bytes), (SIGNATURE, _json(signature)), *files.items()]:
             info = tarfile.TarInfo(name)
             info.size, info.mode, info.mtime = len(data), 0o644, 0
             tar.addfile(info, io.BytesIO(data))
-    os.replace(staged, target)
     with ctx.store.transaction():
         q.insert_audit(ctx.store, utc_now(), actor, "bundle.export", model_name, number,
                        {"file": str(target), "key_id": signature["key_id"]},
@@ -162,6 +160,10 @@ def import_bundle(ctx: Any, file: Path, actor: str, reason: str) -> dict[str, An
                   "original_version": manifest["version"], "original_artifact_sha256": lineage["artifact_sha256"],
                   "original_snapshot_id": lineage["snapshot_id"], "original_created_by": lineage["created_by"],
                   "original_created_at": lineage["created_at"]}
+    earlier = q.bundle_import(ctx.store, manifest["model"], manifest["box"], int(manifest["version"]),
+                              lineage["artifact_sha256"])
+    if earlier is not None:  # the same version from the same box: importing it again changes nothing
+        return {"model": manifest["model"], "version": earlier, "already_imported": True, "provenance": provenance}
     text = files["spec.toml"].decode("utf-8")
     with tempfile.TemporaryDirectory(prefix="vigil-bundle-") as scratch:
         folder = Path(scratch)
@@ -182,4 +184,4 @@ def import_bundle(ctx: Any, file: Path, actor: str, reason: str) -> dict[str, An
                        provenance, subject=f"version:{manifest['model']}/v{registered.version}",
                        after={"from_box": manifest["box"], "signer": signer["name"]},
                        reason=reason or f"bundle from {manifest['box']}")
-    return {**registered.as_dict(), "provenance": provenance}
+    return {**registered.as_dict(), "already_imported": False, "provenance": provenance}

@@ -161,8 +161,13 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 
 def cmd_rollback(args: argparse.Namespace) -> int:
     result = call_object(args.home, "rollback", {"name": args.name, "to": args.to, "reason": args.reason, "actor": _actor()})
-    emit(to_json(result) if args.json else
-         f"{result['model']}: champion rolled back v{result['from_version']} -> v{result['to_version']}")
+    if args.json:
+        emit(to_json(result))
+        return 0
+    emit(f"{result['model']}: champion rolled back v{result['from_version']} -> v{result['to_version']} "
+         f"({result['why']})")
+    for check in result.get("preflight", []):
+        emit(f"  pre-flight {check['check']}: {'ok' if check['ok'] else 'not checked'} - {check['detail']}")
     return 0
 
 
@@ -171,7 +176,9 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     if args.json:
         emit(to_json(result))
     elif result["ok"]:
-        emit(f"audit log intact: {result['rows']} rows, head {result['head']}")
+        anchors = result.get("anchors")
+        emit(f"audit log intact: {result['rows']} rows, head {result['head']}"
+             + (f"; matches {anchors['lines']} signed anchors in {anchors['file']}" if anchors else ""))
     else:
         emit(f"audit log BROKEN: {result['problem']}")
     return 0 if result["ok"] else 1

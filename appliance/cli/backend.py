@@ -14,7 +14,8 @@ from appliance.home import Home, resolve_home
 
 
 def call(home_arg: str | None, name: str, args: dict[str, Any], *, token: str | None = None) -> Any:
-    """Run an operation as the user of `token` (default: VIGIL_TOKEN, the token file, else the OS user)."""
+    """Run an operation as the user of `token` (default: VIGIL_TOKEN, the token file, else the OS
+    account of this process's uid)."""
     home = resolve_home(home_arg)
     from appliance.daemon.discovery import find
 
@@ -38,7 +39,7 @@ def token_file() -> Path:
 
 
 def user_token() -> str | None:
-    """A user's token from VIGIL_TOKEN, else from their token file; without one the caller is the OS user."""
+    """A user's token from VIGIL_TOKEN, else from their token file; without one the caller is the OS account."""
     found = os.environ.get("VIGIL_TOKEN")
     if found:
         return found.strip()
@@ -60,13 +61,10 @@ def _local(home: Home, name: str, args: dict[str, Any], token: str | None = None
 
 def remote(url: str, admin_token: str, name: str, args: dict[str, Any], timeout: float = 3600,
            token: str | None = None) -> Any:
-    """Run an operation through the daemon's admin API as the user (their token, else the OS user)."""
-    from appliance.registry.lineage import creator
-
+    """Run an operation through the daemon's admin API as the user of their token; without one, with
+    the admin token, as the OS account the daemon sees owning this connection (never one it claims)."""
     token = token or user_token()
     headers = {"Authorization": f"Bearer {token or admin_token}", "Content-Type": "application/json"}
-    if token is None:  # a local process that can read the admin token speaks for its OS user
-        headers["X-Vigil-User"] = creator()
     request = urllib.request.Request(f"{url}/admin/v1/ops/{name}", data=json.dumps(args).encode(), method="POST",
                                      headers=headers)
     try:

@@ -60,6 +60,10 @@ def cmd_bundle_import(args: argparse.Namespace) -> int:
         emit(to_json(result))
         return 0
     p = result["provenance"]
+    if result.get("already_imported"):
+        emit(f"{result['model']} v{result['version']} is already {p['box']}'s v{p['original_version']} "
+             "(imported before); nothing changed")
+        return 0
     emit(f"registered {result['model']} v{result['version']} from {p['box']}'s v{p['original_version']} "
          f"(signed by {p['signer']}, exported {p['exported_at'][:19]}); promote it through this box's gates")
     return 0

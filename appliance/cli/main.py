@@ -36,7 +36,7 @@ def _store_commands(sub: argparse._SubParsersAction) -> None:
     _home(p)
     p.add_argument("--status", action="store_true", help="list migrations and their state; change nothing")
     _json(p)
-    p = sub.add_parser("sql", help="run one read-only SQL query over the store")
+    p = sub.add_parser("sql", help="run one read-only SQL query over the store (limits: [sql] in vigil.toml)")
     _home(p)
     p.add_argument("query", help="one SELECT (or SHOW, DESCRIBE, EXPLAIN) statement")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
@@ -48,12 +48,15 @@ def _training_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--spec", required=True, metavar="FILE", help="training spec (TOML)")
     p.add_argument("--reason", default="", help="why this version is trained")
     _json(p)
-    p = sub.add_parser("import", help="register a model trained elsewhere (skops; joblib/pickle with --trust)")
+    p = sub.add_parser("import",
+                       help="register a model trained elsewhere (skops; joblib/pickle with --trust, admin only)")
     _home(p)
     p.add_argument("name", help="model name")
-    p.add_argument("file", help="model file: .skops, or .joblib/.pkl with --trust")
+    p.add_argument("file", help="model file: .skops, or .joblib/.pkl/.pickle with --trust")
     p.add_argument("--spec", required=True, metavar="SPEC", help="training spec giving its data and features")
-    p.add_argument("--trust", action="store_true", help="allow joblib/pickle files, which run code when loaded")
+    p.add_argument("--trust", action="store_true",
+                   help="admin only: allow joblib/pickle files, which run code when loaded; audited first, loaded "
+                        "in a separate process and stored as skops")
     p.add_argument("--reason", default="", help="why this version is imported")
     _json(p)
     p = sub.add_parser("reproduce", help="retrain a version from its snapshot and spec; compare predictions")
@@ -191,10 +194,11 @@ def _alert_commands(sub: argparse._SubParsersAction) -> None:
     _home(p)
     p.add_argument("--all", action="store_true")
     _json(p)
-    p = sub.add_parser("rollback", help="point champion back at the version it replaced (or --to VERSION)")
+    p = sub.add_parser("rollback", help="point champion back at the last known-good version, after a pre-flight")
     _home(p)
     p.add_argument("name")
-    p.add_argument("--to", type=int, help="the version to roll back to (default: the previous champion)")
+    p.add_argument("--to", type=int, help="an earlier champion to roll back to (default: the most recent earlier "
+                   "champion that was not itself rolled away from); any other version needs `vigil promote`")
     p.add_argument("--reason", required=True)
     _json(p)
     p = sub.add_parser("audit", help="the audit log's hash chain")
@@ -214,19 +218,19 @@ def _alert_commands(sub: argparse._SubParsersAction) -> None:
     _json(p)
     p = sub.add_parser("users", help="users and roles (viewer, operator, approver, admin)")
     verbs = p.add_subparsers(dest="verb", required=True, parser_class=_Parser)
-    v = verbs.add_parser("add", help="add a user; prints their token once")
+    v = verbs.add_parser("add", help="add a user; prints their token once (a revoked name can be added again, with a new token)")
     _home(v)
     v.add_argument("name")
     v.add_argument("--role", required=True, choices=["viewer", "operator", "approver", "admin"])
     _json(v)
-    v = verbs.add_parser("list", help="users, roles, who added them")
+    v = verbs.add_parser("list", help="users, roles, who added them; revoked tokens stay listed")
     _home(v)
     _json(v)
     v = verbs.add_parser("revoke", help="revoke a user's token")
     _home(v)
     v.add_argument("name")
     _json(v)
-    p = sub.add_parser("whoami", help="who Vigil takes you for, and your role")
+    p = sub.add_parser("whoami", help="who Vigil takes you for (your token's user, else the OS account of your uid, never $USER), and your role")
     _home(p)
     _json(p)
     _retention_commands(sub)
@@ -448,6 +452,9 @@ def _handler(args: argparse.Namespace) -> Handler:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from appliance.home import private_umask
+
+    private_umask()  # whatever Vigil writes (homes, exports, reports, tokens) is the user's alone
     args = build_parser().parse_args(argv)
     from appliance.errors import VigilError
 

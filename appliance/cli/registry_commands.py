@@ -97,8 +97,10 @@ def emit_request(result: dict[str, Any]) -> None:
         emit(f"{name}: {alias} v{previous if previous is not None else '-'} -> v{version}{share} "
              f"(request {result['request_id']}: {result['decision']})")
     elif result["status"] == "pending":
+        because = "; ".join(result.get("approval_because") or [])
         emit(f"request {result['request_id']}: {name} v{version} -> {alias} passed its gates and waits for an "
-             f"approver (vigil approve {result['request_id']}; expires {str(result['expires_at'])[:16]} UTC)")
+             f"approver (vigil approve {result['request_id']}; expires {str(result['expires_at'])[:16]} UTC)"
+             + (f"; approval needed because {because}" if because else ""))
     else:
         emit(f"request {result['request_id']}: {name} v{version} -> {alias} {result['status']}: {result['decision']}")
     for gate in result.get("gates", []):

@@ -61,6 +61,11 @@ def cmd_sql(args: argparse.Namespace) -> int:
         emit(csv_text(columns, rows))
     else:
         emit(table(columns, rows))
+    if result.get("truncated"):  # on stderr, so CSV and JSON output stay whole
+        import sys
+
+        sys.stderr.write(f"vigil: truncated: the result has more than {result['max_rows']:,} rows and was cut there "
+                         "(sql.max_rows); narrow the query (WHERE, LIMIT, GROUP BY) or raise sql.max_rows\n")
     return 0
 
 

@@ -26,9 +26,10 @@ def cmd_import(args: argparse.Namespace) -> int:
     from appliance.training.spec import load_spec
 
     load_spec(Path(args.spec))
-    result = call(args.home, "import", {"name": args.name, "file": str(Path(args.file).resolve()),
-                                        "spec": str(Path(args.spec).resolve()), "trust": args.trust,
-                                        "reason": args.reason, "actor": creator()})
+    operation = "import_trusted" if args.trust else "import"  # trusted imports are admin-only
+    result = call(args.home, operation, {"name": args.name, "file": str(Path(args.file).resolve()),
+                                         "spec": str(Path(args.spec).resolve()), "reason": args.reason,
+                                         "actor": creator()})
     _report(result, args.json, "imported")
     return 0
 

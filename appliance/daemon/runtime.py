@@ -1,7 +1,8 @@
 """Start, serve and stop the daemon.
 
 Stopping (SIGTERM or SIGINT): stop accepting connections, answer 503 to new requests on open
-ones, wait for in-flight requests, commit the prediction log, checkpoint the store, exit 0.
+ones, interrupt running SQL console queries, wait for in-flight requests, commit the prediction
+log, checkpoint the store, exit 0.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from appliance.config import load_config
 from appliance.daemon import discovery
 from appliance.daemon.service import Service
 from appliance.errors import DaemonError
-from appliance.home import Home
+from appliance.home import Home, make_private, private_umask, refuse_shared_home
 from appliance.http.app import App
 from appliance.store import migrations
 from appliance.store.connection import Store
@@ -26,6 +27,7 @@ log = logging.getLogger("vigil.daemon")
 
 def serve(home: Home, host: str | None, port: int | None) -> int:
     home.require()
+    _private_home(home)
     config = load_config(home.root)
     host = host or config.server.host
     port = config.server.port if port is None else port
@@ -42,10 +44,22 @@ def serve(home: Home, host: str | None, port: int | None) -> int:
         store.close()
 
 
+def _private_home(home: Home) -> None:
+    """Refuse a home other accounts may write to; make everything the daemon creates, and what the
+    home already holds, private to its account (appliance/home.py)."""
+    refuse_shared_home(home.root)
+    private_umask()
+    home.exports.mkdir(mode=0o700, exist_ok=True)
+    changed = make_private(home.root)
+    if changed:
+        log.warning("made %d file(s) and folder(s) of %s private to their owner (no group or other access)",
+                    changed, home.root)
+
+
 def _run(home: Home, service: Service, host: str, port: int) -> int:
     from apscheduler.schedulers.background import BackgroundScheduler
-    from waitress.server import create_server
 
+    from appliance.http.server import create_server
     from appliance.jobs.scheduler import Jobs
 
     scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"max_instances": 1, "coalesce": True})
@@ -59,7 +73,10 @@ def _run(home: Home, service: Service, host: str, port: int) -> int:
     try:
         server = create_server(app, host=host, port=port, threads=serving.threads, ident="vigil",
                                max_request_body_size=serving.max_body_bytes * 16, channel_timeout=60,
-                               connection_limit=1000, backlog=1024, clear_untrusted_proxy_headers=True)
+                               backlog=1024, clear_untrusted_proxy_headers=True, asyncore_use_poll=True,
+                               read_timeout_s=serving.read_timeout_s,
+                               max_per_client=serving.max_connections_per_client,
+                               channel_request_lookahead=1)  # keeps reading, so a client gone is seen
     except OSError as e:
         scheduler.shutdown(wait=False)
         raise DaemonError(f"cannot listen on {host}:{port} ({e.strerror or e}); choose another --port "
@@ -92,6 +109,7 @@ def _shutdown(home: Home, service: Service, app: App, server: Any, scheduler: An
     app.draining = True
     server.accepting = False
     server.pull_trigger()
+    service.console.stop_all()  # running SQL console queries are interrupted, not waited for
     if not app.wait_idle(service.config.serving.shutdown_timeout_s):
         log.warning("shutdown: %d request(s) still in flight after the timeout", app.in_flight)
     service.close()

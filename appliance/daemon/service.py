@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
+from typing import Any, Callable
 
 from appliance.alerts.routing import AlertRouter
 from appliance.config import VigilConfig
@@ -28,6 +28,7 @@ from appliance.serving.scoring import Scorer
 from appliance.serving.version_loading import scoring_engine
 from appliance.store import prediction_queries as pq
 from appliance.store.connection import Store
+from appliance.store.sql_console import Console
 
 NOT_IN_DAEMON = {"migrate_status"}
 
@@ -52,13 +53,15 @@ class Service:
         self.feedback = FeedbackRecorder(store.cursor())
         self.access = ScoringAccess(store.cursor(), required=serving.require_api_key)
         self.load_error: str | None = None
+        self.console = Console(config.sql)  # the SQL console's queries: limited, watched, stopped on shutdown
+        self.metrics.gauges["vigil_sql_queries_running"] = lambda: [((), float(self.console.running))]
         self.metrics.gauges["vigil_prediction_log_queue_depth"] = lambda: [((), float(self.log.depth))]
         self.metrics.gauges["vigil_loaded_versions"] = lambda: [
             ((("model", m), ("version", str(v))), 1.0) for m, v in self.cache.loaded]
         self.metrics.gauges["vigil_model_cache_bytes"] = lambda: [((), float(self.cache.total_bytes))]
 
-    def context(self) -> AppContext:
-        return AppContext(self.home, self.config, self.store.cursor(), self.alert_router)
+    def context(self, client_gone: Callable[[], bool] | None = None) -> AppContext:
+        return AppContext(self.home, self.config, self.store.cursor(), self.alert_router, self.console, client_gone)
 
     def refresh_routes(self) -> None:
         try:
@@ -91,8 +94,11 @@ class Service:
                              f"({', '.join(served) or 'none'}); or use /v1/models/NAME/predict")
 
     def run_operation(self, name: str, args: dict[str, Any], *, token: str | None = None,
-                      os_user: str = "admin-token") -> Any:
+                      os_user: str | None = None, client_gone: Callable[[], bool] | None = None) -> Any:
+        """Run `name` as the user of `token`, else as the OS account `os_user`, else (neither known)
+        as the fixed `admin-token` identity; the caller's role is checked first."""
         from appliance import operations
+        from appliance.access.output_paths import confined
         from appliance.access.roles import allows
         from appliance.access.users import authorize, identify
 
@@ -104,17 +110,18 @@ class Service:
         if not allows(who.role, name):  # a refusal is audited: a write, so under the write lock
             with self.write_lock:
                 authorize(store, who, name)
-        args = {**args, "actor": who.name, "caller_role": who.role, "caller_identity": who.how}
+        args = operations.arguments(name, args, who)  # checked (400 naming each field) before anything runs
         if name == "job_schedule" and self.jobs is not None:
             return {"running": True, "enabled": self.jobs.config.enabled, "jobs": self.jobs.schedule()}
         if name == "retrain" and self.jobs is not None:  # training runs as a job, in its own process
             return self.jobs.request_retrain(str(args["name"]), str(args.get("reason", "")), str(args["actor"]))
-        ctx = self.context()
-        if spec.writes:
-            with self.write_lock:
+        ctx = self.context(client_gone)
+        with confined():  # files the caller names go only under <home>/exports/ or [exports] allowed_dirs
+            if spec.writes:
+                with self.write_lock:
+                    result = operations.run(ctx, name, args)
+            else:
                 result = operations.run(ctx, name, args)
-        else:
-            result = operations.run(ctx, name, args)
         if name == "monitor_run" and self.jobs is not None:
             self.jobs.after_monitor(result)
         if name == "contract_apply":
@@ -128,6 +135,7 @@ class Service:
         ready, detail = self.readiness()
         return {"pid": __import__("os").getpid(), "uptime_s": round(time.time() - self.started, 1), "ready": ready,
                 **detail, "loaded": [list(k) for k in self.cache.engines], "log_queue": self.log.depth,
+                "sql_queries_running": self.console.running,
                 "log_commits": self.log.commits}
 
     def _policy(self, model_name: str) -> Policy:
@@ -160,6 +168,7 @@ class Service:
                          max_wait_ms=serving.batch_max_wait_ms)
 
     def close(self) -> None:
+        self.console.close()
         self.scorer.close()
         self.log.close()
         self.alert_router.close(timeout=5.0)

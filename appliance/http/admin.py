@@ -1,10 +1,17 @@
-"""The admin API: every CLI operation as `POST /admin/v1/ops/{name}`, behind the daemon's token."""
+"""The admin API: every CLI operation as `POST /admin/v1/ops/{name}`, behind the daemon's token.
+
+A caller with a user token is that user. A caller with the daemon's admin token is the OS account
+that owns the client's end of the connection (`access/peer.py`), or `admin-token` when the kernel
+does not show it; what the request says about its sender (headers, `actor` arguments) is ignored.
+"""
 
 from __future__ import annotations
 
 import hmac
 from typing import TYPE_CHECKING
 
+from appliance.access.os_account import account_name
+from appliance.access.peer import owner_uid
 from appliance.errors import InvalidRequest
 from appliance.http.wsgi import Request, Response, json_response
 from appliance.serving.access import check_admin_token
@@ -22,9 +29,19 @@ def operation(service: "Service", request: Request) -> Response:
     if not isinstance(args, dict):
         raise InvalidRequest("the body must be a JSON object of arguments", [
             {"field": "(body)", "problem": "must be an object", "kind": "invalid_body"}])
-    os_user = request.headers.get("x-vigil-user") or "admin-token"
-    return json_response({"result": service.run_operation(request.params["name"], args,
-                                                          token=None if admin else bearer, os_user=os_user)})
+    name = request.params["name"]
+    if not admin:
+        return json_response({"result": service.run_operation(name, args, token=bearer,
+                                                              client_gone=request.client_gone)})
+    return json_response({"result": service.run_operation(name, args, os_user=caller_account(request),
+                                                          client_gone=request.client_gone)})
+
+
+def caller_account(request: Request) -> str | None:
+    """The OS account of an admin-token caller, from the kernel's socket tables — never from what the
+    request says. None when the connection's owner is unknown (the caller is then `admin-token`)."""
+    uid = owner_uid(request.peer) if request.peer is not None else None
+    return account_name(uid) if uid is not None else None
 
 
 def status(service: "Service", request: Request) -> Response:

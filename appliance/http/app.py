@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
+from appliance.access import peer
 from appliance.errors import InvalidRequest, RetryLater, VigilError
 from appliance.http import admin, mlflow_protocol, native, oip_v2
 from appliance.http.openapi import document
@@ -94,7 +95,9 @@ class App:
             if self.queue_depth() > self.max_queue and not path.startswith(("/admin", "/healthz", "/readyz")):
                 self.service.metrics.shed()
                 raise RetryLater("the scoring queue is full; retry shortly", 503, 1.0)
-            request = Request(environ["REQUEST_METHOD"], path, _headers(environ), self._body(environ))
+            request = Request(environ["REQUEST_METHOD"], path, _headers(environ), self._body(environ),
+                              peer=peer.from_environ(environ),
+                              client_gone=environ.get("waitress.client_disconnected"))
             handler, params = self.routes.match(request.method, path)
             request.params = params
             return handler(request)

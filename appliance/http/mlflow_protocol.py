@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from appliance.contracts.features import Feature
 from appliance.errors import InvalidRequest, VigilError
 from appliance.http.wsgi import Request, Response, error_response, json_response
+from appliance.serving import request_ids
 from appliance.serving.request_frame import check_names, columns_from_records, columns_from_split
 
 if TYPE_CHECKING:
@@ -43,8 +44,8 @@ def invocations(service: "Service", request: Request) -> Response:
 def answer(service: "Service", request: Request, name: str, body: dict[str, Any]) -> Response:
     try:
         columns, where = _columns(body)
-        scored = service.scorer.score(name, columns, api="mlflow", where=where,
-                                      request_id=request.headers.get("x-request-id"),
+        request_id = request_ids.checked(request.headers.get("x-request-id"), "X-Request-Id")
+        scored = service.scorer.score(name, columns, api="mlflow", where=where, request_id=request_id,
                                       routing_key=request.headers.get("x-routing-key"))
     except InvalidRequest as e:
         service.scorer.reject(name, "mlflow", None, e, request.body)

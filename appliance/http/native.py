@@ -8,6 +8,7 @@ from appliance.contracts.features import Feature
 from appliance.errors import InvalidRequest
 from appliance.http import mlflow_protocol
 from appliance.http.wsgi import Request, Response, json_response
+from appliance.serving import request_ids
 from appliance.serving.feedback import parse_body
 from appliance.serving.request_frame import columns_from_records
 from appliance.serving.scoring import Scored
@@ -44,9 +45,10 @@ def _native_body(body: Any, request: Request) -> tuple[Any, str | None, str | No
     if extra:
         raise InvalidRequest(f"unexpected fields {extra}; send 'records' (or an MLflow body)", [
             {"field": f, "problem": "unexpected field", "kind": "invalid_body"} for f in extra])
-    request_id = body.get("request_id", request.headers.get("x-request-id"))
+    request_id = request_ids.checked(body["request_id"], "request_id") if "request_id" in body \
+        else request_ids.checked(request.headers.get("x-request-id"), "X-Request-Id")
     routing_key = body.get("routing_key", request.headers.get("x-routing-key"))
-    for field_name, value in (("request_id", request_id), ("routing_key", routing_key)):
+    for field_name, value in (("routing_key", routing_key),):
         if value is not None and (not isinstance(value, str) or not value or len(value) > MAX_ID):
             raise InvalidRequest(f"'{field_name}' must be a string of 1 to {MAX_ID} characters", [
                 {"field": field_name, "problem": f"must be a string of 1 to {MAX_ID} characters",

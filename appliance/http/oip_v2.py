@@ -18,7 +18,9 @@ import numpy as np
 from appliance import __version__
 from appliance.contracts.features import NUMERIC, Feature
 from appliance.errors import InvalidRequest, VigilError
+from appliance.http import json_body
 from appliance.http.wsgi import Request, Response, error_response, json_response
+from appliance.serving import request_ids
 from appliance.serving.scoring import Scored
 
 if TYPE_CHECKING:
@@ -28,6 +30,7 @@ HEADER = "inference-header-content-length"
 NUMPY = {"FP64": "<f8", "FP32": "<f4", "INT64": "<i8", "INT32": "<i4", "BOOL": "?"}
 NUMERIC_TYPES = {"FP64", "FP32", "INT64", "INT32"}
 CATEGORICAL_TYPES = {"BYTES", "INT64", "INT32", "BOOL"}
+INT_RANGES = {"INT64": (-2**63, 2**63 - 1), "INT32": (-2**31, 2**31 - 1)}
 
 
 def _error(error: VigilError) -> Response:
@@ -83,9 +86,8 @@ def infer(service: "Service", request: Request) -> Response:
     try:
         service.access.check(request.bearer())
         header, tensors = _split_body(request)
-        request_id = header.get("id")
-        if request_id is not None and not isinstance(request_id, str):
-            raise _bad("id", "must be a string")
+        given = header.get("id")
+        request_id = request_ids.checked(None if given == "" else given, "id")
         scored = service.scorer.score(name, lambda features: _columns(tensors, features), api="v2",
                                       request_id=request_id or None, where="inputs",
                                       routing_key=request.headers.get("x-routing-key"))
@@ -113,11 +115,7 @@ def _split_body(request: Request) -> tuple[dict[str, Any], dict[str, Any]]:
         header_bytes, binary = request.body[:size], request.body[size:]
     else:
         header_bytes, binary = request.body, b""
-    try:
-        header = json.loads(header_bytes)
-    except (ValueError, UnicodeDecodeError) as e:
-        raise InvalidRequest(f"the inference header is not valid JSON: {e}", [
-            {"field": "(body)", "problem": f"invalid JSON: {e}", "kind": "invalid_json"}], reason="invalid_json") from e
+    header = json_body.parse(header_bytes)
     if not isinstance(header, dict) or not isinstance(header.get("inputs"), list) or not header["inputs"]:
         raise _bad("inputs", "must be a non-empty list of tensors")
     return header, _tensors(header["inputs"], binary)
@@ -160,7 +158,7 @@ def _decode(raw: bytes, datatype: str, count: int, where: str) -> Any:
             if position + 4 > len(raw):
                 raise _bad(where, "truncated BYTES element")
             (length,) = struct.unpack_from("<I", raw, position)
-            values.append(raw[position + 4:position + 4 + length].decode("utf-8", "strict"))
+            values.append(_text(raw[position + 4:position + 4 + length], f"{where}[{len(values)}]"))
             position += 4 + length
     else:
         dtype = np.dtype(NUMPY[datatype])
@@ -170,6 +168,16 @@ def _decode(raw: bytes, datatype: str, count: int, where: str) -> Any:
     if len(values) != count:
         raise _bad(where, f"shape says {count} elements, data has {len(values)}")
     return values
+
+
+def _text(raw: bytes, where: str) -> str:
+    """One BYTES element as text: valid UTF-8 without NUL, like every text Vigil accepts."""
+    try:
+        text = raw.decode("utf-8", "strict")
+    except UnicodeDecodeError:
+        raise _bad(where, "is not valid UTF-8", "invalid_text") from None
+    json_body.check_text(text, where)
+    return text
 
 
 def _from_json(data: Any, datatype: str, count: int, where: str) -> Any:
@@ -182,6 +190,9 @@ def _from_json(data: Any, datatype: str, count: int, where: str) -> Any:
         raise _bad(where, "BOOL data must be true/false", "wrong_type")
     if datatype in ("INT64", "INT32") and not all(isinstance(v, int) and not isinstance(v, bool) for v in flat):
         raise _bad(where, f"{datatype} data must be integers", "wrong_type")
+    if datatype in INT_RANGES and not all(INT_RANGES[datatype][0] <= v <= INT_RANGES[datatype][1] for v in flat):
+        raise _bad(where, f"{datatype} data must fit {datatype} ({INT_RANGES[datatype][0]} to "
+                   f"{INT_RANGES[datatype][1]})", "number_too_large")
     if datatype == "BYTES" and not all(isinstance(v, str) for v in flat):
         raise _bad(where, "BYTES data must be strings", "wrong_type")
     return flat

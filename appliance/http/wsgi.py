@@ -9,11 +9,14 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
+from appliance.access.peer import Peer
 from appliance.errors import (ArtifactDeleted, Forbidden, InvalidRequest, ModelNotServed, NotFound, QueryError,
-                              ReadOnlyViolation, RetryLater, StoreError, Unauthorized, VigilError)
+                              ReadOnlyViolation, RetryLater, StoreError, StoreFull, Unauthorized, VigilError)
+from appliance.http import json_body
 from appliance.jsonable import plain
 
 log = logging.getLogger("vigil.http")
+STORE_FULL_RETRY_S = 30  # freeing disk space takes a person or a retention run, not a second
 
 
 @dataclass
@@ -23,14 +26,12 @@ class Request:
     headers: dict[str, str]
     body: bytes
     params: dict[str, str] = field(default_factory=dict)
+    peer: Peer | None = None  # the TCP connection it came on (for who is calling)
+    client_gone: Callable[[], bool] | None = None  # True once the client closed its connection
 
     def json(self) -> Any:
-        try:
-            return json.loads(self.body)
-        except (ValueError, UnicodeDecodeError) as e:
-            raise InvalidRequest(f"the body is not valid JSON: {e}", [
-                {"field": "(body)", "problem": f"invalid JSON: {e}", "kind": "invalid_json"}],
-                reason="invalid_json") from e
+        """The body as JSON, refused (400 naming the field) when too deep or holding text the store cannot keep."""
+        return json_body.parse(self.body)
 
     def bearer(self) -> str | None:
         value = self.headers.get("authorization", "")
@@ -89,7 +90,10 @@ def error_response(error: BaseException) -> Response:
     body: dict[str, Any] = {"type": _type_name(error), "message": str(error)}
     if isinstance(error, InvalidRequest):
         body["errors"] = error.errors
-    if status >= 500 and not isinstance(error, RetryLater):
+    if isinstance(error, StoreFull):  # the disk, not the request: the client retries, the operator frees space
+        log.warning("store write failed for lack of disk space: %s", error)
+        body = {"type": "StoreFull", "message": "the store's disk is full; nothing was written, retry later"}
+    elif status >= 500 and not isinstance(error, RetryLater):
         log.exception("internal error", exc_info=error)
         body = {"type": "internal", "message": f"internal error: {error}"}
     return json_response({"error": body}, status, headers)
@@ -112,6 +116,8 @@ def _status(error: BaseException) -> tuple[int, list[tuple[str, str]]]:
         return 405, []
     if isinstance(error, (QueryError, ReadOnlyViolation)):
         return 400, []
+    if isinstance(error, StoreFull):
+        return 503, [("Retry-After", str(STORE_FULL_RETRY_S))]
     if isinstance(error, StoreError):
         return 500, []
     if isinstance(error, VigilError):

@@ -1,9 +1,11 @@
 """Retention: logged inputs older than N days, and artifacts of versions archived more than M days ago.
 
-- Logged inputs and rejected-request bodies older than `retention_days` are deleted, except the
-  inputs of versions under an audit hold. The prediction log's rows (outputs, versions, latencies)
-  and every aggregate — drift results, monitoring observations, alerts — are kept: they are small and
-  they are the history auditors read.
+- Logged inputs and rejected-request bodies older than `retention_days` are deleted, except what an
+  audit hold covers: a request's inputs stay while any of its prediction-log rows (champion, shadow,
+  canary) belongs to a held version or model, and a model under any hold keeps its rejected bodies.
+  The prediction log's rows (outputs, versions, latencies), feedback, snapshots, reports and every
+  aggregate — rollups, drift results, monitoring observations, alerts — are never deleted: they are
+  small and they are the history auditors read.
 - An artifact (and its scoring plans) is deleted when every version using it was archived — no alias
   points at it and a newer version exists — more than `artifact_retention_days` ago, and none of
   those versions is named by a pending promotion request or under an audit hold. The version rows,
@@ -20,7 +22,6 @@ from typing import Any
 
 from appliance.clock import utc_now
 from appliance.context import AppContext
-from appliance.store import prediction_queries as pq
 from appliance.store import registry_queries as q
 from appliance.store import retention_queries as rq
 
@@ -42,14 +43,14 @@ def _prune_inputs(ctx: AppContext, days: int, actor: str, dry_run: bool) -> dict
     deleted: dict[str, int] = {}
     with ctx.store.transaction():
         for model in q.list_models(ctx.store):
-            deleted[model["name"]] = pq.prune_inputs(ctx.store, model["name"], cutoff, count_only=dry_run)
-        rejected = pq.prune_rejections(ctx.store, cutoff, count_only=dry_run)
+            deleted[model["name"]] = rq.prune_inputs(ctx.store, model["name"], cutoff, count_only=dry_run)
+        rejected = rq.prune_rejections(ctx.store, cutoff, count_only=dry_run)
         if not dry_run:
             q.insert_audit(ctx.store, utc_now(), actor, "retention.delete", None, None,
                            {"cutoff": cutoff, "inputs_deleted": deleted, "rejections_deleted": rejected,
                             "days": days},
                            subject="logged_inputs", before={"inputs": deleted, "rejections": rejected}, after=None,
-                           reason=f"logged before {cutoff:%Y-%m-%d %H:%M} ({days} days); held versions kept")
+                           reason=f"logged before {cutoff:%Y-%m-%d %H:%M} ({days} days); held versions and models kept")
     return {"cutoff": cutoff, "inputs_deleted": deleted, "rejections_deleted": rejected}
 
 
@@ -67,6 +68,9 @@ def _prune_artifacts(ctx: AppContext, days: int, actor: str, dry_run: bool) -> d
                   "no alias, pending request or audit hold")
         first = found["versions"][0].rsplit(" v", 1)
         with ctx.store.transaction():
+            if not rq.deletable_artifacts(ctx.store, cutoff, found["sha256"]):
+                deleted.pop()  # a hold, request or alias arrived since the listing
+                continue
             at = utc_now()
             rq.record_deletion(ctx.store, found["sha256"], at, actor, reason, files)
             q.insert_audit(ctx.store, at, actor, "retention.delete_artifact", first[0],

@@ -3,11 +3,14 @@ compare it with the champion over the same period, then act by policy.
 
 Checks: server-error rate (canary minus champion, from the daemon's counters), per-request latency
 p95 ratio, PSI of the canary's scores against the champion's, and — when both have 30+ labels — the
-outcome metric (ROC AUC drop, or MAE rise for regression). A pass promotes the canary to champion
-(`canary.on_pass = "promote"`) unless a critical alert is open for the model: automatic promotion
-then waits, and says why. A failure removes the canary (`canary.on_fail = "rollback"`), opens a
-critical `canary-rollback` alert (which opens or joins the model's incident) and puts the rollback on
-the incident's timeline.
+outcome metric (ROC AUC drop, or MAE rise for regression). A check with nothing to compare (no
+champion traffic in the period) is inconclusive, and so is the verdict: it never passes. A pass asks
+for promotion to champion (`canary.on_pass = "promote"`) through the release door — a promotion
+request with the analysis as evidence, which an approver other than the canary's requester approves
+when the release rules ask for it — unless a critical alert is open for the model: the request then
+waits, and says why. A failure removes the canary (`canary.on_fail = "rollback"`), opens a critical
+`canary-rollback` alert (which opens or joins the model's incident) and puts the rollback on the
+incident's timeline.
 """
 
 from __future__ import annotations
@@ -23,11 +26,10 @@ from appliance.alerts.incidents import escalate
 from appliance.clock import utc_now
 from appliance.context import AppContext
 from appliance.monitoring.drift import numeric_drift
-from appliance.registry.aliases import move_alias, remove_alias
+from appliance.release.canary import graduate, withdraw
 from appliance.store import alert_queries as aq
 from appliance.store import registry_queries as q
 
-ACTOR = "vigil-canary"
 MIN_LABELS = 30
 
 
@@ -61,23 +63,27 @@ def analyse(ctx: AppContext, model_name: str, errors: tuple[tuple[int, int], tup
     outcome = _outcome(ctx, model_name, canary, champion, since, now, policy.max_metric_drop)
     if outcome is not None:
         checks.append(outcome)
-    return {**base, "status": "passed" if all(c["ok"] for c in checks) else "failed",
-            "canary_requests": len(by_version[canary]), "checks": checks}
+    return {**base, "status": _status(checks), "canary_requests": len(by_version[canary]), "checks": checks}
+
+
+def _status(checks: list[dict[str, Any]]) -> str:
+    """failed if any check failed; inconclusive if any had nothing to compare; else passed."""
+    if any(c["ok"] is not None and not c["ok"] for c in checks):
+        return "failed"
+    return "inconclusive" if any(c["ok"] is None for c in checks) else "passed"
 
 
 def act(ctx: AppContext, verdict: dict[str, Any]) -> tuple[dict[str, Any], list[AlertChange]]:
     """Promote, roll back or report, by policy; returns (what was done, alert changes to route)."""
     model = verdict["model"]
     policy = ctx.config.canary.policy_for(model)
-    failed = ", ".join(f"{c['check']} {c['value']:.4g} (limit {c['limit']:g})" for c in verdict["checks"] if not c["ok"])
+    failed = ", ".join(f"{c['check']} {c['value']:.4g} (limit {c['limit']:g})" for c in verdict["checks"]
+                       if c["ok"] is not None and not c["ok"])
     if verdict["status"] == "passed" and policy.on_pass == "promote":
         paused = promotion_paused(ctx.store, model)
         if paused:
             return {**verdict, "action": "promotion paused", "why": paused}, []
-        move_alias(ctx.store, model, "champion", verdict["canary"], actor=ACTOR,
-                   reason=f"canary analysis passed after {verdict['canary_requests']} requests")
-        remove_alias(ctx.store, model, "canary", actor=ACTOR, reason="promoted to champion")
-        return {**verdict, "action": "promoted"}, []
+        return {**verdict, **graduate(ctx, verdict)}, []
     if verdict["status"] == "failed" and policy.on_fail == "rollback":
         now = utc_now()
         with ctx.store.transaction():
@@ -87,7 +93,7 @@ def act(ctx: AppContext, verdict: dict[str, Any]) -> tuple[dict[str, Any], list[
                 message=f"{model}: canary v{verdict['canary']} failed its analysis ({failed}); rolled back"))
             changes = [AlertChange("opened", alert)]
             escalate(ctx.store, changes, now)
-        remove_alias(ctx.store, model, "canary", actor=ACTOR, reason=f"canary analysis failed: {failed}")
+        withdraw(ctx, model, f"canary analysis failed: {failed}")
         return {**verdict, "action": "rolled back"}, changes
     return {**verdict, "action": "reported"}, []
 
@@ -96,9 +102,13 @@ def _latency(by_version: dict[int, list[dict[str, Any]]], canary: int, champion:
     p95 = {v: float(np.percentile([r["latency_ms"] for r in rows], 95)) if rows else None
            for v, rows in by_version.items()}
     ours, theirs = p95[canary], p95[champion]
-    ratio = ours / theirs if ours is not None and theirs else 0.0
+    if ours is None or not theirs:
+        return {"check": "latency_p95_ratio", "value": None, "limit": limit, "ok": None,
+                "note": "inconclusive: no champion traffic to compare with", "canary_p95_ms": ours,
+                "champion_p95_ms": theirs}
+    ratio = ours / theirs
     return {"check": "latency_p95_ratio", "value": ratio, "limit": limit, "ok": ratio <= limit,
-            "canary_p95_ms": p95[canary], "champion_p95_ms": p95[champion]}
+            "canary_p95_ms": ours, "champion_p95_ms": theirs}
 
 
 def _scores(by_version: dict[int, list[dict[str, Any]]], canary: int, champion: int, limit: float) -> dict[str, Any]:
@@ -107,7 +117,8 @@ def _scores(by_version: dict[int, list[dict[str, Any]]], canary: int, champion: 
         return np.asarray(found, dtype=np.float64)
 
     if not len(values(champion)):
-        return {"check": "score_psi", "value": 0.0, "limit": limit, "ok": True, "note": "no champion traffic"}
+        return {"check": "score_psi", "value": None, "limit": limit, "ok": None,
+                "note": "inconclusive: no champion traffic to compare with"}
     psi = numeric_drift(values(champion), values(canary)).psi
     return {"check": "score_psi", "value": psi, "limit": limit, "ok": psi <= limit}
 

@@ -1,7 +1,9 @@
-"""Audit holds: keep a model's evidence — artifacts and logged inputs — from retention.
+"""Audit holds: keep a model's evidence — artifacts, logged inputs, rejected bodies — from retention.
 
 A hold covers one version, or every version of a model when no version is named. It lasts until an
-admin releases it; placing and releasing are audited with who and why.
+admin releases it; placing and releasing are audited with who and why. Retention's deleting
+statements (`store/retention_queries.py`) exclude held rows themselves: a held request's inputs stay
+even when an unheld shadow shares its request id, and any hold on a model keeps its rejected bodies.
 """
 
 from __future__ import annotations

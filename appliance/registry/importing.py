@@ -1,21 +1,26 @@
 """`vigil import`: register a model trained elsewhere, with the same lineage and evaluation as training.
 
-skops files load with Vigil's type allow-list; joblib and pickle files execute code when loaded, so
-they are read only with `trust=True`. Either way the stored artifact is skops and must load safely.
+An import loads only skops files, with Vigil's type allow-list. joblib and pickle files run code when
+loaded, so they come in only through a trusted import (an admin's `--trust`): the file's sha256 is
+recorded in the audit log first, then a separate short-lived process loads it and converts it to
+skops (`conversion.py`), and this process loads only that skops output, with the allow-list. Either
+way the stored artifact is skops and loads safely; nothing here ever unpickles.
 """
 
 from __future__ import annotations
 
 import hashlib
-import pickle
 from pathlib import Path
 from typing import Any
 
+from appliance.clock import utc_now
 from appliance.context import AppContext
 from appliance.contracts.features import model_input
 from appliance.errors import ArtifactError, SpecError
-from appliance.registry.artifacts import deserialize, serialize, unsafe_types
+from appliance.registry.artifacts import deserialize
 from appliance.registry.blobs import BlobWriter
+from appliance.registry.conversion import check_format, convert_trusted
+from appliance.store import registry_queries as q
 from appliance.training.dataset import choose_positive, split_by_time
 from appliance.training.snapshot import take_snapshot
 from appliance.training.spec import LoadedSpec
@@ -25,16 +30,25 @@ SKOPS = (".skops",)
 PICKLED = (".joblib", ".pkl", ".pickle")
 
 
-def import_version(ctx: AppContext, model_name: str, file: Path, loaded: LoadedSpec, *, trust: bool,
+def import_version(ctx: AppContext, model_name: str, file: Path, loaded: LoadedSpec, *, trust: bool = False,
                    actor: str, reason: str, provenance: dict[str, Any] | None = None) -> Registered:
+    """Register the model in `file`; with `trust`, a trusted import (audited, converted in a child process)."""
     if loaded.spec.model != model_name:
         raise SpecError(f"the spec names model '{loaded.spec.model}' but the import is into '{model_name}'; "
                         "make them the same")
-    model, file_format, digest = read_model_file(file, trust=trust)
-    unsafe = unsafe_types(serialize(model))
-    if unsafe:
-        raise ArtifactError(f"{file.name} uses types outside scikit-learn, NumPy and SciPy ({', '.join(unsafe)}); "
-                            "Vigil stores only models it can load safely")
+    data = _read(file)
+    digest = hashlib.sha256(data).hexdigest()
+    if trust:
+        model, file_format = _convert_audited(ctx, model_name, file, data, digest, actor, reason), file.suffix[1:]
+    else:
+        model, file_format = read_safe(file, data), "skops"
+    imported_from = {"file": file.name, "sha256": digest, "format": file_format.lower(), "trusted": trust,
+                     **(provenance or {})}
+    return _register(ctx, model, file, loaded, actor=actor, reason=reason, imported_from=imported_from)
+
+
+def _register(ctx: AppContext, model: Any, file: Path, loaded: LoadedSpec, *, actor: str, reason: str,
+              imported_from: dict[str, Any]) -> Registered:
     writer = BlobWriter(ctx.home.root)
     try:
         snapshot, frame = take_snapshot(writer, loaded)
@@ -42,8 +56,6 @@ def import_version(ctx: AppContext, model_name: str, file: Path, loaded: LoadedS
         split = split_by_time(frame, spec.split)
         positive = choose_positive(frame[spec.target], spec) if spec.task == "binary" else None
         _check_scores(model, spec.task, positive, model_input(split.holdout.head(5), spec_features(spec)), file)
-        imported_from = {"file": file.name, "sha256": digest, "format": file_format, "trusted": trust,
-                         **(provenance or {})}
         return finish_version(ctx, writer, loaded, snapshot, split, model, positive=positive, origin="imported",
                               actor=actor, reason=reason, imported_from=imported_from)
     except BaseException:
@@ -51,33 +63,36 @@ def import_version(ctx: AppContext, model_name: str, file: Path, loaded: LoadedS
         raise
 
 
-def read_model_file(file: Path, *, trust: bool) -> tuple[Any, str, str]:
-    """(model, format, sha256 of the file)."""
+def _read(file: Path) -> bytes:
     if not file.is_file():
         raise ArtifactError(f"model file {file} does not exist; check the path")
-    data = file.read_bytes()
-    digest = hashlib.sha256(data).hexdigest()
+    return file.read_bytes()
+
+
+def read_safe(file: Path, data: bytes) -> Any:
+    """A skops file loaded with the allow-list; any other format is refused without being read."""
     suffix = file.suffix.lower()
     if suffix in SKOPS:
-        return deserialize(data, file.name, trust_all=trust), "skops", digest
+        return deserialize(data, file.name, fix="Vigil stores only models built from scikit-learn, NumPy and SciPy "
+                                                "types; export the model without the others")
     if suffix in PICKLED:
-        if not trust:
-            raise ArtifactError(f"{file.name} is a {suffix[1:]} file, which runs code when loaded; "
-                                "pass --trust only if you trust its author, or export it with skops")
-        return _unpickle(file, suffix), suffix[1:], digest
-    raise ArtifactError(f"{file.name}: unknown model format '{suffix}'; use .skops (or .joblib/.pkl with --trust)")
+        raise ArtifactError(f"{file.name} is a {suffix[1:]} file, which runs code when loaded; an admin can import "
+                            "it with --trust if they trust its author (it is loaded in a separate process and "
+                            "stored as skops), or export it with skops")
+    raise ArtifactError(f"{file.name}: unknown model format '{suffix}'; use .skops (or, as an admin, "
+                        f"{'/'.join(PICKLED)} with --trust)")
 
 
-def _unpickle(file: Path, suffix: str) -> Any:
-    try:
-        if suffix == ".joblib":
-            import joblib
-
-            return joblib.load(file)
-        with file.open("rb") as handle:
-            return pickle.load(handle)  # noqa: S301 - only with the user's explicit --trust
-    except Exception as e:
-        raise ArtifactError(f"{file.name} could not be loaded: {e}") from e
+def _convert_audited(ctx: AppContext, model_name: str, file: Path, data: bytes, digest: str, actor: str,
+                     reason: str) -> Any:
+    """Audit the trusted load (committed before anything loads), convert in a child, load the skops safely."""
+    check_format(file.name)
+    with ctx.store.transaction():
+        q.insert_audit(ctx.store, utc_now(), actor, "import.trusted_load", model_name, None,
+                       {"file": str(file), "sha256": digest, "bytes": len(data), "format": file.suffix[1:].lower()},
+                       subject=f"file:{digest}", reason=reason or None)
+    converted = convert_trusted(data, file.name)
+    return deserialize(converted, file.name, fix="the loading process returned types outside the allow-list; refused")
 
 
 def _check_scores(model: Any, task: str, positive: str | None, sample: Any, file: Path) -> None:

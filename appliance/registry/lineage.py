@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 import platform
 import subprocess
@@ -31,10 +30,11 @@ def environment() -> dict[str, Any]:
 
 
 def creator() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
+    """The OS account running this process, by its uid (never `$USER` or `$LOGNAME`): the identity
+    of a caller without a token, and the `created_by` of what it records."""
+    from appliance.access.os_account import current_account
+
+    return current_account()
 
 
 def git_commit(path: Path | None) -> tuple[str | None, bool | None]:

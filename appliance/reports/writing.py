@@ -1,15 +1,16 @@
 """Writing reports: `vigil report NAME --out FILE.html` and the weekly report job, which writes every
 served model's report into `<home>/reports/`. Each report written is a `reports` row and an audit
-record; the file is written whole or not at all (a temporary file renamed into place)."""
+record; the file is written whole or not at all (a private temporary file linked into place), and
+never replaces an existing file (appliance/access/output_paths.py)."""
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
 from pathlib import Path
 from typing import Any
 
+from appliance.access.output_paths import new_file, require_absent
 from appliance.clock import utc_now
 from appliance.context import AppContext
 from appliance.errors import RegistryError
@@ -26,16 +27,13 @@ def write_report(ctx: AppContext, model_name: str, window: str, out: Path, *, tr
 
     if out.suffix.lower() not in (".html", ".htm"):
         raise RegistryError(f"the report is HTML: name the output FILE.html, not '{out.name}'")
+    out = require_absent(out.resolve())
     content = report_content(ctx, model_name, window)
     data = render(content).encode("utf-8")
-    out = out.resolve()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(f".{out.name}.partial")
     try:
-        partial.write_bytes(data)
-        os.replace(partial, out)
+        with new_file(out) as partial:
+            partial.write_bytes(data)
     except OSError as e:
-        partial.unlink(missing_ok=True)
         raise RegistryError(f"cannot write the report to {out}: {e.strerror or e}") from e
     row = {"model_name": model_name, "version": content["champion"], "window_start": content["window_start"],
            "window_end": content["window_end"], "path": str(out), "bytes": len(data),
@@ -71,8 +69,15 @@ def scheduled_reports(ctx: AppContext, window: str, trigger: str, *, write_lock:
 
 
 def default_path(ctx: AppContext, model_name: str) -> Path:
-    """<home>/reports/NAME-YYYY-MM-DDTHHMM.html (UTC)."""
-    return ctx.home.root / REPORTS_DIR / f"{model_name}-{utc_now():%Y-%m-%dT%H%M}.html"
+    """<home>/reports/NAME-YYYY-MM-DDTHHMM.html (UTC), or NAME-YYYY-MM-DDTHHMM-N.html when a report of
+    that minute exists (reports never replace a file)."""
+    stem = f"{model_name}-{utc_now():%Y-%m-%dT%H%M}"
+    folder = ctx.home.root / REPORTS_DIR
+    found, n = folder / f"{stem}.html", 1
+    while found.exists():
+        n += 1
+        found = folder / f"{stem}-{n}.html"
+    return found
 
 
 def list_reports(ctx: AppContext, model_name: str | None, limit: int) -> list[dict[str, Any]]:

@@ -8,8 +8,11 @@ from typing import Any
 
 from appliance.clock import utc_now
 from appliance.errors import InvalidRequest
+from appliance.serving import request_ids
 from appliance.store import prediction_queries as pq
 from appliance.store.connection import Store
+
+MAX_ROW_INDEX = 2**31 - 1  # row_index is an INTEGER column
 
 
 class FeedbackRecorder:
@@ -56,8 +59,8 @@ def _parse(index: int, item: Any) -> dict[str, Any]:
     if not isinstance(item, dict):
         return {"index": index, "problem": "each label must be an object"}
     request_id, row, label = item.get("request_id"), item.get("row_index", 0), item.get("label")
-    if not isinstance(request_id, str) or not request_id:
-        return {"index": index, "problem": "'request_id' must be a non-empty string"}
+    if request_ids.problem(request_id) is not None:
+        return {"index": index, "problem": f"'request_id' {request_ids.problem(request_id)}"}
     if isinstance(row, bool) or not isinstance(row, int) or row < 0:
         return {"index": index, "problem": "'row_index' must be a non-negative integer"}
     extra = sorted(set(item) - {"request_id", "row_index", "label"})
@@ -93,13 +96,43 @@ def _label(label: Any, positive: dict[str, Any]) -> tuple[str, float] | str:
 
 
 def parse_body(body: Any) -> list[Any]:
-    """A single label object, or {"labels": [...]}."""
+    """A single label object, or {"labels": [...]}; a number beyond its column's type is a 400 for the whole
+    body (no store key or value can hold it), naming the field."""
     if isinstance(body, dict) and "labels" in body:
         if not isinstance(body["labels"], list) or not body["labels"]:
             raise InvalidRequest("'labels' must be a non-empty list", [
                 {"field": "labels", "problem": "must be a non-empty list", "kind": "invalid_body"}])
-        return list(body["labels"])
+        items = list(body["labels"])
+        _check_numbers([(f"labels[{i}].", item) for i, item in enumerate(items)])
+        return items
     if isinstance(body, dict):
+        _check_numbers([("", body)])
         return [body]
     raise InvalidRequest("the body must be a label object or {\"labels\": [...]}", [
         {"field": "(body)", "problem": "must be an object", "kind": "invalid_body"}])
+
+
+def _check_numbers(items: list[tuple[str, Any]]) -> None:
+    """`row_index` must fit the INTEGER column, a numeric `label` the DOUBLE one."""
+    problems = []
+    for prefix, item in items:
+        if not isinstance(item, dict):
+            continue
+        row, label = item.get("row_index"), item.get("label")
+        if isinstance(row, int) and not isinstance(row, bool) and row > MAX_ROW_INDEX:
+            problems.append({"field": f"{prefix}row_index", "problem": f"must be at most {MAX_ROW_INDEX}",
+                             "kind": "number_too_large"})
+        if isinstance(label, int) and not isinstance(label, bool) and not _fits_double(label):
+            problems.append({"field": f"{prefix}label", "problem": "an integer beyond the range of a number "
+                             "(about ±1.8e308)", "kind": "number_too_large"})
+    if problems:
+        raise InvalidRequest(f"{problems[0]['field']}: {problems[0]['problem']}", problems,
+                             reason="number_too_large")
+
+
+def _fits_double(value: int) -> bool:
+    try:
+        float(value)
+    except OverflowError:
+        return False
+    return True

@@ -4,6 +4,12 @@ A request hands its rows to `submit` and waits; the writer commits everything qu
 transaction as soon as the previous commit ends, then wakes every waiter of that commit. A response
 is sent only after its rows are committed, so a `kill -9` loses no acknowledged prediction. The
 queue is bounded in rows: when it is full, new requests get 503 at once instead of waiting.
+
+One request's rows never fail another's: when a group commit fails for a row (not for the disk),
+the group is split and committed in halves until the one request the store refuses stands alone;
+it is answered with the error and kept in `rejected_requests`, the rest as soon as their half
+commits. A full disk fails the whole group with `StoreFull` (503 with Retry-After), since no
+split would help.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from appliance.clock import utc_now
-from appliance.errors import RetryLater, StoreError
+from appliance.errors import RetryLater, StoreError, StoreFull
 from appliance.serving.inputs import Inputs
 from appliance.store import prediction_queries as pq
 from appliance.store.connection import Store
@@ -67,6 +73,7 @@ class PredictionLog:
         self._cv = threading.Condition()
         self._stopping = False
         self.commits = 0
+        self.refused = 0  # requests whose rows could not be stored, alone, after their group failed
         self._thread = threading.Thread(target=self._run, name="prediction-log", daemon=True)
         self._thread.start()
 
@@ -100,6 +107,8 @@ class PredictionLog:
     def wait(self, record: LogRecord, timeout: float = 30.0) -> None:
         if not record.done.wait(timeout):
             raise RetryLater("the prediction log did not commit in time; retry shortly", 503, 1.0)
+        if isinstance(record.error, StoreFull):
+            raise StoreFull(f"prediction log commit failed: {record.error}") from record.error
         if record.error is not None:
             raise StoreError(f"prediction log commit failed: {record.error}") from record.error
 
@@ -123,22 +132,50 @@ class PredictionLog:
             self._commit(batch)
 
     def _commit(self, batch: list[LogRecord | dict[str, Any]]) -> None:
-        records = [r for r in batch if isinstance(r, LogRecord)]
-        rejections = [r for r in batch if isinstance(r, dict)]
+        """Commit `batch` and answer its waiters. When the group fails for something in a row (not for the
+        disk), its halves are committed apart, down to the one request that cannot be stored: that one
+        alone is answered with the error and kept in rejected_requests; every other waiter is answered
+        only once its own rows have committed."""
         error: BaseException | None = None
         for _ in range(2):  # a second try starts with fresh appenders (e.g. after a table gained a column)
-            try:
-                self._write(records, rejections)
-                self.commits += 1
-                error = None
+            error = self._try(batch)
+            if error is None:
                 break
-            except BaseException as e:  # every waiter of this commit learns that it failed
-                error = e
-        for record in records:
-            record.error = error
-            record.done.set()
-        for row in rejections:
-            row["_done"].set()
+        self._isolate(batch, error)
+
+    def _isolate(self, batch: list[LogRecord | dict[str, Any]], error: BaseException | None) -> None:
+        if error is None or isinstance(error, StoreFull) or len(batch) == 1:
+            self._answer(batch, error)
+            return
+        middle = len(batch) // 2
+        for half in (batch[:middle], batch[middle:]):
+            self._isolate(half, self._try(half))
+
+    def _try(self, batch: list[LogRecord | dict[str, Any]]) -> BaseException | None:
+        try:
+            self._write([r for r in batch if isinstance(r, LogRecord)], [r for r in batch if isinstance(r, dict)])
+        except BaseException as e:  # the caller decides who learns of it; the writer thread must live on
+            return e
+        self.commits += 1
+        return None
+
+    def _answer(self, batch: list[LogRecord | dict[str, Any]], error: BaseException | None) -> None:
+        if error is not None and not isinstance(error, StoreFull) and len(batch) == 1:
+            self._keep_refused(batch[0], error)
+        for item in batch:
+            if isinstance(item, LogRecord):
+                item.error = error
+                item.done.set()
+            else:
+                item["_done"].set()
+
+    def _keep_refused(self, item: LogRecord | dict[str, Any], error: BaseException) -> None:
+        """Record the request that could not be logged, so its loss is visible (best effort: the store may be
+        what failed)."""
+        self.refused += 1
+        if not isinstance(item, LogRecord) or item.route == "shadow":
+            return
+        self._try([{**_refused_row(item, error), "_done": threading.Event()}])
 
     def _write(self, records: list[LogRecord], rejections: list[dict[str, Any]]) -> None:
         with self._store.transaction():
@@ -148,6 +185,20 @@ class PredictionLog:
                     self._store.append_rows(pq.inputs_table(model_name), columns, rows)
             for row in rejections:
                 pq.insert_rejection(self._store, {k: v for k, v in row.items() if k != "_done"})
+
+
+def _refused_row(record: LogRecord, error: BaseException) -> dict[str, Any]:
+    """A rejected_requests row for a request whose rows the store refused (its values escaped, so it stores)."""
+    problem = f"the prediction log could not store this request's rows: {_escaped(str(error))[:500]}"
+    return {"request_id": _escaped(record.request_id), "received_at": record.logged_at,
+            "model_name": record.model_name, "api": record.api, "status": 500, "reason": "log_write_failed",
+            "errors": [{"field": "(body)", "problem": problem, "kind": "log_write_failed"}],
+            "body_excerpt": _escaped(repr(record.input_rows[:1] or record.log_rows[:1]))[:2048]}
+
+
+def _escaped(text: str) -> str:
+    """`text` with anything UTF-8 cannot hold written as a backslash escape."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _log_rows(records: list[LogRecord]) -> list[tuple[Any, ...]]:

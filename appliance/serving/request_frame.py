@@ -147,8 +147,18 @@ def _numeric(values: Sequence[Any], name: str, errors: _Errors) -> np.ndarray:
             errors.add(row, name, "NaN or infinity is not a number Vigil accepts", "not_finite")
             out[row] = np.nan
         else:
-            out[row] = value
+            out[row] = _as_float(value, row, name, errors)
     return out
+
+
+def _as_float(value: int | float, row: int, name: str, errors: _Errors) -> float:
+    """`value` as the DOUBLE it is logged as; an integer beyond its range is an error, not a 500."""
+    try:
+        return float(value)
+    except OverflowError:
+        errors.add(row, name, f"an integer of {len(str(abs(value)))} digits is beyond the range of a "
+                   "number (about ±1.8e308)", "number_too_large")
+        return np.nan
 
 
 def _ranges(numeric: np.ndarray, features: list[Feature], contract: Contract, policy: Policy, errors: _Errors,

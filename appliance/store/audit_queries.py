@@ -58,14 +58,17 @@ def _json(value: Any) -> str | None:
 
 def append(store: Store, at: datetime, actor: str, action: str, model_name: str | None, number: int | None,
            details: dict[str, Any], change: Change | None = None) -> None:
-    """Append one row to the chain (call inside the mutation's transaction)."""
+    """Append one row to the chain, in the mutation's transaction (or its own); the commit anchors the
+    new head outside the store (`audit_anchors`)."""
     change = change or Change()
-    prev = store.scalar("SELECT row_hash FROM audit_log ORDER BY id DESC LIMIT 1") or ""
-    row_id = int(store.scalar("SELECT nextval('audit_log_id')"))
-    store.execute(_APPEND, {"id": row_id, "at": at, "actor": actor, "action": action, "model": model_name,
-                            "version": number, "details": json.dumps(details, default=str), "prev": prev,
-                            "subject": change.subject, "before": _json(change.before),
-                            "after": _json(change.after), "reason": change.reason})
+    with store.transaction():
+        prev = store.scalar("SELECT row_hash FROM audit_log ORDER BY id DESC LIMIT 1") or ""
+        row_id = int(store.scalar("SELECT nextval('audit_log_id')"))
+        store.execute(_APPEND, {"id": row_id, "at": at, "actor": actor, "action": action, "model": model_name,
+                                "version": number, "details": json.dumps(details, default=str), "prev": prev,
+                                "subject": change.subject, "before": _json(change.before),
+                                "after": _json(change.after), "reason": change.reason})
+        store.audit_added()
 
 
 def recomputed(store: Store) -> list[tuple[Any, ...]]:

@@ -7,6 +7,8 @@ Extension auto-install and auto-load are off: an edge box has no internet, and n
 
 from __future__ import annotations
 
+import errno
+import os
 import re
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,7 +16,8 @@ from typing import Any, Iterator, Sequence
 
 import duckdb
 
-from appliance.errors import QueryError, StoreError, StoreInUse
+from appliance.errors import QueryError, StoreError, StoreFull, StoreInUse
+from appliance.store.audit_anchors import AuditAnchors
 
 OFFLINE_SETTINGS = {
     "autoinstall_known_extensions": False,
@@ -23,6 +26,7 @@ OFFLINE_SETTINGS = {
 }
 
 _PID = re.compile(r"\(PID (\d+)\)")
+_NO_SPACE = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)  # the device, the user's quota, or a file-size limit
 
 
 class Store:
@@ -34,6 +38,10 @@ class Store:
         self.read_only = read_only
         self._depth = 0
         self._appenders: dict[tuple[str, tuple[str, ...] | None], Any] = {}
+        # The home's audit anchors (None for an in-memory store), shared with this store's cursors;
+        # a transaction that added audit rows anchors the new head right after it commits.
+        self.anchors: AuditAnchors | None = None
+        self._audit_added = False
 
     @classmethod
     def open(
@@ -46,7 +54,9 @@ class Store:
             raise _lock_error(path, e) from e
         except duckdb.Error as e:
             raise StoreError(f"cannot open store {path}: {e}") from e
-        return cls(connection, path, read_only)
+        store = cls(connection, path, read_only)
+        store.anchors = AuditAnchors(path.parent)
+        return store
 
     @classmethod
     def memory(cls) -> "Store":
@@ -68,7 +78,7 @@ class Store:
             cursor = self._connection.execute(sql, params)
             return cursor.fetchall() if cursor.description else []
         except duckdb.Error as e:
-            raise StoreError(f"store statement failed: {e}") from e
+            raise _failure(f"store statement failed: {e}", e) from e
 
     def execute_script(self, sql: str) -> None:
         """Run several statements with no parameters (migrations)."""
@@ -94,14 +104,6 @@ class Store:
         found = self.execute(sql, params)
         return found[0][0] if found else None
 
-    def table(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
-        """Column names and rows of an unparameterised query (the SQL console)."""
-        try:
-            cursor = self._connection.execute(sql)
-            return [d[0] for d in cursor.description or []], cursor.fetchall()
-        except duckdb.Error as e:
-            raise QueryError(f"query failed: {_first_line(e)}") from e
-
     def table_params(self, sql: str, params: Sequence[Any]) -> tuple[list[str], list[tuple[Any, ...]]]:
         """Column names and rows of a bound query."""
         try:
@@ -119,7 +121,14 @@ class Store:
 
     def cursor(self) -> "Store":
         """A second handle on the same database for another thread (DuckDB cursors are per thread)."""
-        return Store(self._connection.cursor(), self.path, self.read_only)
+        handle = Store(self._connection.cursor(), self.path, self.read_only)
+        handle.anchors = self.anchors
+        return handle
+
+    def driver_cursor(self) -> duckdb.DuckDBPyConnection:
+        """A new DuckDB cursor for a store module that runs it itself (the SQL console: it streams,
+        interrupts and closes it); the caller closes it."""
+        return self._connection.cursor()
 
     def append_rows(self, table: str, columns: list[str] | None, rows: list[tuple[Any, ...]]) -> None:
         """Insert many rows through DuckDB's appender (much cheaper per call than INSERT statements).
@@ -135,7 +144,7 @@ class Store:
             appender.flush()
         except duckdb.Error as e:
             self._appenders.clear()
-            raise StoreError(f"appending to {table} failed: {e}") from e
+            raise _failure(f"appending to {table} failed: {e}", e) from e
 
     def set_option(self, name: str, value: str) -> None:
         """Set a DuckDB option on this connection (names are Vigil's constants, never user input)."""
@@ -157,10 +166,32 @@ class Store:
             yield self
         except BaseException:
             self._depth = 0
+            self._audit_added = False
             self.execute("ROLLBACK")
             raise
         self._depth = 0
+        if self._audit_added and self.anchors is not None:
+            self._audit_added = False
+            with self.anchors.lock:  # verification reads store and anchors under the same lock
+                self.execute("COMMIT")
+                self.anchors.record(self)
+            return
+        self._audit_added = False
         self.execute("COMMIT")
+
+    def audit_added(self) -> None:
+        """Note that this transaction added audit rows: its commit appends the new head to the anchors."""
+        if not self._depth:
+            raise StoreError("audit rows are appended inside a transaction")
+        self._audit_added = True
+
+
+def _failure(message: str, error: Exception) -> StoreError:
+    """StoreFull when the driver failed for lack of disk space (a state that passes), else StoreError."""
+    text = str(error)
+    if any(os.strerror(code) in text for code in _NO_SPACE):
+        return StoreFull(message)
+    return StoreError(message)
 
 
 def _lock_error(path: Path, error: Exception) -> StoreError:

@@ -48,11 +48,16 @@ def append_log(store: Store, table: str, directory: Path, box: str, since: datet
     return count
 
 
+def state_file(directory: Path, name: str, box: str) -> Path:
+    """Where a current-state table of a box is written: `<dir>/<name>/box=<box>/data.parquet`."""
+    return directory / name / f"box={box}" / "data.parquet"
+
+
 def write_state(store: Store, name: str, directory: Path, box: str) -> int:
-    """Rewrite a current-state table for this box: `<dir>/<name>/box=<box>/data.parquet`."""
-    target = directory / name / f"box={box}"
-    target.mkdir(parents=True, exist_ok=True)
+    """Rewrite a current-state table for this box (`state_file`)."""
+    target = state_file(directory, name, box)
+    target.parent.mkdir(parents=True, exist_ok=True)
     sql = STATES[name]
     store.execute_script(f"COPY (SELECT {_literal(box)} AS box, * FROM ({sql})) TO "
-                         f"{_literal(str(target / 'data.parquet'))} (FORMAT parquet)")
+                         f"{_literal(str(target))} (FORMAT parquet)")
     return int(store.scalar(f"SELECT count(*) FROM ({sql})"))

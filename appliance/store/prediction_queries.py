@@ -128,29 +128,3 @@ def list_api_keys(store: Store) -> list[dict[str, Any]]:
 
 def alias_percent(store: Store, model_name: str, alias: str) -> float | None:
     return store.scalar("SELECT traffic_percent FROM aliases WHERE model_name = ? AND alias = ?", [model_name, alias])
-
-
-def set_alias_percent(store: Store, model_name: str, alias: str, percent: float | None) -> None:
-    store.execute("UPDATE aliases SET traffic_percent = ? WHERE model_name = ? AND alias = ?",
-                  [percent, model_name, alias])
-
-
-def prune_inputs(store: Store, model_name: str, cutoff: Any, count_only: bool = False) -> int:
-    """Delete a model's logged inputs answered before `cutoff`, except those of versions under an audit
-    hold (the prediction_log rows stay)."""
-    table = inputs_table(model_name)
-    if not store.scalar("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]):
-        return 0
-    verb = f"SELECT count(*) FROM {table}" if count_only else f"DELETE FROM {table}"
-    rows = store.execute(
-        f"{verb} WHERE request_id IN (SELECT p.request_id FROM prediction_log p "
-        "WHERE p.model_name = ? AND p.logged_at < ? AND NOT EXISTS (SELECT 1 FROM audit_holds h "
-        "WHERE h.model_name = p.model_name AND h.released_at IS NULL AND (h.version IS NULL OR h.version = p.version))"
-        ")" + ("" if count_only else " RETURNING 1"), [model_name, cutoff])
-    return int(rows[0][0]) if count_only else len(rows)
-
-
-def prune_rejections(store: Store, cutoff: Any, count_only: bool = False) -> int:
-    if count_only:
-        return int(store.scalar("SELECT count(*) FROM rejected_requests WHERE received_at < ?", [cutoff]))
-    return len(store.execute("DELETE FROM rejected_requests WHERE received_at < ? RETURNING 1", [cutoff]))

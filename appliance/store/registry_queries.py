@@ -206,27 +206,20 @@ def latest_contract(store: Store, model_name: str, number: int) -> dict[str, Any
     ))
 
 
+def bundle_import(store: Store, model_name: str, box: str, original_version: int,
+                  original_artifact_sha256: str) -> int | None:
+    """The version an earlier import of the same bundled version registered, if any."""
+    found = store.scalar(
+        "SELECT version FROM model_versions WHERE model_name = ? AND imported_from->>'box' = ? "
+        "AND CAST(imported_from->>'original_version' AS INTEGER) = ? "
+        "AND imported_from->>'original_artifact_sha256' = ? ORDER BY version LIMIT 1",
+        [model_name, box, original_version, original_artifact_sha256])
+    return None if found is None else int(found)
+
+
 def aliases(store: Store, model_name: str) -> dict[str, int]:
     rows = store.execute("SELECT alias, version FROM aliases WHERE model_name = ?", [model_name])
     return {alias: number for alias, number in rows}
-
-
-def set_alias(store: Store, model_name: str, alias: str, number: int, actor: str, at: datetime) -> None:
-    store.execute(
-        "INSERT INTO aliases (model_name, alias, version, updated_by, updated_at) VALUES (?, ?, ?, ?, ?) "
-        "ON CONFLICT (model_name, alias) "
-        "DO UPDATE SET version = excluded.version, updated_by = excluded.updated_by, updated_at = excluded.updated_at",
-        [model_name, alias, number, actor, at],
-    )
-
-
-def insert_deployment(store: Store, model_name: str, alias: str, from_version: int | None,
-                      to_version: int | None, actor: str, at: datetime, reason: str) -> None:
-    store.execute(
-        "INSERT INTO deployments (model_name, alias, from_version, to_version, actor, changed_at, reason) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [model_name, alias, from_version, to_version, actor, at, reason],
-    )
 
 
 def deployments(store: Store, model_name: str) -> list[dict[str, Any]]:
@@ -235,14 +228,6 @@ def deployments(store: Store, model_name: str) -> list[dict[str, Any]]:
         "WHERE model_name = ? ORDER BY id",
         [model_name],
     )
-
-
-def previous_champion(store: Store, model_name: str, current: int) -> int | None:
-    """The version champion pointed at before it last moved to `current`."""
-    found = store.scalar(
-        "SELECT from_version FROM deployments WHERE model_name = ? AND alias = 'champion' AND to_version = ? "
-        "ORDER BY id DESC LIMIT 1", [model_name, current])
-    return int(found) if found is not None else None
 
 
 def insert_audit(store: Store, at: datetime, actor: str, action: str, model_name: str | None,

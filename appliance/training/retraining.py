@@ -2,7 +2,8 @@
 
 The child process snapshots the spec's source again (fresh data), fits, evaluates, compares with
 the champion and writes the artifact and plan files; it never opens the store (the daemon holds its
-lock). It runs at the lowest CPU priority from its first import on (`idle_priority.py`), and on one thread (OpenMP and BLAS limited to one) so that
+lock). It dies with the daemon, even while paused (`child_setup.py`), runs at the lowest CPU priority from
+its first import on (`idle_priority.py`), and on one thread (OpenMP and BLAS limited to one) so that
 scoring keeps its latency. The parent registers the
 result in one transaction, records the trigger (schedule, drift, event) in the version's lineage,
 points the `challenger` alias at it for the promotion workflow — never at champion — and adds it to
@@ -25,12 +26,12 @@ from appliance.alerts.incidents import record_for_model
 from appliance.config import TrainingConfig
 from appliance.context import AppContext
 from appliance.errors import RegistryError
-from appliance.registry.aliases import move_alias
+from appliance.release.challenger import designate
 from appliance.registry.blobs import BlobWriter
 from appliance.registry.versions import NewVersion, require_model
 from appliance.store import registry_queries as q
 from appliance.training.champion import ChampionInfo, champion_info
-from appliance.training.idle_priority import lower_priority
+from appliance.training.child_setup import prepare
 from appliance.training.trainer import register_prepared
 
 TRIGGERS = ("schedule", "drift", "event")
@@ -57,12 +58,14 @@ def retrain(ctx: AppContext, model_name: str, *, trigger: str, reason: str, acto
     writer.created = [Path(p) for p in created]
     with write_lock or contextlib.nullcontext():
         registered = register_prepared(ctx.store, writer, new)
-        move_alias(ctx.store, model_name, "challenger", registered.version, actor=actor,
-                   reason=f"retrained ({trigger}): {reason}")
+        named = designate(ctx, model_name, registered.version, actor=actor, reason=f"retrained ({trigger}): {reason}")
         with ctx.store.transaction():
             record_for_model(ctx.store, model_name, "retrain", actor,
-                             f"v{registered.version} retrained ({trigger}): {reason}; now challenger")
-    return {**registered.as_dict(), "trigger": trigger, "alias": "challenger", "from_version": source["version"],
+                             f"v{registered.version} retrained ({trigger}): {reason}; "
+                             + ("now challenger" if named["status"] == "applied" else
+                                f"challenger on approval of request {named['request_id']}"))
+    return {**registered.as_dict(), "trigger": trigger, "alias": "challenger", "request_id": named["request_id"],
+            "request_status": named["status"], "from_version": source["version"],
             "paused_s": round(paused, 1)}
 
 
@@ -98,8 +101,11 @@ def run_in_training_process(work: Callable[..., T], args: tuple[Any, ...], *, bu
 
 
 def training_pool() -> ProcessPoolExecutor:
-    """One spawned process that lowers its priority before it imports anything heavy."""
-    return ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn"), initializer=lower_priority)
+    """One spawned process that dies with this one (even while paused) and lowers its priority before
+    it imports anything heavy (`child_setup.py`). Its process starts at the first `submit`, in the
+    calling thread: the parent-death signal follows that thread, which waits for the result."""
+    return ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn"), initializer=prepare,
+                               initargs=(os.getpid(),))
 
 
 def train_in_child(home_root: str, settings: TrainingConfig, spec_text: str, spec_path: str | None,

@@ -27,22 +27,23 @@ def test_backup_under_load_restores_a_home_that_answers_the_same(
 
     load = threading.Thread(target=client)
     load.start()
+    backup = daemon.home / "exports" / "backup"  # through the daemon, outputs go under <home>/exports/
     try:
-        result = vigil("backup", tmp_path / "backup", "--home", daemon.home, "--json")
+        result = vigil("backup", backup, "--home", daemon.home, "--json")
     finally:
         stop.set()
         load.join()
     assert result.code == 0, result.err
     made = json.loads(result.out)
     assert made["files"] >= 4 and set(answered) == {200} and len(answered) > 0  # scoring went on meanwhile
-    manifest = json.loads((tmp_path / "backup" / "backup.json").read_text())
+    manifest = json.loads((backup / "backup.json").read_text())
     assert "vigil.duckdb" in manifest["files"] and "admin.token" not in manifest["files"]
     assert any(name.startswith("artifacts/") for name in manifest["files"])
     daemon.stop()
     assert query(daemon.home, "SELECT count(*) FROM audit_log WHERE action = 'backup.create'") == [(1,)]
 
     restored = tmp_path / "restored"
-    done = vigil("restore", tmp_path / "backup", "--home", restored)
+    done = vigil("restore", backup, "--home", restored)
     assert done.code == 0 and "audit chain intact" in done.out, done.err
     logged = query(restored, "SELECT count(*) FROM prediction_log WHERE request_id LIKE 'before-%'")
     assert logged == [(20,)]  # everything acknowledged before the backup is in it
@@ -97,7 +98,7 @@ def test_export_is_incremental_partitioned_parquet_per_box(daemon: Daemon, sampl
                                                            tmp_path: Path, vigil: Callable[..., Any]) -> None:
     import duckdb
 
-    lake = tmp_path / "lake"
+    lake = daemon.home / "exports" / "lake"  # through the daemon, outputs go under <home>/exports/
     for i in range(6):
         assert daemon.post("/v1/models/delay/predict", {"records": sample_records[i:i + 2]})[0] == 200
     through_daemon = vigil("export", lake, "--box", "live", "--home", daemon.home, "--json")

@@ -4,7 +4,6 @@ and written weekly by the report job; the console lists them."""
 from __future__ import annotations
 
 import asyncio
-import getpass
 import hashlib
 import os
 import shutil
@@ -15,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from appliance.access.os_account import current_account
 from daemon_support import Daemon, admin, start_daemon, wait_until
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -81,7 +81,7 @@ def test_a_report_over_real_traffic_opens_in_chromium_with_its_charts(daemon: Da
         admin(daemon, "monitor_run", {"window": "1h"})
     assert admin(daemon, "alerts", {"model": "delay"})["alerts"]
 
-    out = tmp_path / "out" / "delay.html"
+    out = daemon.home / "exports" / "out" / "delay.html"  # through the daemon, outputs go under <home>/exports/
     made = admin(daemon, "report", {"name": "delay", "window": "24h", "out": str(out)})
     data = out.read_bytes()
     assert made["path"] == str(out) and made["bytes"] == len(data) and made["version"] == 1
@@ -104,13 +104,13 @@ def test_a_report_over_real_traffic_opens_in_chromium_with_its_charts(daemon: Da
 
     listed = admin(daemon, "reports", {"name": "delay"})["reports"]
     assert [(r["report_id"], r["trigger"], r["exists"], r["created_by"]) for r in listed] == [
-        (made["report_id"], "manual", True, getpass.getuser())]  # the daemon knows the caller, not the args
+        (made["report_id"], "manual", True, current_account())]  # the daemon knows the caller, not the args
     audit = admin(daemon, "sql", {"query": "SELECT action, subject FROM audit_log WHERE action = 'report.write'"})
     assert [tuple(r) for r in audit["rows"]] == [("report.write", f"report:{made['report_id']}")]
     with pytest.raises(Exception, match="FILE.html"):
-        admin(daemon, "report", {"name": "delay", "out": str(tmp_path / "report.pdf")})
+        admin(daemon, "report", {"name": "delay", "out": str(out.with_name("report.pdf"))})
     with pytest.raises(Exception, match="no model named"):
-        admin(daemon, "report", {"name": "nope", "out": str(tmp_path / "nope.html")})
+        admin(daemon, "report", {"name": "nope", "out": str(out.with_name("nope.html"))})
 
 
 def test_the_weekly_report_job_writes_into_reports_and_the_console_lists_it(

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 from pathlib import Path
 from typing import Any, Callable
 
+from appliance.access.os_account import current_account
 from daemon_support import Daemon, start_daemon
 from tests.support import query
 
@@ -22,17 +22,18 @@ def _token(output: str) -> str:
 
 
 def test_roles_without_a_daemon(fresh_home: Path, vigil: Callable[..., Any]) -> None:
-    me = getpass.getuser()
+    me = current_account()
     assert "(admin, identified by bootstrap)" in vigil("whoami", "--home", fresh_home).out  # no users yet
+    assert vigil("promote", "delay", "2", "--to", "champion", "--reason", "v2", "--home", fresh_home).code == 0
     assert vigil("users", "add", me, "--role", "admin", "--home", fresh_home).code == 0
     viewer = _token(vigil("users", "add", "vera", "--role", "viewer", "--home", fresh_home).out)
     operator = _token(vigil("users", "add", "otto", "--role", "operator", "--home", fresh_home).out)
     as_vera = {"VIGIL_TOKEN": viewer}
     assert vigil("models", "--home", fresh_home, env=as_vera).code == 0  # viewers read
-    denied = vigil("rollback", "delay", "--to", "2", "--reason", "x", "--home", fresh_home, env=as_vera)
+    denied = vigil("rollback", "delay", "--to", "1", "--reason", "x", "--home", fresh_home, env=as_vera)
     assert denied.code == 2 and "vera (viewer) may not run 'rollback'; it needs the operator role" in denied.err
     assert "Traceback" not in denied.err
-    ok = vigil("rollback", "delay", "--to", "2", "--reason", "v1 is bad", "--home", fresh_home,
+    ok = vigil("rollback", "delay", "--to", "1", "--reason", "v2 is bad", "--home", fresh_home,
                env={"VIGIL_TOKEN": operator})
     assert ok.code == 0
     assert vigil("users", "add", "mallory", "--role", "admin", "--home", fresh_home,
@@ -47,20 +48,21 @@ def test_roles_without_a_daemon(fresh_home: Path, vigil: Callable[..., Any]) -> 
 
 
 def test_roles_through_the_admin_api(fresh_home: Path, tmp_path: Path, vigil: Callable[..., Any]) -> None:
-    assert vigil("users", "add", getpass.getuser(), "--role", "admin", "--home", fresh_home).code == 0
+    assert vigil("promote", "delay", "2", "--to", "champion", "--reason", "v2", "--home", fresh_home).code == 0
+    assert vigil("users", "add", current_account(), "--role", "admin", "--home", fresh_home).code == 0
     viewer = _token(vigil("users", "add", "vera", "--role", "viewer", "--home", fresh_home).out)
     daemon = start_daemon(fresh_home, tmp_path / "daemon.log")
     try:
         post = lambda name, body, token: _admin_post(daemon, name, body, token)  # noqa: E731
-        status, body = post("rollback", {"name": "delay", "to": 2, "reason": "x"}, viewer)
+        status, body = post("rollback", {"name": "delay", "to": 1, "reason": "x"}, viewer)
         assert status == 403 and body["error"]["type"] == "Forbidden" and "operator role" in body["error"]["message"]
         status, body = post("whoami", {"actor": "someone-else"}, viewer)
         assert status == 200 and body["result"] == {"name": "vera", "role": "viewer", "identity": "token"}
         assert post("models", {}, "vgu_not-a-token")[0] == 401
-        cli = vigil("rollback", "delay", "--to", "2", "--reason", "x", "--home", fresh_home,
+        cli = vigil("rollback", "delay", "--to", "1", "--reason", "x", "--home", fresh_home,
                     env={"VIGIL_TOKEN": viewer})
         assert cli.code == 2 and "may not run 'rollback'" in cli.err
-        assert vigil("rollback", "delay", "--to", "2", "--reason", "ok", "--home", fresh_home).code == 0  # admin
+        assert vigil("rollback", "delay", "--to", "1", "--reason", "ok", "--home", fresh_home).code == 0  # admin
         denied = vigil("sql", "SELECT count(*) FROM audit_log WHERE action = 'access.denied'", "--format", "csv",
                        "--home", fresh_home)
         assert denied.out.split()[-1] == "2"
@@ -70,7 +72,7 @@ def test_roles_through_the_admin_api(fresh_home: Path, tmp_path: Path, vigil: Ca
 
 def test_an_approval_through_the_admin_api_swaps_the_champion(fresh_home: Path, tmp_path: Path,
                                                                vigil: Callable[..., Any], sample_records) -> None:
-    assert vigil("users", "add", getpass.getuser(), "--role", "admin", "--home", fresh_home).code == 0
+    assert vigil("users", "add", current_account(), "--role", "admin", "--home", fresh_home).code == 0
     ann = _token(vigil("users", "add", "ann", "--role", "approver", "--home", fresh_home).out)
     bob = _token(vigil("users", "add", "bob", "--role", "approver", "--home", fresh_home).out)
     daemon = start_daemon(fresh_home, tmp_path / "daemon.log")

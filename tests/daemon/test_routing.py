@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import getpass
 import threading
 import time
 from collections import Counter
 
+from appliance.access.os_account import current_account
 from appliance.cli.backend import call
 from daemon_support import Daemon
 
@@ -103,10 +103,14 @@ def test_rollback_under_load_fails_no_request_and_answers_within_a_second(daemon
     stop.set()
     for t in threads:
         t.join()
-    assert result == {"model": "delay", "from_version": 2, "to_version": 1}
+    assert {k: result[k] for k in ("model", "from_version", "to_version")} == {
+        "model": "delay", "from_version": 2, "to_version": 1}
+    assert "most recent earlier champion" in result["why"]
+    assert [c["check"] for c in result["preflight"]] == ["loads", "contract", "golden_rows"]
+    assert all(c["ok"] is not False for c in result["preflight"])
     assert [a for a in answers if a[1] != 200] == []
     assert {v for at, _, v in answers if at > commanded + 1.0} == {1}  # v1 answers within 1 s of the command
-    me = getpass.getuser()  # the recorded actor is the identified caller, whatever the arguments say
+    me = current_account()  # the recorded actor is the identified caller, whatever the arguments say
     deployments = call(home, "sql", {"query": "SELECT actor, reason FROM deployments ORDER BY id DESC LIMIT 1"})
     assert deployments["rows"] == [[me, "v2 misbehaves"]]
     audit = call(home, "sql", {"query": "SELECT action, actor FROM audit_log ORDER BY id DESC LIMIT 1"})

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import getpass
 import signal
 import time
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any, Awaitable, Callable
 
 import pytest
 
+from appliance.access.os_account import current_account
 from daemon_support import Daemon, start_daemon
 
 pytest.importorskip("textual")
@@ -70,7 +70,7 @@ def test_overview_shows_live_numbers(daemon: Daemon, sample_records: list[dict[s
             assert float(rows[0][5]) > 0 and rows[0][6] == "0%"  # p95 ms, error rate
             assert rows[0][-1].strip("▁") != ""  # the requests/min sparkline shows the traffic
             status = await _until(pilot, lambda: "(admin)" in _status(app) and _status(app))
-            assert f"{getpass.getuser()} (admin)" in status and "live 127.0.0.1:" in status
+            assert f"{current_account()} (admin)" in status and "live 127.0.0.1:" in status
             label = str(app.screen.query_one("#spark-label").render())
             assert "30 answered, 0 rejected" in label
             await pilot.press("enter")
@@ -90,7 +90,7 @@ def _token(home: Path, name: str, role: str) -> str:
 def test_approve_flow_and_self_approval_refused(daemon: Daemon, monkeypatch: pytest.MonkeyPatch) -> None:
     from appliance.cli.backend import call
 
-    _token(daemon.home, getpass.getuser(), "admin")
+    _token(daemon.home, current_account(), "admin")
     ann = _token(daemon.home, "ann", "approver")
     bob = _token(daemon.home, "bob", "approver")
     monkeypatch.setenv("VIGIL_TOKEN", ann)
@@ -132,7 +132,7 @@ def test_rollback_end_to_end_and_wrong_role(daemon: Daemon, monkeypatch: pytest.
     from appliance.cli.backend import call
 
     call(str(daemon.home), "promote", {"name": "delay", "version": 2, "alias": "champion", "reason": "v2"})
-    _token(daemon.home, getpass.getuser(), "admin")
+    _token(daemon.home, current_account(), "admin")
     viewer = _token(daemon.home, "vic", "viewer")
     operator = _token(daemon.home, "otto", "operator")
 

@@ -57,10 +57,10 @@ def test_rollback_restores_the_previous_champion_and_refuses_without_one(audited
     assert query(audited, "SELECT version FROM current_aliases WHERE alias = 'champion'") == [(1,)]
     assert query(audited, "SELECT action FROM audit_log ORDER BY id DESC LIMIT 1") == [("alias.rollback",)]
     assert cli("audit", "verify", "--home", audited).code == 0
-    # v1 was the first champion: walking back from the start has nowhere to go
-    _tamper(audited, "DELETE FROM deployments WHERE to_version = 1 AND from_version = 2")
+    # the only earlier champion, v2, was just rolled away from: a second rollback does not flip back to it
     refused = cli("rollback", "delay", "--reason", "again", "--home", audited)
-    assert refused.code == 2 and "replaced no earlier version; pass --to VERSION" in refused.err
+    assert refused.code == 2 and "no known-good version" in refused.err and "pass --to VERSION" in refused.err
+    assert query(audited, "SELECT version FROM current_aliases WHERE alias = 'champion'") == [(1,)]
     assert cli("rollback", "delay", "--to", "2", "--reason", "explicit", "--home", audited).code == 0
     missing = cli("rollback", "nope", "--reason", "x", "--home", audited)
     assert missing.code == 2 and "nope" in missing.err
@@ -79,8 +79,10 @@ def test_audit_export_writes_parquet_for_other_engines(audited: Path, cli: Calla
         "promotion.request", "alias.move", "promotion.applied"] * 2
     assert pl.read_parquet(out / "model_versions.parquet").height == 2
     assert pl.read_parquet(out / "deployments.parquet")["to_version"].to_list() == [1, 2]
-    missing = cli("audit", "export", str(tmp_path / "nowhere"), "--home", audited)
-    assert missing.code == 2 and "is not a directory" in missing.err
+    again = cli("audit", "export", str(out), "--home", audited)  # an export never replaces files
+    assert again.code == 2 and f"{out / 'audit_log.parquet'} already exists" in again.err
+    assert pl.read_parquet(out / "audit_log.parquet").height == 8
+    assert cli("audit", "export", str(tmp_path / "new" / "dir"), "--home", audited).code == 0  # created
 
 
 def test_auditor_views_answer_lineage_provenance_and_dora(audited: Path, cli: Callable[..., Any]) -> None:

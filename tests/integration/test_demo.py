@@ -42,10 +42,10 @@ def _check(step: int, demo: Any) -> None:
     """The state after each step of the story, read with SQL (through the daemon's admin API once it runs)."""
     aliases = lambda: dict(demo.sql("SELECT alias, version FROM aliases ORDER BY alias"))  # noqa: E731
     if step == 1:
-        import getpass
+        from appliance.access.os_account import current_account
 
         users = dict(demo.sql("SELECT name, role FROM users"))
-        assert users == {getpass.getuser(): "admin", "dana": "approver", "sam": "approver"}
+        assert users == {current_account(): "admin", "dana": "approver", "sam": "approver"}
     elif step == 2:
         assert _one(demo, "SELECT version, created_by FROM model_versions") == [1, "dana"]
         assert _one(demo, "SELECT max(time_max) < TIMESTAMP '2013-07-01' FROM dataset_snapshots") is True

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 import pickle
 from pathlib import Path
 
@@ -14,7 +16,7 @@ import skops.io as sio
 from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
 from support import files_under, query
 
@@ -83,6 +85,9 @@ def test_pickled_files_need_trust(suffix: str, home: Path, cli, flights_small: P
     row = query(home, "SELECT imported_from->>'format', imported_from->>'trusted', a.format FROM model_versions "
                       "JOIN artifacts a ON a.sha256 = artifact_sha256")
     assert row == [(suffix[1:], "true", "skops")]
+    audit = query(home, "SELECT action, details->>'sha256' FROM audit_log ORDER BY id")
+    assert audit == [("import.trusted_load", hashlib.sha256(file.read_bytes()).hexdigest()),
+                     ("version.imported", None)]  # the load is on record before the file was opened
     assert all(p.suffix in (".skops", ".parquet") for p in files_under(home / "artifacts") + files_under(home / "datasets"))
 
 
@@ -103,4 +108,31 @@ def test_import_refuses_mismatched_model_and_spec(home: Path, cli, flights_small
     unknown.write_bytes(b"x")
     result = cli("import", "delay", unknown, "--spec", spec_no_missing, "--home", home)
     assert result.code == 2 and "unknown model format" in result.err
+    assert query(home, "SELECT count(*) FROM model_versions") == [(0,)]
+
+
+def test_trusted_import_needs_an_admin(home: Path, cli, flights_small: Path, spec_no_missing: Path, tmp_path: Path,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    import getpass
+
+    file = tmp_path / "outside.pkl"
+    file.write_bytes(pickle.dumps(_outside_model(flights_small)))
+    assert cli("users", "add", getpass.getuser(), "--role", "admin", "--home", home).code == 0
+    added = cli("users", "add", "otto", "--role", "operator", "--home", home)
+    monkeypatch.setenv("VIGIL_TOKEN", next(line for line in added.out.splitlines() if line.startswith("vgu_")))
+    refused = cli("import", "delay", file, "--spec", spec_no_missing, "--trust", "--home", home)
+    assert refused.code == 2 and "may not run 'import_trusted'; it needs the admin role" in refused.err
+    assert query(home, "SELECT count(*) FROM model_versions") == [(0,)]
+    assert query(home, "SELECT action, actor FROM audit_log WHERE action LIKE 'import%' OR action = 'access.denied'") \
+        == [("access.denied", "otto")]
+
+
+def test_trusted_import_of_a_model_that_cannot_be_stored_safely_fails(home: Path, cli, spec_no_missing: Path,
+                                                                       tmp_path: Path) -> None:
+    file = tmp_path / "custom.pkl"
+    file.write_bytes(pickle.dumps(Pipeline([("root", FunctionTransformer(math.sqrt)), ("lr", LogisticRegression())])))
+    result = cli("import", "delay", file, "--spec", spec_no_missing, "--trust", "--home", home)
+    assert result.code == 2 and "Traceback" not in result.err
+    assert "custom.pkl: it uses types outside scikit-learn, NumPy and SciPy (math.sqrt)" in result.err
+    assert "a trusted import accepts a scikit-learn estimator or pipeline" in result.err
     assert query(home, "SELECT count(*) FROM model_versions") == [(0,)]

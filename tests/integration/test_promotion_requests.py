@@ -3,11 +3,11 @@ approval, expiry, rejection by an approver."""
 
 from __future__ import annotations
 
-import getpass
 import time
 from pathlib import Path
 from typing import Any, Callable
 
+from appliance.access.os_account import current_account
 from tests.support import query
 
 
@@ -37,7 +37,7 @@ def test_a_failing_gate_rejects_with_its_evidence(home: Path, vigil: Callable[..
 def test_four_eyes_approval_expiry_and_rejection(home: Path, vigil: Callable[..., Any],
                                                  write_spec: Callable[..., Path]) -> None:
     _versions(home, vigil, write_spec)
-    assert vigil("users", "add", getpass.getuser(), "--role", "admin", "--home", home).code == 0
+    assert vigil("users", "add", current_account(), "--role", "admin", "--home", home).code == 0
     ann = {"VIGIL_TOKEN": _token(vigil("users", "add", "ann", "--role", "approver", "--home", home).out)}
     bob = {"VIGIL_TOKEN": _token(vigil("users", "add", "bob", "--role", "approver", "--home", home).out)}
     otto = {"VIGIL_TOKEN": _token(vigil("users", "add", "otto", "--role", "operator", "--home", home).out)}

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 from pathlib import Path
 from typing import Any, Callable
 
 import pytest
 
+from appliance.access.os_account import current_account
 from tests.support import query
 
 
@@ -68,7 +68,7 @@ def test_only_archived_unheld_artifacts_past_the_limit_are_deleted(three_version
     assert query(home, "SELECT count(*) FROM scoring_plans WHERE artifact_sha256 = ?", [deleted[0]["sha256"]]) == [(0,)]
     [audit] = query(home, "SELECT actor, model_name, version, subject, before, after, reason FROM audit_log "
                           "WHERE action = 'retention.delete_artifact'")
-    assert audit[:4] == (getpass.getuser(), "delay", 1, f"artifact:{deleted[0]['sha256']}")
+    assert audit[:4] == (current_account(), "delay", 1, f"artifact:{deleted[0]['sha256']}")
     assert json.loads(audit[4])["files"] == deleted[0]["files"] and audit[5] is None
     assert "no alias, pending request or audit hold" in audit[6]
     assert cli("audit", "verify", "--home", home).code == 0
@@ -86,7 +86,7 @@ def test_only_archived_unheld_artifacts_past_the_limit_are_deleted(three_version
 def test_a_pending_request_keeps_the_artifact(three_versions: Path, cli: Callable[..., Any],
                                               vigil: Callable[..., Any]) -> None:
     home = three_versions
-    assert cli("users", "add", getpass.getuser(), "--role", "admin", "--home", home).code == 0
+    assert cli("users", "add", current_account(), "--role", "admin", "--home", home).code == 0
     token = next(line for line in cli("users", "add", "ann", "--role", "approver", "--home", home).out.splitlines()
                  if line.startswith("vgu_"))
     pending = vigil("promote", "delay", "1", "--to", "champion", "--reason", "back", "--home", home,
@@ -102,7 +102,7 @@ def test_a_pending_request_keeps_the_artifact(three_versions: Path, cli: Callabl
 def test_holds_need_roles_and_reasons(three_versions: Path, cli: Callable[..., Any],
                                       vigil: Callable[..., Any]) -> None:
     home = three_versions
-    assert cli("users", "add", getpass.getuser(), "--role", "admin", "--home", home).code == 0
+    assert cli("users", "add", current_account(), "--role", "admin", "--home", home).code == 0
     token = next(line for line in cli("users", "add", "otto", "--role", "operator", "--home", home).out.splitlines()
                  if line.startswith("vgu_"))
     denied = vigil("holds", "add", "delay", "--reason", "x", "--home", home, env={"VIGIL_TOKEN": token})

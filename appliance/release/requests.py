@@ -1,66 +1,75 @@
 """Promotion requests: `vigil promote` asks; the release policy's gates decide whether it may; an
-approver approves when the policy asks for it; the alias moves through the same path as ever.
+approver other than the requester approves when the release rules ask for it; the alias then moves
+through `moves`, in the same transaction as the decision.
 
 Four-eyes: the requester cannot approve their own request (the refusal is audited). Pending
 requests expire after `expiry_hours`. While no users exist (a fresh, single-operator install) there
 is only one identity on the machine, so a request that passes its gates is applied at once and its
-decision says that approval was waived; once users exist, approval is required as configured.
+decision says that approval was waived; once users exist, approval is required by the rules.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, Iterable
 
 from appliance.clock import utc_now
 from appliance.context import AppContext
 from appliance.errors import Forbidden, RegistryError
-from appliance.registry.aliases import ALIASES, move_alias
+from appliance.registry.aliases import ALIASES
 from appliance.registry.gates import run_gates
 from appliance.registry.versions import servable_version
+from appliance.release import moves
+from appliance.release.rules import approval_reasons, approval_waived
 from appliance.store import registry_queries as q
+from appliance.store import release_queries as rq
+
+SYSTEM = "vigil"
 
 
 def request_promotion(ctx: AppContext, model_name: str, version: int, alias: str, *, percent: float | None,
-                      reason: str, actor: str) -> dict[str, Any]:
+                      reason: str, actor: str, evidence: Iterable[dict[str, Any]] = (),
+                      gates: bool = True) -> dict[str, Any]:
+    """File a request; apply it at once when its gates pass and the rules ask for no approval.
+
+    `evidence`: extra gate rows (a canary's analysis) stored and judged with the policy's gates;
+    `gates=False` only for a retrain naming its challenger, which answers no traffic."""
     if alias not in ALIASES:
         raise RegistryError(f"unknown alias '{alias}'; use one of {', '.join(ALIASES)}")
     if not reason.strip():
         raise RegistryError("a promotion needs a reason; pass --reason TEXT")
+    if percent is not None and (alias != "canary" or not 0 < percent <= 100):
+        raise RegistryError("--percent applies to the canary alias only, between 0 (exclusive) and 100")
     servable_version(ctx.store, model_name, version)
     policy = ctx.config.promotion.policy_for(model_name)
-    gates = run_gates(ctx, model_name, version, policy, alias)
-    failing = [g for g in gates if not g["passed"]]
-    needs_approval = alias in policy.approval_for
-    waived = needs_approval and _no_users(ctx)
+    checks = [*(run_gates(ctx, model_name, version, policy, alias) if gates else []), *evidence]
+    failing = [g["gate"] for g in checks if not g["passed"]]
+    needs = approval_reasons(ctx, model_name, version, alias, percent)
+    waived = bool(needs) and approval_waived(ctx)
     now = utc_now()
     with ctx.store.transaction():
-        request_id = int(ctx.store.scalar(
-            "INSERT INTO promotion_requests (model_name, version, alias, percent, reason, requested_by, requested_at, "
-            "status, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'evaluating', ?) RETURNING request_id",
-            [model_name, version, alias, percent, reason.strip(), actor, now,
-             now + timedelta(hours=policy.expiry_hours) if needs_approval and not waived else None]))
-        for g in gates:
-            ctx.store.execute("INSERT INTO promotion_evidence VALUES (?, ?, ?, ?, ?, ?)",
-                              [request_id, g["gate"], g["passed"], g["value"], g["limit"], g["detail"]])
+        request_id = rq.insert_request(ctx.store, model_name, version, alias, percent, reason.strip(), actor, now,
+                                       now + timedelta(hours=policy.expiry_hours) if needs and not waived else None)
+        for g in checks:
+            rq.insert_evidence(ctx.store, request_id, g["gate"], g["passed"], g["value"], g["limit"], g["detail"])
         q.insert_audit(ctx.store, now, actor, "promotion.request", model_name, version,
-                       {"request_id": request_id, "alias": alias, "reason": reason.strip(),
-                        "failing_gates": [g["gate"] for g in failing]},
+                       {"request_id": request_id, "alias": alias, "reason": reason.strip(), "failing_gates": failing,
+                        "approval_because": needs},
                        subject=f"promotion:{request_id}", after={"status": "evaluating", "alias": alias,
                                                                  "version": version, "percent": percent,
-                                                                 "gates": {g["gate"]: g["passed"] for g in gates}},
+                                                                 "gates": {g["gate"]: g["passed"] for g in checks}},
                        reason=reason.strip())
+        previous = None
         if failing:
-            _decide(ctx, request_id, "rejected", "vigil", "failing gates: " + ", ".join(g["gate"] for g in failing))
-        elif needs_approval and not waived:
-            ctx.store.execute("UPDATE promotion_requests SET status = 'pending' WHERE request_id = ?", [request_id])
+            _decide(ctx, request_id, "rejected", SYSTEM, "failing gates: " + ", ".join(failing))
+        elif needs and not waived:
+            rq.set_status(ctx.store, request_id, "pending")
         else:
-            previous = move_alias(ctx.store, model_name, alias, version, actor=actor, reason=reason.strip(),
-                                  percent=percent)
-            _decide(ctx, request_id, "applied", actor,
-                    "approval waived: no users exist yet" if waived else "no approval needed for this alias")
-            return {**show_request(ctx, request_id), "from_version": previous}
-    return {**show_request(ctx, request_id), "from_version": None}
+            previous = moves.apply(ctx.store, model_name, alias, version, actor=actor, reason=reason.strip(),
+                                   percent=percent)
+            _decide(ctx, request_id, "applied", actor, "approval waived: no users exist yet" if waived
+                    else "no approval needed for this change")
+    return {**show_request(ctx, request_id), "from_version": previous, "approval_because": needs}
 
 
 def approve(ctx: AppContext, request_id: int, actor: str) -> dict[str, Any]:
@@ -73,9 +82,9 @@ def approve(ctx: AppContext, request_id: int, actor: str) -> dict[str, Any]:
                            after={"status": "pending"}, reason="the requester cannot approve their own request")
         raise Forbidden(f"{actor} requested promotion {request_id} and cannot approve it; another approver must")
     with ctx.store.transaction():
-        previous = move_alias(ctx.store, found["model_name"], found["alias"], int(found["version"]), actor=actor,
-                              reason=f"{found['reason']} (requested by {found['requested_by']}, approved by {actor})",
-                              percent=found["percent"])
+        previous = moves.apply(ctx.store, found["model_name"], found["alias"], int(found["version"]), actor=actor,
+                               reason=f"{found['reason']} (requested by {found['requested_by']}, approved by {actor})",
+                               percent=found["percent"])
         _decide(ctx, request_id, "approved", actor, "approved")
     return {**show_request(ctx, request_id), "from_version": previous}
 
@@ -90,12 +99,16 @@ def reject(ctx: AppContext, request_id: int, actor: str, reason: str) -> dict[st
 
 
 def show_request(ctx: AppContext, request_id: int) -> dict[str, Any]:
-    found = ctx.store.row("SELECT * FROM promotion_requests WHERE request_id = ?", [request_id])
+    found = rq.request(ctx.store, request_id)
     if found is None:
         raise RegistryError(f"no promotion request {request_id}; list them with `vigil requests --all`")
-    evidence = ctx.store.rows("SELECT gate, passed, value, limit_value, detail FROM promotion_evidence "
-                              "WHERE request_id = ? ORDER BY rowid", [request_id])
-    return {**found, "gates": evidence}
+    return {**found, "gates": rq.evidence(ctx.store, request_id)}
+
+
+def pending_for(ctx: AppContext, model_name: str, version: int, alias: str) -> int | None:
+    """The pending request that would move `alias` to `version`, if one waits."""
+    _expire(ctx)
+    return rq.pending_request(ctx.store, model_name, version, alias)
 
 
 def request_beside_champion(ctx: AppContext, request_id: int) -> dict[str, Any]:
@@ -115,8 +128,7 @@ def request_beside_champion(ctx: AppContext, request_id: int) -> dict[str, Any]:
 
 def list_requests(ctx: AppContext, include_decided: bool) -> list[dict[str, Any]]:
     _expire(ctx)
-    return ctx.store.rows("SELECT * FROM promotion_requests WHERE ? OR status = 'pending' "
-                          "ORDER BY request_id DESC LIMIT 200", [include_decided])
+    return rq.list_requests(ctx.store, include_decided)
 
 
 def _pending(ctx: AppContext, request_id: int) -> dict[str, Any]:
@@ -130,25 +142,17 @@ def _pending(ctx: AppContext, request_id: int) -> dict[str, Any]:
 def _expire(ctx: AppContext) -> None:
     if ctx.store.read_only:
         return
-    now = utc_now()
     with ctx.store.transaction():
-        for (request_id,) in ctx.store.execute("SELECT request_id FROM promotion_requests WHERE status = 'pending' "
-                                              "AND expires_at <= ?", [now]):
-            _decide(ctx, int(request_id), "expired", "vigil", "not approved in time")
+        for request_id in rq.overdue_requests(ctx.store, utc_now()):
+            _decide(ctx, request_id, "expired", SYSTEM, "not approved in time")
 
 
 def _decide(ctx: AppContext, request_id: int, status: str, actor: str, decision: str) -> None:
     now = utc_now()
-    found = ctx.store.row("SELECT model_name, version, status FROM promotion_requests WHERE request_id = ?",
-                          [request_id])
+    found = rq.request(ctx.store, request_id)
     assert found is not None
-    ctx.store.execute("UPDATE promotion_requests SET status = ?, decided_by = ?, decided_at = ?, decision = ? "
-                      "WHERE request_id = ?", [status, actor, now, decision, request_id])
+    rq.decide(ctx.store, request_id, status, actor, now, decision)
     q.insert_audit(ctx.store, now, actor, f"promotion.{status}", found["model_name"], found["version"],
                    {"request_id": request_id, "decision": decision},
                    subject=f"promotion:{request_id}", before={"status": found["status"]}, after={"status": status},
                    reason=decision)
-
-
-def _no_users(ctx: AppContext) -> bool:
-    return not ctx.store.scalar("SELECT count(*) FROM users WHERE revoked_at IS NULL")

@@ -1,0 +1,62 @@
+"""The base of every operation's arguments, and the value types they share.
+
+Types are strict (a version is a JSON integer, not "3" or 3.5 or true) and bounded by what the store can
+hold, so a client's mistake is refused before the operation starts instead of failing halfway through it.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+BIGINT_MAX = 2**63 - 1  # request, incident, hold ids are BIGINT columns
+INTEGER_MAX = 2**31 - 1  # versions are INTEGER columns
+LONGEST_WINDOW = timedelta(days=3650)
+
+
+class Args(BaseModel):
+    """Arguments of one operation: unknown keys are refused, types are strict, values immutable."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class NoArgs(Args):
+    """An operation that takes no arguments."""
+
+
+def _text(value: str) -> str:
+    """Refuse what the store and the audit log cannot keep: NUL characters and lone surrogates."""
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text (it holds a lone surrogate)") from None
+    return value
+
+
+def _window(value: str) -> str:
+    """A span such as 30m, 24h or 7d, read by the parser every monitoring function uses."""
+    from appliance.errors import RegistryError
+    from appliance.monitoring.windows import parse_window
+
+    try:
+        span = parse_window(value)
+    except RegistryError as e:
+        raise ValueError(str(e)) from None
+    if span > LONGEST_WINDOW:
+        raise ValueError(f"window '{value}' is longer than {LONGEST_WINDOW.days}d")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_text)]
+Name = Annotated[str, Field(min_length=1, max_length=256), AfterValidator(_text)]
+FilePath = Annotated[str, Field(min_length=1, max_length=4096), AfterValidator(_text)]
+Window = Annotated[str, Field(max_length=32), AfterValidator(_window)]
+Id = Annotated[int, Field(ge=1, le=BIGINT_MAX)]
+Version = Annotated[int, Field(ge=1, le=INTEGER_MAX)]
+Percent = Annotated[float, Field(gt=0, le=100, allow_inf_nan=False)]
+Limit = Annotated[int, Field(ge=1, le=10_000)]
+Days = Annotated[int, Field(ge=1, le=36_500)]
