@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test browser bench bench-serving bench-drift bench-retrain bench-batch bench-tui install
+.PHONY: demo test browser bench bench-serving bench-drift bench-retrain bench-batch bench-tui bench-sql install
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,11 @@ $(EVIDENTLY_VENV)/.installed: bench/evidently-requirements.txt
 # The drift benchmark compares with Evidently, installed in its own venv.
 bench-drift: $(STAMP) $(EVIDENTLY_VENV)/.installed
 	$(VENV)/bin/python bench/drift.py --markdown
+
+# Scoring latency while four viewers run heavy SQL console queries (needs wrk).
+bench-sql: $(STAMP)
+	command -v wrk >/dev/null || apt-get install -y wrk
+	$(VENV)/bin/python bench/sql_console.py
 
 # Scoring latency while a model retrains (needs wrk).
 bench-retrain: $(STAMP)

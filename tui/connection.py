@@ -43,10 +43,10 @@ class Connection:
         """Run an operation; through the daemon, wait at most `timeout_s` (default: the connection's)."""
         from appliance import operations
         from appliance.cli.backend import remote
-        from appliance.daemon.discovery import find
+        from appliance.daemon.discovery import reach
 
         args = args or {}
-        daemon = find(self.home)
+        daemon = reach(self.home)
         if daemon is not None:
             try:
                 result = remote(daemon.url, daemon.token, name, args, timeout=timeout_s or self.timeout_s)

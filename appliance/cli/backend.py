@@ -17,9 +17,9 @@ def call(home_arg: str | None, name: str, args: dict[str, Any], *, token: str | 
     """Run an operation as the user of `token` (default: VIGIL_TOKEN, the token file, else the OS
     account of this process's uid)."""
     home = resolve_home(home_arg)
-    from appliance.daemon.discovery import find
+    from appliance.daemon.discovery import reach
 
-    daemon = find(home)
+    daemon = reach(home)
     if daemon is not None:
         return remote(daemon.url, daemon.token, name, args, token=token)
     return _local(home, name, args, token)
@@ -64,6 +64,9 @@ def remote(url: str, admin_token: str, name: str, args: dict[str, Any], timeout:
     """Run an operation through the daemon's admin API as the user of their token; without one, with
     the admin token, as the OS account the daemon sees owning this connection (never one it claims)."""
     token = token or user_token()
+    if not (token or admin_token):
+        raise errors.Unauthorized(f"the daemon at {url} needs your user token: set VIGIL_TOKEN or write it to "
+                                  f"{token_file()} (an admin issues one: vigil users add NAME --role ROLE)")
     headers = {"Authorization": f"Bearer {token or admin_token}", "Content-Type": "application/json"}
     request = urllib.request.Request(f"{url}/admin/v1/ops/{name}", data=json.dumps(args).encode(), method="POST",
                                      headers=headers)

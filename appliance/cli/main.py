@@ -11,6 +11,8 @@ import sys
 from typing import Callable, Sequence
 
 Handler = Callable[[argparse.Namespace], int]
+# Where the daemon writes the files a caller names (appliance/access/output_paths.py).
+_CONFINED = "with the daemon running: under <home>/exports/ or [exports] allowed_dirs"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -30,7 +32,8 @@ def _json(parser: argparse.ArgumentParser) -> None:
 
 
 def _store_commands(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("init", help="create a home: store, artifacts/, datasets/, vigil.toml")
+    p = sub.add_parser("init", help="create a private home (0700; files 0600): store, artifacts/, datasets/, "
+                                    "exports/, vigil.toml")
     _home(p)
     p = sub.add_parser("migrate", help="apply pending store migrations (or list them with --status)")
     _home(p)
@@ -208,7 +211,7 @@ def _alert_commands(sub: argparse._SubParsersAction) -> None:
     _json(v)
     v = verbs.add_parser("export", help="write the audit log, lineage, deployments and incidents as Parquet")
     _home(v)
-    v.add_argument("directory")
+    v.add_argument("directory", help=f"created if missing; must not hold an earlier export ({_CONFINED})")
     v.add_argument("--openlineage", action="store_true",
                    help="also write OpenLineage run events (snapshot in, version out) to DIR/openlineage/")
     _json(v)
@@ -249,11 +252,12 @@ def _alert_commands(sub: argparse._SubParsersAction) -> None:
 def _backup_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("backup", help="a consistent copy of the home (store and files), also while the daemon runs")
     _home(p)
-    p.add_argument("directory", help="a new or empty directory outside the home")
+    p.add_argument("directory", help="a new or empty directory outside the home, or under <home>/exports/ "
+                                     f"({_CONFINED})")
     _json(p)
     p = sub.add_parser("export", help="logs, lineage and audit as partitioned Parquet for a fleet's lake (incremental)")
     _home(p)
-    p.add_argument("directory", help="where to write (shared by many boxes, e.g. a mounted bucket)")
+    p.add_argument("directory", help=f"where to write (shared by many boxes, e.g. a mounted bucket; {_CONFINED})")
     p.add_argument("--box", help="this box's name in the partitions (default: the host name)")
     p.add_argument("--full", action="store_true", help="export everything again, not only what is new")
     _json(p)
@@ -292,7 +296,7 @@ def _bundle_commands(sub: argparse._SubParsersAction) -> None:
     _home(v)
     v.add_argument("name")
     v.add_argument("version", type=int)
-    v.add_argument("file")
+    v.add_argument("file", help=f"a new file, never an existing one ({_CONFINED})")
     _json(v)
     v = verbs.add_parser("import", help="verify a signed bundle and register its version")
     _home(v)
@@ -308,8 +312,9 @@ def _score_command(sub: argparse._SubParsersAction) -> None:
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--input", help="a Parquet or CSV file")
     source.add_argument("--query", help="a DuckDB SELECT")
-    p.add_argument("--output", required=True, help="the scored rows (Parquet)")
-    p.add_argument("--rejects", help="rows refused by the contract, with reasons (default: OUTPUT.rejects.parquet)")
+    p.add_argument("--output", required=True, help=f"the scored rows (Parquet): a new file ({_CONFINED})")
+    p.add_argument("--rejects", help="rows refused by the contract, with reasons (default: OUTPUT.rejects.parquet); "
+                                     "a new file")
     p.add_argument("--version", type=int, help="a version (default: the champion)")
     _json(p)
 
@@ -319,7 +324,8 @@ def _report_commands(sub: argparse._SubParsersAction) -> None:
     _home(p)
     p.add_argument("name")
     p.add_argument("--window", default="7d", help="how far back the report looks, e.g. 24h, 7d, 30d")
-    p.add_argument("--out", help="the HTML file to write (default: <home>/reports/NAME-<UTC time>.html)")
+    p.add_argument("--out", help="the HTML file to write, a new one (default: <home>/reports/NAME-<UTC time>.html; "
+                                 f"{_CONFINED})")
     _json(p)
     p = sub.add_parser("reports", help="reports written (by `vigil report` and the weekly report job)")
     _home(p)

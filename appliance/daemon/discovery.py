@@ -1,4 +1,9 @@
-"""How the CLI finds a running daemon: `<home>/daemon.json` (pid, address) and `<home>/admin.token`."""
+"""How the CLI finds a running daemon: `<home>/daemon.json` (pid, address) and `<home>/admin.token`.
+
+The home is private to the daemon's account (0700). Another account on the box reaches the daemon
+by its address instead: `VIGIL_URL=http://127.0.0.1:8700` with the user's own token (VIGIL_TOKEN or
+the token file); it never needs the home.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +13,14 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from urllib.parse import urlsplit
+
+from appliance.errors import ConfigError
 from appliance.home import Home
 
 STATE_FILE = "daemon.json"
 TOKEN_FILE = "admin.token"
+URL_VARIABLE = "VIGIL_URL"
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,3 +84,18 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def reach(home: Home) -> DaemonAddress | None:
+    """The daemon a client should call: the one named by VIGIL_URL (reached with the user's own token;
+    no admin token), else this home's running daemon, else None."""
+    named = os.environ.get(URL_VARIABLE, "").strip()
+    return from_url(named) if named else find(home)
+
+
+def from_url(url: str) -> DaemonAddress:
+    parts = urlsplit(url)
+    if parts.scheme != "http" or not parts.hostname or parts.path not in ("", "/"):
+        raise ConfigError(f"{URL_VARIABLE}={url!r} is not a daemon address; use http://HOST:PORT, e.g. "
+                          "http://127.0.0.1:8700 (put a TLS proxy in front for anything beyond loopback)")
+    return DaemonAddress(0, parts.hostname, parts.port or 80, "")

@@ -58,7 +58,8 @@ def check_format(file_name: str) -> str:
 
 def _run_child(folder: Path, source: Path, file_name: str, timeout_s: float) -> None:
     """Run the converter in `folder`, in a new process group that is killed afterwards, whatever happened."""
-    command = [sys.executable, "-m", "appliance.registry.conversion", str(source), str(folder / _CONVERTED)]
+    command = [sys.executable, "-m", "appliance.registry.conversion", str(source), str(folder / _CONVERTED),
+               str(os.getpid())]
     with (folder / _ERRORS).open("wb") as errors:
         child = subprocess.Popen(command, cwd=folder, env=_child_environment(), stdin=subprocess.DEVNULL,
                                  stdout=subprocess.DEVNULL, stderr=errors, start_new_session=True)
@@ -126,10 +127,11 @@ def _to_skops(model: Any) -> bytes:
 
 
 def main(argv: list[str]) -> int:
-    """`python -m appliance.registry.conversion SOURCE OUT`: 0 with OUT written, else 2 and one line on stderr."""
-    from appliance.training.idle_priority import lower_priority
+    """`python -m appliance.registry.conversion SOURCE OUT PARENT_PID`: 0 with OUT written, else 2 and one
+    line on stderr. The process dies with its parent (a daemon killed mid-import leaves no loader behind)."""
+    from appliance.training.child_setup import prepare
 
-    lower_priority()
+    prepare(int(argv[2]))
     source, out = Path(argv[0]), Path(argv[1])
     try:
         data = _to_skops(_load_any(source))

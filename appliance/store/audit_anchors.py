@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import errno
 import hashlib
 import json
 import os
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from appliance.clock import utc_now
-from appliance.errors import StoreError
+from appliance.errors import StoreError, StoreFull
 
 if TYPE_CHECKING:
     from appliance.store.connection import Store
@@ -78,6 +79,22 @@ class AuditAnchors:
         _to_syslog(line)
         return line
 
+    def start(self, store: "Store") -> bool:
+        """Anchor the head of a log that was never anchored (a home from before anchoring, just migrated):
+        trust on first use. A home that has anchored before (its key exists) is left to `verify`."""
+        if self.key_path.exists() or self.path.exists() or not store.scalar(
+                "SELECT count(*) FROM information_schema.columns WHERE table_name = 'audit_log' "
+                "AND column_name = 'row_hash'"):
+            return False
+        with self.lock:
+            rows, last_id, row_hash = head(store)
+            if not rows:
+                return False
+            line = self.sign_line(rows, last_id, row_hash)
+            self._append(line)
+            _to_syslog(line)
+        return True
+
     def _append(self, line: str) -> None:
         created = not self.path.exists()
         try:
@@ -90,8 +107,9 @@ class AuditAnchors:
             if created:
                 _fsync_directory(self.path.parent)
         except OSError as e:
-            raise StoreError(f"the change was committed, but its audit anchor could not be written to "
-                             f"{self.path} ({e.strerror or e}); the next audited change anchors it") from e
+            kind = StoreFull if e.errno in (errno.ENOSPC, errno.EDQUOT) else StoreError
+            raise kind(f"the change was committed, but its audit anchor could not be written to "
+                       f"{self.path} ({e.strerror or e}); the next audited change anchors it") from e
 
     def _key(self) -> Any:
         if self._private is None:

@@ -133,6 +133,8 @@ def apply(store: Store, directory: Path = MIGRATIONS_DIR) -> list[str]:
         except Exception as e:
             raise MigrationError(f"migration {migration.name} failed and was rolled back: {e}") from e
         done.append(migration.name)
+    if done and store.anchors is not None:
+        store.anchors.start(store)  # an upgraded home's audit head is anchored from now on
     return done
 
 

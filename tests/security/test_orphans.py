@@ -1,4 +1,5 @@
-"""The training process dies with the daemon, even while it is paused (SIGSTOP): no orphan keeps its memory."""
+"""The training process and a trusted import's loader die with the daemon, even while paused (SIGSTOP): no
+orphan keeps its memory."""
 
 from __future__ import annotations
 
@@ -86,6 +87,30 @@ def test_a_stopped_training_process_dies_with_its_parent_outside_the_daemon() ->
             parent.wait(30)
         if child and not _gone(child):
             os.kill(child, signal.SIGKILL)
+
+
+def test_a_trusted_import_loader_dies_with_its_parent(tmp_path: Path) -> None:
+    """The loader of a trusted import (a pickle that hangs) ends when the process that started it is killed."""
+    seen = tmp_path / "loader.pid"
+    hang = (f"(__import__('builtins').open({str(seen)!r}, 'w').write(str(__import__('os').getpid())), "
+            "__import__('time').sleep(600))")
+    code = ("import pickle, sys\nfrom appliance.registry.conversion import convert_trusted\n"
+            "class P:\n    def __reduce__(self):\n        return eval, (sys.argv[1],)\n"
+            "convert_trusted(pickle.dumps(P()), 'slow.pkl', timeout_s=600)\n")
+    parent = subprocess.Popen([sys.executable, "-c", code, hang])
+    loader = 0
+    try:
+        loader = wait_until(lambda: seen.exists() and seen.read_text() and int(seen.read_text()), timeout=60)
+        assert not _gone(loader)
+        parent.kill()
+        parent.wait(30)
+        wait_until(lambda: _gone(loader), timeout=30)
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait(30)
+        if loader and not _gone(loader):
+            os.kill(loader, signal.SIGKILL)
 
 
 def test_the_setup_module_imports_nothing_heavy() -> None:

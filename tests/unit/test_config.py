@@ -76,7 +76,8 @@ def test_section_that_is_not_a_table_with_an_override_is_a_config_error(tmp_path
 def test_template_lists_every_default() -> None:
     template = render_template()
     assert tomllib.loads(template) == {"store": {}, "server": {}, "training": {}, "serving": {}, "monitoring": {},
-                                       "alerts": {}, "jobs": {}, "canary": {}, "promotion": {}}
+                                       "alerts": {}, "jobs": {}, "canary": {}, "promotion": {}, "sql": {},
+                                       "exports": {}}
     uncommented = re.sub(r"(?m)^# ([a-z0-9_]+ = .*)$", r"\1", template)
     data = tomllib.loads(uncommented)
     assert data["server"] == {"host": "127.0.0.1", "port": 8700}

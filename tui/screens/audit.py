@@ -30,7 +30,7 @@ class AuditScreen(DataScreen):
     def show(self, data: Any) -> None:
         v = data["verification"]
         chain = (f"chain intact: {v['rows']} rows, head {v['head'][:16]}" if v["ok"]
-                 else f"CHAIN BROKEN at row {v['first_bad_row']}: {v['problem']}")
+                 else f"AUDIT LOG BROKEN: {v['problem']}")
         shown = f"; filter '{self.filter_text}'" if self.filter_text else ""
         self.query_one("#chain", Label).update(f"Audit log ({chain}{shown}; / filters)")
         refill(self.query_one("#audit", DataTable), [
