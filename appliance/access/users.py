@@ -73,6 +73,9 @@ def add_user(store: Store, name: str, role: str, actor: str) -> dict[str, Any]:
         raise RegistryError(f"role '{role}' is not one of {', '.join(ROLES)}")
     if not name or len(name) > 64 or not all(c.isalnum() or c in "._-" for c in name):
         raise RegistryError("a user name is 1-64 letters, digits, '.', '_' or '-'")
+    if reserved(name):
+        raise RegistryError(f"'{name}' is a name Vigil itself acts under in the audit log (vigil, vigil-*, "
+                            "admin-token, uid-*); choose another name")
     token = "vgu_" + secrets.token_urlsafe(32)
     with store.transaction():
         if uq.active_by_name(store, name) is not None:
@@ -84,6 +87,12 @@ def add_user(store: Store, name: str, role: str, actor: str) -> dict[str, Any]:
                        {"user": name, "role": role, "revoked_before": revoked_before},
                        subject=f"user:{name}", before=None, after={"role": role})
     return {"name": name, "role": role, "token": token}
+
+
+def reserved(name: str) -> bool:
+    """Names the audit log uses for Vigil's own decisions and for callers it cannot name: no person gets one."""
+    lowered = name.lower()
+    return lowered in ("vigil", "admin-token") or lowered.startswith(("vigil-", "uid-"))
 
 
 def revoke_user(store: Store, name: str, actor: str) -> dict[str, Any]:

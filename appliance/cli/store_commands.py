@@ -93,7 +93,9 @@ def cmd_restore(args: argparse.Namespace) -> int:
     daemon = find(home)
     if daemon is not None:
         raise StoreInUse(f"the daemon (pid {daemon.pid}) runs on {home.root}; stop it, then run `vigil restore`")
-    result = restore(Path(args.directory), home, replace=args.replace, actor=creator())
+    from appliance.cli.backend import user_token
+
+    result = restore(Path(args.directory), home, replace=args.replace, token=user_token(), os_user=creator())
     if args.json:
         emit(to_json(result))
         return 0

@@ -36,6 +36,7 @@ def import_version(ctx: AppContext, model_name: str, file: Path, loaded: LoadedS
     if loaded.spec.model != model_name:
         raise SpecError(f"the spec names model '{loaded.spec.model}' but the import is into '{model_name}'; "
                         "make them the same")
+    _outside_home(ctx, file)
     data = _read(file)
     digest = hashlib.sha256(data).hexdigest()
     if trust:
@@ -61,6 +62,16 @@ def _register(ctx: AppContext, model: Any, file: Path, loaded: LoadedSpec, *, ac
     except BaseException:
         writer.discard()
         raise
+
+
+def _outside_home(ctx: AppContext, file: Path) -> None:
+    """An import brings a model from outside: the home's own files (a registered version's artifact) are
+    not read for a caller, so an old version cannot come back under a new number unnoticed."""
+    home = ctx.home.root.resolve()
+    resolved = file.resolve()
+    if resolved == home or home in resolved.parents:
+        raise ArtifactError(f"{file} is inside the Vigil home; import a model file from outside it (a version "
+                            "already registered is promoted, not imported again)")
 
 
 def _read(file: Path) -> bytes:

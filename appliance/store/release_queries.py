@@ -107,10 +107,6 @@ def overdue_requests(store: Store, now: datetime) -> list[int]:
         "SELECT request_id FROM promotion_requests WHERE status = 'pending' AND expires_at <= ?", [now])]
 
 
-def active_users(store: Store) -> int:
-    return int(store.scalar("SELECT count(*) FROM users WHERE revoked_at IS NULL"))
-
-
 def golden_rows(store: Store, model_name: str, version: int, inputs_table: str,
                 limit: int) -> tuple[list[str], list[tuple[Any, ...]]]:
     """The version's most recent logged answers whose inputs are still kept: inputs, prediction, score."""

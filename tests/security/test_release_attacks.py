@@ -415,9 +415,13 @@ def test_restoring_a_backup_from_before_any_user_needs_an_admin(
     assert vigil("backup", before_users, "--home", fresh_home).code == 0  # bootstrap: everyone is admin
     people = add_people(fresh_home, vigil)
     restored = vigil("restore", before_users, "--replace", "--home", fresh_home, env={"VIGIL_TOKEN": people["otto"]})
-    assert restored.code == 2, restored
+    assert restored.code == 2 and "may not run 'restore'; it needs the admin role" in restored.err, restored
+    as_admin = vigil("restore", before_users, "--replace", "--home", fresh_home, env={"VIGIL_TOKEN": people["ada"]})
+    assert as_admin.code == 2 and "would drop every user and waive every approval" in as_admin.err, as_admin
     assert query(fresh_home, "SELECT count(*) FROM users WHERE revoked_at IS NULL") == [(4,)]
+    assert query(fresh_home, "SELECT actor FROM audit_log WHERE action = 'access.denied' "
+                             "AND details->>'operation' = 'restore'") == [("otto",)]
     alone = vigil("promote", "delay", "2", "--to", "champion", "--reason", "alone", "--home", fresh_home,
                   env={"VIGIL_TOKEN": people["otto"]})
-    assert "pending" in alone.out, alone
+    assert "waits for an approver" in alone.out, alone
     assert dict(query(fresh_home, "SELECT alias, version FROM aliases")) == {"champion": 1}
