@@ -201,7 +201,8 @@ def _alert_commands(sub: argparse._SubParsersAction) -> None:
     _home(p)
     p.add_argument("name")
     p.add_argument("--to", type=int, help="an earlier champion to roll back to (default: the most recent earlier "
-                   "champion that was not itself rolled away from); any other version needs `vigil promote`")
+                   "champion whose last time as champion did not end in a rollback); any other version needs "
+                   "`vigil promote`")
     p.add_argument("--reason", required=True)
     _json(p)
     p = sub.add_parser("audit", help="the audit log's hash chain")

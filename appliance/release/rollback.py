@@ -1,8 +1,8 @@
 """Rollback: champion back to the last known-good version, after a pre-flight that proves it still
 answers as it did.
 
-The last known-good version is the most recent earlier champion that was not itself rolled away
-from, so pressing rollback twice never flips back to the version just rolled away from. `--to` may
+The last known-good version is the most recent earlier champion whose last time as champion did not
+end in a rollback, so pressing rollback twice never flips back to the version just rolled away from. `--to` may
 name another version only if it was champion before; any other version is a promotion and goes
 through a request and its approval.
 """
@@ -35,23 +35,20 @@ def rollback_plan(ctx: AppContext, model_name: str, to: int | None) -> dict[str,
     current = q.aliases(ctx.store, model_name).get("champion")
     if current is None:
         raise RegistryError(f"model '{model_name}' has no champion to roll back")
-    history = rq.champion_history(ctx.store, model_name)
-    rolled_away = {d["from_version"] for d in history if d["kind"] == "rollback"}
-    earlier = [d["to_version"] for d in reversed(history) if d["to_version"] not in (None, current)]
+    endings = last_endings(rq.champion_history(ctx.store, model_name), current)
     if to is None:
-        target = next((v for v in earlier if v not in rolled_away), None)
+        target, skipped = known_good(endings)
         if target is None:
             raise RegistryError(f"champion v{current} of '{model_name}' has no known-good version to go back to "
                                 "(every earlier champion was rolled away from); pass --to VERSION of an earlier "
                                 "champion, or promote a version (vigil promote)")
-        why = (f"v{target} is the most recent earlier champion that was not rolled away from"
-               + (f" (skipped v{', v'.join(str(v) for v in _skipped(earlier, target, rolled_away))}, rolled away "
-                  "from)" if _skipped(earlier, target, rolled_away) else ""))
+        why = (f"v{target} is the most recent earlier champion whose time as champion did not end in a rollback"
+               + (f" (skipped v{', v'.join(map(str, skipped))}, rolled away from)" if skipped else ""))
     else:
         target = int(to)
         if target == current:
             raise RegistryError(f"v{target} is already champion of '{model_name}'")
-        if target not in earlier:
+        if target not in [v for v, _ in endings]:
             raise RegistryError(f"v{target} of '{model_name}' was never champion, so rolling back to it would release "
                                 f"it unreviewed; request it instead: vigil promote {model_name} {target} --to champion "
                                 "--reason TEXT (it needs an approver)")
@@ -95,8 +92,29 @@ def roll_back(ctx: AppContext, model_name: str, *, to: int | None, actor: str, r
     return {**plan, "preflight": checks}
 
 
-def _skipped(earlier: list[int], target: int, rolled_away: set[int]) -> list[int]:
-    return [v for v in earlier[:earlier.index(target)] if v in rolled_away]
+def known_good(endings: list[tuple[int, str]]) -> tuple[int | None, list[int]]:
+    """The first version (most recently ended first) whose last time did not end in a rollback, and the
+    versions skipped before it."""
+    skipped = []
+    for version, ending in endings:
+        if ending != "rollback":
+            return version, skipped
+        skipped.append(version)
+    return None, skipped
+
+
+def last_endings(history: list[dict[str, Any]], current: int) -> list[tuple[int, str]]:
+    """Each earlier champion (not `current`) with how its most recent time as champion ended ('move' or
+    'rollback'), most recently ended first. A version whose last time ended in a rollback is not
+    known-good, even if an earlier time ended well; one rolled away from once and later promoted and
+    replaced in the ordinary way is good again."""
+    endings: dict[int, tuple[int, str]] = {}
+    for row, following in zip(history, history[1:]):
+        if row["to_version"] is not None:
+            endings[int(row["to_version"])] = (int(following["id"]), str(following["kind"]))
+    ordered = sorted(((ended_at, version, kind) for version, (ended_at, kind) in endings.items()
+                      if version != current), reverse=True)
+    return [(version, kind) for _, version, kind in ordered]
 
 
 def _golden(ctx: AppContext, model: Any, row: dict[str, Any]) -> dict[str, Any]:
