@@ -95,7 +95,7 @@ def roll_back(ctx: AppContext, model_name: str, *, to: int | None, actor: str, r
 def known_good(endings: list[tuple[int, str]]) -> tuple[int | None, list[int]]:
     """The first version (most recently ended first) whose last time did not end in a rollback, and the
     versions skipped before it."""
-    skipped = []
+    skipped: list[int] = []
     for version, ending in endings:
         if ending != "rollback":
             return version, skipped
