@@ -158,3 +158,18 @@ def configured_daemon(fresh_home: Path, tmp_path: Path) -> Iterator[Callable[[st
     for running in started:
         if running.process.poll() is None:
             running.stop()
+
+
+def token_of(output: str) -> str:
+    """The token `vigil users add` printed (shown once)."""
+    return next(line for line in output.splitlines() if line.startswith("vgu_"))
+
+
+def op(daemon: Daemon, token: str, name: str, args: Any, headers: dict[str, str] | None = None,
+       raw: bytes | None = None) -> tuple[int, Any]:
+    """An admin-API operation with a user's token: (HTTP status, its result or its error)."""
+    status, _, payload = daemon.request("POST", f"/admin/v1/ops/{name}", args, raw=raw,
+                                        headers={"Authorization": f"Bearer {token}", **(headers or {})})
+    found = json.loads(payload)
+    return status, found.get("result", found.get("error"))
+

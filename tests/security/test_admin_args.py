@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from daemon_support import Daemon, start_daemon
+from daemon_support import Daemon, start_daemon, token_of
 from support import query
 
 BIGINT_MAX = 2**63 - 1
@@ -71,9 +71,6 @@ STATE = ("SELECT (SELECT count(*) FROM audit_log WHERE action <> 'access.denied'
          "(SELECT string_agg(alias || ':' || CAST(version AS VARCHAR), ',' ORDER BY alias) FROM aliases)")
 
 
-def _token(output: str) -> str:
-    return next(line for line in output.splitlines() if line.startswith("vgu_"))
-
 
 def _post(daemon: Daemon, name: str, body: Any, token: str) -> tuple[int, Any]:
     status, _, payload = daemon.request("POST", f"/admin/v1/ops/{name}", body,
@@ -85,7 +82,7 @@ def _post(daemon: Daemon, name: str, body: Any, token: str) -> tuple[int, Any]:
 def users(fresh_home: Path, cli: Callable[..., Any]) -> dict[str, str]:
     """Tokens of real users: ada (admin), ann (approver), vera (viewer)."""
     assert cli("users", "add", getpass.getuser(), "--role", "admin", "--home", fresh_home).code == 0
-    return {name: _token(cli("users", "add", name, "--role", role, "--home", fresh_home).out)
+    return {name: token_of(cli("users", "add", name, "--role", role, "--home", fresh_home).out)
             for name, role in (("ada", "admin"), ("ann", "approver"), ("vera", "viewer"))}
 
 

@@ -10,10 +10,8 @@ from typing import Any, Callable
 import pytest
 
 from tests.support import query
+from daemon_support import token_of
 
-
-def _token(output: str) -> str:
-    return next(line for line in output.splitlines() if line.startswith("vgu_"))
 
 
 def test_a_bundle_imports_once_and_an_older_one_needs_approval(
@@ -37,9 +35,9 @@ def test_a_bundle_imports_once_and_an_older_one_needs_approval(
     assert query(edge, "SELECT count(*) FROM model_versions") == [(2,)]
     assert query(edge, "SELECT count(*) FROM audit_log WHERE action = 'bundle.import'") == [(1,)]
 
-    ada = _token(cli("users", "add", "ada", "--role", "admin", "--home", edge).out)
+    ada = token_of(cli("users", "add", "ada", "--role", "admin", "--home", edge).out)
     monkeypatch.setenv("VIGIL_TOKEN", ada)
-    otto = _token(cli("users", "add", "otto", "--role", "operator", "--home", edge).out)
+    otto = token_of(cli("users", "add", "otto", "--role", "operator", "--home", edge).out)
     monkeypatch.setenv("VIGIL_TOKEN", otto)
     shadow = cli("promote", "delay", "2", "--to", "shadow", "--reason", "try the factory's", "--json", "--home", edge)
     request = json.loads(shadow.out)

@@ -14,16 +14,13 @@ from typing import Any, Callable
 import polars as pl
 
 from appliance.access.os_account import current_account
-from daemon_support import Daemon, start_daemon
+from daemon_support import Daemon, start_daemon, token_of
 from tests.support import VIGIL
 
 
 def _mode(path: Path) -> int:
     return stat.S_IMODE(path.lstat().st_mode)
 
-
-def _token(output: str) -> str:
-    return next(line for line in output.splitlines() if line.startswith("vgu_"))
 
 
 def _post(daemon: Daemon, name: str, body: dict[str, Any], bearer: str) -> tuple[int, Any]:
@@ -65,7 +62,7 @@ def _users(home: Path, vigil: Callable[..., Any]) -> str:
     """This OS account as admin, and an operator; returns the operator's token. The box gets a signing key."""
     assert vigil("users", "add", current_account(), "--role", "admin", "--home", home).code == 0
     assert vigil("keys", "init", "--home", home).code == 0
-    return _token(vigil("users", "add", "otto", "--role", "operator", "--home", home).out)
+    return token_of(vigil("users", "add", "otto", "--role", "operator", "--home", home).out)
 
 
 def test_a_new_home_is_private_whatever_the_umask(tmp_path: Path) -> None:

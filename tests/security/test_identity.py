@@ -11,12 +11,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 from appliance.access.os_account import current_account
-from daemon_support import Daemon, start_daemon
+from daemon_support import Daemon, start_daemon, token_of
 from tests.support import VIGIL, query
 
-
-def _token(output: str) -> str:
-    return next(line for line in output.splitlines() if line.startswith("vgu_"))
 
 
 def _admin_post(daemon: Daemon, name: str, body: dict[str, Any], bearer: str,
@@ -40,7 +37,7 @@ def _pending_request(home: Path, vigil: Callable[..., Any]) -> tuple[int, str]:
     me = current_account()
     assert vigil("users", "add", me, "--role", "admin", "--home", home).code == 0
     assert vigil("users", "add", "carol", "--role", "approver", "--home", home).code == 0
-    dana = _token(vigil("users", "add", "dana", "--role", "operator", "--home", home).out)
+    dana = token_of(vigil("users", "add", "dana", "--role", "operator", "--home", home).out)
     asked = vigil("promote", "delay", "2", "--to", "champion", "--reason", "v2", "--home", home,
                   env={"VIGIL_TOKEN": dana})
     assert asked.code == 0 and "waits for an approver" in asked.out, asked.err
@@ -84,7 +81,7 @@ def test_user_environment_variables_do_not_choose_who_approves_through_the_daemo
     assert actors and set(actors) == {me}
 
 
-def test_a_header_naming_another_user_is_ignored_with_the_admin_token(
+def test_a_header_naming_another_user_is_ignored_with_the_admintoken_of(
         fresh_home: Path, tmp_path: Path, vigil: Callable[..., Any]) -> None:
     """carol is an admin; this OS account is no user (a viewer). The admin token plus
     `X-Vigil-User: carol` still acts as this OS account, so it cannot add an admin."""
@@ -106,17 +103,17 @@ def test_a_header_naming_another_user_is_ignored_with_the_admin_token(
         (me, "user_add")]
 
 
-def test_a_revoked_name_is_issued_again_with_a_new_token(fresh_home: Path, tmp_path: Path,
+def test_a_revoked_name_is_issued_again_with_a_newtoken_of(fresh_home: Path, tmp_path: Path,
                                                          vigil: Callable[..., Any]) -> None:
     me = current_account()
     assert vigil("users", "add", me, "--role", "admin", "--home", fresh_home).code == 0
-    first = _token(vigil("users", "add", "carol", "--role", "viewer", "--home", fresh_home).out)
+    first = token_of(vigil("users", "add", "carol", "--role", "viewer", "--home", fresh_home).out)
     daemon = start_daemon(fresh_home, tmp_path / "daemon.log")
     try:
         assert vigil("users", "revoke", "carol", "--home", fresh_home).code == 0
         again = vigil("users", "add", "carol", "--role", "operator", "--home", fresh_home)
         assert again.code == 0, again.err
-        second = _token(again.out)
+        second = token_of(again.out)
         assert second != first
         assert _admin_post(daemon, "whoami", {}, first)[0] == 401  # the old token stays dead
         status, body = _admin_post(daemon, "whoami", {}, second)
@@ -134,7 +131,7 @@ def test_a_revoked_name_is_issued_again_with_a_new_token(fresh_home: Path, tmp_p
     assert audit == [("user.add", me, "viewer"), ("user.revoke", me, "viewer"), ("user.add", me, "operator")]
 
 
-def test_the_users_migration_keeps_every_issued_token(tmp_path: Path) -> None:
+def test_the_users_migration_keeps_every_issuedtoken_of(tmp_path: Path) -> None:
     from appliance.store import migrations
     from appliance.store.connection import Store
 

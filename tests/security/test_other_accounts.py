@@ -6,17 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
-from daemon_support import start_daemon
+from daemon_support import start_daemon, token_of
 
 
-def _token(output: str) -> str:
-    return next(line for line in output.splitlines() if line.startswith("vgu_"))
 
-
-def test_a_user_without_the_home_reaches_the_daemon_by_address_with_a_token(
+def test_a_user_without_the_home_reaches_the_daemon_by_address_with_atoken_of(
         fresh_home: Path, tmp_path: Path, vigil: Callable[..., Any]) -> None:
-    ada = _token(vigil("users", "add", "ada", "--role", "admin", "--home", fresh_home).out)
-    vera = _token(vigil("users", "add", "vera", "--role", "viewer", "--home", fresh_home,
+    ada = token_of(vigil("users", "add", "ada", "--role", "admin", "--home", fresh_home).out)
+    vera = token_of(vigil("users", "add", "vera", "--role", "viewer", "--home", fresh_home,
                         env={"VIGIL_TOKEN": ada}).out)
     daemon = start_daemon(fresh_home, tmp_path / "daemon.log")
     try:

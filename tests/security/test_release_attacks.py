@@ -21,22 +21,19 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from daemon_support import Daemon, start_daemon
+from daemon_support import Daemon, start_daemon, op, token_of
 from tests.support import SPEC, VIGIL, query
 
 ALL_CHAMPION = {("champion", 1)}
 
 
-def _token(output: str) -> str:
-    return next(line for line in output.splitlines() if line.startswith("vgu_"))
-
 
 def add_people(home: Path, vigil: Callable[..., Any]) -> dict[str, str]:
     """ada is added while no user exists (bootstrap), then adds the rest; their tokens by name."""
-    tokens = {"ada": _token(vigil("users", "add", "ada", "--role", "admin", "--home", home).out)}
+    tokens = {"ada": token_of(vigil("users", "add", "ada", "--role", "admin", "--home", home).out)}
     for name, role in (("otto", "operator"), ("alice", "approver"), ("bob", "approver")):
         added = vigil("users", "add", name, "--role", role, "--home", home, env={"VIGIL_TOKEN": tokens["ada"]})
-        tokens[name] = _token(added.out)
+        tokens[name] = token_of(added.out)
     return tokens
 
 
@@ -62,13 +59,6 @@ def door(fresh_home: Path, people: dict[str, str], tmp_path: Path) -> Iterator[C
         if running.process.poll() is None:
             running.stop()
 
-
-def op(daemon: Daemon, token: str, name: str, args: Any, headers: dict[str, str] | None = None,
-       raw: bytes | None = None) -> tuple[int, Any]:
-    status, _, payload = daemon.request("POST", f"/admin/v1/ops/{name}", args, raw=raw,
-                                        headers={"Authorization": f"Bearer {token}", **(headers or {})})
-    found = json.loads(payload)
-    return status, found.get("result", found.get("error"))
 
 
 def read(daemon: Daemon, sql: str) -> list[tuple[Any, ...]]:

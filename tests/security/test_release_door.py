@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from daemon_support import Daemon, start_daemon, wait_until
+from daemon_support import Daemon, start_daemon, wait_until, op, token_of
 
 # A short canary whose analysis passes on a couple of hundred requests: these tests are about who may
 # release, not about the analysis's limits (tests/daemon/test_alerts_and_jobs.py covers those).
@@ -22,17 +22,14 @@ CANARY_ENV = {"VIGIL_CANARY_MIN_SECONDS": "1", "VIGIL_CANARY_MIN_REQUESTS": "10"
               "VIGIL_JOBS_DRIFT_RETRAIN_WINDOWS": "0"}
 
 
-def _token(output: str) -> str:
-    return next(line for line in output.splitlines() if line.startswith("vgu_"))
-
 
 @pytest.fixture
 def people(fresh_home: Path, vigil: Callable[..., Any]) -> dict[str, str]:
     """Users and their tokens: ada is added while no user exists (bootstrap), then adds the rest."""
-    tokens = {"ada": _token(vigil("users", "add", "ada", "--role", "admin", "--home", fresh_home).out)}
+    tokens = {"ada": token_of(vigil("users", "add", "ada", "--role", "admin", "--home", fresh_home).out)}
     for name, role in (("otto", "operator"), ("alice", "approver"), ("bob", "approver")):
         added = vigil("users", "add", name, "--role", role, "--home", fresh_home, env={"VIGIL_TOKEN": tokens["ada"]})
-        tokens[name] = _token(added.out)
+        tokens[name] = token_of(added.out)
     return tokens
 
 
@@ -42,12 +39,6 @@ def guarded(fresh_home: Path, people: dict[str, str], tmp_path: Path) -> Iterato
     yield started
     started.stop()
 
-
-def op(daemon: Daemon, token: str, name: str, args: dict[str, Any]) -> tuple[int, Any]:
-    status, _, payload = daemon.request("POST", f"/admin/v1/ops/{name}", args,
-                                        headers={"Authorization": f"Bearer {token}"})
-    found = json.loads(payload)
-    return status, found.get("result", found.get("error"))
 
 
 def sql(daemon: Daemon, token: str, text: str) -> list[tuple[Any, ...]]:

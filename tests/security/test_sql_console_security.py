@@ -15,22 +15,19 @@ from typing import Any, Callable, Iterator
 import pytest
 
 from appliance.access.os_account import current_account
-from daemon_support import Daemon, start_daemon, wait_until
+from daemon_support import Daemon, start_daemon, wait_until, token_of
 from support import query
 
 # A cross join the guard allows (range is a table function of the database) that runs for minutes.
 ENDLESS = "SELECT count(*) FROM range(200000000) a, range(1000) b WHERE a.range + b.range = -1"
 
 
-def _token(output: str) -> str:
-    return next(line for line in output.splitlines() if line.startswith("vgu_"))
-
 
 @pytest.fixture
 def viewer(fresh_home: Path, vigil: Callable[..., Any]) -> str:
     """A viewer's token, with the OS account as admin (so the viewer is not the bootstrap admin)."""
     assert vigil("users", "add", current_account(), "--role", "admin", "--home", fresh_home).code == 0
-    return _token(vigil("users", "add", "vera", "--role", "viewer", "--home", fresh_home).out)
+    return token_of(vigil("users", "add", "vera", "--role", "viewer", "--home", fresh_home).out)
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from typing import Any, Callable
 import pytest
 import skops.io as sio
 
-from daemon_support import Daemon, start_daemon
+from daemon_support import Daemon, start_daemon, token_of
 from support import SPEC, query
 
 APPLIANCE = Path(__file__).resolve().parents[2] / "appliance"
@@ -53,14 +53,11 @@ def _served_model(home: Path) -> Any:
     return sio.loads(data, trusted=sio.get_untrusted_types(data=data))
 
 
-def _token(output: str) -> str:
-    return next(line for line in output.splitlines() if line.startswith("vgu_"))
-
 
 def _users(home: Path, vigil: Callable[..., Any]) -> dict[str, str]:
     """The OS account as admin (to add the others), then tokens for an admin, an operator and an approver."""
     assert vigil("users", "add", getpass.getuser(), "--role", "admin", "--home", home).code == 0
-    return {role: _token(vigil("users", "add", name, "--role", role, "--home", home).out)
+    return {role: token_of(vigil("users", "add", name, "--role", role, "--home", home).out)
             for name, role in (("ada", "admin"), ("otto", "operator"), ("bob", "approver"))}
 
 
@@ -186,7 +183,7 @@ def test_only_the_converting_child_unpickles() -> None:
     assert "def main(" in child_side and "_load_any" not in source[:source.index("# The child's side")]
 
 
-def test_a_file_that_hangs_is_stopped_and_the_child_gets_no_token(tmp_path: Path,
+def test_a_file_that_hangs_is_stopped_and_the_child_gets_notoken_of(tmp_path: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """A payload that never returns is killed at the timeout; the child's environment holds no Vigil token."""
     from appliance.errors import ArtifactError
