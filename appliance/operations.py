@@ -84,8 +84,8 @@ def _requests(ctx: AppContext, a: dict[str, Any]) -> Any:
 def _sql(ctx: AppContext, a: dict[str, Any]) -> Any:
     from appliance.store.sql_console import Console, lock_down
 
-    if ctx.console is not None:
-        return ctx.console.run(ctx.store, a["query"], ctx.client_gone or (lambda: False)).as_dict()
+    if ctx.console is not None:  # the daemon: JSON text rendered by DuckDB, sent by the admin API as it is
+        return ctx.console.run_json(ctx.store, a["query"], ctx.client_gone or (lambda: False))
     if ctx.store.read_only:  # this process owns the database instance: lock all of it down
         lock_down(ctx.store, ctx.config.sql)
     console = Console(ctx.config.sql)
@@ -631,9 +631,12 @@ def arguments(name: str, args: dict[str, Any], who: Identity) -> dict[str, Any]:
 
 def run(ctx: AppContext, name: str, args: dict[str, Any]) -> Any:
     """Run an operation on arguments made by `arguments` and return its result as plain JSON values (what
-    the API would send). The arguments are checked again here, so no caller can skip the check."""
+    the API would send), or as RawJSON text when the operation encoded it already (the daemon's console).
+    The arguments are checked again here, so no caller can skip the check."""
     from appliance.operation_args import SERVER_KEYS, validate
+    from appliance.raw_json import RawJSON
 
     spec = find(name)
     checked = {**validate(name, spec.args, args), **{key: args[key] for key in SERVER_KEYS if key in args}}
-    return json.loads(json.dumps(spec.run(ctx, checked), default=plain))
+    result = spec.run(ctx, checked)
+    return result if isinstance(result, RawJSON) else json.loads(json.dumps(result, default=plain))

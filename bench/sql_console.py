@@ -1,6 +1,7 @@
 """Scoring latency while viewers run heavy SQL console queries: p99 loaded against idle, same daemon.
 
-    .venv/bin/python bench/sql_console.py [--seconds 15] [--repeats 3] [--viewers 4] [--connections 4] [--json]
+    .venv/bin/python bench/sql_console.py [--seconds 15] [--repeats 3] [--viewers 4] [--connections 4]
+                                          [--only aggregates|rows] [--json]
 
 Serves the sample flight-delay model with `vigil up` (default `[sql]` limits), with real users: the
 OS account as admin and one viewer token per console client. Each repeat measures one-row requests
@@ -8,7 +9,8 @@ with wrk twice, interleaved: idle, then while `--viewers` clients each send heav
 back to back through the admin API (scans and aggregates of tens of millions of rows, a cross join
 of 9 million rows that the row cap cuts, a sort of the prediction log). Goal: the median loaded p99
 at most 1.5x the median idle p99. Also reports how many console queries were answered, truncated,
-or stopped by a limit.
+or stopped by a limit. `--only` restricts the viewers to the CPU-heavy aggregates that return a few
+rows, or to the queries that return 10,000 rows, to see which costs scoring what.
 """
 
 from __future__ import annotations
@@ -41,13 +43,15 @@ HEAVY = [
     "SELECT * FROM prediction_log ORDER BY request_id DESC",
     "SELECT md5(t.range::VARCHAR) AS h, count(*) FROM range(5000000) t GROUP BY h ORDER BY h LIMIT 20000",
 ]
+KINDS = {"all": HEAVY, "aggregates": [HEAVY[0], HEAVY[1], HEAVY[4]], "rows": [HEAVY[2], HEAVY[3]]}
 
 
 class Viewers:
     """`count` console clients, each sending the heavy queries in turn until stopped."""
 
-    def __init__(self, url: str, tokens: list[str]) -> None:
+    def __init__(self, url: str, tokens: list[str], queries: list[str]) -> None:
         self.url = url
+        self.queries = queries
         self.tokens = tokens
         self.stop = threading.Event()
         self.outcomes: dict[str, int] = {"answered": 0, "truncated": 0, "stopped": 0, "other": 0}
@@ -67,7 +71,7 @@ class Viewers:
     def _loop(self, index: int) -> None:
         turn = index
         while not self.stop.is_set():
-            self._count(self._ask(self.tokens[index], HEAVY[turn % len(HEAVY)]))
+            self._count(self._ask(self.tokens[index], self.queries[turn % len(self.queries)]))
             turn += 1
 
     def _ask(self, token: str, sql: str) -> str:
@@ -99,7 +103,7 @@ def _home(work: Path, viewers: int) -> tuple[Path, list[str]]:
     return home, tokens
 
 
-def measure(seconds: int, repeats: int, viewers: int, connections: int) -> dict[str, Any]:
+def measure(seconds: int, repeats: int, viewers: int, connections: int, only: str = "all") -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="vigil-sql-bench-"))
     try:
         home, tokens = _home(work, viewers)
@@ -119,7 +123,7 @@ def measure(seconds: int, repeats: int, viewers: int, connections: int) -> dict[
             wrk(url + "/invocations", connections, 3, body, script)  # warm-up; fills the prediction log
             for _ in range(repeats):
                 idle.append(wrk(url + "/invocations", connections, seconds, body, script))
-                with Viewers(url, tokens) as console:
+                with Viewers(url, tokens, KINDS[only]) as console:
                     time.sleep(1.0)  # every viewer has a query in flight before wrk starts
                     loaded.append(wrk(url + "/invocations", connections, seconds, body, script))
                 for key, value in console.outcomes.items():
@@ -129,7 +133,7 @@ def measure(seconds: int, repeats: int, viewers: int, connections: int) -> dict[
             exit_code = process.wait(120)
         idle_p99 = statistics.median(r["p99_ms"] for r in idle)
         loaded_p99 = statistics.median(r["p99_ms"] for r in loaded)
-        return {"seconds": seconds, "repeats": repeats, "viewers": viewers, "connections": connections,
+        return {"seconds": seconds, "repeats": repeats, "viewers": viewers, "connections": connections, "only": only,
                 "idle": idle, "loaded": loaded, "idle_p99_ms": idle_p99, "loaded_p99_ms": loaded_p99,
                 "p99_ratio": loaded_p99 / idle_p99, "console_queries": outcomes, "daemon_exit_code": exit_code}
     finally:
@@ -155,9 +159,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3, help="interleaved idle/loaded pairs (medians reported)")
     parser.add_argument("--viewers", type=int, default=4, help="console clients running heavy queries")
     parser.add_argument("--connections", type=int, default=4, help="wrk connections scoring")
+    parser.add_argument("--only", choices=sorted(KINDS), default="all", help="which heavy queries the viewers send")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    data = measure(args.seconds, args.repeats, args.viewers, args.connections)
+    data = measure(args.seconds, args.repeats, args.viewers, args.connections, args.only)
     print(json.dumps(data, indent=2) if args.json else report(data))
     return 0
 

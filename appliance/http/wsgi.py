@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
+from appliance import raw_json
 from appliance.access.peer import Peer
 from appliance.errors import (ArtifactDeleted, Forbidden, InvalidRequest, ModelNotServed, NotFound, QueryError,
                               ReadOnlyViolation, RetryLater, StoreError, StoreFull, Unauthorized, VigilError)
 from appliance.http import json_body
-from appliance.jsonable import plain
 
 log = logging.getLogger("vigil.http")
 STORE_FULL_RETRY_S = 30  # freeing disk space takes a person or a retention run, not a second
@@ -47,7 +46,8 @@ class Response:
 
 
 def json_response(payload: Any, status: int = 200, headers: Iterable[tuple[str, str]] = ()) -> Response:
-    return Response(status, json.dumps(payload, default=plain).encode(), headers=list(headers))
+    """`payload` as a JSON body; RawJSON values in it (a console result) are spliced in as they are."""
+    return Response(status, raw_json.dumps(payload).encode(), headers=list(headers))
 
 
 Handler = Callable[[Request], Response]

@@ -5,7 +5,9 @@ on its own DuckDB cursor inside a transaction that is always rolled back, within
 
 - time: `sql.timeout` from the moment it is asked for (its wait for a turn included);
 - rows: at most `sql.max_rows` are fetched (streamed, never the whole result); a longer result is
-  cut there and says it was truncated;
+  cut there and says it was truncated. For the daemon (`run_json`) DuckDB renders each row as JSON
+  text (`sql_json`), so the answer never becomes Python values and holds the interpreter lock only
+  briefly; types it cannot render exactly are converted in Python;
 - memory: DuckDB's tracked memory may grow by at most `sql.memory_limit` while it runs, and the rows
   it returns may take at most as much again;
 - CPU: at most `sql.concurrent_queries` run at once, each on a thread at nice 19, so scoring keeps
@@ -24,6 +26,7 @@ and locks the configuration.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import threading
 import time
@@ -35,7 +38,9 @@ import duckdb
 
 from appliance.config import SqlConfig
 from appliance.errors import QueryError, QueryStopped, RetryLater
-from appliance.store import sql_guard
+from appliance.jsonable import plain
+from appliance.raw_json import RawJSON
+from appliance.store import sql_guard, sql_json
 from appliance.store.connection import Store
 
 NICENESS = 19
@@ -54,10 +59,18 @@ class ConsoleResult:
     rows: list[tuple[Any, ...]]
     truncated: bool
     max_rows: int
+    rows_json: list[str] | None = None  # each row as a JSON array rendered by DuckDB (then `rows` is empty)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"columns": self.columns, "rows": [list(r) for r in self.rows], "truncated": self.truncated,
-                "max_rows": self.max_rows}
+        rows = [json.loads(r) for r in self.rows_json] if self.rows_json is not None else [list(r) for r in self.rows]
+        return {"columns": self.columns, "rows": rows, "truncated": self.truncated, "max_rows": self.max_rows}
+
+    def as_json(self) -> RawJSON:
+        """The same result as `as_dict`, as JSON text (rows spliced in as DuckDB wrote them)."""
+        rows = self.rows_json if self.rows_json is not None else [json.dumps(list(r), default=plain)
+                                                                  for r in self.rows]
+        return RawJSON(f'{{"columns": {json.dumps(self.columns)}, "rows": [{",".join(rows)}], '
+                       f'"truncated": {json.dumps(self.truncated)}, "max_rows": {self.max_rows}}}')
 
 
 class _ResultTooLarge(Exception):
@@ -75,17 +88,23 @@ class Console:
         self._running: set[duckdb.DuckDBPyConnection] = set()
         self._stopping = False
 
-    def run(self, store: Store, sql: str, client_gone: Callable[[], bool] = _never) -> ConsoleResult:
-        """Rows of `sql` within the limits; raises ReadOnlyViolation, QueryError or QueryStopped."""
+    def run(self, store: Store, sql: str, client_gone: Callable[[], bool] = _never, *,
+            as_json: bool = False) -> ConsoleResult:
+        """Rows of `sql` within the limits; raises ReadOnlyViolation, QueryError or QueryStopped. With
+        `as_json`, DuckDB renders the rows as JSON text where it can (`rows_json`)."""
         deadline = time.monotonic() + self.config.timeout
         connection = store.driver_cursor()
         try:
             sql_guard.check(connection, sql)
             with self._tracked(connection):
-                future = self._pool.submit(self._execute, connection, sql)
+                future = self._pool.submit(self._execute, connection, sql, as_json)
                 return self._watch(store, connection, future, deadline, client_gone)
         finally:
             connection.close()
+
+    def run_json(self, store: Store, sql: str, client_gone: Callable[[], bool] = _never) -> RawJSON:
+        """`run` answered as JSON text, for the admin API to send as it is."""
+        return self.run(store, sql, client_gone, as_json=True).as_json()
 
     @property
     def running(self) -> int:
@@ -131,10 +150,7 @@ class Console:
                     reason = self._reason(watcher, baseline, deadline, client_gone) or QueryStopped(
                         "the query was interrupted")
                 if reason is not None:
-                    connection.interrupt()
-                    future.cancel()
-                    with contextlib.suppress(Exception):
-                        future.result()
+                    _stop(connection, future)
                     raise reason
 
     def _reason(self, watcher: duckdb.DuckDBPyConnection, baseline: int, deadline: float,
@@ -151,12 +167,17 @@ class Console:
             return _too_large(self.config.memory_limit)
         return None
 
-    def _execute(self, connection: duckdb.DuckDBPyConnection, sql: str) -> ConsoleResult:
+    def _execute(self, connection: duckdb.DuckDBPyConnection, sql: str, as_json: bool) -> ConsoleResult:
         """Run `sql` in a transaction that is rolled back, fetching at most max_rows + 1 rows."""
         limit = self.config.max_rows
         try:
             connection.execute("BEGIN TRANSACTION")
             try:
+                rendering = sql_json.rendering(connection, sql, limit + 1) if as_json else None
+                if rendering is not None:
+                    connection.execute(rendering.query)
+                    texts = _fetch_json(connection, limit + 1, self.config.memory_limit_bytes)
+                    return ConsoleResult(rendering.columns, [], len(texts) > limit, limit, texts[:limit])
                 connection.execute(sql)
                 columns = [d[0] for d in connection.description or []]
                 rows = _fetch(connection, limit + 1, self.config.memory_limit_bytes)
@@ -203,6 +224,36 @@ def _fetch(connection: duckdb.DuckDBPyConnection, most: int, memory_bytes: int) 
             raise _ResultTooLarge()
         rows.extend(chunk)
     return rows
+
+
+def _fetch_json(connection: duckdb.DuckDBPyConnection, most: int, memory_bytes: int) -> list[str]:
+    """The rendered rows (one string each), counting their text against the memory limit."""
+    texts: list[str] = []
+    size = 0
+    while len(texts) < most:
+        chunk = connection.fetchmany(min(FETCH_CHUNK, most - len(texts)))
+        if not chunk:
+            break
+        size += sum(50 + len(row[0]) for row in chunk)
+        if size > memory_bytes:
+            raise _ResultTooLarge()
+        texts.extend(row[0] for row in chunk)
+    return texts
+
+
+def _stop(connection: duckdb.DuckDBPyConnection, future: Future[ConsoleResult]) -> None:
+    """Interrupt the query until its thread is done: an interrupt that lands between two statements
+    (the transaction's start, the rendering's check) is lost, so it is repeated."""
+    future.cancel()
+    while True:
+        connection.interrupt()
+        try:
+            future.result(timeout=POLL_S)
+            return
+        except TimeoutError:
+            continue
+        except Exception:
+            return
 
 
 def _size(value: Any) -> int:
