@@ -79,6 +79,8 @@ def score_batch(ctx: Any, model_name: str, *, input_path: str | None, query: str
     from appliance.registry.contracts import current_contract
     from appliance.registry.loading import load_version_model
     from appliance.registry.versions import servable_version
+    from appliance.access.output_paths import input_path as checked_input
+    from appliance.access.output_paths import read_roots
     from appliance.store.extraction import extract_to_parquet
     from appliance.training.evaluation import scores_of
 
@@ -103,7 +105,11 @@ def score_batch(ctx: Any, model_name: str, *, input_path: str | None, query: str
     began = time.perf_counter()
     try:
         source = scratch / "source.parquet"
-        total = extract_to_parquet(path=input_path, query=query, base_dir=base_dir or Path.cwd(), dest=source)
+        folder = base_dir or Path.cwd()
+        if input_path is not None:  # through the daemon, never a file of the home
+            checked_input(ctx.home.root, folder / input_path)
+        total = extract_to_parquet(path=input_path, query=query, base_dir=folder, dest=source,
+                                   read_roots=read_roots(ctx.home.root, folder))
         missing = [f.name for f in features if f.name not in pl.scan_parquet(source).collect_schema().names()]
         if missing:
             raise RegistryError(f"the input has no column {', '.join(missing)}, which v{number} needs; nothing scored")

@@ -19,6 +19,10 @@ class OutputRefused(VigilError):
     """An output path outside where outputs may go, or naming a file that exists (HTTP 400)."""
 
 
+class InputRefused(VigilError):
+    """Through the daemon, a file or query a caller names would read the home's private files (HTTP 400)."""
+
+
 class StoreError(VigilError):
     """The DuckDB store could not be opened or a statement failed."""
 

@@ -95,11 +95,18 @@ def _sql(ctx: AppContext, a: dict[str, Any]) -> Any:
         console.close()
 
 
+def _spec_file(ctx: AppContext, named: str) -> Path:
+    """A training spec the caller names (through the daemon, never a file of the home)."""
+    from appliance.access.output_paths import input_path
+
+    return input_path(ctx.home.root, named)
+
+
 def _train(ctx: AppContext, a: dict[str, Any]) -> Any:
     from appliance.training.spec import load_spec
     from appliance.training.trainer import train_version
 
-    return train_version(ctx, load_spec(Path(a["spec"])), actor=a["actor"], reason=a.get("reason", "")).as_dict()
+    return train_version(ctx, load_spec(_spec_file(ctx, a["spec"])), actor=a["actor"], reason=a.get("reason", "")).as_dict()
 
 
 def _import(ctx: AppContext, a: dict[str, Any]) -> Any:
@@ -111,7 +118,7 @@ def _import(ctx: AppContext, a: dict[str, Any]) -> Any:
     if a.get("trust"):
         raise InvalidRequest("'import' loads only safe formats; a trusted import is the admin operation "
                              "'import_trusted'", [{"field": "trust", "problem": "use the operation 'import_trusted'"}])
-    return import_version(ctx, a["name"], Path(a["file"]), load_spec(Path(a["spec"])), actor=a["actor"],
+    return import_version(ctx, a["name"], Path(a["file"]), load_spec(_spec_file(ctx, a["spec"])), actor=a["actor"],
                           reason=a.get("reason", "")).as_dict()
 
 
@@ -120,7 +127,7 @@ def _import_trusted(ctx: AppContext, a: dict[str, Any]) -> Any:
     from appliance.registry.importing import import_version
     from appliance.training.spec import load_spec
 
-    return import_version(ctx, a["name"], Path(a["file"]), load_spec(Path(a["spec"])), trust=True, actor=a["actor"],
+    return import_version(ctx, a["name"], Path(a["file"]), load_spec(_spec_file(ctx, a["spec"])), trust=True, actor=a["actor"],
                           reason=a.get("reason", "")).as_dict()
 
 

@@ -22,7 +22,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-from appliance.errors import OutputRefused
+from appliance.errors import InputRefused, OutputRefused
 
 EXPORTS_DIR = "exports"
 
@@ -59,6 +59,36 @@ def output_path(ctx: Any, named: str | Path) -> Path:
     if resolved == roots[0] or roots[0] in resolved.parents:
         roots[0].mkdir(mode=0o700, exist_ok=True)
     return resolved
+
+
+def input_path(home: Path, named: str | Path) -> Path:
+    """A file an operation reads for a caller, resolved; through the daemon, refused inside the home (its
+    store, keys, tokens and config are the daemon's, not the caller's) unless under `<home>/exports/`."""
+    resolved = Path(named).expanduser().resolve()
+    if _confined.get() and _private_to(home, resolved):
+        raise InputRefused(f"{named}: through the daemon, Vigil reads no file of its home for a caller (only "
+                           f"{home.resolve() / EXPORTS_DIR}/); name a file outside {home.resolve()}")
+    return resolved
+
+
+def read_roots(home: Path, base_dir: Path) -> list[Path] | None:
+    """Through the daemon, the folders a caller's source query may read: the folder of the spec that holds
+    it (unless that folder holds the home) and `<home>/exports/`. None without the daemon: the caller's
+    own account reads, wherever it may."""
+    if not _confined.get():
+        return None
+    home, base = home.resolve(), base_dir.resolve()
+    roots = [home / EXPORTS_DIR]
+    if not _private_to(home, base) and home not in base.parents and base not in home.parents:
+        roots.append(base)
+    return roots
+
+
+def _private_to(home: Path, resolved: Path) -> bool:
+    home = home.resolve()
+    exports = home / EXPORTS_DIR
+    inside = resolved == home or home in resolved.parents
+    return inside and not (resolved == exports or exports in resolved.parents)
 
 
 def require_absent(target: Path) -> Path:

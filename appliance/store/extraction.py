@@ -12,16 +12,27 @@ from appliance.errors import SpecError, StoreError
 from appliance.store.connection import Store
 
 
-def extract_to_parquet(*, path: str | None, query: str | None, base_dir: Path, dest: Path) -> int:
-    """Write the source's rows to `dest`; return the row count."""
+def extract_to_parquet(*, path: str | None, query: str | None, base_dir: Path, dest: Path,
+                       read_roots: list[Path] | None = None) -> int:
+    """Write the source's rows to `dest`; return the row count. With `read_roots` (a caller's query run by
+    the daemon), the query reads files only under those folders: DuckDB's own sandbox, external access
+    off but for them and `dest`'s folder. (A file source is checked by the caller, `input_path`.)"""
     with Store.memory() as scratch:
         scratch.set_option("threads", "1")
         scratch.set_option("file_search_path", str(base_dir))
+        if read_roots is not None and query is not None:
+            folders = [f"{folder}/" for folder in (*read_roots, dest.parent.resolve())]
+            scratch.execute_script("SET allowed_directories = [" + ", ".join(f"'{_quote(f)}'" for f in folders) + "]")
+            scratch.set_option("enable_external_access", "false")
         select = _select(scratch, path, query, base_dir)
         try:
             scratch.execute_script(f"COPY ({select}) TO '{_quote(str(dest))}' (FORMAT parquet)")
             return int(scratch.scalar(f"SELECT count(*) FROM read_parquet('{_quote(str(dest))}')"))
         except StoreError as e:
+            if read_roots is not None and query is not None and "Permission Error" in str(e):
+                where = " or ".join(f"{root}/" for root in read_roots)
+                raise SpecError(f"cannot read the source: through the daemon a source query reads files only under "
+                                f"{where}, named by absolute path ({_short(e)})") from e
             raise SpecError(f"cannot read the training source: {_short(e)}") from e
 
 

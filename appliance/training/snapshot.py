@@ -7,6 +7,7 @@ from typing import cast
 
 import polars as pl
 
+from appliance.access.output_paths import input_path, read_roots
 from appliance.registry.blobs import BlobWriter
 from appliance.registry.versions import SnapshotInfo
 from appliance.store.extraction import extract_to_parquet
@@ -19,8 +20,11 @@ FOLDER = "datasets"
 def take_snapshot(writer: BlobWriter, loaded: LoadedSpec) -> tuple[SnapshotInfo, pl.DataFrame]:
     """Extract, validate against the spec (failing fast), then store by hash."""
     spec = loaded.spec
+    if spec.source.path is not None:  # through the daemon, never a file of the home
+        input_path(writer.home_root, loaded.base_dir / spec.source.path)
     staged = writer.staging_path(FOLDER, ".parquet")
-    extract_to_parquet(path=spec.source.path, query=spec.source.query, base_dir=loaded.base_dir, dest=staged)
+    extract_to_parquet(path=spec.source.path, query=spec.source.query, base_dir=loaded.base_dir, dest=staged,
+                       read_roots=read_roots(writer.home_root, loaded.base_dir))
     frame = load_snapshot(staged, spec.split.time_column)
     source = spec.source.path or spec.source.query or ""
     require_valid(frame, spec, loaded.path.name if loaded.path else "the source")
