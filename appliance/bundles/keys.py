@@ -9,64 +9,46 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import os
 import re
 from pathlib import Path
 from typing import Any
 
 from appliance.clock import utc_now
 from appliance.errors import NotFound, RegistryError
+from appliance.signing import create_key, key_id, load_key, raw_public
+from appliance.signing import verify as signed_by
 from appliance.store import registry_queries as q
 from appliance.store.connection import Store
 
 KEY_FILE = Path("keys") / "signing.key"
 
 
-def key_id(public_raw: bytes) -> str:
-    return hashlib.sha256(public_raw).hexdigest()[:16]
-
-
 def _private(home_root: Path) -> Any:
-    from cryptography.hazmat.primitives.serialization import load_pem_private_key
-
     path = home_root / KEY_FILE
     if not path.exists():
         raise RegistryError(f"this box has no signing key; create one with `vigil keys init` (it stays in {path})")
-    return load_pem_private_key(path.read_bytes(), password=None)
-
-
-def _raw_public(private: Any) -> bytes:
-    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-
-    return bytes(private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw))
+    return load_key(path)
 
 
 def init_key(home_root: Path) -> dict[str, str]:
     """Create the box's signing key (refusing to replace one)."""
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-    from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
-
     path = home_root / KEY_FILE
-    if path.exists():
-        raise RegistryError(f"this box already has a signing key ({path}); `vigil keys show` prints its public key")
-    path.parent.mkdir(mode=0o700, exist_ok=True)
-    private = Ed25519PrivateKey.generate()
-    pem = private.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(pem)
+    try:
+        create_key(path)
+    except FileExistsError:
+        raise RegistryError(f"this box already has a signing key ({path}); `vigil keys show` prints its public key") \
+            from None
     return show_key(home_root)
 
 
 def show_key(home_root: Path) -> dict[str, str]:
-    raw = _raw_public(_private(home_root))
+    raw = raw_public(_private(home_root))
     return {"public_key": base64.b64encode(raw).decode(), "key_id": key_id(raw)}
 
 
 def sign(home_root: Path, message: bytes) -> dict[str, str]:
     private = _private(home_root)
-    raw = _raw_public(private)
+    raw = raw_public(private)
     return {"algorithm": "ed25519", "key_id": key_id(raw), "public_key": base64.b64encode(raw).decode(),
             "signature": base64.b64encode(private.sign(message)).decode()}
 
@@ -82,14 +64,11 @@ def decode_public(text: str) -> bytes:
 
 
 def verify(public_raw: bytes, message: bytes, signature_b64: str) -> bool:
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
     try:
-        Ed25519PublicKey.from_public_bytes(public_raw).verify(base64.b64decode(signature_b64), message)
-    except (InvalidSignature, ValueError, binascii.Error):
+        signature = base64.b64decode(signature_b64)
+    except (binascii.Error, ValueError):
         return False
-    return True
+    return signed_by(public_raw, message, signature)
 
 
 def trust(store: Store, name: str, public_key: str, actor: str) -> dict[str, Any]:

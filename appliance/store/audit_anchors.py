@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import errno
-import hashlib
 import json
 import os
 import threading
@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from appliance.clock import utc_now
 from appliance.errors import StoreError, StoreFull
+from appliance.signing import create_key, key_id, load_key, raw_public, verify
 
 if TYPE_CHECKING:
     from appliance.store.connection import Store
@@ -51,10 +52,6 @@ class Anchor:
 
 def _message(fields: dict[str, Any]) -> bytes:
     return json.dumps({k: fields[k] for k in _FIELDS}, sort_keys=True, separators=(",", ":")).encode()
-
-
-def _key_id(public_raw: bytes) -> str:
-    return hashlib.sha256(public_raw).hexdigest()[:16]
 
 
 def head(store: "Store") -> tuple[int, int | None, str]:
@@ -120,7 +117,7 @@ class AuditAnchors:
         """The raw public key that signs this home's anchors (None before the first anchor)."""
         if not self.key_path.exists():
             return None
-        return _raw_public(self._key())
+        return raw_public(self._key())
 
     def read(self) -> list[Anchor]:
         """Every anchor line with its signature checked; a line that does not parse is unsigned."""
@@ -150,7 +147,7 @@ class AuditAnchors:
         """A signed anchor line for a given head (a backup's head when no line anchors it yet)."""
         fields: dict[str, Any] = {"rows": rows, "last_id": last_id, "head": row_hash,
                                   "at": utc_now().isoformat(timespec="microseconds"),
-                                  "key_id": _key_id(_raw_public(self._key()))}
+                                  "key_id": key_id(raw_public(self._key()))}
         fields["signature"] = base64.b64encode(self._key().sign(_message(fields))).decode()
         return json.dumps(fields, sort_keys=True, separators=(",", ":"))
 
@@ -173,47 +170,17 @@ def _parse(number: int, text: str, public: bytes | None) -> Anchor:
         signature = base64.b64decode(fields["signature"], validate=True)
     except (ValueError, KeyError, TypeError, binascii.Error):
         return Anchor(number, -1, None, "", "", "", False)
-    signed = public is not None and fields["key_id"] == _key_id(public) and _verify(public, _message(fields), signature)
+    signed = public is not None and fields["key_id"] == key_id(public) and verify(public, _message(fields), signature)
     return Anchor(anchor.line, anchor.rows, anchor.last_id, anchor.head, anchor.at, anchor.key_id, signed)
 
 
-def _verify(public_raw: bytes, message: bytes, signature: bytes) -> bool:
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
-    try:
-        Ed25519PublicKey.from_public_bytes(public_raw).verify(signature, message)
-    except (InvalidSignature, ValueError):
-        return False
-    return True
-
-
-def _raw_public(private: Any) -> bytes:
-    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-
-    return bytes(private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw))
-
-
 def _load_or_create(path: Path) -> Any:
-    """The Ed25519 key at `path`, created (mode 0600, in a 0700 folder) if there is none yet."""
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-    from cryptography.hazmat.primitives.serialization import (Encoding, NoEncryption, PrivateFormat,
-                                                              load_pem_private_key)
-
+    """The anchor key at `path`, created on first use (or the one another process just created)."""
     if not path.exists():
-        path.parent.mkdir(mode=0o700, exist_ok=True)
-        pem = Ed25519PrivateKey.generate().private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
-        try:
-            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass  # made by another process in between: use that one
-        else:
-            with os.fdopen(descriptor, "wb") as handle:
-                handle.write(pem)
-                handle.flush()
-                os.fsync(handle.fileno())
+        with contextlib.suppress(FileExistsError):
+            create_key(path)
     try:
-        return load_pem_private_key(path.read_bytes(), password=None)
+        return load_key(path)
     except (OSError, ValueError) as e:
         raise StoreError(f"cannot read the audit-anchor key {path}: {e}") from e
 
