@@ -627,23 +627,26 @@ def run_as(ctx: AppContext, name: str, args: dict[str, Any], token: str | None, 
     return run(ctx, name, arguments(name, args, who))
 
 
-def arguments(name: str, args: dict[str, Any], who: Identity) -> dict[str, Any]:
+class Checked(dict[str, Any]):
+    """Arguments made by `arguments`: checked against the operation's model, with the caller's identity."""
+
+
+def arguments(name: str, args: dict[str, Any], who: Identity) -> Checked:
     """A client's arguments checked against the operation's model (InvalidRequest naming each bad field),
     defaults filled in, and the caller's identity added: `actor` is `who`, whatever the client sent."""
     from appliance.operation_args import validate
 
     checked = validate(name, find(name).args, args)
-    return {**checked, "actor": who.name, "caller_role": who.role, "caller_identity": who.how}
+    return Checked({**checked, "actor": who.name, "caller_role": who.role, "caller_identity": who.how})
 
 
-def run(ctx: AppContext, name: str, args: dict[str, Any]) -> Any:
-    """Run an operation on arguments made by `arguments` and return its result as plain JSON values (what
-    the API would send), or as RawJSON text when the operation encoded it already (the daemon's console).
-    The arguments are checked again here, so no caller can skip the check."""
-    from appliance.operation_args import SERVER_KEYS, validate
+def run(ctx: AppContext, name: str, args: Checked) -> Any:
+    """Run an operation on arguments made by `arguments` (no other dict is taken, so no caller skips the
+    check) and return its result as plain JSON values (what the API would send), or as RawJSON text when
+    the operation encoded it already (the daemon's console)."""
     from appliance.raw_json import RawJSON
 
-    spec = find(name)
-    checked = {**validate(name, spec.args, args), **{key: args[key] for key in SERVER_KEYS if key in args}}
-    result = spec.run(ctx, checked)
+    if not isinstance(args, Checked):
+        raise TypeError(f"operations.run('{name}') takes arguments made by operations.arguments")
+    result = find(name).run(ctx, args)
     return result if isinstance(result, RawJSON) else json.loads(json.dumps(result, default=plain))
