@@ -52,7 +52,8 @@ def state(daemon: Daemon, ada: str) -> dict[str, Any]:
     return {
         "aliases": read(daemon, ada, "SELECT model_name, alias, version FROM aliases ORDER BY ALL"),
         "users": read(daemon, ada, "SELECT * FROM users ORDER BY ALL"),
-        "holds": read(daemon, ada, "SELECT count(*) FROM holds"),
+        "holds": read(daemon, ada, "SELECT count(*) FROM audit_holds"),
+        "deployments": read(daemon, ada, "SELECT count(*) FROM deployments"),
         "requests": read(daemon, ada, "SELECT request_id, status FROM promotion_requests ORDER BY ALL"),
         "audit": read(daemon, ada, "SELECT count(*) FROM audit_log WHERE action NOT LIKE '%refused%' "
                                    "AND action NOT LIKE '%denied%'"),
@@ -145,6 +146,9 @@ def test_an_approval_that_answered_survives_kill_9_and_everything_agrees(
         "champion": 2}
     assert query(fresh_home, "SELECT status, decided_by FROM promotion_requests WHERE request_id = ?",
                  [int(request["request_id"])]) == [("approved", "bob")]
+    last = query(fresh_home, "SELECT alias, to_version FROM deployments WHERE model_name = 'delay' "
+                             "ORDER BY id DESC LIMIT 1")
+    assert last == [("champion", 2)], last
     moves = query(fresh_home, "SELECT count(*) FROM audit_log WHERE actor = 'bob' AND action LIKE '%approv%'")
     assert moves[0][0] >= 1, moves
     verified = vigil("audit", "verify", "--home", fresh_home, env={"VIGIL_TOKEN": cast["ada"]})

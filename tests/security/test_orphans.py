@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any, Callable
 
 from daemon_support import Daemon, admin, wait_until
 
@@ -72,21 +73,15 @@ def test_a_stopped_training_process_dies_with_its_parent_outside_the_daemon() ->
             "    pool.submit(time.sleep, 600)\n"
             "    time.sleep(600)\n")
     parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
-    child = 0
-    try:
+
+    def stopped_child() -> int:
         assert parent.stdout is not None
         child = int(parent.stdout.readline())
         os.kill(child, signal.SIGSTOP)
         wait_until(lambda: _state(child) == "T", timeout=10)
-        parent.kill()
-        parent.wait(30)
-        wait_until(lambda: _gone(child), timeout=30)
-    finally:
-        if parent.poll() is None:
-            parent.kill()
-            parent.wait(30)
-        if child and not _gone(child):
-            os.kill(child, signal.SIGKILL)
+        return child
+
+    _dies_with_its_parent(parent, stopped_child)
 
 
 def test_a_trusted_import_loader_dies_with_its_parent(tmp_path: Path) -> None:
@@ -98,19 +93,29 @@ def test_a_trusted_import_loader_dies_with_its_parent(tmp_path: Path) -> None:
             "class P:\n    def __reduce__(self):\n        return eval, (sys.argv[1],)\n"
             "convert_trusted(pickle.dumps(P()), 'slow.pkl', timeout_s=600)\n")
     parent = subprocess.Popen([sys.executable, "-c", code, hang])
-    loader = 0
+
+    def loader() -> int:
+        pid = int(wait_until(lambda: seen.exists() and seen.read_text() and int(seen.read_text()), timeout=60))
+        assert not _gone(pid)
+        return pid
+
+    _dies_with_its_parent(parent, loader)
+
+
+def _dies_with_its_parent(parent: subprocess.Popen[Any], find_child: Callable[[], int]) -> None:
+    """Find the parent's child, kill the parent with SIGKILL, and wait until the child is gone too."""
+    child = 0
     try:
-        loader = wait_until(lambda: seen.exists() and seen.read_text() and int(seen.read_text()), timeout=60)
-        assert not _gone(loader)
+        child = find_child()
         parent.kill()
         parent.wait(30)
-        wait_until(lambda: _gone(loader), timeout=30)
+        wait_until(lambda: _gone(child), timeout=30)
     finally:
         if parent.poll() is None:
             parent.kill()
             parent.wait(30)
-        if loader and not _gone(loader):
-            os.kill(loader, signal.SIGKILL)
+        if child and not _gone(child):
+            os.kill(child, signal.SIGKILL)
 
 
 def test_the_setup_module_imports_nothing_heavy() -> None:
