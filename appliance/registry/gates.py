@@ -203,7 +203,7 @@ def _contract(ctx: AppContext, model: str, version: int, policy: PromotionPolicy
     from appliance.store import prediction_queries as pq
 
     table = pq.inputs_table(model)
-    if not ctx.store.scalar("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]):
+    if not ctx.store.has_table(table):
         return _gate("contract", True, None, policy.max_contract_violations, "no traffic yet to check against")
     columns, rows = ctx.store.table_params(
         f"SELECT i.* EXCLUDE (request_id, row_index) FROM {table} i JOIN prediction_log p USING (request_id, row_index) "

@@ -122,7 +122,7 @@ def _golden(ctx: AppContext, model: Any, row: dict[str, Any]) -> dict[str, Any]:
     from appliance.training.evaluation import scores_of
 
     table = pq.inputs_table(row["model_name"])
-    if not rq.has_table(ctx.store, table):
+    if not ctx.store.has_table(table):
         return {"check": "golden_rows", "ok": None, "detail": "no logged inputs to re-score"}
     columns, rows = rq.golden_rows(ctx.store, row["model_name"], int(row["version"]), table, GOLDEN_ROWS)
     if not rows:

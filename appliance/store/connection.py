@@ -104,6 +104,10 @@ class Store:
         found = self.execute(sql, params)
         return found[0][0] if found else None
 
+    def has_table(self, name: str) -> bool:
+        """Whether a table or view of that name exists (a model's input table appears with its first row)."""
+        return bool(self.scalar("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]))
+
     def table_params(self, sql: str, params: Sequence[Any]) -> tuple[list[str], list[tuple[Any, ...]]]:
         """Column names and rows of a bound query."""
         try:

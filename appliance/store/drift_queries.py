@@ -17,8 +17,7 @@ def window_inputs(store: Store, model_name: str, version: int, start: datetime, 
     """The inputs and score of every row the version answered in [start, end) (shadow rows excluded);
     with `sample`, a uniform random sample of at most that many of them (repeatable)."""
     table = pq.inputs_table(model_name)
-    exists = store.scalar("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table])
-    if not exists:
+    if not store.has_table(table):
         return pl.DataFrame()
     present = {r[0] for r in store.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table])}

@@ -141,10 +141,7 @@ def apply(store: Store, directory: Path = MIGRATIONS_DIR) -> list[str]:
 def _applied(store: Store) -> dict[int, tuple[str, str, datetime]]:
     if not store.read_only:
         store.execute_script(_LEDGER)
-    exists = store.scalar(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migrations'"
-    )
-    if not exists:
+    if not store.has_table("schema_migrations"):
         return {}
     rows = store.execute("SELECT version, name, checksum, applied_at FROM schema_migrations")
     return {number: (name, checksum, at) for number, name, checksum, at in rows}

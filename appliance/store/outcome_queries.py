@@ -14,7 +14,7 @@ def labelled_window(store: Store, model_name: str, start: datetime, end: datetim
                     segments: list[str]) -> pl.DataFrame:
     """Every answered row of the model in [start, end) with its label (NULL when none came) and segments."""
     table = pq.inputs_table(model_name)
-    has_inputs = store.scalar("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table])
+    has_inputs = store.has_table(table)
     present = {r[0] for r in store.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table])} if has_inputs else set()
     chosen = [s for s in segments if s in present]

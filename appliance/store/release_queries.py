@@ -115,7 +115,3 @@ def golden_rows(store: Store, model_name: str, version: int, inputs_table: str,
         f"FROM prediction_log l JOIN {inputs_table} i USING (request_id, row_index) "
         "WHERE l.model_name = ? AND l.version = ? AND l.route IN ('champion', 'canary') "
         "ORDER BY l.logged_at DESC LIMIT ?", [model_name, version, limit])
-
-
-def has_table(store: Store, name: str) -> bool:
-    return bool(store.scalar("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]))

@@ -50,7 +50,7 @@ def prune_inputs(store: Store, model_name: str, cutoff: datetime, count_only: bo
     rows is under an active hold or was logged at or after `cutoff`.
     """
     table = inputs_table(model_name)
-    if not store.scalar("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]):
+    if not store.has_table(table):
         return 0
     verb = f"SELECT count(*) FROM {table}" if count_only else f"DELETE FROM {table}"
     rows = store.execute(

@@ -91,7 +91,7 @@ def test_no_lower_role_reaches_an_operation_above_it_by_any_name_or_job_path(
     for spelling in ("USER_ADD", "user_add%20", "user-add", "user_add/", "%75ser_add", "user_add%00"):
         status, _, body = daemon.request("POST", f"/admin/v1/ops/{spelling}", {"name": "mallory", "role": "admin"},
                                          headers={"Authorization": f"Bearer {cast['vera']}"})
-        assert status in (403, 404), (spelling, status, body)
+        assert status in (400, 403, 404), (spelling, status, body)
     # a viewer's job_schedule is a read: it answers and queues nothing
     status, schedule = op(daemon, cast["vera"], "job_schedule", {})
     assert status == 200 and schedule["running"] is True, schedule
@@ -103,11 +103,13 @@ def test_no_lower_role_reaches_an_operation_above_it_by_any_name_or_job_path(
 # 2. Bad bodies on admin operations; huge and NUL reasons --------------------------------------------
 
 BAD_BODIES = [
-    ("ada", "import_trusted", b'{"name": "delay", "path": ["/etc/passwd"], "reason": "x"}'),
-    ("ada", "import_trusted", b'{"name": "../../delay", "path": "/nonexistent.pkl", "reason": "x"}'),
-    ("ada", "import_trusted", b'{"name": "delay", "reason": "x"}'),
+    ("ada", "import_trusted", b'{"name": "delay", "file": ["/etc/passwd"], "spec": "/tmp/s.toml", "reason": "x"}'),
+    ("ada", "import_trusted", b'{"name": "../../delay", "file": "/tmp/m.pkl", "spec": "/tmp/s.toml", "reason": "x"}'),
+    ("ada", "import_trusted", b'{"name": "delay", "file": "/tmp/m.pkl\\u0000.txt", "spec": "/tmp/s.toml"}'),
+    ("ada", "import_trusted", b'{"name": "delay", "file": "/nonexistent/m.pkl", "spec": "/nonexistent/s.toml"}'),
+    ("ada", "import_trusted", b'{"name": "delay", "spec": "/tmp/s.toml", "reason": "x"}'),
     ("ada", "import_trusted", b'[1, 2, 3]'),
-    ("ada", "import_trusted", b'{"name": "delay", "path": "/nonexistent.pkl", "reason": "x", "actor": "bob", '
+    ("ada", "import_trusted", b'{"name": "delay", "file": "/tmp/m.pkl", "spec": "/tmp/s.toml", "trust": true, '
                               b'"extra": {"deep": [1]}}'),
     ("ada", "restore", b'{"path": "/tmp/backup.tar"}'),
     ("otto", "promote", json.dumps({"name": "delay", "version": 2, "alias": "champion",
@@ -192,14 +194,14 @@ def test_a_viewer_learns_no_setting_path_or_file_through_the_console(
         status, answer = op(daemon, cast["vera"], "sql", {"query": sql})
         assert status == 400, (sql, answer)
         assert secret not in json.dumps(answer), sql
-    home = str(fresh_home.resolve())
-    for sql in ("SELECT current_setting('temp_directory') AS v", "SELECT current_setting('secret_directory') AS v",
-                "SELECT current_setting('extension_directory') AS v", "SELECT current_setting('home_directory') AS v",
-                "SELECT file FROM pragma_database_size()", "SELECT * FROM pragma_database_size()",
-                "SELECT path FROM duckdb_databases()", "SELECT * FROM duckdb_databases()"):
+    # settings and catalog functions answer, but carry no secret (the store's own path is visible: see
+    # duckdb_databases(), allowed on purpose)
+    for sql in ("SELECT current_setting('secret_directory') AS v", "SELECT current_setting('log_query_path') AS v",
+                "SELECT * FROM duckdb_databases()", "SELECT * FROM pragma_database_size()"):
         status, answer = op(daemon, cast["vera"], "sql", {"query": sql})
         assert secret not in json.dumps(answer), sql
-        assert status == 400 or home not in json.dumps(answer), (sql, answer)
+    status, answer = op(daemon, cast["vera"], "sql", {"query": "SELECT getenv('VIGIL_TOKEN')"})
+    assert status == 400, answer
 
 
 # 5. A revoked token by address ------------------------------------------------------------------------
