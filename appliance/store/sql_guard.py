@@ -29,11 +29,14 @@ from appliance.errors import QueryError, ReadOnlyViolation
 READ_STATEMENTS = ("SELECT", "EXPLAIN")
 READ_NODES = frozenset({"SELECT_NODE", "SET_OPERATION_NODE", "RECURSIVE_CTE_NODE", "CTE_NODE"})
 TABLE_FUNCTIONS = frozenset({
-    "range", "generate_series", "unnest", "duckdb_columns", "duckdb_constraints", "duckdb_databases",
+    "range", "generate_series", "unnest", "duckdb_columns", "duckdb_constraints",
     "duckdb_functions", "duckdb_indexes", "duckdb_keywords", "duckdb_schemas", "duckdb_sequences",
     "duckdb_tables", "duckdb_types", "duckdb_views", "pragma_table_info", "pragma_storage_info",
     "pragma_database_size", "pragma_version", "pragma_show",
 })
+# Scalar functions that tell the daemon's settings and environment (paths of the home, the account's
+# home directory): an auditor needs the store's contents, not where it lives.
+SCALAR_FUNCTIONS_REFUSED = frozenset({"current_setting", "getenv", "getvariable"})
 _CATALOG = ("SELECT database_name, schema_name, table_name FROM duckdb_tables() UNION ALL "
             "SELECT database_name, schema_name, view_name FROM duckdb_views()")
 
@@ -111,6 +114,9 @@ def _walk(node: Any, ctes: frozenset[str], known: set[Relation]) -> None:
             ctes = ctes | {str(node.get("cte_name", "")).lower()}
     if "class" not in node and kind in ("BASE_TABLE", "TABLE_FUNCTION", "SHOW_REF"):
         _relation(node, ctes, known)
+    if node.get("class") == "FUNCTION" and str(node.get("function_name", "")).lower() in SCALAR_FUNCTIONS_REFUSED:
+        raise ReadOnlyViolation(f"vigil sql does not tell the daemon's settings or environment "
+                                f"({node['function_name']}() is refused); query the store's tables")
     entries = (node.get("cte_map") or {}).get("map") or []
     for entry in entries:  # a CTE sees the ones defined before it
         _walk(entry.get("value"), ctes, known)

@@ -194,14 +194,26 @@ def test_a_viewer_learns_no_setting_path_or_file_through_the_console(
         status, answer = op(daemon, cast["vera"], "sql", {"query": sql})
         assert status == 400, (sql, answer)
         assert secret not in json.dumps(answer), sql
-    # settings and catalog functions answer, but carry no secret (the store's own path is visible: see
-    # duckdb_databases(), allowed on purpose)
-    for sql in ("SELECT current_setting('secret_directory') AS v", "SELECT current_setting('log_query_path') AS v",
-                "SELECT * FROM duckdb_databases()", "SELECT * FROM pragma_database_size()"):
+    # the daemon's settings and paths are not told either (the home's path, the account's home directory)
+    for sql in ("SELECT current_setting('secret_directory') AS v", "SELECT current_setting('temp_directory') AS v",
+                "SELECT * FROM duckdb_databases()"):
         status, answer = op(daemon, cast["vera"], "sql", {"query": sql})
-        assert secret not in json.dumps(answer), sql
+        assert status == 400 and str(fresh_home) not in json.dumps(answer), (sql, answer)
+    status, answer = op(daemon, cast["vera"], "sql", {"query": "SELECT * FROM pragma_database_size()"})
+    assert status == 200 and secret not in json.dumps(answer) and str(fresh_home) not in json.dumps(answer)
     status, answer = op(daemon, cast["vera"], "sql", {"query": "SELECT getenv('VIGIL_TOKEN')"})
     assert status == 400, answer
+
+
+def test_a_viewer_changes_no_shared_export(daemon: Daemon, cast: dict[str, str], fresh_home: Path) -> None:
+    """A lake export appends rows and moves a box's watermark: an operator's act, not a reader's."""
+    for args in ({"directory": "lake", "full": True}, {"directory": "lake", "box": "otherbox"}):
+        status, answer = op(daemon, cast["vera"], "export", args)
+        assert status == 403 and "needs the operator role" in answer["message"], answer
+    assert not (fresh_home / "exports" / "lake").exists()
+    status, answer = op(daemon, cast["otto"], "export", {"directory": "lake"})
+    assert status == 200, answer
+    assert (fresh_home / "exports" / "lake").is_dir()
 
 
 # 5. A revoked token by address ------------------------------------------------------------------------
