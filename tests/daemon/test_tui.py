@@ -255,7 +255,8 @@ def test_drift_alerts_jobs_audit_and_sql_screens(configured_daemon: Callable[[st
             await pilot.press("5")
             await _until(pilot, lambda: type(app.screen).__name__ == "AuditScreen" and _cells(app, "audit"))
             await pilot.press("slash", *"incident", "enter")
-            rows = await _until(pilot, lambda: app.screen.filter_text == "incident" and _cells(app, "audit"))
+            rows = await _until(pilot, lambda: "filter 'incident'" in str(app.screen.query_one("#chain").render())
+                                and _cells(app, "audit"))
             assert [r[3] for r in rows] == ["incident.resolve", "incident.note", "incident.acknowledge",
                                            "incident.open"]
             assert "chain intact" in str(app.screen.query_one("#chain").render())

@@ -25,13 +25,14 @@ class AuditScreen(DataScreen):
         yield Footer()
 
     def fetch(self) -> Any:
-        return self.call("audit_log", {"filter": self.filter_text, "limit": 300})
+        asked = self.filter_text  # the rows shown are said to be filtered by what this fetch asked for
+        return {**self.call("audit_log", {"filter": asked, "limit": 300}), "filter": asked}
 
     def show(self, data: Any) -> None:
         v = data["verification"]
         chain = (f"chain intact: {v['rows']} rows, head {v['head'][:16]}" if v["ok"]
                  else f"AUDIT LOG BROKEN: {v['problem']}")
-        shown = f"; filter '{self.filter_text}'" if self.filter_text else ""
+        shown = f"; filter '{data['filter']}'" if data["filter"] else ""
         self.query_one("#chain", Label).update(f"Audit log ({chain}{shown}; / filters)")
         refill(self.query_one("#audit", DataTable), [
             (str(r["id"]), [r["id"], when(r["recorded_at"]), r["actor"], r["action"],
