@@ -3,10 +3,13 @@
 A refresh never blocks a keystroke: `fetch` runs in a thread worker (one at a time per screen; a
 newer refresh replaces an older one), and only `show` touches widgets. An action (rollback, approve,
 …) runs the same way and then refreshes the screen at once, so its effect shows within a second.
+A screen's actions reach the daemon in the order their keys were pressed: a note typed before
+"write the postmortem" is in the postmortem.
 """
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING, Any, Callable
 
 from textual.screen import Screen
@@ -16,6 +19,29 @@ from appliance.errors import VigilError
 
 if TYPE_CHECKING:
     from tui.app import VigilApp
+
+
+class InOrder:
+    """Tickets that let worker threads take turns in the order the UI thread handed them out."""
+
+    def __init__(self) -> None:
+        self._turn = threading.Condition()
+        self._issued = 0
+        self._serving = 0
+
+    def ticket(self) -> int:
+        """Hand out the next ticket (UI thread)."""
+        self._issued += 1
+        return self._issued - 1
+
+    def wait(self, ticket: int) -> None:
+        with self._turn:
+            self._turn.wait_for(lambda: self._serving == ticket)
+
+    def done(self) -> None:
+        with self._turn:
+            self._serving += 1
+            self._turn.notify_all()
 
 
 class DataScreen(Screen[None]):
@@ -62,14 +88,22 @@ class DataScreen(Screen[None]):
 
     # -- actions ------------------------------------------------------------------------------
     def act(self, name: str, args: dict[str, Any], done: Callable[[Any], str]) -> None:
-        """Run a changing operation in a worker; notify its outcome (or error) and refresh."""
+        """Run a changing operation in a worker, after this screen's earlier ones; notify its outcome
+        (or error) and refresh."""
+        if "_in_order" not in self.__dict__:
+            self._in_order = InOrder()
+        in_order = self._in_order
+        ticket = in_order.ticket()
 
         def work() -> None:
+            in_order.wait(ticket)
             try:
                 result = self.call(name, args)
             except VigilError as e:
                 self.vigil.call_from_thread(self.notify, str(e), severity="error", timeout=8)
                 return
+            finally:
+                in_order.done()
             self.vigil.call_from_thread(self.notify, done(result), timeout=6)
             self.vigil.call_from_thread(self.reload)
 
