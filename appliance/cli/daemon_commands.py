@@ -8,9 +8,9 @@ import sys
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    # One OpenMP/BLAS thread per predict: on two cores, threads per call oversubscribe under load.
-    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(name, "1")
+    from appliance.serving.threads import limit_process
+
+    limit_process()  # first: the OpenMP and BLAS runtimes read their limit when they load
     from appliance.daemon.runtime import serve
     from appliance.errors import VigilError
     from appliance.home import resolve_home

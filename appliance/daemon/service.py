@@ -18,14 +18,13 @@ from appliance.registry.versions import get_version
 from appliance.serving.access import ScoringAccess
 from appliance.serving.batching import Predictor
 from appliance.serving.feedback import FeedbackRecorder
-from appliance.serving.loaded import LoadedVersion
 from appliance.serving.metrics import Metrics
 from appliance.serving.model_cache import ModelCache
 from appliance.serving.prediction_log import PredictionLog
 from appliance.serving.request_frame import Policy
 from appliance.serving.routing import AliasState, Router
 from appliance.serving.scoring import Scorer
-from appliance.serving.version_loading import scoring_engine
+from appliance.serving.version_loading import loaded_version
 from appliance.store import prediction_queries as pq
 from appliance.store.connection import Store
 from appliance.store.sql_console import Console
@@ -158,12 +157,9 @@ class Service:
         features = features_from_json(row["features"])
         _, contract = current_contract(ctx.store, model_name, version)
         pq.ensure_inputs_table(ctx.store, model_name, features)
-        model, fast, engine = scoring_engine(ctx, row, features, contract)
-        loaded = LoadedVersion(model_name, version, row["task"], model, features, contract,
-                               row["positive_class"], row["threshold"] or 0.5, int(row["artifact_bytes"]),
-                               fast, engine)
+        loaded = loaded_version(ctx, row, features, contract)
         serving = self.config.serving
-        batching = serving.batching if isinstance(serving.batching, bool) else engine != "plan"
+        batching = serving.batching if isinstance(serving.batching, bool) else loaded.engine != "plan"
         return Predictor(loaded, batching=batching, max_rows=serving.batch_max_rows,
                          max_wait_ms=serving.batch_max_wait_ms)
 

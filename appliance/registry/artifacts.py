@@ -1,7 +1,10 @@
 """Model artifacts: serialised with skops (never raw pickle), loaded only after their hash checks out.
 
 skops refuses to load types it does not know; Vigil trusts exactly the types from scikit-learn,
-NumPy and SciPy (and Python built-ins). Anything else in a file needs the importer's `--trust`.
+NumPy and SciPy (and Python built-ins), a named list of NumPy functions a `FunctionTransformer` may
+hold, and the estimator and booster types of XGBoost, LightGBM and CatBoost (their state is the
+library's own model format, parsed by the library; no code is unpickled). Anything else in a file
+needs the importer's `--trust`.
 """
 
 from __future__ import annotations
@@ -16,6 +19,17 @@ SAFE_MODULES = ("sklearn.", "numpy.", "scipy.", "collections.")
 SAFE_NAMES = (
     "functools.partial",  # skops checks the function a partial wraps on its own
     "sklearn.utils.validation.check_array",  # held by histogram gradient boosting
+    # NumPy functions (not ufuncs, which are trusted as a kind) that compute from their input alone,
+    # for FunctionTransformer(np.clip) and the like
+    "numpy.clip", "numpy.round", "numpy.around", "numpy.nan_to_num", "numpy.fix", "numpy.real",
+)
+# Estimators and boosters of the boosting libraries: each keeps its model in the library's own format
+# and rebuilds it with the library's parser.
+LIBRARY_TYPES = (
+    "xgboost.core.Booster", "xgboost.sklearn.XGBClassifier", "xgboost.sklearn.XGBRegressor",
+    "lightgbm.basic.Booster", "lightgbm.sklearn.LGBMClassifier", "lightgbm.sklearn.LGBMRegressor",
+    "catboost.core.CatBoostClassifier", "catboost.core.CatBoostRegressor",
+    "appliance.boosters.native.NativeBooster",
 )
 
 
@@ -48,7 +62,7 @@ def _trusted(name: str) -> bool:
 
     Functions are not trusted by module: a function reference is how a payload runs code.
     """
-    if name in SAFE_NAMES:
+    if name in SAFE_NAMES or name in LIBRARY_TYPES:
         return True
     if not name.startswith(SAFE_MODULES):
         return False
@@ -88,10 +102,22 @@ def deserialize(data: bytes, label: str, *, trust_all: bool = False,
     unsafe = sorted(t for t in listed if not _trusted(t))
     if unsafe and not trust_all:
         raise ArtifactError(f"{label} contains types Vigil does not trust: {', '.join(unsafe)}; {fix}")
+    _libraries_present(listed, label)
     try:
         return sio.loads(data, trusted=listed)
     except Exception as e:
         raise ArtifactError(f"{label} could not be loaded: {e}") from e
+
+
+def _libraries_present(listed: list[str], label: str) -> None:
+    """A model holding a boosting library's types loads only where that library is installed."""
+    from appliance.boosters.libraries import require
+
+    for library in sorted({name.split(".")[0] for name in listed if name in LIBRARY_TYPES} - {"appliance"}):
+        try:
+            require(library, label)
+        except Exception as e:
+            raise ArtifactError(str(e)) from e
 
 
 def load_verified(path: Path, expected_sha256: str, label: str) -> Any:

@@ -7,8 +7,9 @@ priority, killed with its process group when done or after `TIMEOUT_S`). The chi
 writes the model back as skops and exits; the caller reads only those bytes and loads them with
 Vigil's type allow-list, so nothing the file holds ever runs in the caller (the daemon or the CLI).
 
-A model is accepted when it scores (`predict`) and is built only from scikit-learn, NumPy and SciPy
-types, the same rule every stored artifact follows.
+A model is accepted when it scores (`predict`) and is built only from the types of Vigil's allow-list
+(`artifacts.py`: scikit-learn, NumPy, SciPy, the boosting libraries' estimators), the same rule every
+stored artifact follows.
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ from appliance.errors import ArtifactError
 
 TIMEOUT_S = 300.0
 ACCEPTED = (".skops", ".joblib", ".pkl", ".pickle")
-ACCEPTS = ("a scikit-learn estimator or pipeline built only from scikit-learn, NumPy and SciPy types "
-           "(saved with joblib, pickle or skops)")
+ACCEPTS = ("a scikit-learn estimator or pipeline built only from scikit-learn, NumPy and SciPy types and "
+           "XGBoost, LightGBM or CatBoost estimators (saved with joblib, pickle or skops)")
 _CONVERTED = "converted.skops"
 _ERRORS = "errors.txt"
 _QUIET_THREADS = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
@@ -121,7 +122,7 @@ def _to_skops(model: Any) -> bytes:
     data = serialize(model)
     unsafe = unsafe_types(data)
     if unsafe:
-        raise ArtifactError(f"it uses types outside scikit-learn, NumPy and SciPy ({', '.join(unsafe)}), so it "
+        raise ArtifactError(f"it uses types outside Vigil's allow-list ({', '.join(unsafe)}), so it "
                             f"cannot be stored safely; a trusted import accepts {ACCEPTS}")
     return data
 

@@ -164,36 +164,53 @@ def _paired_holdout(ctx: AppContext, model: str, version: int, champion: int) ->
 
 
 def _latency(ctx: AppContext, row: dict[str, Any], policy: PromotionPolicy, calls: int = 60) -> Gate:
+    """p95 of single-row predicts of the version loaded and called as `vigil up` serves it."""
     from appliance.plans.probes import probe_rows
     from appliance.serving.inputs import Inputs
-    from appliance.serving.version_loading import scoring_engine
+    from appliance.serving.version_loading import loaded_version
 
     features = features_from_json(row["features"])
     _, contract = current_contract(ctx.store, row["model_name"], int(row["version"]))
-    model, fast, engine = scoring_engine(ctx, row, features, contract) if not ctx.store.read_only else \
-        _read_only_engine(ctx, row, features, contract)
+    loaded = loaded_version(ctx, row, features, contract, keep_plan=not ctx.store.read_only)
     probes = probe_rows(features, contract)
-    method = "predict_proba" if row["task"] == "binary" else "predict"
-    timings = []
-    for i in range(calls):
-        one = probes[i % probes.height: i % probes.height + 1]
-        start = time.perf_counter()
-        if fast is not None:
-            fast(Inputs.from_polars(one, features))
-        else:
-            getattr(model, method)(one)
-        timings.append((time.perf_counter() - start) * 1000)
-    p95 = float(np.percentile(timings, 95))
+    rows = [Inputs.from_polars(probes[i: i + 1], features) for i in range(probes.height)]
+    p95, threads = predict_latency_ms(loaded, rows, calls)
     return _gate("latency", p95 <= policy.latency_budget_ms, p95, policy.latency_budget_ms,
-                 f"p95 of {calls} single-row predicts through the {engine}: {p95:.2f} ms")
+                 f"p95 of {calls} single-row predicts through the {loaded.engine}, after {WARM_UP_CALLS} "
+                 f"warm-up calls, under {_threads_text(threads)} as vigil up serves: {p95:.2f} ms")
 
 
-def _read_only_engine(ctx: AppContext, row: dict[str, Any], features: Any, contract: Any) -> tuple[Any, Any, str]:
-    from appliance.plans.storage import find_plan
-    from appliance.registry.loading import load_version_model
+WARM_UP_CALLS = 5
 
-    plan = find_plan(ctx.store, ctx.home.root, row["artifact_sha256"])
-    return (None, plan, "plan") if plan is not None else (load_version_model(ctx, row), None, "pipeline")
+
+def predict_latency_ms(loaded: Any, rows: list[Any], calls: int) -> tuple[float, int]:
+    """(p95 in ms of `calls` predicts cycling through `rows`, the most OpenMP/BLAS threads a call could use).
+
+    The daemon's own predict (`LoadedVersion.predict`), under the daemon's thread limits and after
+    warm-up calls (a runtime's first call starts its thread pool, a library's first call fills its
+    caches), with the CPU time kept apart from the version's serving cost."""
+    from appliance.serving.cost_meter import CostMeter
+    from appliance.serving.threads import observed_threads, predict_threads
+
+    meter = CostMeter()
+    with predict_threads():
+        for i in range(WARM_UP_CALLS):
+            loaded.predict(rows[i % len(rows)], meter)
+        threads = observed_threads()
+        timings = []
+        for i in range(calls):
+            started = time.perf_counter()
+            loaded.predict(rows[i % len(rows)], meter)
+            timings.append((time.perf_counter() - started) * 1000)
+    return float(np.percentile(timings, 95)), threads
+
+
+def _threads_text(threads: int) -> str:
+    from appliance.serving.threads import PREDICT_THREADS, SETTING
+
+    if threads <= PREDICT_THREADS:
+        return SETTING
+    return f"{threads} OpenMP/BLAS threads (the daemon's limit of {PREDICT_THREADS} could not be applied here)"
 
 
 def _contract(ctx: AppContext, model: str, version: int, policy: PromotionPolicy) -> Gate:

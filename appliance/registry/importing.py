@@ -1,6 +1,8 @@
 """`vigil import`: register a model trained elsewhere, with the same lineage and evaluation as training.
 
-An import loads only skops files, with Vigil's type allow-list. joblib and pickle files run code when
+An import reads skops files, with Vigil's type allow-list (scikit-learn, NumPy, SciPy, and the
+XGBoost, LightGBM and CatBoost estimator types), and the boosting libraries' own model files
+(`appliance.boosters.files`), which their libraries parse and which are stored as a `NativeBooster`. joblib and pickle files run code when
 loaded, so they come in only through a trusted import (an admin's `--trust`): the file's sha256 is
 recorded in the audit log first, then a separate short-lived process loads it and converts it to
 skops (`conversion.py`), and this process loads only that skops output, with the allow-list. Either
@@ -17,6 +19,7 @@ from appliance.clock import utc_now
 from appliance.context import AppContext
 from appliance.contracts.features import model_input
 from appliance.errors import ArtifactError, SpecError
+from appliance.boosters import files as native
 from appliance.registry.artifacts import deserialize
 from appliance.registry.blobs import BlobWriter
 from appliance.registry.conversion import check_format, convert_trusted
@@ -28,6 +31,10 @@ from appliance.training.trainer import Registered, finish_version, spec_features
 
 SKOPS = (".skops",)
 PICKLED = (".joblib", ".pkl", ".pickle")
+ACCEPTS = (".skops (scikit-learn, NumPy and SciPy types, and XGBoost, LightGBM and CatBoost estimators), "
+           f"{native.ACCEPTS}")
+ALLOWED_TYPES = "scikit-learn, NumPy and SciPy types, the NumPy functions clip/round/nan_to_num, and XGBoost, " \
+                "LightGBM and CatBoost estimators"
 
 
 def import_version(ctx: AppContext, model_name: str, file: Path, loaded: LoadedSpec, *, trust: bool = False,
@@ -42,7 +49,7 @@ def import_version(ctx: AppContext, model_name: str, file: Path, loaded: LoadedS
     if trust:
         model, file_format = _convert_audited(ctx, model_name, file, data, digest, actor, reason), file.suffix[1:]
     else:
-        model, file_format = read_safe(file, data), "skops"
+        model, file_format = read_safe(file, data, loaded.spec)
     imported_from = {"file": file.name, "sha256": digest, "format": file_format.lower(), "trusted": trust,
                      **(provenance or {})}
     return _register(ctx, model, file, loaded, actor=actor, reason=reason, imported_from=imported_from)
@@ -80,17 +87,22 @@ def _read(file: Path) -> bytes:
     return file.read_bytes()
 
 
-def read_safe(file: Path, data: bytes) -> Any:
-    """A skops file loaded with the allow-list; any other format is refused without being read."""
+def read_safe(file: Path, data: bytes, spec: Any) -> tuple[Any, str]:
+    """(model, format): a skops file loaded with the allow-list, or a boosting library's own model file
+    parsed by that library; any other format is refused without being read."""
     suffix = file.suffix.lower()
     if suffix in SKOPS:
-        return deserialize(data, file.name, fix="Vigil stores only models built from scikit-learn, NumPy and SciPy "
-                                                "types; export the model without the others")
+        return deserialize(data, file.name, fix=f"Vigil stores only models built from {ALLOWED_TYPES}; custom "
+                                                "classes and functions are not accepted (--trust does not change "
+                                                "that); rebuild the model from those types"), "skops"
+    if suffix in native.SUFFIXES:
+        model = native.read_native(file.name, data, spec)
+        return model, f"{model.library}-{suffix[1:]}"
     if suffix in PICKLED:
         raise ArtifactError(f"{file.name} is a {suffix[1:]} file, which runs code when loaded; an admin can import "
                             "it with --trust if they trust its author (it is loaded in a separate process and "
-                            "stored as skops), or export it with skops")
-    raise ArtifactError(f"{file.name}: unknown model format '{suffix}'; use .skops (or, as an admin, "
+                            f"stored as skops; it must hold only {ALLOWED_TYPES}), or save it as {ACCEPTS}")
+    raise ArtifactError(f"{file.name}: unknown model format '{suffix}'; Vigil reads {ACCEPTS} (or, as an admin, "
                         f"{'/'.join(PICKLED)} with --trust)")
 
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from appliance.contracts.contract import Contract
 from appliance.contracts.features import Feature
-from appliance.serving.cost_meter import METER
+from appliance.serving.cost_meter import METER, CostMeter
 from appliance.serving.inputs import Inputs
 
 
@@ -32,17 +32,20 @@ class LoadedVersion:
     fast: Callable[[Inputs], np.ndarray] | None = field(default=None, compare=False)
     engine: str = "pipeline"
 
-    def predict(self, inputs: Inputs) -> tuple[np.ndarray, np.ndarray | None]:
-        """(predictions, scores): binary → (1/0 at the threshold, positive-class probability)."""
+    def predict(self, inputs: Inputs, meter: CostMeter = METER) -> tuple[np.ndarray, np.ndarray | None]:
+        """(predictions, scores): binary → (1/0 at the threshold, positive-class probability).
+
+        The CPU time goes to `meter`: the serving cost, unless the caller (a release gate measuring
+        latency) keeps its own."""
         started = time.thread_time()
         if self.task == "binary":
             raw = self.fast(inputs) if self.fast else self.model.predict_proba(inputs.to_polars())
             scores = np.asarray(raw)[:, 1].astype(np.float64)
             predictions = (scores >= self.threshold).astype(np.float64)
-            METER.add(self.model_name, self.version, time.thread_time() - started, len(scores))
+            meter.add(self.model_name, self.version, time.thread_time() - started, len(scores))
             return predictions, scores
         raw = np.asarray(self.fast(inputs) if self.fast else self.model.predict(inputs.to_polars()), dtype=np.float64)
-        METER.add(self.model_name, self.version, time.thread_time() - started, len(raw))
+        meter.add(self.model_name, self.version, time.thread_time() - started, len(raw))
         return raw, None
 
     @property

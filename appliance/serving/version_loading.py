@@ -3,7 +3,7 @@
 With a plan on record the artifact is not even read: loading is NumPy arrays from one file, which
 is what makes `vigil up` ready fast. Without one, the skops artifact is loaded and compiled to a plan,
 which is checked on probe rows and stored for the next start; a pipeline with no plan form gets the
-fast path, or else is served by scikit-learn as is.
+fast path, or else is served by its library as is, on the daemon's threads.
 """
 
 from __future__ import annotations
@@ -23,22 +23,36 @@ from appliance.registry.loading import load_version_model
 from appliance.registry.versions import require_artifact
 from appliance.serving.fast_path import compile_pipeline
 from appliance.serving.inputs import Inputs
+from appliance.serving.loaded import LoadedVersion
+from appliance.serving.threads import pin_library_threads
 
 log = logging.getLogger("vigil.serving")
 ScoreFn = Callable[[Inputs], np.ndarray]
 
 
+def loaded_version(ctx: AppContext, row: dict[str, Any], features: list[Feature], contract: Contract,
+                   *, keep_plan: bool = True) -> LoadedVersion:
+    """The version ready to score, exactly as the daemon serves it (the release gates measure this)."""
+    model, fast, engine = scoring_engine(ctx, row, features, contract, keep_plan=keep_plan)
+    return LoadedVersion(row["model_name"], int(row["version"]), row["task"], model, features, contract,
+                         row["positive_class"], row["threshold"] or 0.5, int(row["artifact_bytes"]), fast, engine)
+
+
 def scoring_engine(ctx: AppContext, row: dict[str, Any], features: list[Feature],
-                   contract: Contract) -> tuple[Any, ScoreFn | None, str]:
-    """(fitted pipeline or None, fast function or None, engine name) for a version row."""
+                   contract: Contract, *, keep_plan: bool = True) -> tuple[Any, ScoreFn | None, str]:
+    """(fitted pipeline or None, fast function or None, engine name) for a version row.
+
+    A model a library scores has its threads pinned to the daemon's (appliance/serving/threads.py).
+    `keep_plan=False` (a read-only store) compiles a plan as usual but does not store it."""
     require_artifact(row)
     plan = find_plan(ctx.store, ctx.home.root, row["artifact_sha256"])
     if plan is not None:
         return None, plan, "plan"
-    model = load_version_model(ctx, row)
+    model = pin_library_threads(load_version_model(ctx, row))
     checked = compile_checked(model, features, row["task"], contract)
     if checked is not None:
-        _keep(ctx, row["artifact_sha256"], *checked)
+        if keep_plan:
+            _keep(ctx, row["artifact_sha256"], *checked)
         return model, checked[0], "plan"
     fast = compile_pipeline(model, features, contract, row["task"])
     return model, fast, "fast path" if fast is not None else "pipeline"

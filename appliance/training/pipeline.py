@@ -1,4 +1,11 @@
-"""Build the scikit-learn Pipeline a spec names: preprocessing of its features plus the estimator."""
+"""Build the scikit-learn Pipeline a spec names: preprocessing of its features plus the estimator.
+
+XGBoost, LightGBM and CatBoost estimators see their inputs the way each library expects: numeric
+features as they are (each library learns where missing values go), categorical features as codes
+declared categorical (XGBoost `feature_types` "c", LightGBM `categorical_feature`; unknown or missing
+values become NaN), or for CatBoost as text with `cat_features`. Each trains on one thread with the
+spec's seed, so `vigil reproduce` gives identical predictions.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +13,7 @@ from typing import Any
 
 from appliance.contracts.features import CATEGORICAL, NUMERIC, Feature
 from appliance.errors import SpecError
-from appliance.training.spec import TrainingSpec
+from appliance.training.spec import BOOSTING_LIBRARIES, TrainingSpec
 
 MISSING_CATEGORY = "__missing__"
 
@@ -21,7 +28,7 @@ def build_pipeline(spec: TrainingSpec, features: list[Feature]) -> Any:
     kind = spec.estimator.kind
     steps = []
     if numeric:
-        steps.append(("numeric", _numeric_steps(kind), numeric))
+        steps.append(("numeric", "passthrough" if kind in BOOSTING_LIBRARIES else _numeric_steps(kind), numeric))
     if categorical:
         steps.append(("categorical", _categorical_steps(kind), categorical))
     preprocess = ColumnTransformer(steps, remainder="drop", verbose_feature_names_out=False)
@@ -45,7 +52,13 @@ def _categorical_steps(kind: str) -> Any:
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder
 
+    import numpy as np
+
     impute = SimpleImputer(missing_values=None, strategy="constant", fill_value=MISSING_CATEGORY)
+    if kind in ("xgboost", "lightgbm"):
+        return OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=np.nan, encoded_missing_value=np.nan)
+    if kind == "catboost":
+        return impute
     if kind == "hist_gradient_boosting":
         encode: Any = OrdinalEncoder(
             handle_unknown="use_encoded_value", unknown_value=-1, max_categories=250
@@ -55,9 +68,19 @@ def _categorical_steps(kind: str) -> Any:
     return Pipeline([("impute", impute), ("encode", encode)])
 
 
+def fit_params(spec: TrainingSpec, features: list[Feature]) -> dict[str, Any]:
+    """Arguments the pipeline's `fit` needs besides the rows (LightGBM takes its categoricals there)."""
+    if spec.estimator.kind != "lightgbm":
+        return {}
+    n_numeric = sum(1 for f in features if f.kind == NUMERIC)
+    return {"estimator__categorical_feature": list(range(n_numeric, len(features)))}
+
+
 def _estimator(spec: TrainingSpec, *, n_numeric: int, n_categorical: int) -> Any:
     kind = spec.estimator.kind
     params = dict(spec.estimator.params)
+    if kind in BOOSTING_LIBRARIES:
+        return _booster(spec, params, n_numeric=n_numeric, n_categorical=n_categorical)
     if kind == "hist_gradient_boosting":
         from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
@@ -84,14 +107,58 @@ def _estimator(spec: TrainingSpec, *, n_numeric: int, n_categorical: int) -> Any
     return _construct(cls, params)
 
 
-def _construct(cls: Any, params: dict[str, Any]) -> Any:
-    allowed = set(cls().get_params())
+# Settings Vigil fixes for a booster: one thread and the spec's seed (reproducible, and the daemon's
+# scoring keeps the other core), no files written next to the spec.
+_PINNED = {
+    "xgboost": {"n_jobs": 1, "tree_method": "hist", "enable_categorical": True},
+    "lightgbm": {"n_jobs": 1, "verbose": -1, "deterministic": True, "force_row_wise": True},
+    "catboost": {"thread_count": 1, "verbose": 0, "allow_writing_files": False},
+}
+_SEED = {"xgboost": "random_state", "lightgbm": "random_state", "catboost": "random_seed"}
+_CLASSES = {
+    "xgboost": ("xgboost", "XGBClassifier", "XGBRegressor"),
+    "lightgbm": ("lightgbm", "LGBMClassifier", "LGBMRegressor"),
+    "catboost": ("catboost", "CatBoostClassifier", "CatBoostRegressor"),
+}
+
+
+def _booster(spec: TrainingSpec, params: dict[str, Any], *, n_numeric: int, n_categorical: int) -> Any:
+    from appliance.boosters.libraries import require
+
+    kind = spec.estimator.kind
+    module_name, classifier, regressor = _CLASSES[kind]
+    module = require(module_name, f"estimator '{kind}'")
+    cls = getattr(module, regressor if spec.task == "regression" else classifier)
+    fixed = sorted(set(params) & (set(_PINNED[kind]) | {"thread_count", "nthread", "num_threads", "n_jobs"}))
+    if fixed:
+        raise SpecError(f"estimator.params {fixed} are set by Vigil for {kind} (one thread, so training is "
+                        "reproducible and scoring keeps a core); remove them")
+    _check_names(cls, params)  # the spec's own params; Vigil's settings below are known to the library
+    params = {**params, **_PINNED[kind]}
+    params.setdefault(_SEED[kind], spec.seed)
+    if kind == "xgboost":
+        params["feature_types"] = ["q"] * n_numeric + ["c"] * n_categorical
+    if kind == "catboost" and n_categorical:
+        params["cat_features"] = list(range(n_numeric, n_numeric + n_categorical))
+    return cls(**params)
+
+
+def _check_names(cls: Any, params: dict[str, Any]) -> None:
+    """Refuse a parameter the estimator's constructor does not name (the boosting libraries only warn)."""
+    import inspect
+
+    allowed = set(cls().get_params()) | {
+        name for name in inspect.signature(cls.__init__).parameters if name not in ("self", "kwargs")}
     unknown = sorted(set(params) - allowed)
     if unknown:
         raise SpecError(
             f"estimator.params {unknown} are not parameters of {cls.__name__}; "
             f"allowed: {', '.join(sorted(allowed))}"
         )
+
+
+def _construct(cls: Any, params: dict[str, Any]) -> Any:
+    _check_names(cls, params)
     estimator = cls(**params)
     try:
         estimator._validate_params()

@@ -14,8 +14,8 @@
     time_column = "time_hour"
     holdout_fraction = 0.2           # or: holdout_start = 2013-06-01T00:00:00
     [estimator]
-    kind = "hist_gradient_boosting"
-    params = { max_iter = 200 }
+    kind = "hist_gradient_boosting"  # or logistic_regression, linear_regression, random_forest,
+    params = { max_iter = 200 }      #    xgboost, lightgbm, catboost (optional extras)
 """
 
 from __future__ import annotations
@@ -33,7 +33,9 @@ from appliance.errors import SpecError
 from appliance.field_errors import describe
 
 MODEL_NAME = re.compile(r"^[a-z][a-z0-9_\-]{0,62}$")
-ESTIMATORS = ("hist_gradient_boosting", "logistic_regression", "linear_regression", "random_forest")
+ESTIMATORS = ("hist_gradient_boosting", "logistic_regression", "linear_regression", "random_forest",
+              "xgboost", "lightgbm", "catboost")
+BOOSTING_LIBRARIES = ("xgboost", "lightgbm", "catboost")
 
 
 class _Strict(BaseModel):
@@ -99,9 +101,31 @@ class Fairness(_Strict):
 
 class Estimator(_Strict):
     kind: Literal[
-        "hist_gradient_boosting", "logistic_regression", "linear_regression", "random_forest"
+        "hist_gradient_boosting", "logistic_regression", "linear_regression", "random_forest",
+        "xgboost", "lightgbm", "catboost"
     ]
     params: dict[str, Any] = Field(default_factory=dict)
+
+
+class Encoding(_Strict):
+    """How categorical inputs reach a model brought in its library's own file format.
+
+    `categories` lists, per categorical feature, its values in the order of the codes the model was
+    trained on (needed only when the model file does not carry them: XGBoost and LightGBM models
+    trained from pandas categories carry them). CatBoost reads the text itself; a missing value is
+    passed as `missing_category`.
+    """
+
+    categories: dict[str, list[str]] = Field(default_factory=dict)
+    missing_category: str = "__missing__"
+
+    @field_validator("categories")
+    @classmethod
+    def _distinct_values(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for name, values in value.items():
+            if len(set(values)) != len(values):
+                raise ValueError(f"categories of '{name}' list a value twice")
+        return value
 
 
 class TrainingSpec(_Strict):
@@ -117,6 +141,7 @@ class TrainingSpec(_Strict):
     split: Split
     estimator: Estimator
     fairness: Fairness = Field(default_factory=Fairness)
+    encoding: Encoding = Field(default_factory=Encoding)
 
     @field_validator("model")
     @classmethod
@@ -135,6 +160,9 @@ class TrainingSpec(_Strict):
         inputs = self.features.numeric + self.features.categorical
         if self.target in inputs:
             raise ValueError(f"target '{self.target}' is also listed as a feature")
+        strangers = sorted(set(self.encoding.categories) - set(self.features.categorical))
+        if strangers:
+            raise ValueError(f"encoding.categories names {strangers}, which are not categorical features")
         return self
 
     @property

@@ -13,7 +13,7 @@ from appliance.config import TrainingConfig
 from appliance.context import AppContext
 from appliance.contracts.contract import infer_contract
 from appliance.contracts.features import Feature, features_from, model_input
-from appliance.errors import DatasetError
+from appliance.errors import DatasetError, SpecError
 from appliance.plans.storage import compile_checked, write_plan
 from appliance.registry import lineage
 from appliance.registry.artifacts import serialize
@@ -27,9 +27,9 @@ from appliance.training.cost import Measured, cost_row, measured
 from appliance.training.evaluation import evaluate, scores_of
 from appliance.training.fairness import evaluate_groups
 from appliance.training.importance import permutation_importance, reference_values
-from appliance.training.pipeline import build_pipeline
+from appliance.training.pipeline import build_pipeline, fit_params
 from appliance.training.snapshot import take_snapshot
-from appliance.training.spec import LoadedSpec, TrainingSpec
+from appliance.training.spec import BOOSTING_LIBRARIES, LoadedSpec, TrainingSpec
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +60,16 @@ def fit(spec: TrainingSpec, train: pl.DataFrame, positive: str | None) -> Any:
             f"the training rows (before the holdout) hold one class of '{spec.target}'; move the holdout later"
         )
     model = build_pipeline(spec, spec_features(spec))
-    model.fit(model_input(train, spec_features(spec)), y)
+    inputs = model_input(train, spec_features(spec))
+    if spec.estimator.kind not in BOOSTING_LIBRARIES:
+        model.fit(inputs, y)
+        return model
+    try:
+        model.fit(inputs, y, **fit_params(spec, spec_features(spec)))
+    except Exception as e:  # the library refuses a parameter or value only when it fits, in its own error type
+        raise SpecError(f"estimator '{spec.estimator.kind}' could not train with these params: "
+                        f"{str(e).strip().splitlines()[-1][:300] if str(e).strip() else type(e).__name__}; "
+                        "fix estimator.params") from e
     return model
 
 

@@ -1,0 +1,1 @@
+"""Gradient-boosting libraries other teams use (XGBoost, LightGBM, CatBoost): optional, never unpickled."""
