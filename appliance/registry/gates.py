@@ -4,7 +4,8 @@ Gates: minimum metric (holdout ROC AUC), calibration (ECE), comparison with the 
 the same holdout (lower bound of the bootstrap interval of the difference above minus the
 tolerance), no segment regressing by more than the limit (both versions scored on the same holdout
 rows, the new version's), latency budget (p95 of single-row predict
-of the version as it would be served), contract compatibility with the last 24 hours of traffic,
+of the version as `vigil up` serves it: its engine, the daemon's predict call and thread limit,
+after warm-up), contract compatibility with the last 24 hours of traffic,
 model card present, no open incident with a critical alert for the model. Evidence that does not
 apply (a regression model's AUC, no champion yet, no traffic yet) passes and says why.
 """

@@ -52,9 +52,10 @@ class LogRecord:
     def __post_init__(self) -> None:
         # Rows are built here, in the request's thread: the writer thread only appends and commits,
         # so the one thread every request waits for needs the interpreter lock as little as possible.
-        scores = self.scores.tolist() if self.scores is not None else [None] * self.rows
+        scores, probabilities = _scores_and_probabilities(self.predictions, self.scores)
         self.log_rows = [(self.request_id, index, self.logged_at, self.model_name, self.version, self.route,
-                          self.api, prediction, score, self.latency_ms, self.flags[index], self.audit_sample)
+                          self.api, prediction, score, self.latency_ms, self.flags[index], self.audit_sample,
+                          probabilities[index])
                          for index, (prediction, score) in enumerate(zip(self.predictions.tolist(), scores))]
         if self.inputs is not None:
             self.input_rows = [(self.request_id, index, *values) for index, values in enumerate(self.inputs.rows())]
@@ -185,6 +186,18 @@ class PredictionLog:
                     self._store.append_rows(pq.inputs_table(model_name), columns, rows)
             for row in rejections:
                 pq.insert_rejection(self._store, {k: v for k, v in row.items() if k != "_done"})
+
+
+def _scores_and_probabilities(predictions: np.ndarray, scores: np.ndarray | None) -> tuple[list[Any], list[Any]]:
+    """Per row: the `score` column and the `probabilities` column. A multiclass answer (scores with one
+    column per class, predictions the chosen class's position) keeps the chosen class's probability as
+    its score and every class's probability besides; binary and regression rows have no `probabilities`."""
+    if scores is None:
+        return [None] * len(predictions), [None] * len(predictions)
+    if scores.ndim == 1:
+        return scores.tolist(), [None] * len(predictions)
+    chosen = predictions.astype(np.intp)
+    return scores[np.arange(len(chosen)), chosen].tolist(), scores.tolist()
 
 
 def _refused_row(record: LogRecord, error: BaseException) -> dict[str, Any]:

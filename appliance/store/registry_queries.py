@@ -12,7 +12,7 @@ VERSION_COLUMNS = """
     v.model_name, v.version, v.origin, v.artifact_sha256, a.path AS artifact_path, a.size_bytes AS artifact_bytes,
     v.snapshot_id, d.path AS snapshot_path, d.row_count AS snapshot_rows, d.source AS snapshot_source,
     d.time_min AS snapshot_time_min, d.time_max AS snapshot_time_max,
-    v.target, v.positive_class, v.threshold, v.features, v.segments, v.time_column, v.holdout_start,
+    v.target, v.positive_class, v.classes, v.threshold, v.features, v.segments, v.time_column, v.holdout_start,
     v.train_rows, v.holdout_rows, v.spec_toml, v.spec_sha256, v.spec_path, v.spec_git_commit,
     v.spec_git_dirty, v.estimator, v.hyperparameters, v.seed, v.environment, v.parent_version,
     v.imported_from, v.retrain_trigger, v.created_by, v.created_at, v.reason, v.model_card, m.task,

@@ -104,7 +104,23 @@ def _check_label(label: pl.Series, spec: TrainingSpec) -> list[Violation]:
             found.append(Violation(label.name, "label_classes", classes, "exactly 2 classes"))
         elif spec.positive_class is not None and _as_text(spec.positive_class) not in map(_as_text, classes):
             found.append(Violation(label.name, "positive_class", classes, f"contains {spec.positive_class!r}"))
+    if spec.task == "multiclass":
+        found.extend(_check_classes(label, spec))
     return found
+
+
+def _check_classes(label: pl.Series, spec: TrainingSpec) -> list[Violation]:
+    """A multiclass label has at least 3 classes, all among the spec's `classes` when it names them."""
+    present = [_as_text(v) for v in sorted(label.drop_nulls().unique().to_list())]
+    if spec.classes is not None:
+        strangers = [c for c in present if c not in spec.classes]
+        if strangers:
+            return [Violation(label.name, "label_classes", strangers, f"only the spec's classes {spec.classes}",
+                              int(label.cast(pl.String).is_in(strangers).sum()))]
+        return []
+    if len(present) < 3:
+        return [Violation(label.name, "label_classes", present, "at least 3 classes (for two: task 'binary')")]
+    return []
 
 
 def _check_missing(frame: pl.DataFrame, spec: TrainingSpec) -> list[Violation]:
@@ -139,11 +155,15 @@ def split_by_time(frame: pl.DataFrame, split: Split) -> HoldoutSplit:
     return HoldoutSplit(train, holdout, start)
 
 
-def labels(frame: pl.DataFrame, spec: TrainingSpec, positive_class: Any | None = None) -> np.ndarray:
-    """Binary: 1 for the positive class, else 0. Regression: the target as float."""
+def labels(frame: pl.DataFrame, spec: TrainingSpec, positive_class: Any | None = None,
+           classes: list[str] | None = None) -> np.ndarray:
+    """Binary: 1 for the positive class, else 0. Regression: the target as float. Multiclass: each
+    label's position in `classes` (default: `choose_classes`), the column of its probability."""
     target = frame[spec.target]
     if spec.task == "regression":
         return target.cast(pl.Float64).to_numpy()
+    if spec.task == "multiclass":
+        return class_codes(target, classes if classes is not None else choose_classes(target, spec))
     positive = positive_class if positive_class is not None else choose_positive(target, spec)
     return (target.cast(pl.String) == _as_text(positive)).cast(pl.Int8).to_numpy()
 
@@ -154,6 +174,24 @@ def choose_positive(target: pl.Series, spec: TrainingSpec) -> str:
         return _as_text(spec.positive_class)
     classes = sorted(target.drop_nulls().unique().to_list())
     return _as_text(classes[-1])
+
+
+def choose_classes(target: pl.Series, spec: TrainingSpec) -> list[str]:
+    """The spec's `classes`, else the distinct labels sorted (as values: 2 before 10), as text."""
+    if spec.classes is not None:
+        return list(spec.classes)
+    return [_as_text(v) for v in sorted(target.drop_nulls().unique().to_list())]
+
+
+def class_codes(target: pl.Series, classes: list[str]) -> np.ndarray:
+    """Each label's position in `classes`; a label outside them is a DatasetError naming it."""
+    text = target.cast(pl.String)
+    position = {name: code for code, name in enumerate(classes)}
+    codes = text.replace_strict(position, default=-1, return_dtype=pl.Int64).to_numpy()
+    if (codes < 0).any():
+        strangers = sorted(set(text.filter(pl.Series(codes < 0)).drop_nulls().to_list()))[:10]
+        raise DatasetError(f"'{target.name}' holds labels {strangers} outside the model's classes {classes}")
+    return codes
 
 
 def _as_text(value: Any) -> str:

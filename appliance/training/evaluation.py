@@ -2,7 +2,13 @@
 
 Binary: roc_auc, log_loss, brier, accuracy, precision and recall at the version's threshold,
 ece (expected calibration error over equal-width bins), positive_rate and predicted_positive_rate.
-Regression: mae, rmse, r2. A metric that is undefined on a slice (AUC of one class) is None.
+Regression: mae, rmse, r2.
+Multiclass (scores: one probability column per class, labels: class positions): log_loss (the
+primary metric), accuracy (of the most probable class), roc_auc_ovr_macro and roc_auc_ovr_weighted
+(one-vs-rest AUC of each class present with both outcomes, averaged plainly or by class share),
+classwise_ece (each class's expected calibration error of its own probability, averaged), and per
+class `precision:<class>`, `recall:<class>` and the confusion matrix as counts `confusion:<true>:<predicted>`.
+A metric that is undefined on a slice (AUC of one class) is None.
 """
 
 from __future__ import annotations
@@ -13,7 +19,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-PRIMARY = {"binary": ("roc_auc", True), "regression": ("mae", False)}  # metric, higher is better
+PRIMARY = {"binary": ("roc_auc", True), "regression": ("mae", False),
+           "multiclass": ("log_loss", False)}  # metric, higher is better
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,9 +33,13 @@ class MetricRow:
 
 
 def metrics(task: str, y_true: np.ndarray, scores: np.ndarray, threshold: float = 0.5,
-            bins: int = 10) -> dict[str, float | None]:
+            bins: int = 10, classes: list[str] | None = None) -> dict[str, float | None]:
     if task == "binary":
         return _binary(y_true, scores, threshold, bins)
+    if task == "multiclass":
+        from appliance.training.multiclass_metrics import multiclass_metrics
+
+        return multiclass_metrics(y_true, scores, classes, bins)
     return _regression(y_true, scores)
 
 
@@ -36,7 +47,13 @@ def primary_metric(task: str, y_true: np.ndarray, scores: np.ndarray) -> float |
     name, _ = PRIMARY[task]
     if name == "roc_auc":
         return roc_auc(y_true, scores)
-    return float(np.mean(np.abs(y_true - scores))) if len(y_true) else None
+    if not len(y_true):
+        return None
+    if task == "multiclass":
+        from appliance.training.multiclass_metrics import log_loss
+
+        return log_loss(y_true, scores)
+    return float(np.mean(np.abs(y_true - scores)))
 
 
 def roc_auc(y_true: np.ndarray, scores: np.ndarray) -> float | None:
@@ -92,9 +109,11 @@ def _regression(y: np.ndarray, predicted: np.ndarray) -> dict[str, float | None]
 
 
 def evaluate(task: str, y: np.ndarray, scores: np.ndarray, segments: pl.DataFrame, *,
-             threshold: float = 0.5, bins: int = 10, min_segment_rows: int = 30) -> list[MetricRow]:
+             threshold: float = 0.5, bins: int = 10, min_segment_rows: int = 30,
+             classes: list[str] | None = None) -> list[MetricRow]:
     """Metrics on the whole holdout, then per value of each segment column."""
-    rows = [MetricRow(None, None, m, v, len(y)) for m, v in metrics(task, y, scores, threshold, bins).items()]
+    rows = [MetricRow(None, None, m, v, len(y))
+            for m, v in metrics(task, y, scores, threshold, bins, classes).items()]
     for column in segments.columns:
         values = segments[column].cast(pl.String).fill_null("(missing)").to_numpy()
         for value in sorted(set(values.tolist())):
@@ -103,13 +122,16 @@ def evaluate(task: str, y: np.ndarray, scores: np.ndarray, segments: pl.DataFram
             if count < min_segment_rows:
                 rows.append(MetricRow(column, value, "row_count", float(count), count))
                 continue
-            for name, metric_value in metrics(task, y[mask], scores[mask], threshold, bins).items():
+            for name, metric_value in metrics(task, y[mask], scores[mask], threshold, bins, classes).items():
                 rows.append(MetricRow(column, value, name, metric_value, count))
     return rows
 
 
 def scores_of(model: Any, task: str, inputs: pl.DataFrame) -> np.ndarray:
-    """Positive-class probability for binary models, the prediction for regression."""
+    """Positive-class probability for binary models, the prediction for regression, and for multiclass
+    models every class's probability (one column per class, in the model's class order)."""
     if task == "binary":
         return np.asarray(model.predict_proba(inputs))[:, 1].astype(float)
+    if task == "multiclass":
+        return np.asarray(model.predict_proba(inputs), dtype=float)
     return np.asarray(model.predict(inputs)).astype(float)

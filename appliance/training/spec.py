@@ -1,7 +1,7 @@
 """The training spec: a TOML file, validated by pydantic, that says how to build a model version.
 
     model = "flight_delay"
-    task = "binary"                  # or "regression"
+    task = "binary"                  # or "regression", "multiclass"
     target = "delayed"
     seed = 42
     [source]
@@ -131,9 +131,10 @@ class Encoding(_Strict):
 class TrainingSpec(_Strict):
     model: str
     description: str = ""
-    task: Literal["binary", "regression"]
+    task: Literal["binary", "regression", "multiclass"]
     target: str
     positive_class: str | int | bool | None = None
+    classes: list[str] | None = None  # multiclass: the class names (as text) in the model's probability order
     threshold: float = Field(0.5, gt=0.0, lt=1.0)
     seed: int = 0
     source: Source
@@ -153,10 +154,11 @@ class TrainingSpec(_Strict):
     @model_validator(mode="after")
     def _consistent(self) -> "TrainingSpec":
         kind = self.estimator.kind
-        if self.task == "binary" and kind == "linear_regression":
+        if self.task != "regression" and kind == "linear_regression":
             raise ValueError("estimator 'linear_regression' is for task 'regression'")
         if self.task == "regression" and kind == "logistic_regression":
-            raise ValueError("estimator 'logistic_regression' is for task 'binary'")
+            raise ValueError("estimator 'logistic_regression' is for task 'binary' or 'multiclass'")
+        self._check_classes()
         inputs = self.features.numeric + self.features.categorical
         if self.target in inputs:
             raise ValueError(f"target '{self.target}' is also listed as a feature")
@@ -164,6 +166,16 @@ class TrainingSpec(_Strict):
         if strangers:
             raise ValueError(f"encoding.categories names {strangers}, which are not categorical features")
         return self
+
+    def _check_classes(self) -> None:
+        if self.task != "multiclass":
+            if self.classes is not None:
+                raise ValueError("'classes' is for task 'multiclass'")
+            return
+        if self.positive_class is not None:
+            raise ValueError("'positive_class' is for task 'binary'; a multiclass model names 'classes'")
+        if self.classes is not None and (len(self.classes) < 3 or len(set(self.classes)) != len(self.classes)):
+            raise ValueError("'classes' lists at least 3 distinct class names (for two, use task 'binary')")
 
     @property
     def feature_names(self) -> list[str]:
