@@ -20,6 +20,7 @@ import numpy as np
 import polars as pl
 
 from appliance.errors import ArtifactError
+from appliance.serving.threads import PREDICT_THREADS
 
 TASKS = ("binary", "regression", "multiclass")
 FORMATS = {"xgboost": "ubj", "lightgbm": "txt", "catboost": "cbm"}
@@ -96,15 +97,15 @@ class NativeBooster:
 
             matrix = xgboost.DMatrix(self.matrix(frame), feature_names=[n for n, _ in self.inputs],
                                      feature_types=["c" if k == CATEGORICAL else "float" for _, k in self.inputs],
-                                     enable_categorical=True, nthread=1)
+                                     enable_categorical=True, nthread=PREDICT_THREADS)
             return np.asarray(booster.predict(matrix), dtype=np.float64)
         if self.library == "lightgbm":
-            return np.asarray(booster.predict(self.matrix(frame), num_threads=1), dtype=np.float64)
+            return np.asarray(booster.predict(self.matrix(frame), num_threads=PREDICT_THREADS), dtype=np.float64)
         from catboost import Pool
 
         pool = Pool(self.text_matrix(frame), cat_features=self.categorical_positions())
         kind = "RawFormulaVal" if self.task == "regression" else "Probability"
-        out = np.asarray(booster.predict(pool, prediction_type=kind, thread_count=1), dtype=np.float64)
+        out = np.asarray(booster.predict(pool, prediction_type=kind, thread_count=PREDICT_THREADS), dtype=np.float64)
         return out[:, 1] if self.task == "binary" and out.ndim == 2 else out
 
     def categorical_positions(self) -> list[int]:
@@ -144,7 +145,7 @@ def load_booster(library: str, data: bytes) -> Any:
         if library == "xgboost":
             booster = module.Booster()
             booster.load_model(bytearray(data))
-            booster.set_param({"nthread": 1})
+            booster.set_param({"nthread": PREDICT_THREADS})
             return booster
         if library == "lightgbm":
             return module.Booster(model_str=data.decode("utf-8"))

@@ -43,15 +43,16 @@ def champion_info(store: Store, model_name: str) -> ChampionInfo:
 
 
 def compare_with_champion(home_root: Path, settings: TrainingConfig, info: ChampionInfo, spec: TrainingSpec,
-                          holdout: pl.DataFrame, y: np.ndarray, scores: np.ndarray,
-                          positive: str | None) -> tuple[int | None, Comparison | None, str]:
-    """(champion version, comparison or None, note saying why there is none)."""
+                          holdout: pl.DataFrame, y: np.ndarray, scores: np.ndarray, positive: str | None,
+                          classes: list[str] | None = None) -> tuple[int | None, Comparison | None, str]:
+    """(champion version, comparison or None, note saying why there is none). A multiclass champion is
+    compared only when it names the same classes in the same order (its probability columns)."""
     if not info.model_exists:
         return None, None, "first version of this model: no champion to compare with"
     if info.version is None or info.row is None:
         return None, None, "the model has no champion yet"
     champion = info.row
-    problem = _incompatible(champion, spec, holdout, positive)
+    problem = _incompatible(champion, spec, holdout, positive, classes)
     if problem:
         return info.version, None, problem
     champion_model = load_verified(home_root / champion["artifact_path"], champion["artifact_sha256"],
@@ -63,11 +64,13 @@ def compare_with_champion(home_root: Path, settings: TrainingConfig, info: Champ
 
 
 def _incompatible(champion: dict[str, Any], spec: TrainingSpec, holdout: pl.DataFrame,
-                  positive: str | None) -> str:
+                  positive: str | None, classes: list[str] | None = None) -> str:
     if champion["task"] != spec.task:
         return f"champion v{champion['version']} is a {champion['task']} model"
     if champion["target"] != spec.target or champion["positive_class"] != positive:
         return f"champion v{champion['version']} predicts {champion['target']}={champion['positive_class']}"
+    if list(champion.get("classes") or []) != list(classes or []):
+        return f"champion v{champion['version']} has classes {champion.get('classes')}, not {classes}"
     missing = [f["name"] for f in champion["features"] if f["name"] not in holdout.columns]
     if missing:
         return f"holdout lacks champion v{champion['version']}'s features {missing}"

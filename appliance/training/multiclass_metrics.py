@@ -29,8 +29,8 @@ def multiclass_metrics(y: np.ndarray, p: np.ndarray, classes: list[str] | None,
     for code, name in enumerate(names):
         chosen, actual = predicted == code, y == code
         hits = float(np.sum(chosen & actual))
-        found[f"precision:{name}"] = hits / chosen.sum() if chosen.any() else None
-        found[f"recall:{name}"] = hits / actual.sum() if actual.any() else None
+        found[f"precision:{name}"] = hits / float(chosen.sum()) if chosen.any() else None
+        found[f"recall:{name}"] = hits / float(actual.sum()) if actual.any() else None
     for true_code, true_name in enumerate(names):
         for predicted_code, predicted_name in enumerate(names):
             found[f"confusion:{true_name}:{predicted_name}"] = float(np.sum((y == true_code) & (predicted == predicted_code)))

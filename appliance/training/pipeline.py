@@ -84,14 +84,14 @@ def _estimator(spec: TrainingSpec, *, n_numeric: int, n_categorical: int) -> Any
     if kind == "hist_gradient_boosting":
         from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
-        cls: Any = HistGradientBoostingClassifier if spec.task == "binary" else HistGradientBoostingRegressor
+        cls: Any = HistGradientBoostingRegressor if spec.task == "regression" else HistGradientBoostingClassifier
         if n_categorical and "categorical_features" not in params:
             params["categorical_features"] = list(range(n_numeric, n_numeric + n_categorical))
         params.setdefault("random_state", spec.seed)
     elif kind == "random_forest":
         from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 
-        cls = RandomForestClassifier if spec.task == "binary" else RandomForestRegressor
+        cls = RandomForestRegressor if spec.task == "regression" else RandomForestClassifier
         params.setdefault("random_state", spec.seed)
         params.setdefault("n_jobs", 1)
     elif kind == "logistic_regression":

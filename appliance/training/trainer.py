@@ -22,7 +22,7 @@ from appliance.registry.versions import NewVersion, SnapshotInfo, register
 from appliance.store.connection import Store
 from appliance.store.datasheet_queries import measure
 from appliance.training.champion import ChampionInfo, champion_info, compare_with_champion
-from appliance.training.dataset import HoldoutSplit, choose_positive, labels, split_by_time
+from appliance.training.dataset import HoldoutSplit, choose_classes, choose_positive, labels, split_by_time
 from appliance.training.cost import Measured, cost_row, measured
 from appliance.training.evaluation import evaluate, scores_of
 from appliance.training.fairness import evaluate_groups
@@ -52,13 +52,18 @@ def spec_features(spec: TrainingSpec) -> list[Feature]:
     return features_from(spec.features.numeric, spec.features.categorical)
 
 
-def fit(spec: TrainingSpec, train: pl.DataFrame, positive: str | None) -> Any:
-    """Fit the spec's pipeline on the training rows."""
-    y = labels(train, spec, positive)
+def fit(spec: TrainingSpec, train: pl.DataFrame, positive: str | None, classes: list[str] | None = None) -> Any:
+    """Fit the spec's pipeline on the training rows (multiclass: on class positions in `classes`, so
+    every library sees labels 0..k-1 and its probability columns are in the order of `classes`)."""
+    y = labels(train, spec, positive, classes)
     if spec.task == "binary" and len(np.unique(y)) < 2:
         raise DatasetError(
             f"the training rows (before the holdout) hold one class of '{spec.target}'; move the holdout later"
         )
+    if spec.task == "multiclass" and classes is not None and len(np.unique(y)) < len(classes):
+        absent = [c for code, c in enumerate(classes) if code not in set(y.tolist())]
+        raise DatasetError(f"the training rows (before the holdout) hold no '{spec.target}' of classes {absent}; "
+                           "move the holdout later, or leave them out of 'classes'")
     model = build_pipeline(spec, spec_features(spec))
     inputs = model_input(train, spec_features(spec))
     if spec.estimator.kind not in BOOSTING_LIBRARIES:
@@ -79,10 +84,11 @@ def train_version(ctx: AppContext, loaded: LoadedSpec, *, actor: str, reason: st
         snapshot, frame = take_snapshot(writer, loaded)
         split = split_by_time(frame, loaded.spec.split)
         positive = choose_positive(frame[loaded.spec.target], loaded.spec) if loaded.spec.task == "binary" else None
+        classes = choose_classes(frame[loaded.spec.target], loaded.spec) if loaded.spec.task == "multiclass" else None
         with measured() as training:
-            model = fit(loaded.spec, split.train, positive)
+            model = fit(loaded.spec, split.train, positive, classes)
         return finish_version(ctx, writer, loaded, snapshot, split, model, positive=positive, origin="trained",
-                              actor=actor, reason=reason, imported_from=None, training=training)
+                              actor=actor, reason=reason, imported_from=None, training=training, classes=classes)
     except BaseException:
         writer.discard()
         raise
@@ -90,11 +96,12 @@ def train_version(ctx: AppContext, loaded: LoadedSpec, *, actor: str, reason: st
 
 def finish_version(ctx: AppContext, writer: BlobWriter, loaded: LoadedSpec, snapshot: SnapshotInfo,
                    split: HoldoutSplit, model: Any, *, positive: str | None, origin: str, actor: str,
-                   reason: str, imported_from: dict[str, Any] | None, training: Measured | None = None) -> Registered:
+                   reason: str, imported_from: dict[str, Any] | None, training: Measured | None = None,
+                   classes: list[str] | None = None) -> Registered:
     """Evaluate, compare, store the artifact and register: shared by training and import."""
     new = prepare_version(ctx.home.root, ctx.config.training, champion_info(ctx.store, loaded.spec.model), writer,
                           loaded, snapshot, split, model, positive=positive, origin=origin, actor=actor,
-                          reason=reason, imported_from=imported_from, training=training)
+                          reason=reason, imported_from=imported_from, training=training, classes=classes)
     return register_prepared(ctx.store, writer, new)
 
 
@@ -102,20 +109,23 @@ def prepare_version(home_root: Path, settings: TrainingConfig, champion: Champio
                     loaded: LoadedSpec, snapshot: SnapshotInfo, split: HoldoutSplit, model: Any, *,
                     positive: str | None, origin: str, actor: str, reason: str,
                     imported_from: dict[str, Any] | None, retrain_trigger: str | None = None,
-                    training: Measured | None = None) -> NewVersion:
-    """Everything a registration needs, computed without the store (so it can run in another process)."""
+                    training: Measured | None = None, classes: list[str] | None = None) -> NewVersion:
+    """Everything a registration needs, computed without the store (so it can run in another process).
+
+    A multiclass version's `classes` name its probability columns, in order."""
     spec = loaded.spec
     features = spec_features(spec)
-    y = labels(split.holdout, spec, positive)
+    y = labels(split.holdout, spec, positive, classes)
     scores = scores_of(model, spec.task, model_input(split.holdout, features))
     rows = evaluate(spec.task, y, scores, split.holdout.select(spec.features.segments),
                     threshold=spec.threshold, bins=settings.calibration_bins,
-                    min_segment_rows=settings.min_segment_rows)
+                    min_segment_rows=settings.min_segment_rows, classes=classes)
     champion_version, comparison, note = compare_with_champion(home_root, settings, champion, spec, split.holdout,
-                                                               y, scores, positive)
+                                                               y, scores, positive, classes)
     artifact = writer.put_bytes("artifacts", serialize(model), ".skops")
     contract = infer_contract(split.train, features)
-    checked = compile_checked(model, features, spec.task, contract, model_input(split.holdout, features))
+    checked = None if spec.task == "multiclass" else \
+        compile_checked(model, features, spec.task, contract, model_input(split.holdout, features))
     references = reference_values(split.train, features)
     importance = permutation_importance(model, spec.task, split.holdout, y, features, references, spec.seed)
     fairness = evaluate_groups(spec.task, split.holdout, spec.fairness.protected, y, scores, spec.threshold,
@@ -132,6 +142,7 @@ def prepare_version(home_root: Path, settings: TrainingConfig, champion: Champio
         actor=actor, reason=reason, datasheet=datasheet,
         lineage=dict(
             target=spec.target, positive_class=positive, threshold=spec.threshold if spec.task == "binary" else None,
+            classes=classes,
             features=[f.as_dict() for f in features], segments=list(spec.features.segments),
             time_column=spec.split.time_column, holdout_start=split.holdout_start,
             train_rows=split.train.height, holdout_rows=split.holdout.height, spec_toml=loaded.text,
