@@ -41,12 +41,15 @@ def invocations(service: "Service", request: Request) -> Response:
         return _mlflow_error(e)
 
 
+TASKS = ("binary", "regression")  # the tasks whose answers this protocol expresses so far
+
+
 def answer(service: "Service", request: Request, name: str, body: dict[str, Any]) -> Response:
     try:
         columns, where = _columns(body)
         request_id = request_ids.checked(request.headers.get("x-request-id"), "X-Request-Id")
         scored = service.scorer.score(name, columns, api="mlflow", where=where, request_id=request_id,
-                                      routing_key=request.headers.get("x-routing-key"))
+                                      routing_key=request.headers.get("x-routing-key"), tasks=TASKS)
     except InvalidRequest as e:
         service.scorer.reject(name, "mlflow", None, e, request.body)
         return _mlflow_error(e)

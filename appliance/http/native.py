@@ -64,7 +64,10 @@ def native_payload(scored: Scored) -> dict[str, Any]:
         "model": scored.model_name, "version": scored.version, "route": scored.route,
         "request_id": scored.request_id, "predictions": _predictions(scored),
     }
-    if scored.scores is not None:
+    if scored.task == "multiclass":
+        payload["classes"] = list(scored.classes)
+        payload["probabilities"] = [[round(float(p), 12) for p in row] for row in scored.scores]
+    elif scored.scores is not None:
         payload["probabilities"] = [round(float(s), 12) for s in scored.scores]
         payload["positive_class"] = scored.positive_class
     if any(scored.flags):
@@ -75,6 +78,8 @@ def native_payload(scored: Scored) -> dict[str, Any]:
 
 
 def _predictions(scored: Scored) -> list[Any]:
+    if scored.task == "multiclass":
+        return [scored.classes[int(p)] for p in scored.predictions]
     if scored.task == "binary":
         return [int(p) for p in scored.predictions]
     return [float(p) for p in scored.predictions]

@@ -63,6 +63,9 @@ def model_ready(service: "Service", request: Request) -> Response:
                           "version": str(routes.champion.loaded.version)})
 
 
+TASKS = ("binary", "regression")  # the tasks whose answers this protocol expresses so far
+
+
 def model_metadata(service: "Service", request: Request) -> Response:
     try:
         routes = service.router.routes(request.params["name"])
@@ -90,7 +93,7 @@ def infer(service: "Service", request: Request) -> Response:
         request_id = request_ids.checked(None if given == "" else given, "id")
         scored = service.scorer.score(name, lambda features: _columns(tensors, features), api="v2",
                                       request_id=request_id or None, where="inputs",
-                                      routing_key=request.headers.get("x-routing-key"))
+                                      routing_key=request.headers.get("x-routing-key"), tasks=TASKS)
         return _answer(scored, header, request_id)
     except InvalidRequest as e:
         service.scorer.reject(name, "v2", None, e, request.body)

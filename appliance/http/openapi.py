@@ -34,7 +34,12 @@ def document() -> dict[str, Any]:
     predict_answer = {"type": "object", "properties": {
         "model": {"type": "string"}, "version": {"type": "integer"}, "route": {"enum": ["champion", "canary"]},
         "request_id": {"type": "string"}, "predictions": {"type": "array"},
-        "probabilities": {"type": "array", "items": {"type": "number"}}, "positive_class": {"type": "string"},
+        "probabilities": {"type": "array", "items": {"oneOf": [
+            {"type": "number"}, {"type": "array", "items": {"type": "number"}}]},
+            "description": "binary: the positive class's probability per record; multiclass: per record, "
+                           "every class's probability in the order of 'classes'"},
+        "positive_class": {"type": "string"},
+        "classes": {"type": "array", "items": {"type": "string"}, "description": "multiclass: the class names"},
         "flags": {"type": "array", "items": {"type": "array", "items": {"type": "string"}}}}}
     label = {"type": "object", "required": ["request_id", "label"], "additionalProperties": False, "properties": {
         "request_id": {"type": "string"}, "row_index": {"type": "integer", "minimum": 0, "default": 0},

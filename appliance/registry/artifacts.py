@@ -48,13 +48,17 @@ def unsafe_types(data: bytes) -> list[str]:
 
 
 def _listed_types(data: bytes) -> list[str]:
-    """Every type skops would ask its caller to trust in this payload."""
+    return listed_types(data, "the file")
+
+
+def listed_types(data: bytes, label: str) -> list[str]:
+    """Every type skops would ask its caller to trust in this payload (reading only its schema)."""
     import skops.io as sio
 
     try:
         return list(sio.get_untrusted_types(data=data))
     except Exception as e:
-        raise ArtifactError(f"not a readable skops file: {e}") from e
+        raise ArtifactError(f"{label} is not a readable skops file: {e}") from e
 
 
 def _trusted(name: str) -> bool:

@@ -59,8 +59,15 @@ def check_format(file_name: str) -> str:
 
 def _run_child(folder: Path, source: Path, file_name: str, timeout_s: float) -> None:
     """Run the converter in `folder`, in a new process group that is killed afterwards, whatever happened."""
-    command = [sys.executable, "-m", "appliance.registry.conversion", str(source), str(folder / _CONVERTED),
-               str(os.getpid())]
+    run_isolated("appliance.registry.conversion", [str(source), str(folder / _CONVERTED)], folder, file_name,
+                 timeout_s)
+
+
+def run_isolated(module: str, args: list[str], folder: Path, file_name: str, timeout_s: float = TIMEOUT_S) -> None:
+    """Run `python -m MODULE ARGS PARENT_PID` in `folder` as a short-lived child (no Vigil variables, one
+    thread, its own process group, killed afterwards whatever happened); an ArtifactError with the
+    child's last line of stderr unless it exits 0."""
+    command = [sys.executable, "-m", module, *args, str(os.getpid())]
     with (folder / _ERRORS).open("wb") as errors:
         child = subprocess.Popen(command, cwd=folder, env=_child_environment(), stdin=subprocess.DEVNULL,
                                  stdout=subprocess.DEVNULL, stderr=errors, start_new_session=True)

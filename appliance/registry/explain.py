@@ -38,6 +38,13 @@ def _references(ctx: AppContext, version: dict[str, Any], features: list[Any]) -
     return reference_values(frame.filter(pl.col(version["time_column"]) < version["holdout_start"]), features)
 
 
+def _recomputed(task: str, scores: Any, logged: dict[str, Any]) -> float:
+    """The recomputed value the log kept: a multiclass row's probability of its logged class."""
+    if task == "multiclass":
+        return float(scores[int(logged["prediction"])])
+    return float(scores)
+
+
 def explain_request(ctx: AppContext, request_id: str) -> dict[str, Any]:
     logged = ctx.store.rows("SELECT row_index, logged_at, model_name, version, route, api, prediction, score, "
                             "latency_ms, flags FROM prediction_log WHERE request_id = ? AND route <> 'shadow' "
@@ -73,12 +80,12 @@ def explain_request(ctx: AppContext, request_id: str) -> dict[str, Any]:
                                  "flags": row["flags"]}
         if recomputed is not None:
             entry["inputs"] = {f.name: inputs[f.name][i] for f in features}
-            again = float(recomputed[i])
-            logged_value = row["score"] if version["task"] == "binary" else row["prediction"]
+            again = _recomputed(version["task"], recomputed[i], row)
+            logged_value = row["score"] if version["task"] != "regression" else row["prediction"]
             entry["recomputed"] = again
             entry["matches"] = logged_value is not None and abs(again - float(logged_value)) <= 1e-12
             entry["explanation"] = contributions(model, version["task"], model_input(inputs[i], features), features,
-                                                 references)
+                                                 references, version.get("classes"))
         result["rows"].append(entry)
     result["matches"] = recomputed is not None and all(r["matches"] for r in result["rows"])
     return result

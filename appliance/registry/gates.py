@@ -1,6 +1,7 @@
 """The release policy's gates: each looks at one kind of evidence and says pass or fail, with numbers.
 
-Gates: minimum metric (holdout ROC AUC), calibration (ECE), comparison with the current champion on
+Gates: minimum metric (holdout ROC AUC; multiclass: macro one-vs-rest ROC AUC), calibration (ECE;
+multiclass: classwise ECE), comparison with the current champion on
 the same holdout (lower bound of the bootstrap interval of the difference above minus the
 tolerance), no segment regressing by more than the limit (both versions scored on the same holdout
 rows, the new version's), latency budget (p95 of single-row predict
@@ -50,18 +51,24 @@ def run_gates(ctx: AppContext, model_name: str, version: int, policy: PromotionP
             _cost(ctx, model_name, version, champion, policy)]
 
 
+_MIN_METRIC = {"binary": ("roc_auc", "holdout ROC AUC"), "multiclass": ("roc_auc_ovr_macro", "holdout macro one-vs-rest ROC AUC")}
+_CALIBRATION = {"binary": ("ece", "expected calibration error"), "multiclass": ("classwise_ece", "classwise expected calibration error")}
+
+
 def _min_metric(task: str, overall: dict[str, Any], policy: PromotionPolicy) -> Gate:
-    if task != "binary" or overall.get("roc_auc") is None:
+    metric, label = _MIN_METRIC.get(task, ("", ""))
+    if overall.get(metric) is None:
         return _gate("min_metric", True, None, None, "no minimum applies to this task")
-    auc = float(overall["roc_auc"])
-    return _gate("min_metric", auc >= policy.min_roc_auc, auc, policy.min_roc_auc, f"holdout ROC AUC {auc:.4f}")
+    auc = float(overall[metric])
+    return _gate("min_metric", auc >= policy.min_roc_auc, auc, policy.min_roc_auc, f"{label} {auc:.4f}")
 
 
 def _calibration(task: str, overall: dict[str, Any], policy: PromotionPolicy) -> Gate:
-    if task != "binary" or overall.get("ece") is None:
+    metric, label = _CALIBRATION.get(task, ("", ""))
+    if overall.get(metric) is None:
         return _gate("calibration", True, None, None, "no calibration limit applies to this task")
-    ece = float(overall["ece"])
-    return _gate("calibration", ece <= policy.max_ece, ece, policy.max_ece, f"expected calibration error {ece:.4f}")
+    ece = float(overall[metric])
+    return _gate("calibration", ece <= policy.max_ece, ece, policy.max_ece, f"{label} {ece:.4f}")
 
 
 def _comparison(ctx: AppContext, model: str, version: int, champion: int | None, policy: PromotionPolicy) -> Gate:
@@ -96,10 +103,10 @@ def _compare_now(ctx: AppContext, model: str, version: int) -> dict[str, Any] | 
     spec = parse_spec(row["spec_toml"], f"the spec of {model} v{version}").spec
     frame = load_snapshot(ctx.home.root / row["snapshot_path"], row["time_column"])
     holdout = frame.filter(pl.col(row["time_column"]) >= row["holdout_start"])
-    y = labels(holdout, spec, row["positive_class"])
+    y = labels(holdout, spec, row["positive_class"], row.get("classes"))
     scores = scores_of(load_version_model(ctx, row), row["task"], model_input(holdout, features_from_json(row["features"])))
     _, comparison, _ = compare_with_champion(ctx.home.root, ctx.config.training, champion_info(ctx.store, model),
-                                             spec, holdout, y, scores, row["positive_class"])
+                                             spec, holdout, y, scores, row["positive_class"], row.get("classes"))
     if comparison is None or comparison.ci_low is None or comparison.ci_high is None:
         return None
     return {"metric": comparison.metric, "higher_is_better": comparison.higher_is_better,
@@ -112,6 +119,8 @@ def _segments(ctx: AppContext, model: str, version: int, champion: int | None, t
     import polars as pl
     from sklearn.metrics import roc_auc_score
 
+    from appliance.training.multiclass_metrics import log_loss
+
     if champion is None or champion == version:
         return _gate("segments", True, None, None, "no other champion to compare segments with")
     paired = _paired_holdout(ctx, model, version, champion)
@@ -119,7 +128,7 @@ def _segments(ctx: AppContext, model: str, version: int, champion: int | None, t
         return _gate("segments", True, None, policy.segment_regression_limit,
                      f"champion v{champion} cannot score v{version}'s holdout rows (other features)")
     holdout, y, ours, theirs, segments = paired
-    metric = "roc_auc" if task == "binary" else "mae"
+    metric = {"binary": "roc_auc", "multiclass": "log_loss"}.get(task, "mae")
     worst, where, measured = 0.0, "no segment has enough rows of both classes", 0
     for column in segments:
         values = holdout[column].cast(pl.String).fill_null("(missing)").to_numpy()
@@ -130,6 +139,8 @@ def _segments(ctx: AppContext, model: str, version: int, champion: int | None, t
             measured += 1
             if task == "binary":
                 loss = roc_auc_score(y[rows], theirs[rows]) - roc_auc_score(y[rows], ours[rows])
+            elif task == "multiclass":
+                loss = log_loss(y[rows], ours[rows]) - log_loss(y[rows], theirs[rows])
             else:
                 loss = float(np.mean(np.abs(ours[rows] - y[rows])) - np.mean(np.abs(theirs[rows] - y[rows])))
             if loss > worst:
@@ -156,9 +167,9 @@ def _paired_holdout(ctx: AppContext, model: str, version: int, champion: int) ->
     spec = parse_spec(row["spec_toml"], f"the spec of {model} v{version}").spec
     frame = load_snapshot(ctx.home.root / row["snapshot_path"], row["time_column"])
     holdout = frame.filter(pl.col(row["time_column"]) >= row["holdout_start"])
-    if any(f.name not in holdout.columns for f in theirs_features):
+    if any(f.name not in holdout.columns for f in theirs_features) or other.get("classes") != row.get("classes"):
         return None
-    y = labels(holdout, spec, row["positive_class"])
+    y = labels(holdout, spec, row["positive_class"], row.get("classes"))
     ours = scores_of(load_version_model(ctx, row), row["task"], model_input(holdout, features_from_json(row["features"])))
     theirs = scores_of(load_version_model(ctx, other), row["task"], model_input(holdout, theirs_features))
     return holdout, y, ours, theirs, [c for c in row["segments"] if c in holdout.columns]
@@ -269,7 +280,8 @@ def _fairness(ctx: AppContext, model: str, version: int, task: str, policy: Prom
             if value is None:
                 continue
             pair = worst_pair(judged, "selection_rate" if metric.startswith("demographic") else
-                              ("mae" if metric.startswith("mae") else "tpr"))
+                              ("mae" if metric.startswith("mae") else
+                               "accuracy" if metric.startswith("accuracy") else "tpr"))
             text = f"{attribute}: {metric.replace('_', ' ')} {value:.3f} ({pair})"
             limit = limits.get(metric)
             if limit is not None:

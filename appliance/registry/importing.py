@@ -49,7 +49,7 @@ def import_version(ctx: AppContext, model_name: str, file: Path, loaded: LoadedS
     if trust:
         model, file_format = _convert_audited(ctx, model_name, file, data, digest, actor, reason), file.suffix[1:]
     else:
-        model, file_format = read_safe(file, data, loaded.spec)
+        model, file_format = read_safe(file, data, loaded.spec, spec_text=loaded.text)
     imported_from = {"file": file.name, "sha256": digest, "format": file_format.lower(), "trusted": trust,
                      **(provenance or {})}
     return _register(ctx, model, file, loaded, actor=actor, reason=reason, imported_from=imported_from)
@@ -87,10 +87,15 @@ def _read(file: Path) -> bytes:
     return file.read_bytes()
 
 
-def read_safe(file: Path, data: bytes, spec: Any) -> tuple[Any, str]:
+def read_safe(file: Path, data: bytes, spec: Any, *, isolated: bool = False, spec_text: str = "") -> tuple[Any, str]:
     """(model, format): a skops file loaded with the allow-list, or a boosting library's own model file
-    parsed by that library; any other format is refused without being read."""
+    parsed by that library; any other format is refused without being read. A file a boosting library
+    parses is read first in a child process (`parse_check`), unless this is that child (`isolated`)."""
     suffix = file.suffix.lower()
+    if not isolated and (suffix in native.SUFFIXES or (suffix in SKOPS and _holds_library_types(data, file))):
+        from appliance.registry.parse_check import check_in_child
+
+        check_in_child(data, file.name, spec_text)
     if suffix in SKOPS:
         return deserialize(data, file.name, fix=f"Vigil stores only models built from {ALLOWED_TYPES}; custom "
                                                 "classes and functions are not accepted (--trust does not change "
@@ -104,6 +109,12 @@ def read_safe(file: Path, data: bytes, spec: Any) -> tuple[Any, str]:
                             f"stored as skops; it must hold only {ALLOWED_TYPES}), or save it as {ACCEPTS}")
     raise ArtifactError(f"{file.name}: unknown model format '{suffix}'; Vigil reads {ACCEPTS} (or, as an admin, "
                         f"{'/'.join(PICKLED)} with --trust)")
+
+
+def _holds_library_types(data: bytes, file: Path) -> bool:
+    from appliance.registry.artifacts import LIBRARY_TYPES, listed_types
+
+    return any(name in LIBRARY_TYPES for name in listed_types(data, file.name))
 
 
 def _convert_audited(ctx: AppContext, model_name: str, file: Path, data: bytes, digest: str, actor: str,

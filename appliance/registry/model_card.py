@@ -25,7 +25,8 @@ def render_model_card(new: "NewVersion", number: int) -> str:
         f"- Snapshot `{new.snapshot.blob.sha256[:16]}`: {new.snapshot.row_count} rows from `{new.snapshot.source.strip()}`",
         f"- Time column `{lineage['time_column']}`; holdout from {lineage['holdout_start']:%Y-%m-%d %H:%M} "
         f"({lineage['holdout_rows']} rows), training before it ({lineage['train_rows']} rows)",
-        f"- Target `{lineage['target']}`" + (f", positive class `{lineage['positive_class']}`" if lineage.get("positive_class") else ""),
+        f"- Target `{lineage['target']}`" + (f", positive class `{lineage['positive_class']}`" if lineage.get("positive_class") else "")
+        + (", classes " + ", ".join(f"`{c}`" for c in lineage["classes"]) if lineage.get("classes") else ""),
         "- Features: " + ", ".join(f"`{f['name']}` ({f['kind']})" for f in lineage["features"]),
         "",
         "## Training",
@@ -84,7 +85,7 @@ def _fairness_section(new: "NewVersion") -> list[str]:
 
 
 def _task(task: str) -> str:
-    return "binary classification" if task == "binary" else "regression"
+    return {"binary": "binary classification", "multiclass": "multiclass classification"}.get(task, "regression")
 
 
 def _params(params: dict[str, Any]) -> str:
@@ -106,7 +107,7 @@ def _segment_section(new: "NewVersion") -> list[str]:
     segmented = [m for m in new.metrics if m.segment_column is not None]
     if not segmented:
         return []
-    key = "roc_auc" if new.task == "binary" else "mae"
+    key = {"binary": "roc_auc", "multiclass": "log_loss"}.get(new.task, "mae")
     lines = ["### Per segment", f"| segment | rows | {key} |", "|---|---|---|"]
     for m in segmented:
         if m.metric == key:

@@ -7,13 +7,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from appliance.clock import utc_now
-from appliance.errors import ArtifactDeleted, NotFound
+from appliance.errors import ArtifactDeleted, NotFound, RegistryError
 from appliance.registry.blobs import Blob, BlobWriter
 from appliance.registry.model_card import render_model_card
 from appliance.store import registry_queries as q
 from appliance.store.connection import Store
 from appliance.training.comparison import Comparison
-from appliance.training.evaluation import MetricRow
+from appliance.training.evaluation import PRIMARY, MetricRow
 
 if TYPE_CHECKING:
     from appliance.plans.storage import PlanRecord
@@ -71,8 +71,12 @@ def register(store: Store, writer: BlobWriter, new: NewVersion) -> int:
 
 def _insert_all(store: Store, new: NewVersion, home_root: Any) -> int:
     at, actor = new.created_at, new.actor
-    if q.model(store, new.model_name) is None:
+    existing = q.model(store, new.model_name)
+    if existing is None:
         q.insert_model(store, new.model_name, new.task, new.description, actor, at)
+    elif existing["task"] != new.task:  # every version of a model answers the same kind of question
+        raise RegistryError(f"model '{new.model_name}' is a {existing['task']} model; this version is {new.task}: "
+                            "register it under another model name")
     if not q.snapshot_exists(store, new.snapshot.blob.sha256):
         from appliance.store.datasheet_queries import insert_columns, profile
 
@@ -126,8 +130,8 @@ def _comparison_row(new: NewVersion, number: int) -> dict[str, Any]:
     status = "compared" if c else ("no_champion" if new.champion_version is None else "not_comparable")
     return dict(
         model_name=new.model_name, version=number, champion_version=new.champion_version,
-        metric=c.metric if c else ("roc_auc" if new.task == "binary" else "mae"),
-        higher_is_better=c.higher_is_better if c else new.task == "binary",
+        metric=c.metric if c else PRIMARY[new.task][0],
+        higher_is_better=c.higher_is_better if c else PRIMARY[new.task][1],
         version_value=c.version_value if c else None, champion_value=c.champion_value if c else None,
         difference=c.difference if c else None, ci_low=c.ci_low if c else None,
         ci_high=c.ci_high if c else None, confidence=c.confidence if c else None,

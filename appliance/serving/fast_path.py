@@ -31,7 +31,7 @@ def compile_pipeline(model: Any, features: list[Feature], contract: Contract,
     if steps is None:
         return None
     transformers, estimator = steps
-    method = "predict_proba" if task == "binary" else "predict"
+    method = "predict" if task == "regression" else "predict_proba"
     final = getattr(estimator, method)
 
     def run(inputs: Inputs) -> np.ndarray:

@@ -31,9 +31,11 @@ class LoadedVersion:
     size_bytes: int
     fast: Callable[[Inputs], np.ndarray] | None = field(default=None, compare=False)
     engine: str = "pipeline"
+    classes: tuple[str, ...] = ()  # multiclass: the class names, in the order of the probability columns
 
     def predict(self, inputs: Inputs, meter: CostMeter = METER) -> tuple[np.ndarray, np.ndarray | None]:
-        """(predictions, scores): binary → (1/0 at the threshold, positive-class probability).
+        """(predictions, scores): binary → (1/0 at the threshold, positive-class probability);
+        multiclass → (position of the most probable class in `classes`, every class's probability).
 
         The CPU time goes to `meter`: the serving cost, unless the caller (a release gate measuring
         latency) keeps its own."""
@@ -44,6 +46,11 @@ class LoadedVersion:
             predictions = (scores >= self.threshold).astype(np.float64)
             meter.add(self.model_name, self.version, time.thread_time() - started, len(scores))
             return predictions, scores
+        if self.task == "multiclass":
+            raw = self.fast(inputs) if self.fast else self.model.predict_proba(inputs.to_polars())
+            probabilities = np.asarray(raw, dtype=np.float64)
+            meter.add(self.model_name, self.version, time.thread_time() - started, len(probabilities))
+            return np.argmax(probabilities, axis=1).astype(np.float64), probabilities
         raw = np.asarray(self.fast(inputs) if self.fast else self.model.predict(inputs.to_polars()), dtype=np.float64)
         meter.add(self.model_name, self.version, time.thread_time() - started, len(raw))
         return raw, None

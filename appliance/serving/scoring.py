@@ -38,6 +38,7 @@ class Scored:
     scores: np.ndarray | None
     flags: list[list[str]]
     audit_sample: bool = False
+    classes: tuple[str, ...] = ()  # multiclass: names of the probability columns (predictions: positions)
 
 
 class Scorer:
@@ -54,11 +55,18 @@ class Scorer:
         self._shadow_backlog = threading.Semaphore(MAX_SHADOW_BACKLOG)
 
     def score(self, model_name: str, columns: Columns, *, api: str, request_id: str | None = None,
-              routing_key: str | None = None, where: str = "records") -> Scored:
+              routing_key: str | None = None, where: str = "records", tasks: tuple[str, ...] | None = None) -> Scored:
+        """`tasks`: the tasks whose answers the calling API can express (None: every task)."""
         started = time.perf_counter()
         routes = self.router.routes(model_name)
         route, predictor = routes.choose(routing_key)
         loaded = predictor.loaded
+        if tasks is not None and loaded.task not in tasks:
+            raise InvalidRequest(
+                f"model '{model_name}' v{loaded.version} is a {loaded.task} model, which this API does not answer "
+                f"yet; use Vigil's native API (POST /v1/models/{model_name}/predict with {{\"records\": [...]}})",
+                [{"field": "(model)", "problem": f"{loaded.task} models are not answered on this API yet",
+                  "kind": "unsupported_task"}], status=422, reason="unsupported_task")
         request = build_frame(columns(loaded.features), loaded.features, loaded.contract, self.policy(model_name),
                               max_rows=self.max_rows, where=where)
         try:
@@ -76,7 +84,7 @@ class Scorer:
         if routes.shadow is not None:
             self._shadow(routes.shadow, columns, request_id, api, where)
         return Scored(model_name, loaded.version, route, request_id, loaded.task, loaded.positive_class,
-                      predictions, scores, request.flags, audit)
+                      predictions, scores, request.flags, audit, loaded.classes)
 
     def _shadow(self, predictor: Predictor, columns: Columns, request_id: str, api: str, where: str) -> None:
         if not self._shadow_backlog.acquire(blocking=False):

@@ -35,7 +35,8 @@ def loaded_version(ctx: AppContext, row: dict[str, Any], features: list[Feature]
     """The version ready to score, exactly as the daemon serves it (the release gates measure this)."""
     model, fast, engine = scoring_engine(ctx, row, features, contract, keep_plan=keep_plan)
     return LoadedVersion(row["model_name"], int(row["version"]), row["task"], model, features, contract,
-                         row["positive_class"], row["threshold"] or 0.5, int(row["artifact_bytes"]), fast, engine)
+                         row["positive_class"], row["threshold"] or 0.5, int(row["artifact_bytes"]), fast, engine,
+                         tuple(row.get("classes") or ()))
 
 
 def scoring_engine(ctx: AppContext, row: dict[str, Any], features: list[Feature],
@@ -49,7 +50,7 @@ def scoring_engine(ctx: AppContext, row: dict[str, Any], features: list[Feature]
     if plan is not None:
         return None, plan, "plan"
     model = pin_library_threads(load_version_model(ctx, row))
-    checked = compile_checked(model, features, row["task"], contract)
+    checked = None if row["task"] == "multiclass" else compile_checked(model, features, row["task"], contract)
     if checked is not None:
         if keep_plan:
             _keep(ctx, row["artifact_sha256"], *checked)

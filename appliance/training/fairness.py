@@ -4,7 +4,8 @@ Binary models, per group: count, selection rate (share predicted positive at the
 threshold), true and false positive rates, ROC AUC. Gaps over groups with at least the minimum rows:
 demographic parity difference (largest minus smallest selection rate) and equalized odds difference
 (the larger of the TPR gap and the FPR gap). Regression: count, mean prediction and MAE per group,
-and the MAE gap. Smaller groups are reported with their numbers but left out of the gaps.
+and the MAE gap. Multiclass: count, accuracy (of the most probable class) and log loss per group,
+and the accuracy gap. Smaller groups are reported with their numbers but left out of the gaps.
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ def evaluate_groups(task: str, frame: pl.DataFrame, protected: list[str], y: np.
                     "count": float(n), "selection_rate": float(chosen.mean()),
                     "tpr": _rate(chosen, truth), "fpr": _rate(chosen, ~truth),
                     "roc_auc": float(roc_auc_score(truth, scores[member])) if 0 < truth.sum() < n else None}
+            elif task == "multiclass":
+                found = _multiclass_group(y[member], scores[member])
             else:
                 found = {"count": float(n), "mean_prediction": float(scores[member].mean()),
                          "mae": float(np.abs(scores[member] - y[member]).mean())}
@@ -64,11 +67,20 @@ def gaps(task: str, groups: dict[str, dict[str, float | None]]) -> dict[str, flo
         found = [float(value) for g in groups.values() if (value := g.get(metric)) is not None]
         return max(found) - min(found) if len(found) >= 2 else None
 
+    if task == "multiclass":
+        return {"accuracy_difference": spread("accuracy")}
     if task != "binary":
         return {"mae_difference": spread("mae")}
     tpr, fpr = spread("tpr"), spread("fpr")
     odds = None if tpr is None and fpr is None else max(v for v in (tpr, fpr) if v is not None)
     return {"demographic_parity_difference": spread("selection_rate"), "equalized_odds_difference": odds}
+
+
+def _multiclass_group(y: np.ndarray, p: np.ndarray) -> dict[str, float | None]:
+    from appliance.training.multiclass_metrics import log_loss
+
+    return {"count": float(len(y)), "accuracy": float(np.mean(np.argmax(p, axis=1) == y)),
+            "log_loss": log_loss(y, p)}
 
 
 def worst_pair(groups: dict[str, dict[str, Any]], metric: str) -> str:

@@ -1,7 +1,7 @@
 """Explanations: a version's global feature importance, and one prediction's per-feature contributions.
 
 Global: permutation importance on the holdout — for each feature, the mean drop of the holdout metric
-(ROC AUC; for regression the rise of MAE) when that feature's values are shuffled among the rows, over
+(ROC AUC; for regression the rise of MAE, for multiclass the rise of log loss) when that feature's values are shuffled among the rows, over
 a few seeded repeats on up to 1,000 rows.
 
 Local: each feature of a row is replaced, one at a time, by its reference value (the training median,
@@ -23,8 +23,7 @@ import numpy as np
 import polars as pl
 
 from appliance.contracts.features import NUMERIC, Feature, model_input
-from appliance.training.evaluation import metrics as metric_values
-from appliance.training.evaluation import scores_of
+from appliance.training.evaluation import PRIMARY, primary_metric, scores_of
 
 ROWS = 1000
 REPEATS = 2
@@ -56,13 +55,12 @@ def reference_values(train: pl.DataFrame, features: list[Feature]) -> dict[str, 
 
 
 def _score(task: str, y: np.ndarray, scores: np.ndarray) -> float | None:
-    values = metric_values(task, y, scores)
-    return values.get("roc_auc") if task == "binary" else values.get("mae")
+    return primary_metric(task, y, scores)
 
 
 def permutation_importance(model: Any, task: str, holdout: pl.DataFrame, y: np.ndarray, features: list[Feature],
                            references: dict[str, Any], seed: int) -> list[Importance]:
-    metric = "roc_auc" if task == "binary" else "mae"
+    metric, higher_is_better = PRIMARY[task]
     rng = np.random.default_rng(seed)
     take = np.sort(rng.choice(holdout.height, size=min(ROWS, holdout.height), replace=False))
     sample = model_input(holdout, features)[take]
@@ -76,7 +74,7 @@ def permutation_importance(model: Any, task: str, holdout: pl.DataFrame, y: np.n
             shuffled = sample.with_columns(sample[f.name].gather(order))
             value = _score(task, labels, scores_of(model, task, shuffled))
             if value is not None and base is not None:
-                drops.append(base - value if task == "binary" else value - base)
+                drops.append(base - value if higher_is_better else value - base)
         found.append(Importance(f.name, float(np.mean(drops)) if drops else None,
                                 float(np.std(drops)) if drops else None, metric, REPEATS, sample.height,
                                 references.get(f.name)))
@@ -89,9 +87,11 @@ def is_linear(model: Any) -> bool:
 
 
 def contributions(model: Any, task: str, row: pl.DataFrame, features: list[Feature],
-                  references: dict[str, Any]) -> dict[str, Any]:
+                  references: dict[str, Any], classes: list[str] | None = None) -> dict[str, Any]:
     """Per-feature contributions for one row (a one-row frame of model input), by replacing one
-    feature at a time with its reference value."""
+    feature at a time with its reference value. Multiclass: to each class's probability, by class."""
+    if task == "multiclass":
+        return _per_class(model, row, features, references, classes)
     linear = is_linear(model)
 
     def output(frame: pl.DataFrame) -> np.ndarray:
@@ -113,6 +113,31 @@ def contributions(model: Any, task: str, row: pl.DataFrame, features: list[Featu
     ordered = dict(sorted(parts.items(), key=lambda kv: -abs(kv[1])))
     return {"method": method, "scale": scale, "output": actual, "reference_output": baseline,
             "contributions": ordered, "sum": float(sum(parts.values()))}
+
+
+def _variants(row: pl.DataFrame, features: list[Feature], references: dict[str, Any]) -> pl.DataFrame:
+    """The row, then the row with each feature at its reference value, then the all-reference row."""
+    variants = [row]
+    for f in features:
+        variants.append(row.with_columns(pl.lit(references.get(f.name)).cast(row.schema[f.name]).alias(f.name)))
+    variants.append(row.with_columns([pl.lit(references.get(f.name)).cast(row.schema[f.name]).alias(f.name)
+                                      for f in features]))
+    return pl.concat(variants)
+
+
+def _per_class(model: Any, row: pl.DataFrame, features: list[Feature], references: dict[str, Any],
+               classes: list[str] | None) -> dict[str, Any]:
+    """Model-agnostic contributions of each feature to each class's probability."""
+    values = scores_of(model, "multiclass", _variants(row, features, references))
+    names = classes if classes is not None else [str(i) for i in range(values.shape[1])]
+    by_class = {}
+    for code, name in enumerate(names):
+        parts = {f.name: float(values[0, code] - values[i + 1, code]) for i, f in enumerate(features)}
+        by_class[name] = {"output": float(values[0, code]), "reference_output": float(values[-1, code]),
+                          "contributions": dict(sorted(parts.items(), key=lambda kv: -abs(kv[1]))),
+                          "sum": float(sum(parts.values()))}
+    return {"method": "model-agnostic: each feature replaced by its reference value, one at a time",
+            "scale": "probability of each class", "classes": by_class}
 
 
 def reference_json(value: Any) -> str:

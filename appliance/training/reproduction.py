@@ -27,14 +27,14 @@ def reproduce(ctx: AppContext, model_name: str, number: int) -> dict[str, Any]:
     spec = parse_spec(row["spec_toml"], f"recorded spec of {model_name} v{number}").spec
     frame = load_snapshot(_verified_snapshot(ctx, row), spec.split.time_column)
     split = split_by_time(frame, Split(time_column=spec.split.time_column, holdout_fraction=None, holdout_start=row["holdout_start"]))
-    retrained = fit(spec, split.train, row["positive_class"])
+    retrained = fit(spec, split.train, row["positive_class"], row.get("classes"))
     inputs = model_input(split.holdout, features_from_json(row["features"]))
     new_scores = scores_of(retrained, spec.task, inputs)
     old_scores = scores_of(load_version_model(ctx, row), spec.task, inputs)
-    y = labels(split.holdout, spec, row["positive_class"])
+    y = labels(split.holdout, spec, row["positive_class"], row.get("classes"))
     threshold = row["threshold"] or 0.5
     bins = ctx.config.training.calibration_bins
-    recorded, again = (metrics(spec.task, y, s, threshold, bins) for s in (old_scores, new_scores))
+    recorded, again = (metrics(spec.task, y, s, threshold, bins, row.get("classes")) for s in (old_scores, new_scores))
     return {
         "model": model_name, "version": number, "holdout_rows": len(y),
         "predictions_match": bool(np.array_equal(new_scores, old_scores)),

@@ -120,7 +120,7 @@ def train_in_child(home_root: str, settings: TrainingConfig, spec_text: str, spe
 def _train(home_root: str, settings: TrainingConfig, spec_text: str, spec_path: str | None,
            info: ChampionInfo, actor: str, reason: str, trigger: str) -> tuple[NewVersion, list[str]]:
     from appliance.training.cost import measured
-    from appliance.training.dataset import choose_positive, split_by_time
+    from appliance.training.dataset import choose_classes, choose_positive, split_by_time
     from appliance.training.snapshot import take_snapshot
     from appliance.training.spec import parse_spec
     from appliance.training.trainer import fit, prepare_version
@@ -131,11 +131,12 @@ def _train(home_root: str, settings: TrainingConfig, spec_text: str, spec_path: 
         snapshot, frame = take_snapshot(writer, loaded)
         split = split_by_time(frame, loaded.spec.split)
         positive = choose_positive(frame[loaded.spec.target], loaded.spec) if loaded.spec.task == "binary" else None
+        classes = choose_classes(frame[loaded.spec.target], loaded.spec) if loaded.spec.task == "multiclass" else None
         with measured() as training:
-            model = fit(loaded.spec, split.train, positive)
+            model = fit(loaded.spec, split.train, positive, classes)
         new = prepare_version(Path(home_root), settings, info, writer, loaded, snapshot, split, model,
                               positive=positive, origin="trained", actor=actor, reason=reason,
-                              imported_from=None, retrain_trigger=trigger, training=training)
+                              imported_from=None, retrain_trigger=trigger, training=training, classes=classes)
         return new, [str(p) for p in writer.created]
     except BaseException:
         writer.discard()

@@ -214,3 +214,16 @@ def test_categories_the_file_does_not_carry_come_from_the_spec(home: Path, cli, 
     assert np.allclose(ours, booster.predict(xgboost.DMatrix(codes, enable_categorical=True,
                                                              feature_types=["float"] * len(NUMERIC) + ["c", "c"])),
                        rtol=0, atol=1e-7)
+
+
+@pytest.mark.parametrize(("library", "suffix"), [("xgboost", ".ubj"), ("lightgbm", ".txt"), ("catboost", ".cbm")])
+def test_a_damaged_model_file_is_refused_and_leaves_nothing(library: str, suffix: str, home: Path, cli,
+                                                           flights_small: Path, write_spec, tmp_path: Path) -> None:
+    file = _save_native(library, _train_outside(library, flights_small), tmp_path, suffix)
+    data = file.read_bytes()
+    file.write_bytes(data[: len(data) // 3])  # cut short, as a failed copy would leave it
+    result = cli("import", "delay", file, "--spec", write_spec(), "--home", home)
+    assert result.code == 2 and file.name in result.err and "Traceback" not in result.err
+    assert len(result.err.strip().splitlines()) == 1
+    assert query(home, "SELECT count(*) FROM model_versions") == [(0,)]
+    assert query(home, "SELECT count(*) FROM audit_log") == [(0,)]

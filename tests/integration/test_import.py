@@ -133,6 +133,6 @@ def test_trusted_import_of_a_model_that_cannot_be_stored_safely_fails(home: Path
     file.write_bytes(pickle.dumps(Pipeline([("root", FunctionTransformer(math.sqrt)), ("lr", LogisticRegression())])))
     result = cli("import", "delay", file, "--spec", spec_no_missing, "--trust", "--home", home)
     assert result.code == 2 and "Traceback" not in result.err
-    assert "custom.pkl: it uses types outside scikit-learn, NumPy and SciPy (math.sqrt)" in result.err
+    assert "custom.pkl: it uses types outside Vigil's allow-list (math.sqrt)" in result.err
     assert "a trusted import accepts a scikit-learn estimator or pipeline" in result.err
     assert query(home, "SELECT count(*) FROM model_versions") == [(0,)]
