@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test browser bench bench-serving bench-drift bench-retrain bench-batch bench-tui bench-sql install
+.PHONY: demo test browser bench bench-serving bench-boosting bench-drift bench-retrain bench-batch bench-tui bench-sql install
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,11 @@ bench: $(STAMP) $(BENCH_VENV)/.installed
 bench-serving: $(STAMP) $(BENCH_VENV)/.installed
 	command -v wrk >/dev/null || apt-get install -y wrk
 	$(VENV)/bin/python bench/serving.py
+
+# XGBoost, LightGBM and CatBoost models served by Vigil and by MLflow's own flavours (needs wrk).
+bench-boosting: $(STAMP) $(BENCH_VENV)/.installed
+	command -v wrk >/dev/null || apt-get install -y wrk
+	$(VENV)/bin/python bench/boosting_serving.py --markdown
 
 EVIDENTLY_VENV := .bench-venv-evidently
 

@@ -91,6 +91,9 @@ def score_batch(ctx: Any, model_name: str, *, input_path: str | None, query: str
     if number is None:
         raise RegistryError(f"model '{model_name}' has no champion; pass --version N")
     row = servable_version(ctx.store, model_name, int(number))
+    if row["task"] not in ("binary", "regression"):  # its output files have one score column so far
+        raise RegistryError(f"{model_name} v{number} is a {row['task']} model, which batch scoring does not score "
+                            "yet; score it through the native API")
     features = features_from_json(row["features"])
     _, contract = current_contract(ctx.store, model_name, int(number))
     policy = ctx.config.serving.policy_for(model_name)

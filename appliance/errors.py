@@ -80,6 +80,10 @@ class ArtifactError(RegistryError):
     """An artifact is missing, changed, or in an unsafe format."""
 
 
+class CodeNotTrusted(ArtifactError):
+    """A model ships a team's code whose archive no admin trusts (HTTP 400)."""
+
+
 class ArtifactDeleted(ArtifactError):
     """Retention deleted the version's artifact: the version keeps its lineage but cannot serve again."""
 

@@ -51,9 +51,13 @@ def _show(ctx: AppContext, a: dict[str, Any]) -> Any:
     from appliance.registry.details import version_details
     from appliance.training.cost import describe
 
+    from appliance.registry.versions import get_version
+    from appliance.serving.engine_report import serving_engine
+
     found = version_details(ctx.store, a["name"], int(a["version"]))
     price = ctx.config.serving.cpu_hour_price
-    return {**found, "cpu_hour_price": price, "cost_summary": describe(found["cost"], price)}
+    serving = serving_engine(ctx, get_version(ctx.store, a["name"], int(a["version"])))
+    return {**found, "cpu_hour_price": price, "cost_summary": describe(found["cost"], price), "serving": serving}
 
 
 def _promote(ctx: AppContext, a: dict[str, Any]) -> Any:
@@ -129,6 +133,33 @@ def _import_trusted(ctx: AppContext, a: dict[str, Any]) -> Any:
 
     return import_version(ctx, a["name"], Path(a["file"]), load_spec(_spec_file(ctx, a["spec"])), trust=True, actor=a["actor"],
                           reason=a.get("reason", "")).as_dict()
+
+
+def _code_trust(ctx: AppContext, a: dict[str, Any]) -> Any:
+    """Trust the code a spec ships, as the daemon reads it now (the hash an import will be checked against)."""
+    from appliance.access.output_paths import input_path
+    from appliance.custom_code.bundle import collect
+    from appliance.custom_code.trust import trust
+    from appliance.errors import SpecError
+    from appliance.training.spec import load_spec
+
+    loaded = load_spec(_spec_file(ctx, a["spec"]))
+    if not loaded.spec.code.paths:
+        raise SpecError(f"{a['spec']} ships no code ([code] paths is empty); nothing to trust")
+    bundle = collect(input_path(ctx.home.root, loaded.base_dir), list(loaded.spec.code.paths))
+    return trust(ctx.store, bundle, a["actor"], a["reason"])
+
+
+def _code_revoke(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.custom_code.trust import revoke
+
+    return revoke(ctx.store, a["sha256"], a["actor"], a["reason"])
+
+
+def _code_list(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.custom_code.trust import listing
+
+    return {"code": listing(ctx.store)}
 
 
 def _reproduce(ctx: AppContext, a: dict[str, Any]) -> Any:
@@ -548,6 +579,9 @@ OPERATIONS: dict[str, OperationSpec] = {
     "import": OperationSpec(_import, writes=True, args=registry_args.Import),
     "import_trusted": OperationSpec(_import_trusted, writes=True, args=registry_args.ImportTrusted),
     "reproduce": OperationSpec(_reproduce, writes=False, args=registry_args.ModelVersion),
+    "code_trust": OperationSpec(_code_trust, writes=True, args=registry_args.CodeTrust),
+    "code_revoke": OperationSpec(_code_revoke, writes=True, changes_routes=True, args=registry_args.CodeRevoke),
+    "code_list": OperationSpec(_code_list, writes=False, args=NoArgs),
     "contract_export": OperationSpec(_contract_export, writes=False, args=registry_args.ModelVersion),
     "contract_apply": OperationSpec(_contract_apply, writes=True, changes_routes=True, args=registry_args.ContractApply),
     "contract_check": OperationSpec(_contract_check, writes=False, args=registry_args.ContractCheck),

@@ -4,7 +4,7 @@ Roles are ordered, each including the ones before it: viewer (read everything), 
 checks, acknowledge and resolve incidents, mute alerts, train, retrain, promote, roll back, export to the lake),
 approver (approve and reject promotion requests, place audit holds), admin (users, API keys,
 contracts, policy, releasing holds, running retention by hand, trusted imports of files that run
-code when loaded).
+code when loaded, trusting a team's code).
 An operation not listed needs admin, so a new mutation is closed until someone opens it.
 """
 
@@ -17,7 +17,7 @@ _VIEWER = {"models", "versions", "show", "sql", "reproduce", "contract_export", 
            "incident_show", "incident_postmortem", "jobs", "audit_verify", "audit_export", "explain_request",
            "user_list", "whoami", "requests", "retention_status", "hold_list",
            "overview", "drift_view", "audit_log", "request_show", "job_schedule",
-           "rollback_plan", "keys_show", "keys_list", "datasheet", "reports"}
+           "rollback_plan", "keys_show", "keys_list", "datasheet", "reports", "code_list"}
 _OPERATOR = {"drift", "monitor_run", "alert_mute", "incident_ack", "incident_note", "incident_resolve", "train",
              "import", "retrain", "promote", "rollback", "bundle_export", "bundle_import", "datasheet_edit", "score",
              "export",

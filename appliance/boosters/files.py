@@ -67,8 +67,18 @@ def read_native(file_name: str, data: bytes, spec: Any) -> NativeBooster:
     categories = _categories(file_name, library, described, inputs, spec)
     if library == "xgboost":
         data = bytes(booster.save_raw(raw_format="ubj"))  # one stored form for both XGBoost formats
-    classes = ["0", "1"] if spec.task == "binary" else []
+    classes = ["0", "1"] if spec.task == "binary" else _spec_classes(file_name, spec)
     return NativeBooster(library, data, spec.task, inputs, categories, classes, spec.encoding.missing_category)
+
+
+def _spec_classes(file_name: str, spec: Any) -> list[str]:
+    """A multiclass model file numbers its classes 0..k-1 without naming them: the spec names them."""
+    if spec.task != "multiclass":
+        return []
+    if spec.classes is None:
+        raise ArtifactError(f"{file_name} numbers its classes but does not name them; list them in the spec in "
+                            "the model's class order: classes = [\"first\", \"second\", \"third\", ...]")
+    return list(spec.classes)
 
 
 # -- what each library's file says --------------------------------------------------------------

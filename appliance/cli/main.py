@@ -52,10 +52,12 @@ def _training_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--reason", default="", help="why this version is trained")
     _json(p)
     p = sub.add_parser("import",
-                       help="register a model trained elsewhere (skops; joblib/pickle with --trust, admin only)")
+                       help="register a model trained elsewhere (a model file or an MLflow model directory; "
+                            "joblib/pickle with --trust, admin only)")
     _home(p)
     p.add_argument("name", help="model name")
-    p.add_argument("file", help="model file: .skops, or .joblib/.pkl/.pickle with --trust")
+    p.add_argument("file", help="model file (.skops; XGBoost .json/.ubj, LightGBM .txt, CatBoost .cbm/.json; "
+                                ".joblib/.pkl/.pickle with --trust), or an MLflow model directory (with its MLmodel)")
     p.add_argument("--spec", required=True, metavar="SPEC", help="training spec giving its data and features")
     p.add_argument("--trust", action="store_true",
                    help="admin only: allow joblib/pickle files, which run code when loaded; audited first, loaded "
@@ -238,6 +240,7 @@ def _alert_commands(sub: argparse._SubParsersAction) -> None:
     _home(p)
     _json(p)
     _retention_commands(sub)
+    _code_commands(sub)
     _backup_commands(sub)
     _bundle_commands(sub)
     _datasheet_commands(sub)
@@ -387,6 +390,28 @@ def _retention_commands(sub: argparse._SubParsersAction) -> None:
     _json(v)
 
 
+def _code_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("code", help="a team's own code shipped with a spec: its hash, and an admin's trust in it")
+    verbs = p.add_subparsers(dest="verb", required=True, parser_class=_Parser)
+    v = verbs.add_parser("hash", help="the sha256 of the code a spec ships, and its files (to review before trusting)")
+    v.add_argument("--spec", required=True)
+    _json(v)
+    v = verbs.add_parser("trust", help="trust exactly the code a spec ships now (admin); models using it may be "
+                                       "imported and served, always in a separate process")
+    _home(v)
+    v.add_argument("--spec", required=True)
+    v.add_argument("--reason", required=True, help="who reviewed it and why it is trusted")
+    _json(v)
+    v = verbs.add_parser("list", help="trusted code archives, with who trusted or revoked them")
+    _home(v)
+    _json(v)
+    v = verbs.add_parser("revoke", help="stop trusting a code archive (admin): models shipping it no longer load")
+    _home(v)
+    v.add_argument("sha256")
+    v.add_argument("--reason", required=True)
+    _json(v)
+
+
 def _model_window(sub: argparse._SubParsersAction, command: str, help_text: str,
                   default: str) -> argparse.ArgumentParser:
     """A per-model monitoring command: NAME, --window, --home, --json."""
@@ -441,15 +466,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _handler(args: argparse.Namespace) -> Handler:
-    from appliance.cli import (alert_commands, daemon_commands, monitoring_commands, registry_commands,
-                               bundle_commands, datasheet_commands, report_commands, retention_commands,
-                               store_commands, training_commands)
+    from appliance.cli import (alert_commands, bundle_commands, code_commands, daemon_commands,
+                               datasheet_commands, monitoring_commands, registry_commands, report_commands,
+                               retention_commands, store_commands, training_commands)
 
     name = args.command.replace("-", "_")
     if getattr(args, "verb", None):
         name = f"{name}_{args.verb}"
     for module in (store_commands, training_commands, registry_commands, daemon_commands, monitoring_commands,
-                   alert_commands, retention_commands, bundle_commands, datasheet_commands, report_commands):
+                   alert_commands, retention_commands, bundle_commands, datasheet_commands, report_commands,
+                   code_commands):
         found = getattr(module, f"cmd_{name}", None)
         if found is not None:
             return found

@@ -63,6 +63,9 @@ def _show_text(d: dict[str, Any]) -> str:
         "metrics      " + "  ".join(f"{k}={v:.4f}" if v is not None else f"{k}=n/a" for k, v in d["metrics"].items()),
         f"cost         {d['cost_summary']}",
     ]
+    if d.get("serving"):
+        lines.append(f"serving      {d['serving']['engine']} ({d['serving']['library'] or '-'}): {d['serving']['detail']}")
+    lines += _imported_lines(d.get("imported_from"))
     c = d["comparison"]
     if c and c["status"] == "compared":
         lines.append(f"vs champion  v{c['champion_version']}: {c['metric']} {c['difference']:+.4f} "
@@ -70,6 +73,21 @@ def _show_text(d: dict[str, Any]) -> str:
     elif c:
         lines.append(f"vs champion  {c['status']}: {c['note']}")
     return "\n".join(lines)
+
+
+def _imported_lines(origin: dict[str, Any] | None) -> list[str]:
+    """Where an imported version came from: its file and, from MLflow, the run and model it was."""
+    if not origin or "file" not in origin:
+        return []
+    lines = [f"imported     {origin['file']} ({origin.get('format', '-')}, sha256 {str(origin.get('sha256', ''))[:16]}"
+             + (", trusted" if origin.get("trusted") else "") + ")"]
+    mlflow = origin.get("mlflow")
+    if mlflow:
+        lines.append(f"mlflow       run {mlflow.get('run_id') or '-'}, {mlflow.get('flavor')} flavour, model "
+                     f"{mlflow.get('model_id') or mlflow.get('model_uuid') or '-'}, saved "
+                     f"{_when(mlflow.get('utc_time_created'))} by MLflow {mlflow.get('mlflow_version') or '-'}")
+        lines.append(f"mlflow from  {mlflow.get('artifact_path') or mlflow.get('directory')}")
+    return lines
 
 
 def _when(value: str | None) -> str:

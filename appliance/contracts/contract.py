@@ -6,7 +6,7 @@ Inferred from the training data, stored with the version, exported and edited as
 from __future__ import annotations
 
 import tomllib
-from typing import Annotated, Any, Literal, Union, cast
+from typing import Annotated, Any, Collection, Literal, Union, cast
 
 import polars as pl
 import tomli_w
@@ -80,12 +80,13 @@ class Contract(_Strict):
             )
 
 
-def infer_contract(frame: pl.DataFrame, features: list[Feature]) -> Contract:
-    """The contract the training data satisfies, with a small slack on missing rates."""
+def infer_contract(frame: pl.DataFrame, features: list[Feature], optional: Collection[str] = ()) -> Contract:
+    """The contract the training data satisfies, with a small slack on missing rates; a column in
+    `optional` (declared optional by the model's own signature) may be missing in any share of rows."""
     columns: dict[str, NumericColumn | CategoricalColumn] = {}
     for feature in features:
         series = frame[feature.name]
-        missing = _missing_limit(series)
+        missing = 1.0 if feature.name in optional else _missing_limit(series)
         if feature.kind == NUMERIC:
             columns[feature.name] = _numeric(series.cast(pl.Float64), missing)
         else:

@@ -125,6 +125,9 @@ class Service:
             self.jobs.after_monitor(result)
         if name == "contract_apply":
             self.cache.drop(str(args.get("name")))
+        if name == "code_revoke":  # loaded versions shipping that code stop their workers now
+            for model_name in result.get("models", []):
+                self.cache.drop(str(model_name))
         if spec.changes_routes:
             self.access.forget()
             self.refresh_routes()

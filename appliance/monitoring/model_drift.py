@@ -82,6 +82,8 @@ def _reference(ctx: AppContext, row: dict[str, Any], features: list[Feature]) ->
     training = frame.filter(pl.col(row["time_column"]) < row["holdout_start"])
     inputs = model_input(training, features)
     scores = scores_of(load_version_model(ctx, row), row["task"], inputs)
+    if scores.ndim == 2:  # multiclass: the chosen class's probability, the score its log rows keep
+        scores = scores.max(axis=1)
     return inputs.with_columns(pl.Series(PREDICTION, scores))
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from appliance.operation_args.types import Args, FilePath, Id, Name, Percent, Text, Version
+from appliance.operation_args.types import Args, FilePath, Id, Name, Percent, Reason, Sha256, Text, Version
 
 
 class Model(Args):
@@ -163,3 +163,17 @@ class KeyDistrust(Args):
     """Stop accepting bundles signed by a key."""
 
     name: Name
+
+
+class CodeTrust(Args):
+    """Trust the code a spec ships (`[code] paths`), exactly as it is now (admin only)."""
+
+    spec: FilePath
+    reason: Reason
+
+
+class CodeRevoke(Args):
+    """Stop trusting a code archive: models that ship it no longer load."""
+
+    sha256: Sha256
+    reason: Reason

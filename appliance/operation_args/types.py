@@ -55,6 +55,8 @@ Text = Annotated[str, AfterValidator(_text)]
 Name = Annotated[str, Field(min_length=1, max_length=256), AfterValidator(_text)]
 FilePath = Annotated[str, Field(min_length=1, max_length=4096), AfterValidator(_text)]
 Window = Annotated[str, Field(max_length=32), AfterValidator(_window)]
+Reason = Annotated[str, Field(min_length=1, max_length=2000), AfterValidator(_text)]  # a required why
+Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 Id = Annotated[int, Field(ge=1, le=BIGINT_MAX)]
 Version = Annotated[int, Field(ge=1, le=INTEGER_MAX)]
 Percent = Annotated[float, Field(gt=0, le=100, allow_inf_nan=False)]

@@ -1,8 +1,10 @@
 """Compile a fitted scikit-learn pipeline into a scoring plan, and check that it answers the same.
 
-Compiled: `Pipeline([ColumnTransformer, HistGradientBoosting*])` whose column groups use the steps of
-`appliance.plans.steps` (Vigil's own gradient-boosting pipelines), with one tree per iteration.
-Anything else gets no plan and is served through scikit-learn.
+Compiled: `Pipeline([ColumnTransformer, estimator])` whose column groups use the steps of
+`appliance.plans.steps`, with estimator a HistGradientBoosting* model (one tree per iteration) or an
+XGBoost, LightGBM or CatBoost model (`appliance.plans.boosters`); and a `NativeBooster` (a model
+imported in its library's own format). Anything else gets no plan, and `explain_plan` says why: it is
+served by scikit-learn or its library.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from appliance.contracts.features import Feature
+from appliance.contracts.features import NUMERIC, Feature
 from appliance.plans.forest import NODE_ARRAYS
 from appliance.plans.plan import FORMAT, ScoringPlan
 from appliance.plans.steps import StepData
@@ -42,28 +44,74 @@ def column_groups(model: Any, features: list[Feature]) -> tuple[list[tuple[Any, 
 
 
 def compile_plan(model: Any, features: list[Feature], task: str) -> ScoringPlan | None:
-    parts = column_groups(model, features)
-    if parts is None:
-        return None
-    groups, estimator = parts
-    meta: dict[str, Any] = {"format": FORMAT, "task": task, "groups": []}
-    arrays: dict[str, np.ndarray] = {}
-    for transformer, columns in groups:
-        group = len(meta["groups"])
-        specs = []
-        for s, step in enumerate([t for _, t in transformer.steps] if hasattr(transformer, "steps") else [transformer]):
-            data = step_data(step)
-            if data is None:
-                return None
-            specs.append(data[0])
-            arrays.update({f"g{group}s{s}.{k}": v for k, v in data[1].items()})
-        meta["groups"].append({"columns": list(columns), "steps": specs})
-    forest = _forest(estimator, task)
-    if forest is None or getattr(estimator, "feature_names_in_", None) is not None:
-        return None
-    meta["estimator"] = forest[0]
-    arrays.update({f"e.{k}": v for k, v in forest[1].items()})
+    return explain_plan(model, features, task)[0]
+
+
+def explain_plan(model: Any, features: list[Feature], task: str) -> tuple[ScoringPlan | None, str]:
+    """(plan, "") when the model has an array form, else (None, why not: shown by `vigil show`)."""
+    from appliance.boosters.native import NativeBooster
+    from appliance.plans.boosters import NoPlan, compile_booster
+
+    try:
+        if isinstance(model, NativeBooster):
+            return _plan(native_groups(model), compile_booster(model, task, native=True), task), ""
+        parts = column_groups(model, features)
+        if parts is None:
+            raise NoPlan("it is not Pipeline([ColumnTransformer, estimator]) over the spec's features")
+        groups, estimator = parts
+        numeric = {f.name for f in features if f.kind == NUMERIC}
+        steps = [(_group_steps(transformer, set(columns) <= numeric), list(columns)) for transformer, columns in groups]
+        if getattr(estimator, "feature_names_in_", None) is not None:
+            raise NoPlan(f"its {type(estimator).__name__} was fitted on named columns")
+        forest = _forest(estimator, task)
+        if forest is None:
+            raise NoPlan(f"its estimator {type(estimator).__name__} has no plan form for a {task} model")
+        return _plan(steps, forest, task), ""
+    except NoPlan as e:
+        return None, str(e)
+
+
+def _group_steps(transformer: Any, numeric: bool) -> list[StepData]:
+    from appliance.plans.boosters import NoPlan
+
+    found = []
+    for step in [t for _, t in transformer.steps] if hasattr(transformer, "steps") else [transformer]:
+        data = step_data(step)
+        if data is None or (data[0]["kind"] == "passthrough" and not numeric):
+            raise NoPlan(f"its step {type(step).__name__} has no array form")
+        found.append(data)
+    return found
+
+
+def _plan(groups: list[tuple[list[StepData], list[str]]], estimator: StepData, task: str) -> ScoringPlan:
+    meta: dict[str, Any] = {"format": FORMAT, "task": task, "groups": [], "estimator": estimator[0]}
+    arrays: dict[str, np.ndarray] = {f"e.{k}": v for k, v in estimator[1].items()}
+    for group, (steps, columns) in enumerate(groups):
+        for s, (_, data) in enumerate(steps):
+            arrays.update({f"g{group}s{s}.{k}": v for k, v in data.items()})
+        meta["groups"].append({"columns": list(columns), "steps": [spec for spec, _ in steps]})
     return ScoringPlan(meta, arrays)
+
+
+def native_groups(model: Any) -> list[tuple[list[StepData], list[str]]]:
+    """A NativeBooster's inputs as column groups in its order: runs of numbers passed through, runs of
+    categories coded by position (unknown or missing: NaN), as `NativeBooster.matrix` does."""
+    runs: list[tuple[str, list[str]]] = []
+    for name, kind in model.inputs:
+        if runs and runs[-1][0] == kind:
+            runs[-1][1].append(name)
+        else:
+            runs.append((kind, [name]))
+    return [([_native_step(model, kind, names)], names) for kind, names in runs]
+
+
+def _native_step(model: Any, kind: str, names: list[str]) -> StepData:
+    from appliance.boosters.native import CATEGORICAL
+
+    if kind != CATEGORICAL:
+        return {"kind": "passthrough"}, {}
+    return {"kind": "ordinal", "categories": [list(model.categories.get(n, [])) for n in names],
+            "unknown": float("nan")}, {}
 
 
 def answers_alike(plan: ScoringPlan | Any, model: Any, frame: pl.DataFrame, features: list[Feature],
@@ -80,7 +128,7 @@ def answers_alike(plan: ScoringPlan | Any, model: Any, frame: pl.DataFrame, feat
 def step_data(step: Any) -> StepData | None:
     """A fitted step as (spec, arrays), or None when it has no array form."""
     from sklearn.impute import SimpleImputer
-    from sklearn.preprocessing import OrdinalEncoder, StandardScaler
+    from sklearn.preprocessing import FunctionTransformer, OrdinalEncoder, StandardScaler
 
     if isinstance(step, SimpleImputer) and not step.add_indicator:
         return _imputer(step)
@@ -95,10 +143,21 @@ def step_data(step: Any) -> StepData | None:
         if step.handle_unknown != "use_encoded_value" or any(c.dtype.kind != "O" for c in step.categories_):
             return None
         categories = [list(c) for c in step.categories_]
+        missing = [bool(column) and _is_missing(column[-1]) for column in categories]
+        categories = [column[:-1] if m else column for column, m in zip(categories, missing)]
         if not all(isinstance(v, str) for column in categories for v in column):
             return None
-        return {"kind": "ordinal", "categories": categories, "unknown": float(step.unknown_value)}, {}
+        spec = {"kind": "ordinal", "categories": categories, "unknown": float(step.unknown_value)}
+        if any(missing):  # missing at fit: a missing value is coded `encoded_missing_value` there
+            spec["missing"] = [float(step.encoded_missing_value) if m else spec["unknown"] for m in missing]
+        return spec, {}
+    if isinstance(step, FunctionTransformer) and step.func is None and not step.validate:
+        return {"kind": "passthrough"}, {}  # what ColumnTransformer keeps for "passthrough"
     return None
+
+
+def _is_missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value))
 
 
 def _imputer(step: Any) -> StepData | None:
@@ -122,6 +181,10 @@ def _imputer(step: Any) -> StepData | None:
 def _forest(estimator: Any, task: str) -> StepData | None:
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
+    from appliance.plans.boosters import compile_booster, library_of
+
+    if library_of(estimator) is not None:
+        return compile_booster(estimator, task, native=False)
     classifier = isinstance(estimator, HistGradientBoostingClassifier)
     if not (classifier or isinstance(estimator, HistGradientBoostingRegressor)):
         return None

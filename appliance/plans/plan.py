@@ -11,9 +11,11 @@ import numpy as np
 
 from appliance.plans.forest import forest_runner
 from appliance.plans.steps import chain, step_runner
+from appliance.plans.trees import booster_runner
 from appliance.serving.inputs import Inputs
 
-FORMAT = 1  # bump when the meaning of a plan's contents changes; older plans are then recompiled
+FORMAT = 2  # bump when the meaning of a plan's contents changes; older plans are then recompiled
+# (2: estimators of kind "booster", XGBoost, LightGBM and CatBoost trees, and the "passthrough" step)
 META_KEY = "__meta__"
 
 
@@ -36,7 +38,8 @@ class ScoringPlan:
         for g, group in enumerate(self.meta["groups"]):
             steps = [step_runner(spec, self._prefixed(f"g{g}s{s}.")) for s, spec in enumerate(group["steps"])]
             groups.append((chain(steps), list(group["columns"])))
-        final = forest_runner(self.meta["estimator"], self._prefixed("e."))
+        runner = booster_runner if self.meta["estimator"]["kind"] == "booster" else forest_runner
+        final = runner(self.meta["estimator"], self._prefixed("e."))
 
         def run(inputs: Inputs) -> np.ndarray:
             parts = [transform(inputs.columns(columns)) for transform, columns in groups]

@@ -3,7 +3,8 @@
 A step is `(spec, arrays)`: `spec` a JSON-able dict naming its kind, `arrays` its fitted NumPy arrays.
 Kinds: `impute_float` (fill NaN with per-column statistics), `impute_none` and `impute_nan_object`
 (fill None, or NaN, in object columns), `scale` (subtract mean, divide by scale), `ordinal` (category
-→ its position, unknown → a fixed code).
+→ its position, unknown → a fixed code, missing → its own code if it was seen in fitting),
+`passthrough` (numbers as they are).
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ def step_runner(spec: dict[str, Any], arrays: dict[str, np.ndarray]) -> Step:
         mean, scale = arrays.get("mean"), arrays.get("scale")
         return lambda X: _scale(np.asarray(X, dtype=np.float64), mean, scale)
     if kind == "ordinal":
-        return _ordinal(spec["categories"], float(spec["unknown"]))
+        return _ordinal(spec["categories"], float(spec["unknown"]), spec.get("missing"))
+    if kind == "passthrough":
+        return lambda X: np.asarray(X, dtype=np.float64)
     raise ValueError(f"unknown step kind {kind!r}")
 
 
@@ -71,8 +74,11 @@ def _scale(X: np.ndarray, mean: np.ndarray | None, scale: np.ndarray | None) -> 
     return X
 
 
-def _ordinal(categories: list[list[Any]], unknown: float) -> Step:
+def _ordinal(categories: list[list[Any]], unknown: float, missing: list[float] | None = None) -> Step:
+    """`missing`: each column's code for a missing value, when it was seen in fitting (else unknown)."""
     lookups = [{value: float(i) for i, value in enumerate(column)} for column in categories]
+    for lookup, code in zip(lookups, missing or []):
+        lookup[None] = code
 
     def encode(X: np.ndarray) -> np.ndarray:
         out = np.empty(X.shape, dtype=np.float64)

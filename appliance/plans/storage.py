@@ -39,25 +39,42 @@ class PlanRecord:
 
 @lru_cache(maxsize=1)
 def environment() -> str:
-    return " ".join(f"{name}=={metadata.version(name)}" for name in ("scikit-learn", "numpy", "scipy"))
+    """The installed versions a plan was checked against: a plan of a booster answered as that version
+    of its library did, so an upgrade of any of these recompiles and re-checks it."""
+    from appliance.boosters.libraries import LIBRARIES, installed_version
+
+    versions = [f"{name}=={metadata.version(name)}" for name in ("scikit-learn", "numpy", "scipy")]
+    versions += [f"{name}=={installed_version(name)}" for name in LIBRARIES if installed_version(name)]
+    return " ".join(versions)
 
 
 def compile_checked(model: Any, features: list[Feature], task: str, contract: Contract,
                     sample: pl.DataFrame | None = None) -> tuple[ScoringPlan, int] | None:
     """A plan that answered exactly as `model` on probe rows and up to 2,000 sample rows, or None."""
-    from appliance.plans.compile import answers_alike, compile_plan
+    return check_plan(model, features, task, contract, sample)[0]
 
-    plan = compile_plan(model, features, task)
+
+def check_plan(model: Any, features: list[Feature], task: str, contract: Contract,
+               sample: pl.DataFrame | None = None) -> tuple[tuple[ScoringPlan, int] | None, str]:
+    """`compile_checked`, with the reason when there is no plan (shown by `vigil show`)."""
+    from appliance.plans.compile import answers_alike, explain_plan
+
+    plan, why = explain_plan(model, features, task)
     if plan is None:
-        return None
+        return None, why
     frames = [probe_rows(features, contract)]
     if sample is not None and sample.height:
         frames.append(sample.head(SAMPLE_ROWS))
     for frame in frames:
         if not answers_alike(plan, model, frame, features, task):
             log.warning("a compiled plan disagreed with its pipeline; the pipeline serves")
-            return None
-    return plan, sum(f.height for f in frames)
+            return None, f"its compiled plan did not answer exactly as the model on {frame.height} check rows"
+    return (plan, sum(f.height for f in frames)), ""
+
+
+def plan_on_record(store: Store, artifact_sha256: str) -> dict[str, Any] | None:
+    """The stored plan's record (format and environment as installed), without reading the plan."""
+    return pq.find(store, artifact_sha256, FORMAT, environment())
 
 
 def write_plan(writer: BlobWriter, plan: ScoringPlan, checked_rows: int) -> PlanRecord:

@@ -42,6 +42,13 @@ def serialize(model: Any) -> bytes:
         raise ArtifactError(f"model of type {type(model).__name__} cannot be stored as skops: {e}") from e
 
 
+def artifact_bytes(model: Any) -> bytes:
+    """What a version stores: the skops bytes a model that ships a team's code arrived as (it is never
+    loaded here), else the model serialised now."""
+    stored = getattr(model, "stored_artifact", None)
+    return stored if isinstance(stored, bytes) else serialize(model)
+
+
 def unsafe_types(data: bytes) -> list[str]:
     """Types in a skops payload outside Vigil's allow-list."""
     return sorted(t for t in _listed_types(data) if not _trusted(t))
@@ -124,8 +131,8 @@ def _libraries_present(listed: list[str], label: str) -> None:
             raise ArtifactError(str(e)) from e
 
 
-def load_verified(path: Path, expected_sha256: str, label: str) -> Any:
-    """Read an artifact, check its sha256 against the registry, then load it."""
+def read_verified(path: Path, expected_sha256: str, label: str) -> bytes:
+    """A stored file's bytes, once its sha256 matches the registry's."""
     if not path.is_file():
         raise ArtifactError(f"{label}: artifact file {path} is missing; restore it from a backup")
     data = path.read_bytes()
@@ -135,4 +142,10 @@ def load_verified(path: Path, expected_sha256: str, label: str) -> Any:
             f"{label}: artifact file {path} was changed (sha256 {actual[:12]}…, registered {expected_sha256[:12]}…); "
             "restore it from a backup"
         )
+    return data
+
+
+def load_verified(path: Path, expected_sha256: str, label: str) -> Any:
+    """Read an artifact, check its sha256 against the registry, then load it."""
+    data = read_verified(path, expected_sha256, label)
     return deserialize(data, label, fix="the artifact is not one Vigil wrote; restore it from a backup")

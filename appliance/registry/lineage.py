@@ -61,6 +61,9 @@ def hyperparameters(estimator: Any) -> dict[str, Any]:
 
 
 def estimator_name(model: Any) -> str:
+    reported = getattr(type(model), "reported_estimator", None)  # a model running in a code process says
+    if reported is not None:
+        return str(model.reported_estimator)
     final = final_estimator(model)
     return f"{type(final).__module__}.{type(final).__qualname__}"
 

@@ -1,18 +1,35 @@
-"""Load a registered version's model, verifying its artifact's hash first."""
+"""Load a registered version's model, verifying its artifact's hash first.
+
+A version whose model ships a team's code is never loaded here: it comes back as an `IsolatedModel`
+whose worker process loads it, and only while an admin still trusts that code's archive.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from appliance.context import AppContext
-from appliance.registry.artifacts import load_verified
+from appliance.registry.artifacts import load_verified, read_verified
 from appliance.registry.versions import get_version, require_artifact
 
 
 def load_version_model(ctx: AppContext, version_row: dict[str, Any]) -> Any:
     require_artifact(version_row)
     label = f"model {version_row['model_name']} v{version_row['version']}"
+    code = (version_row.get("imported_from") or {}).get("code")
+    if code:
+        return _isolated(ctx, version_row, code, label)
     return load_verified(ctx.home.root / version_row["artifact_path"], version_row["artifact_sha256"], label)
+
+
+def _isolated(ctx: AppContext, row: dict[str, Any], code: dict[str, Any], label: str) -> Any:
+    from appliance.custom_code.isolated_model import IsolatedModel
+    from appliance.custom_code.trust import require
+
+    require(ctx.store, str(code["sha256"]), label)
+    artifact = read_verified(ctx.home.root / row["artifact_path"], row["artifact_sha256"], label)
+    archive = read_verified(ctx.home.root / str(code["path"]), str(code["sha256"]), f"{label}'s code")
+    return IsolatedModel(artifact, archive, str(code["sha256"]), label)
 
 
 def load_model(ctx: AppContext, model_name: str, number: int) -> Any:

@@ -129,9 +129,11 @@ def _golden(ctx: AppContext, model: Any, row: dict[str, Any]) -> dict[str, Any]:
         return {"check": "golden_rows", "ok": None, "detail": "no logged answers of this version with inputs kept"}
     features = features_from_json(row["features"])
     frame = pl.DataFrame(rows, schema=columns, orient="row", infer_schema_length=None)
-    recorded_column = "logged_score" if row["task"] == "binary" else "logged_prediction"
+    recorded_column = "logged_prediction" if row["task"] == "regression" else "logged_score"
     recorded = np.asarray([float(v) if v is not None else np.nan for v in frame[recorded_column]])
     again = scores_of(model, row["task"], model_input(frame, features))
+    if again.ndim == 2:  # multiclass: the chosen class's probability, as its log rows keep it
+        again = again.max(axis=1)
     differ = int(np.sum(~np.isclose(again, recorded, rtol=0, atol=TOLERANCE, equal_nan=True)))
     return {"check": "golden_rows", "ok": differ == 0,
             "detail": f"{len(rows) - differ} of {len(rows)} recorded answers repeat" if not differ else

@@ -78,6 +78,10 @@ def _positive_classes(store: Store, model_name: str) -> dict[str, Any]:
     if row is None:
         raise InvalidRequest(f"no model named '{model_name}'", [
             {"field": "model", "problem": "unknown model", "kind": "unknown_model"}], status=404)
+    if row["task"] not in ("binary", "regression"):  # outcome metrics read labels of these two kinds so far
+        raise InvalidRequest(f"model '{model_name}' is a {row['task']} model; labels for {row['task']} models are "
+                             "not accepted yet", [{"field": "model", "problem": f"labels for {row['task']} models "
+                                                   "are not accepted yet", "kind": "unsupported_task"}], status=422)
     return {"task": row["task"], "positive": row["positive"]}
 
 

@@ -128,6 +128,14 @@ class Encoding(_Strict):
         return value
 
 
+class Code(_Strict):
+    """A team's own code the model needs (transformer classes, functions): Python files or package
+    folders next to the spec, each importable by its name. It runs only in a separate process, and
+    only once an admin trusts exactly these bytes (`vigil code trust`); see docs/models.md."""
+
+    paths: list[str] = Field(default_factory=list)
+
+
 class TrainingSpec(_Strict):
     model: str
     description: str = ""
@@ -143,6 +151,7 @@ class TrainingSpec(_Strict):
     estimator: Estimator
     fairness: Fairness = Field(default_factory=Fairness)
     encoding: Encoding = Field(default_factory=Encoding)
+    code: Code = Field(default_factory=Code)
 
     @field_validator("model")
     @classmethod

@@ -16,7 +16,7 @@ from appliance.contracts.features import Feature, features_from, model_input
 from appliance.errors import DatasetError, SpecError
 from appliance.plans.storage import compile_checked, write_plan
 from appliance.registry import lineage
-from appliance.registry.artifacts import serialize
+from appliance.registry.artifacts import artifact_bytes
 from appliance.registry.blobs import BlobWriter
 from appliance.registry.versions import NewVersion, SnapshotInfo, register
 from appliance.store.connection import Store
@@ -97,11 +97,12 @@ def train_version(ctx: AppContext, loaded: LoadedSpec, *, actor: str, reason: st
 def finish_version(ctx: AppContext, writer: BlobWriter, loaded: LoadedSpec, snapshot: SnapshotInfo,
                    split: HoldoutSplit, model: Any, *, positive: str | None, origin: str, actor: str,
                    reason: str, imported_from: dict[str, Any] | None, training: Measured | None = None,
-                   classes: list[str] | None = None) -> Registered:
+                   classes: list[str] | None = None, optional_columns: frozenset[str] = frozenset()) -> Registered:
     """Evaluate, compare, store the artifact and register: shared by training and import."""
     new = prepare_version(ctx.home.root, ctx.config.training, champion_info(ctx.store, loaded.spec.model), writer,
                           loaded, snapshot, split, model, positive=positive, origin=origin, actor=actor,
-                          reason=reason, imported_from=imported_from, training=training, classes=classes)
+                          reason=reason, imported_from=imported_from, training=training, classes=classes,
+                          optional_columns=optional_columns)
     return register_prepared(ctx.store, writer, new)
 
 
@@ -109,10 +110,12 @@ def prepare_version(home_root: Path, settings: TrainingConfig, champion: Champio
                     loaded: LoadedSpec, snapshot: SnapshotInfo, split: HoldoutSplit, model: Any, *,
                     positive: str | None, origin: str, actor: str, reason: str,
                     imported_from: dict[str, Any] | None, retrain_trigger: str | None = None,
-                    training: Measured | None = None, classes: list[str] | None = None) -> NewVersion:
+                    training: Measured | None = None, classes: list[str] | None = None,
+                    optional_columns: frozenset[str] = frozenset()) -> NewVersion:
     """Everything a registration needs, computed without the store (so it can run in another process).
 
-    A multiclass version's `classes` name its probability columns, in order."""
+    A multiclass version's `classes` name its probability columns, in order. `optional_columns` (an
+    imported model's own signature declares them optional) may be missing in any share of rows."""
     spec = loaded.spec
     features = spec_features(spec)
     y = labels(split.holdout, spec, positive, classes)
@@ -122,8 +125,8 @@ def prepare_version(home_root: Path, settings: TrainingConfig, champion: Champio
                     min_segment_rows=settings.min_segment_rows, classes=classes)
     champion_version, comparison, note = compare_with_champion(home_root, settings, champion, spec, split.holdout,
                                                                y, scores, positive, classes)
-    artifact = writer.put_bytes("artifacts", serialize(model), ".skops")
-    contract = infer_contract(split.train, features)
+    artifact = writer.put_bytes("artifacts", artifact_bytes(model), ".skops")
+    contract = infer_contract(split.train, features, optional=optional_columns)
     checked = None if spec.task == "multiclass" else \
         compile_checked(model, features, spec.task, contract, model_input(split.holdout, features))
     references = reference_values(split.train, features)

@@ -1,0 +1,190 @@
+"""A model that ships a team's code, as Vigil holds it: a proxy whose every call runs in a worker process.
+
+`IsolatedModel` keeps the model's skops bytes and the code archive, never the model itself. On first
+use it unpacks both into a private scratch folder and starts `python -m appliance.custom_code.worker`
+(no Vigil variables, one thread, dies with this process), then passes each `predict`/`predict_proba`
+frame to it and reads back a NumPy array. Calls are one at a time per version; a call that takes longer
+than `CALL_TIMEOUT_S`, or a worker that died, costs that call an error and the next call a new worker.
+Training, import, gates, serving and explanations all call it like any fitted model; no code from the
+team ever runs in the calling process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import weakref
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from appliance.custom_code import wire
+from appliance.custom_code.bundle import extract
+from appliance.errors import ArtifactError
+
+CALL_TIMEOUT_S = 30.0
+START_TIMEOUT_S = 120.0
+
+
+class TeamCodeError(RuntimeError):
+    """The team's code failed to answer a call (a bug in the model, not in the caller's request)."""
+
+
+class IsolatedModel:
+    """predict / predict_proba over polars frames, computed by a worker process."""
+
+    def __init__(self, artifact: bytes, code_archive: bytes, code_sha256: str, label: str) -> None:
+        self.stored_artifact = artifact
+        self.code_archive = code_archive
+        self.code_sha256 = code_sha256
+        self.label = label
+        self.described: dict[str, Any] = {}
+        self._lock = threading.Lock()
+        self._process: subprocess.Popen[bytes] | None = None
+        self._folder: Path | None = None
+        self._finalizer: Any = None
+
+    # -- what the rest of Vigil reads ------------------------------------------------------------
+    @property
+    def classes_(self) -> np.ndarray:
+        self.start()
+        classes = self.described.get("classes")
+        if classes is None:
+            raise AttributeError("the model has no classes_")
+        return np.asarray(classes)
+
+    @property
+    def reported_estimator(self) -> str:
+        self.start()
+        return str(self.described.get("estimator", "unknown"))
+
+    def get_params(self, deep: bool = False) -> dict[str, Any]:
+        self.start()
+        return dict(self.described.get("hyperparameters") or {})
+
+    def __getattr__(self, name: str) -> Any:
+        if name in ("predict", "predict_proba"):
+            self.start()
+            if name not in self.described.get("methods", []):
+                raise AttributeError(f"the model has no {name}")
+            return lambda frame: self._call(name, frame)
+        raise AttributeError(name)
+
+    def __getstate__(self) -> dict[str, Any]:  # its size in memory is estimated by its pickled size
+        return {"stored_artifact": self.stored_artifact, "code_archive": self.code_archive,
+                "code_sha256": self.code_sha256, "label": self.label}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["stored_artifact"], state["code_archive"], state["code_sha256"],  # type: ignore[misc]
+                      state["label"])
+
+    # -- the worker -------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the worker (once) and read what it loaded; ArtifactError if it cannot load the model."""
+        with self._lock:
+            self._ensure()
+
+    def close(self) -> None:
+        with self._lock:
+            self._stop()
+
+    def _ensure(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            return
+        self._stop()
+        folder = Path(tempfile.mkdtemp(prefix="vigil-code-"))
+        (folder / "model.skops").write_bytes(self.stored_artifact)
+        extract(self.code_archive, self.code_sha256, folder / "code")
+        log = (folder / "worker.log").open("wb")
+        from appliance.registry.conversion import _child_environment
+
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "appliance.custom_code.worker", str(folder), str(os.getpid())],
+            cwd=folder, env=_child_environment(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
+            start_new_session=True)
+        log.close()
+        self._folder = folder
+        self._finalizer = weakref.finalize(self, _kill, self._process, folder)
+        try:
+            header, _ = self._receive(START_TIMEOUT_S)
+        except (OSError, EOFError, TimeoutError) as e:
+            self._stop()
+            raise ArtifactError(f"{self.label}: the model's code process did not start: {e}") from e
+        if not header.get("ok"):
+            self._stop()
+            raise ArtifactError(f"{self.label}: the team's code could not load the model: {header.get('error')}")
+        self.described = header["described"]
+
+    def _call(self, method: str, frame: Any) -> np.ndarray:
+        buffer = io.BytesIO()
+        frame.write_ipc(buffer)
+        with self._lock:
+            self._ensure()
+            assert self._process is not None and self._process.stdin is not None
+            try:
+                wire.send(self._process.stdin, {"method": method}, buffer.getvalue())
+                header, payload = self._receive(CALL_TIMEOUT_S)
+            except (OSError, EOFError, TimeoutError) as e:
+                self._stop()
+                raise TeamCodeError(f"{self.label}: the model's code process failed ({e}); it is restarted on the "
+                                    "next call") from e
+        if not header.get("ok"):
+            raise TeamCodeError(f"{self.label}: the team's code raised {header.get('error')}")
+        return wire.array_from(payload)
+
+    def _receive(self, timeout_s: float) -> tuple[dict[str, Any], bytes]:
+        assert self._process is not None and self._process.stdout is not None
+        stream = self._process.stdout
+        deadline = time.monotonic() + timeout_s
+
+        def read(n: int) -> bytes:
+            chunks, left = [], n
+            while left:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(f"no answer within {timeout_s:g} s")
+                ready, _, _ = select.select([stream], [], [], remaining)
+                if not ready:
+                    continue
+                chunk = os.read(stream.fileno(), left)
+                if not chunk:
+                    raise EOFError(f"it exited ({self._last_log_line() or 'no message'})")
+                chunks.append(chunk)
+                left -= len(chunk)
+            return b"".join(chunks)
+
+        return wire.receive(read)
+
+    def _last_log_line(self) -> str:
+        if self._folder is None or not (self._folder / "worker.log").exists():
+            return ""
+        lines = [line.strip() for line in (self._folder / "worker.log").read_text("utf-8", "replace").splitlines()
+                 if line.strip()]
+        return lines[-1][:300] if lines else ""
+
+    def _stop(self) -> None:
+        if self._finalizer is not None:
+            self._finalizer()
+        self._process, self._folder, self._finalizer = None, None, None
+
+
+def _kill(process: subprocess.Popen[bytes], folder: Path) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+    with contextlib.suppress(Exception):
+        process.wait(5)
+    for stream in (process.stdin, process.stdout):
+        with contextlib.suppress(Exception):
+            if stream is not None:
+                stream.close()
+    shutil.rmtree(folder, ignore_errors=True)
