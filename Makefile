@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test browser bench bench-serving bench-boosting bench-drift bench-retrain bench-batch bench-tui bench-sql install
+.PHONY: demo test browser bench bench-serving bench-boosting bench-booster-plans bench-drift bench-retrain bench-batch bench-tui bench-sql install
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,10 @@ bench-serving: $(STAMP) $(BENCH_VENV)/.installed
 bench-boosting: $(STAMP) $(BENCH_VENV)/.installed
 	command -v wrk >/dev/null || apt-get install -y wrk
 	$(VENV)/bin/python bench/boosting_serving.py --markdown
+
+# One-row latency of XGBoost, LightGBM and CatBoost scoring plans against each library, in process.
+bench-booster-plans: $(STAMP)
+	$(VENV)/bin/python bench/booster_plans.py --markdown
 
 EVIDENTLY_VENV := .bench-venv-evidently
 

@@ -172,6 +172,7 @@ def measure(seconds: int, levels: list[int], repeats: int) -> dict[str, Any]:
     if shutil.which("wrk") is None or not PEER_PYTHON.exists():
         raise RuntimeError("needs wrk (apt-get install wrk) and .bench-venv (make bench-boosting builds it)")
     work = Path(tempfile.mkdtemp(prefix="vigil-boosting-bench-"))
+    load_before = os.getloadavg()[0]
     started: list[tuple[Any, bool]] = []
     try:
         prepared, record = prepare(work)
@@ -201,7 +202,7 @@ def measure(seconds: int, levels: list[int], repeats: int) -> dict[str, Any]:
                                     "load": {level: median_of(r) for level, r in runs[(library, side)].items()}}
                              for side in ("vigil", "mlflow")} for library in LIBRARIES}
         return {"seconds_per_level": seconds, "repeats": repeats, "record": record, "answers": answers,
-                "engines": served, "results": results, "machine": {"nproc": os.cpu_count()}}
+                "engines": served, "results": results, "machine": {"nproc": os.cpu_count(), "load_average_1m": [load_before, os.getloadavg()[0]]}}
     finally:
         for process, group in started:
             stop(process, group=group)
@@ -243,6 +244,7 @@ def report(data: dict[str, Any]) -> str:
                      f"p99 {p99:.2f}x (goal <= 0.1x: {'met' if p99 <= 0.1 else 'not met'}); repeats {shown}; "
                      f"both goals met in {met} of {total}; Vigil engine: {engine_of(data, library)}")
     lines.append(f"answers to the benchmark row: {json.dumps(data['answers'])}")
+    lines.append(f"load average (1 min) at the start and the end: {data['machine']['load_average_1m']}")
     return "\n".join(lines)
 
 

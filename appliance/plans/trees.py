@@ -10,9 +10,9 @@ The links call the C library's `exp` and `expf` one value at a time, as the libr
 vectorised exp differs from them in the last bit on about 3% of values, the C library's `expf` is not
 always correctly rounded either, and only the same function gives the same bits.
 
-One row (the scoring API's usual request) is walked as in `appliance.plans.forest`: every internal
-node decides at once with one vectorised comparison, then one `take` per level moves all trees'
-cursors. More rows move every (row, tree) cursor one level per step.
+One row (the scoring API's usual request): every internal node decides at once with one vectorised
+comparison, then one `take` per level moves all trees' cursors (into a table of each node's two
+children, so no per-node choice is built). More rows move every (row, tree) cursor one level per step.
 """
 
 from __future__ import annotations
@@ -96,13 +96,15 @@ def _depth(nodes: list[dict[str, Any]], roots: list[int]) -> int:
 
 def booster_runner(spec: dict[str, Any], arrays: dict[str, np.ndarray]) -> Callable[[np.ndarray], np.ndarray]:
     """X (float64, the model's input columns) → predict_proba (binary) or predict (regression)."""
-    finish = _finisher(spec, arrays)
-    one, walk = _row_walk(arrays, finish), _level_walk(arrays, finish)
+    finish, finish_one = _finishers(spec, arrays)
+    one, walk = _row_walk(arrays, finish_one), _level_walk(arrays, finish)
     input32 = bool(spec["input32"])
 
     def predict(X: np.ndarray) -> np.ndarray:
         if input32:  # the library reads float32: the same rounding here
             X = X.astype(np.float32).astype(np.float64)
+        if X.shape[0] == 1:
+            return one(X[0])
         if X.shape[0] <= ROW_BY_ROW:
             return np.concatenate([one(row) for row in X]) if X.shape[0] else walk(X)
         return walk(X)
@@ -112,8 +114,9 @@ def booster_runner(spec: dict[str, Any], arrays: dict[str, np.ndarray]) -> Calla
 
 def _row_walk(arrays: dict[str, np.ndarray],
               finish: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarray], np.ndarray]:
-    """One row: all internal nodes decide at once, then one `take` per level. Nodes are renumbered so
-    categorical internal nodes come first, then numeric ones, then leaves."""
+    """One row: all internal nodes decide at once, then each level is one `take` into the (right, left)
+    pairs of the nodes the cursors are on. Nodes are renumbered so categorical internal nodes come
+    first, then numeric ones, then leaves (which always "go left", to themselves)."""
     leaf, categorical = arrays["is_leaf"], arrays["is_categorical"]
     order = np.concatenate([np.flatnonzero(~leaf & categorical), np.flatnonzero(~leaf & ~categorical),
                             np.flatnonzero(leaf)])
@@ -124,31 +127,33 @@ def _row_walk(arrays: dict[str, np.ndarray],
     feature, threshold, nan_left = arrays["feature"][internal], arrays["threshold"][internal], arrays["nan_left"][internal]
     zero_missing = arrays["zero_missing"][internal]
     any_zero = bool(zero_missing.any())
-    left, right = renumber[arrays["left"][internal]], renumber[arrays["right"][internal]]
-    leaves = np.arange(n_internal, len(order), dtype=np.intp)  # a leaf points at itself
+    own = np.arange(len(order), dtype=np.intp)
+    left = np.concatenate([renumber[arrays["left"][internal]], own[n_internal:]])  # a leaf points at itself
+    right = np.concatenate([renumber[arrays["right"][internal]], own[n_internal:]])
+    pairs = np.stack([right, left], axis=1).ravel()  # pairs[2 * node + goes_left]
+    at_leaves = np.ones(len(order) - n_internal, dtype=np.int8)
     value, roots = arrays["value"][order], renumber[arrays["roots"]]
     table = arrays["category_table"]
     other = table.shape[1] - 1
     table_index = arrays["category_row"][internal[:n_categorical]] * table.shape[1]
-    table_flat = table.ravel()
+    table_flat, category_feature = table.ravel(), feature[:n_categorical]
     depth = int(arrays["depth"][0])
 
     def one(row: np.ndarray) -> np.ndarray:
         x = row.take(feature)
         go_left = x <= threshold
-        if n_categorical:
-            codes = x[:n_categorical]
-            codes = np.where((codes >= 0) & (codes < other), codes, other).astype(np.intp)  # NaN: below
-            go_left[:n_categorical] = table_flat.take(table_index + codes)
+        if n_categorical:  # each column's table column (its code, else "other"), then one lookup per node
+            codes = np.where((row >= 0) & (row < other), row, other).astype(np.intp)  # NaN: other (then missing)
+            go_left[:n_categorical] = table_flat.take(table_index + codes.take(category_feature))
         if np.isnan(row).any():
             go_left = np.where(np.isnan(x), nan_left, go_left)
         if any_zero:
             go_left = np.where(zero_missing & (np.abs(x) <= ZERO), nan_left, go_left)
-        step = np.concatenate((np.where(go_left, left, right), leaves))
+        goes = np.concatenate((go_left.view(np.int8), at_leaves))
         node = roots
         for _ in range(depth):
-            node = step.take(node)
-        return finish(value.take(node)[None, :])
+            node = pairs.take(2 * node + goes.take(node))
+        return finish(value.take(node))
 
     return one
 
@@ -185,15 +190,18 @@ def _level_walk(arrays: dict[str, np.ndarray],
     return walk
 
 
-def _finisher(spec: dict[str, Any], arrays: dict[str, np.ndarray]) -> Callable[[np.ndarray], np.ndarray]:
-    """Leaf values (rows, trees) → the library's answer: summed in its precision, linked, shaped."""
-    sum32, link, proba = bool(spec["sum32"]), spec["link"], spec["output"] == "proba"
-    dtype = np.float32 if sum32 else np.float64
+Finish = Callable[[np.ndarray], np.ndarray]
+
+
+def _finishers(spec: dict[str, Any], arrays: dict[str, np.ndarray]) -> tuple[Finish, Finish]:
+    """Leaf values (rows, trees) → the library's answer: summed in its precision, linked, shaped; and
+    the same for one row's leaf values (1-D)."""
+    dtype = np.float32 if spec["sum32"] else np.float64
     base = dtype(arrays["base"][0])
     scale, bias = float(spec.get("scale", 1.0)), float(spec.get("bias", 0.0))
     affine = (scale, bias) != (1.0, 0.0)
-    sigmoid = float(spec.get("sigmoid", 1.0))
-    complement32 = bool(spec.get("complement32"))
+    link = _link(spec["link"], float(spec.get("sigmoid", 1.0)))
+    proba, complement32 = spec["output"] == "proba", bool(spec.get("complement32"))
 
     def finish(leaves: np.ndarray) -> np.ndarray:
         terms = np.empty((leaves.shape[0], leaves.shape[1] + 1), dtype=dtype)
@@ -202,14 +210,7 @@ def _finisher(spec: dict[str, Any], arrays: dict[str, np.ndarray]) -> Callable[[
         raw = np.cumsum(terms, axis=1, dtype=dtype)[:, -1]  # sequential, tree after tree, as the libraries add
         if affine:
             raw = scale * raw + bias
-        if link == "sigmoid32":  # XGBoost: 1/(1 + expf(-x)) in float32
-            exp32 = np.fromiter(map(_expf(), (-raw).tolist()), dtype=np.float32, count=len(raw))
-            positive = np.float32(1) / (np.float32(1) + exp32)
-        elif link == "sigmoid":  # LightGBM and CatBoost: 1/(1 + exp(-s x)) in double
-            positive = 1.0 / (1.0 + np.fromiter(map(math.exp, (-sigmoid * raw).tolist()), dtype=np.float64,
-                                                count=len(raw)))
-        else:
-            positive = raw
+        positive = link(raw)
         if not proba:
             return positive.astype(np.float64)
         out = np.empty((len(positive), 2), dtype=np.float64)
@@ -217,7 +218,34 @@ def _finisher(spec: dict[str, Any], arrays: dict[str, np.ndarray]) -> Callable[[
         out[:, 0] = (np.float32(1) - positive.astype(np.float32)) if complement32 else 1.0 - positive.astype(np.float64)
         return out
 
-    return finish
+    def finish_one(leaves: np.ndarray) -> np.ndarray:
+        """`finish` for one row's leaf values (1-D), in scalars: the same operations, fewer calls."""
+        terms = np.empty(len(leaves) + 1, dtype=dtype)
+        terms[0] = base
+        terms[1:] = leaves
+        raw = np.cumsum(terms, dtype=dtype)[-1:]
+        if affine:
+            raw = scale * raw + bias
+        positive = link(raw)
+        if not proba:
+            return positive.astype(np.float64)
+        p = positive[0]
+        return np.array([[np.float32(1) - np.float32(p) if complement32 else 1.0 - float(p), p]], dtype=np.float64)
+
+    return finish, finish_one
+
+
+def _link(name: str, sigmoid: float) -> Callable[[np.ndarray], np.ndarray]:
+    if name == "sigmoid32":  # XGBoost: 1/(1 + expf(-x)) in float32
+        expf = _expf()
+        return lambda raw: np.float32(1) / (np.float32(1) + np.fromiter(map(expf, (-raw).tolist()), dtype=np.float32,
+                                                                         count=len(raw)))
+    if name == "sigmoid":  # LightGBM and CatBoost: 1/(1 + exp(-s x)) in double
+        return lambda raw: 1.0 / (1.0 + np.fromiter(map(math.exp, (-sigmoid * raw).tolist()), dtype=np.float64,
+                                                    count=len(raw)))
+    if name == "identity":
+        return lambda raw: raw
+    raise ValueError(f"unknown link {name!r}")
 
 
 @lru_cache(maxsize=1)

@@ -168,19 +168,34 @@ def test_boosting_flavours_are_read_natively(library: str, options: dict[str, An
 def test_a_lightgbm_scikit_learn_model_comes_as_skops_or_with_trust(home: Path, cli, flights_small: Path,
                                                                     write_spec, tmp_path: Path,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    model = _booster("lightgbm", flights_small)
-    pickled, _ = log_model("lightgbm", model, tmp_path / "pickled", monkeypatch, _pandas(flights_small, False),
+    import lightgbm
+
+    frame = _pandas(flights_small, False)[NUMERIC]
+    model = lightgbm.LGBMClassifier(n_estimators=20, num_leaves=8, n_jobs=1, verbose=-1,
+                                    random_state=0).fit(frame, _labels(flights_small))
+    spec = write_spec()
+    spec.write_text(spec.read_text().replace('categorical = ["carrier", "origin"]', "categorical = []"))
+    pickled, _ = log_model("lightgbm", model, tmp_path / "pickled", monkeypatch, frame,
                            serialization_format="pickle")
-    refused = cli("import", "delay", pickled, "--spec", write_spec(), "--home", home)
+    refused = cli("import", "delay", pickled, "--spec", spec, "--home", home)
     assert refused.code == 2 and "Traceback" not in refused.err
     assert "lightgbm flavour" in refused.err and "model.pkl" in refused.err and "--trust" in refused.err
     assert query(home, "SELECT count(*) FROM model_versions") == [(0,)]
-    skops, run_id = log_model("lightgbm", model, tmp_path / "skops", monkeypatch, _pandas(flights_small, False),
+    skops, run_id = log_model("lightgbm", model, tmp_path / "skops", monkeypatch, frame,
                               serialization_format="skops")
-    result = cli("import", "delay", skops, "--spec", write_spec(), "--home", home, "--json")
+    result = cli("import", "delay", skops, "--spec", spec, "--home", home, "--json")
     assert result.code == 0, result.err
     assert query(home, "SELECT imported_from->'mlflow'->>'run_id', imported_from->>'format' FROM model_versions") \
         == [(run_id, "skops")]
+    from appliance.context import open_context
+    from appliance.contracts.features import features_from, model_input
+    from appliance.home import Home
+    from appliance.registry.loading import load_model
+
+    with open_context(Home(home), read_only=True) as ctx:
+        stored = load_model(ctx, "delay", 1)
+    ours = stored.predict_proba(model_input(pl.read_parquet(flights_small), features_from(NUMERIC, [])))[:, 1]
+    assert np.allclose(ours, model.predict_proba(frame.astype(float))[:, 1], rtol=0, atol=1e-12)
 
 
 def test_a_pickled_sklearn_flavour_needs_trust(home: Path, cli, flights_small: Path, write_spec, tmp_path: Path,
@@ -221,7 +236,7 @@ def test_refusals_name_what_is_accepted(home: Path, cli, flights_small: Path, wr
     result = cli("import", "delay", empty, "--spec", write_spec(), "--home", home)
     assert result.code == 2 and "without an MLmodel file" in result.err and "does not exist" not in result.err
     directory, _ = log_model("sklearn", _sklearn_pipeline(flights_small), tmp_path, monkeypatch,
-                             _pandas(flights_small, False))
+                             _pandas(flights_small, False), skops_trusted_types=["numpy.dtype"])
     mlmodel = directory / "MLmodel"
     mlmodel.write_text(mlmodel.read_text().replace("  sklearn:", "  pytorch:"))
     result = cli("import", "delay", directory, "--spec", write_spec(), "--home", home)

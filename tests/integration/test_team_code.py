@@ -3,81 +3,28 @@ code, and then only ever loaded in a worker process, never in Vigil's."""
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
 import pytest
-import skops.io as sio
 
-from support import SPEC, query
+from support import TEAM_CODE_PATHS, code_loaders, query, team_model
 
 NUMERIC = ["sched_dep_time", "distance", "temp", "wind_speed", "visib"]
 CATEGORICAL = ["carrier", "origin"]
 
-TEAM_CODE = '''
-"""The team's feature code."""
-import os
-
-import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
-
-with open({marker!r}, "a") as handle:  # who loaded this module
-    handle.write(f"{{os.getpid()}}\\n")
-
-
-class LogScale(BaseEstimator, TransformerMixin):
-    """log1p of non-negative numbers, missing as zero."""
-
-    def fit(self, X, y=None):
-        return self
-
-    def transform(self, X):
-        values = np.nan_to_num(np.asarray(X, dtype=float), nan=0.0)
-        return np.log1p(np.clip(values, 0, None))
-'''
-
 
 @pytest.fixture
 def team(tmp_path: Path, flights_small: Path) -> dict[str, Any]:
-    """The team's folder: its code, a model fitted with it (saved with skops) and a spec shipping the code."""
-    folder = tmp_path / "team"
-    folder.mkdir()
-    marker = tmp_path / "loaded-by.txt"
-    (folder / "team_features.py").write_text(TEAM_CODE.format(marker=str(marker)))
-    sys.path.insert(0, str(folder))
-    try:
-        module = importlib.import_module("team_features")
-        from sklearn.compose import ColumnTransformer
-        from sklearn.linear_model import LogisticRegression
-        from sklearn.pipeline import Pipeline
-        from sklearn.preprocessing import OneHotEncoder
-
-        frame = pl.read_parquet(flights_small)
-        inputs = frame.select([pl.col(c).cast(pl.Float64) for c in NUMERIC] + [pl.col(c) for c in CATEGORICAL])
-        model = Pipeline([("pre", ColumnTransformer([("n", module.LogScale(), NUMERIC),
-                                                     ("c", OneHotEncoder(handle_unknown="ignore"), CATEGORICAL)])),
-                          ("lr", LogisticRegression(max_iter=300))])
-        model.fit(inputs, frame["delayed"].cast(pl.Int64).to_numpy())
-        expected = model.predict_proba(inputs)[:, 1]
-        sio.dump(model, folder / "model.skops")
-    finally:
-        sys.path.remove(str(folder))
-        sys.modules.pop("team_features", None)
-    spec = folder / "spec.toml"
-    spec.write_text(SPEC.format(model="delay", seed=7, source=f'path = "{flights_small.as_posix()}"',
-                                estimator="logistic_regression", params="{}")
-                    + '\n[code]\npaths = ["team_features.py"]\n')
-    return {"folder": folder, "spec": spec, "model": folder / "model.skops", "marker": marker, "expected": expected}
+    return team_model(tmp_path, flights_small)
 
 
 def _loaders(team: dict[str, Any]) -> list[int]:
-    return [int(line) for line in team["marker"].read_text().split()] if team["marker"].exists() else []
+    return [pid for pid, _ in code_loaders(team["marker"])]
 
 
 def test_untrusted_code_is_refused_naming_its_hash_and_the_command(home: Path, cli, team: dict[str, Any]) -> None:
@@ -150,7 +97,7 @@ def test_code_paths_must_be_the_team_s_files_beside_the_spec(home: Path, cli, te
     (team["folder"] / "numpy.py").write_text("x = 1\n")
     (team["folder"].parent / "elsewhere.py").write_text("x = 1\n")
     spec = team["spec"]
-    spec.write_text(spec.read_text().replace('paths = ["team_features.py"]', f"paths = {paths}"))
+    spec.write_text(spec.read_text().replace(TEAM_CODE_PATHS, f"paths = {paths}"))
     result = cli("code", "trust", "--spec", spec, "--reason", "r", "--home", home)
     assert result.code == 2 and "code.paths" in result.err and "Traceback" not in result.err
     assert query(home, "SELECT count(*) FROM trusted_code") == [(0,)]
