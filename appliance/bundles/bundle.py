@@ -54,6 +54,9 @@ def export_bundle(ctx: Any, model_name: str, number: int, target: Path, actor: s
     target = require_absent(target.resolve())
     row = get_version(ctx.store, model_name, number)
     require_artifact(row)
+    if (row.get("imported_from") or {}).get("code"):
+        raise ArtifactError(f"{model_name} v{number} ships a team's code, which a bundle does not carry: on the other "
+                            "box, an admin trusts the code and the model is imported with its spec and code there")
     details = version_details(ctx.store, model_name, number)
     root = ctx.home.root
     files = {

@@ -97,7 +97,7 @@ def _depth(nodes: list[dict[str, Any]], roots: list[int]) -> int:
 def booster_runner(spec: dict[str, Any], arrays: dict[str, np.ndarray]) -> Callable[[np.ndarray], np.ndarray]:
     """X (float64, the model's input columns) → predict_proba (binary) or predict (regression)."""
     finish, finish_one = _finishers(spec, arrays)
-    one, walk = _row_walk(arrays, finish_one), _level_walk(arrays, finish)
+    one, walk = _bit_walk(arrays, finish_one) or _row_walk(arrays, finish_one), _level_walk(arrays, finish)
     input32 = bool(spec["input32"])
 
     def predict(X: np.ndarray) -> np.ndarray:
@@ -156,6 +156,87 @@ def _row_walk(arrays: dict[str, np.ndarray],
         return finish(value.take(node))
 
     return one
+
+
+def _bit_walk(arrays: dict[str, np.ndarray], finish: Finish) -> Callable[[np.ndarray], np.ndarray] | None:
+    """One row, without walking (QuickScorer: Lucchese et al., SIGIR 2015): each tree's leaves are bits,
+    left to right; a node that sends the row right rules out the leaves of its left subtree, so the
+    row's leaf is the lowest bit left after AND-ing the masks of all nodes that go right. Every node
+    decides at once and one `reduceat` ANDs each tree's masks: no step per level. For trees of at most
+    64 leaves (None otherwise: the level-by-level walk serves)."""
+    layout = _bit_layout(arrays)
+    if layout is None:
+        return None
+    internal, masks, starts, real_trees, leaf_values, leaf_offsets = layout
+    feature, threshold = arrays["feature"][internal], arrays["threshold"][internal]
+    nan_left, zero_missing = arrays["nan_left"][internal], arrays["zero_missing"][internal]
+    any_zero = bool(zero_missing.any())
+    categorical = np.flatnonzero(arrays["is_categorical"][internal])
+    table = arrays["category_table"]
+    other = table.shape[1] - 1
+    table_index = arrays["category_row"][internal[categorical]] * table.shape[1]
+    table_flat, category_feature = table.ravel(), feature[categorical]
+    everything, one_bit, trees = np.uint64(2 ** 64 - 1), np.uint64(1), len(leaf_offsets)
+
+    def one(row: np.ndarray) -> np.ndarray:
+        x = row.take(feature)
+        go_left = x <= threshold
+        if len(categorical):
+            codes = np.where((row >= 0) & (row < other), row, other).astype(np.intp)  # NaN: other (then missing)
+            go_left[categorical] = table_flat.take(table_index + codes.take(category_feature))
+        if np.isnan(row).any():
+            go_left = np.where(np.isnan(x), nan_left, go_left)
+        if any_zero:
+            go_left = np.where(zero_missing & (np.abs(x) <= ZERO), nan_left, go_left)
+        survivors = np.bitwise_and.reduceat(np.where(go_left, everything, masks), starts) if len(masks) else None
+        if real_trees is not None:  # trees that are one leaf: that leaf (bit 0)
+            bits = np.ones(trees, dtype=np.uint64)
+            if survivors is not None:
+                bits[real_trees] = survivors
+        else:
+            bits = survivors
+        lowest = bits & (~bits + one_bit)
+        position = np.frexp(lowest.astype(np.float64))[1] - 1  # exact: a power of two
+        return finish(leaf_values.take(leaf_offsets + position))
+
+    return one
+
+
+def _bit_layout(arrays: dict[str, np.ndarray]) -> tuple[Any, ...] | None:
+    """(internal nodes tree by tree, their masks, the first position of each tree with one, those
+    trees when some trees are a single leaf (else None), leaf values left to right, each tree's first
+    leaf), or None when a tree has more than 64 leaves."""
+    left, right, leaf = arrays["left"].tolist(), arrays["right"].tolist(), arrays["is_leaf"].tolist()
+    internal: list[int] = []
+    masks: list[int] = []
+    leaves: list[int] = []
+    starts, offsets, real = [], [], []
+    for tree, root in enumerate(arrays["roots"].tolist()):
+        if not leaf[root]:
+            starts.append(len(internal))
+            real.append(tree)
+        offsets.append(len(leaves))
+        _collect(root, left, right, leaf, internal, masks, leaves, len(leaves))
+        if len(leaves) - offsets[-1] > 64:
+            return None
+    return (np.array(internal, dtype=np.intp), np.array(masks, dtype=np.uint64), np.array(starts, dtype=np.intp),
+            None if len(real) == len(offsets) else np.array(real, dtype=np.intp),
+            arrays["value"][np.array(leaves, dtype=np.intp)], np.array(offsets, dtype=np.intp))
+
+
+def _collect(node: int, left: list[int], right: list[int], leaf: list[bool], internal: list[int],
+             masks: list[int], leaves: list[int], first: int) -> None:
+    """Depth first, left before right: a node's mask clears the bits of its left subtree's leaves."""
+    if leaf[node]:
+        leaves.append(node)
+        return
+    position, begin = len(internal), len(leaves) - first
+    internal.append(node)
+    masks.append(0)
+    _collect(left[node], left, right, leaf, internal, masks, leaves, first)
+    end = len(leaves) - first
+    masks[position] = ~(((1 << (end - begin)) - 1) << begin) & (2 ** 64 - 1)
+    _collect(right[node], left, right, leaf, internal, masks, leaves, first)
 
 
 def _level_walk(arrays: dict[str, np.ndarray],

@@ -101,3 +101,10 @@ def test_code_paths_must_be_the_team_s_files_beside_the_spec(home: Path, cli, te
     result = cli("code", "trust", "--spec", spec, "--reason", "r", "--home", home)
     assert result.code == 2 and "code.paths" in result.err and "Traceback" not in result.err
     assert query(home, "SELECT count(*) FROM trusted_code") == [(0,)]
+
+
+def test_a_version_shipping_team_code_is_not_bundled(home: Path, cli, team: dict[str, Any], tmp_path: Path) -> None:
+    assert cli("code", "trust", "--spec", team["spec"], "--reason", "reviewed", "--home", home).code == 0
+    assert cli("import", "delay", team["model"], "--spec", team["spec"], "--home", home).code == 0
+    result = cli("bundle", "export", "delay", "1", tmp_path / "out.vigil", "--home", home)
+    assert result.code == 2 and "ships a team's code" in result.err and not (tmp_path / "out.vigil").exists()
