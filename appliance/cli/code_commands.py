@@ -22,8 +22,8 @@ def cmd_code_hash(args: argparse.Namespace) -> int:
     if args.json:
         emit(to_json(described))
         return 0
-    emit(f"sha256 {described['sha256']}  modules: {', '.join(described['modules'])}")  # type: ignore[arg-type]
-    emit(table(["file", "sha256", "bytes"], [[f["path"], f["sha256"], f["bytes"]] for f in described["files"]]))  # type: ignore[union-attr]
+    emit(f"sha256 {described['sha256']}  modules: {', '.join(described['modules'])}")
+    emit(table(["file", "sha256", "bytes"], [[f["path"], f["sha256"], f["bytes"]] for f in described["files"]]))
     return 0
 
 

@@ -20,6 +20,7 @@ import re
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from appliance.errors import ArtifactError, SpecError
 
@@ -40,7 +41,7 @@ class CodeBundle:
     modules: tuple[str, ...]
     files: tuple[tuple[str, str, int], ...]  # (relative path, sha256, bytes)
 
-    def describe(self) -> dict[str, object]:
+    def describe(self) -> dict[str, Any]:
         return {"sha256": self.sha256, "modules": list(self.modules),
                 "files": [{"path": p, "sha256": s, "bytes": n} for p, s, n in self.files]}
 
@@ -124,7 +125,7 @@ def extract(archive: bytes, expected_sha256: str, target: Path) -> None:
         tar.extractall(target, filter="data")
 
 
-def describe_archive(archive: bytes) -> dict[str, object]:
+def describe_archive(archive: bytes) -> dict[str, Any]:
     """The archive's sha256, top-level modules and files, read back from its bytes."""
     files, modules = [], set()
     with tarfile.open(fileobj=io.BytesIO(archive), mode="r") as tar:

@@ -21,7 +21,7 @@ def trust(store: Store, bundle: CodeBundle, actor: str, reason: str) -> dict[str
             if cq.known(store, bundle.sha256):
                 cq.retrust(store, bundle.sha256, actor, utc_now(), reason)
             else:
-                cq.insert(store, bundle.sha256, list(bundle.modules), list(described["files"]),  # type: ignore[arg-type]
+                cq.insert(store, bundle.sha256, list(bundle.modules), list(described["files"]),
                           actor, utc_now(), reason)
             q.insert_audit(store, utc_now(), actor, "code.trust", None, None, described,
                            subject=f"code:{bundle.sha256}", reason=reason)

@@ -64,7 +64,7 @@ def native_payload(scored: Scored) -> dict[str, Any]:
         "model": scored.model_name, "version": scored.version, "route": scored.route,
         "request_id": scored.request_id, "predictions": _predictions(scored),
     }
-    if scored.task == "multiclass":
+    if scored.task == "multiclass" and scored.scores is not None:
         payload["classes"] = list(scored.classes)
         payload["probabilities"] = [[round(float(p), 12) for p in row] for row in scored.scores]
     elif scored.scores is not None:

@@ -10,6 +10,7 @@ from typing import Any, Callable
 import numpy as np
 
 from appliance.plans.forest import forest_runner
+from appliance.plans.row_inputs import row_encoder
 from appliance.plans.steps import chain, step_runner
 from appliance.plans.trees import booster_runner
 from appliance.serving.inputs import Inputs
@@ -41,7 +42,13 @@ class ScoringPlan:
         runner = booster_runner if self.meta["estimator"]["kind"] == "booster" else forest_runner
         final = runner(self.meta["estimator"], self._prefixed("e."))
 
+        direct = row_encoder(self.meta["groups"])
+
         def run(inputs: Inputs) -> np.ndarray:
+            if direct is not None and inputs.height == 1:
+                row = direct(inputs)
+                if row is not None:
+                    return final(row)
             parts = [transform(inputs.columns(columns)) for transform, columns in groups]
             matrix = np.hstack(parts) if len(parts) > 1 else parts[0]
             return final(np.asarray(matrix, dtype=np.float64))

@@ -109,7 +109,7 @@ def _estimator(spec: TrainingSpec, *, n_numeric: int, n_categorical: int) -> Any
 
 # Settings Vigil fixes for a booster: one thread and the spec's seed (reproducible, and the daemon's
 # scoring keeps the other core), no files written next to the spec.
-_PINNED = {
+_PINNED: dict[str, dict[str, Any]] = {
     "xgboost": {"n_jobs": 1, "tree_method": "hist", "enable_categorical": True},
     "lightgbm": {"n_jobs": 1, "verbose": -1, "deterministic": True, "force_row_wise": True},
     "catboost": {"thread_count": 1, "verbose": 0, "allow_writing_files": False},

@@ -95,7 +95,7 @@ def test_estimator_must_fit_the_task() -> None:
     assert "estimator 'logistic_regression' is for task 'binary'" in message
     message = parse_error(VALID.replace('"hist_gradient_boosting"', '"linear_regression"'))
     assert "estimator 'linear_regression' is for task 'regression'" in message
-    assert "'estimator.kind'" in parse_error(VALID.replace('"hist_gradient_boosting"', '"xgboost"'))
+    assert "'estimator.kind'" in parse_error(VALID.replace('"hist_gradient_boosting"', '"tensorflow"'))
 
 
 def test_invalid_toml() -> None:
