@@ -114,7 +114,8 @@ def _xgboost_tree(builder: TreeBuilder, tree: dict[str, Any]) -> None:
     left, right, conditions = tree["left_children"], tree["right_children"], tree["split_conditions"]
     features, default_left, kinds = tree["split_indices"], tree["default_left"], tree.get("split_type") or []
     sets = {node: tree["categories"][start:start + size] for node, start, size in
-            zip(tree.get("categories_nodes", []), tree.get("categories_segments", []), tree.get("categories_sizes", []))}
+            zip(tree.get("categories_nodes", []), tree.get("categories_segments", []),
+                tree.get("categories_sizes", []))}
 
     def add(node: int) -> int:
         if left[node] == -1:

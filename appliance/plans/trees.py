@@ -124,8 +124,8 @@ def _row_walk(arrays: dict[str, np.ndarray],
     renumber[order] = np.arange(len(order))
     n_categorical, n_internal = int((~leaf & categorical).sum()), int((~leaf).sum())
     internal = order[:n_internal]
-    feature, threshold, nan_left = arrays["feature"][internal], arrays["threshold"][internal], arrays["nan_left"][internal]
-    zero_missing = arrays["zero_missing"][internal]
+    feature, threshold = arrays["feature"][internal], arrays["threshold"][internal]
+    nan_left, zero_missing = arrays["nan_left"][internal], arrays["zero_missing"][internal]
     any_zero = bool(zero_missing.any())
     own = np.arange(len(order), dtype=np.intp)
     left = np.concatenate([renumber[arrays["left"][internal]], own[n_internal:]])  # a leaf points at itself
@@ -189,12 +189,13 @@ def _bit_walk(arrays: dict[str, np.ndarray], finish: Finish) -> Callable[[np.nda
         if any_zero:
             go_left = np.where(zero_missing & (np.abs(x) <= ZERO), nan_left, go_left)
         survivors = np.bitwise_and.reduceat(np.where(go_left, everything, masks), starts) if len(masks) else None
+        bits: np.ndarray
         if real_trees is not None:  # trees that are one leaf: that leaf (bit 0)
             bits = np.ones(trees, dtype=np.uint64)
             if survivors is not None:
                 bits[real_trees] = survivors
         else:
-            bits = survivors
+            bits = np.asarray(survivors)
         lowest = bits & (~bits + one_bit)
         position = np.frexp(lowest.astype(np.float64))[1] - 1  # exact: a power of two
         return finish(leaf_values.take(leaf_offsets + position))
@@ -290,7 +291,7 @@ def _finishers(spec: dict[str, Any], arrays: dict[str, np.ndarray]) -> tuple[Fin
         terms[:, 1:] = leaves
         raw = np.cumsum(terms, axis=1, dtype=dtype)[:, -1]  # sequential, tree after tree, as the libraries add
         if affine:
-            raw = scale * raw + bias
+            raw = np.add(np.multiply(raw, scale), bias)
         positive = link(raw)
         if not proba:
             return positive.astype(np.float64)
@@ -306,7 +307,7 @@ def _finishers(spec: dict[str, Any], arrays: dict[str, np.ndarray]) -> tuple[Fin
         terms[1:] = leaves
         raw = np.cumsum(terms, dtype=dtype)[-1:]
         if affine:
-            raw = scale * raw + bias
+            raw = np.add(np.multiply(raw, scale), bias)
         positive = link(raw)
         if not proba:
             return positive.astype(np.float64)
@@ -341,4 +342,4 @@ def _expf() -> Callable[[float], float]:
         libm = ctypes.CDLL(ctypes.util.find_library("m") or "libm.so.6")
     expf = libm.expf
     expf.restype, expf.argtypes = ctypes.c_float, [ctypes.c_float]
-    return expf  # type: ignore[no-any-return]
+    return expf

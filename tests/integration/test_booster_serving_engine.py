@@ -60,7 +60,8 @@ def test_an_imported_lightgbm_file_is_served_by_its_checked_plan(home: Path, cli
     file = tmp_path / "team.txt"
     model.booster_.save_model(file)
     assert cli("import", "delay", file, "--spec", write_spec(), "--reason", "team model", "--home", home).code == 0
-    ((checked,),) = query(home, "SELECT p.checked_rows FROM scoring_plans p JOIN model_versions v USING (artifact_sha256)")
+    ((checked,),) = query(home, "SELECT p.checked_rows FROM scoring_plans p "
+                                "JOIN model_versions v USING (artifact_sha256)")
     assert int(checked) > 5
     served, library, plan = _served_and_library(home)
     assert plan.meta["estimator"]["library"] == "lightgbm"

@@ -54,7 +54,7 @@ def test_bad_dataset_is_refused_and_nothing_is_left(case: str, home: Path, vigil
 
 SPEC_ERRORS = {
     "unknown key": ("seed = 7", "seed = 7\nsede = 3", "'sede': unknown key"),
-    "bad estimator": ('kind = "hist_gradient_boosting"', 'kind = "xgboost"', "'estimator.kind'"),
+    "bad estimator": ('kind = "hist_gradient_boosting"', 'kind = "tensorflow"', "'estimator.kind'"),
     "bad param": ("{ max_iter = 30 }", "{ max_iters = 30 }", "['max_iters'] are not parameters"),
     "bad param value": ("{ max_iter = 30 }", "{ max_iter = -1 }", "estimator.params"),
     "two sources": ('[source]\n', '[source]\nquery = "SELECT 1"\n', "exactly one of 'path' or 'query'"),

@@ -51,6 +51,8 @@ def _spec(task: str, kind: str, categorical: list[str]) -> Any:
 
 def _training(task: str) -> tuple[pl.DataFrame, np.ndarray]:
     data = pl.read_parquet(SAMPLE).filter(pl.col("month") == 2).head(4000)
+    data = data.with_columns(  # February's weather is complete: some missing temperatures to learn from
+        pl.when(pl.int_range(pl.len()) % 10 == 0).then(None).otherwise(pl.col("temp")).alias("temp"))
     if task == "regression":
         data = data.filter(pl.col("arr_delay").is_not_null())
         return data, data["arr_delay"].to_numpy().astype(float)
@@ -88,16 +90,44 @@ CASES = [("xgboost", "binary", CATEGORICAL), ("xgboost", "regression", CATEGORIC
          ("catboost", "binary", []), ("catboost", "regression", [])]
 
 
-@pytest.mark.parametrize("kind,task,categorical", CASES)
-def test_a_trained_pipeline_s_plan_answers_as_its_library(kind: str, task: str, categorical: list[str]) -> None:
+EXTRA = [("xgboost", "binary", CATEGORICAL, {"n_estimators": 30, "max_depth": 9}),  # trees over 64 leaves
+         ("lightgbm", "regression", CATEGORICAL, {"n_estimators": 30, "zero_as_missing": True}),  # zero is missing
+         ("lightgbm", "binary", [], {"n_estimators": 30, "use_missing": False}),  # NaN read as zero
+         ("catboost", "binary", [], {"iterations": 30, "nan_mode": "Max"})]  # NaN above every border
+
+
+@pytest.mark.parametrize("kind,task,categorical,settings", [(*case, {}) for case in CASES] + EXTRA)
+def test_a_trained_pipeline_s_plan_answers_as_its_library(kind: str, task: str, categorical: list[str],
+                                                          settings: dict[str, Any]) -> None:
     spec = _spec(task, kind, categorical)
     features = features_from(spec.features.numeric, spec.features.categorical)
     data, y = _training(task)
-    model = build_pipeline(spec, features).fit(model_input(data, features), y, **fit_params(spec, features))
+    model = build_pipeline(spec, features)
+    model.set_params(**{f"estimator__{k}": v for k, v in settings.items()})
+    model.fit(model_input(data, features), y, **fit_params(spec, features))
     plan, why = explain_plan(model, features, task)
     assert plan is not None, why
     assert plan.meta["estimator"]["library"] == kind
+    _assert_covers(plan, settings)
     _assert_answers_as(plan, model, _later(features), features, task)
+
+
+def _assert_covers(plan: ScoringPlan, settings: dict[str, Any]) -> None:
+    """The case exercises what it is there for."""
+    from appliance.plans.trees import _bit_layout
+
+    arrays = plan._prefixed("e.")
+    internal = ~arrays["is_leaf"]
+    if settings.get("max_depth") == 9:
+        assert _bit_layout(arrays) is None  # the level-by-level one-row walk serves
+    else:
+        assert _bit_layout(arrays) is not None
+    if settings.get("zero_as_missing"):
+        assert arrays["zero_missing"][internal].any()
+    if settings.get("use_missing") is False:
+        assert np.array_equal(arrays["nan_left"][internal], 0.0 <= arrays["threshold"][internal])
+    if settings.get("nan_mode") == "Max":
+        assert not arrays["nan_left"][internal].all()
 
 
 def _pandas(frame: pl.DataFrame, categorical: list[str]) -> pd.DataFrame:
