@@ -101,8 +101,9 @@ def booster_runner(spec: dict[str, Any], arrays: dict[str, np.ndarray]) -> Calla
     input32 = bool(spec["input32"])
 
     def predict(X: np.ndarray) -> np.ndarray:
-        if input32:  # the library reads float32: the same rounding here
-            X = X.astype(np.float32).astype(np.float64)
+        if input32:  # the library reads float32: the same rounding here (beyond its range: inf, as there)
+            with np.errstate(over="ignore"):
+                X = X.astype(np.float32).astype(np.float64)
         if X.shape[0] == 1:
             return one(X[0])
         if X.shape[0] <= ROW_BY_ROW:
