@@ -68,7 +68,22 @@ def read_native(file_name: str, data: bytes, spec: Any) -> NativeBooster:
     if library == "xgboost":
         data = bytes(booster.save_raw(raw_format="ubj"))  # one stored form for both XGBoost formats
     classes = ["0", "1"] if spec.task == "binary" else _spec_classes(file_name, spec)
-    return NativeBooster(library, data, spec.task, inputs, categories, classes, spec.encoding.missing_category)
+    model = NativeBooster(library, data, spec.task, inputs, categories, classes, spec.encoding.missing_category)
+    if spec.task == "multiclass":
+        _check_class_count(file_name, model)
+    return model
+
+
+def _check_class_count(file_name: str, model: NativeBooster) -> None:
+    """The model's probability columns are as many as the classes the spec names."""
+    import polars as pl
+
+    empty = pl.DataFrame({name: pl.Series([None], dtype=pl.Float64 if kind == NUMERIC else pl.String)
+                          for name, kind in model.inputs})
+    width = model.predict_proba(empty).shape[1]
+    if width != len(model.classes):
+        raise ArtifactError(f"{file_name} answers {width} class probabilities; the spec's classes name "
+                            f"{len(model.classes)} ({', '.join(model.classes)}); list exactly the model's classes")
 
 
 def _spec_classes(file_name: str, spec: Any) -> list[str]:

@@ -13,16 +13,18 @@ from appliance.store.connection import Store
 
 
 def window_inputs(store: Store, model_name: str, version: int, start: datetime, end: datetime,
-                  features: list[str], sample: int | None = None) -> pl.DataFrame:
+                  features: list[str], sample: int | None = None, classes: bool = False) -> pl.DataFrame:
     """The inputs and score of every row the version answered in [start, end) (shadow rows excluded);
-    with `sample`, a uniform random sample of at most that many of them (repeatable)."""
+    with `sample`, a uniform random sample of at most that many of them (repeatable). With `classes`
+    (a multiclass version), also the chosen class's position and every class's probability."""
     table = pq.inputs_table(model_name)
     if not store.has_table(table):
         return pl.DataFrame()
     present = {r[0] for r in store.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table])}
     selected = ", ".join(f"i.{pq.column_name(f)}" for f in features if f in present)
-    sql = (f'SELECT {selected}, coalesce(p.score, p.prediction) AS "(prediction)" FROM prediction_log p '
+    outputs = ', p.prediction AS "(class)", p.probabilities AS "(probabilities)"' if classes else ""
+    sql = (f'SELECT {selected}, coalesce(p.score, p.prediction) AS "(prediction)"{outputs} FROM prediction_log p '
            f"JOIN {table} i USING (request_id, row_index) "
            "WHERE p.model_name = ? AND p.version = ? AND p.route <> 'shadow' AND p.logged_at >= ? AND p.logged_at < ?")
     if sample is not None:

@@ -50,7 +50,11 @@ def test_a_native_booster_needs_the_spec_to_name_its_classes(home: Path, tmp_pat
     refused = cli("import", "band", tmp_path / "band.json", "--spec", spec, "--home", home)
     assert refused.code == 2 and "classes = [" in refused.err and "\n" not in refused.err.strip()
     assert query(home, "SELECT count(*) FROM model_versions") == [(0,)]
-    spec.write_text(spec.read_text().replace('target = "band"', 'target = "band"\nclasses = ["early", "on_time", "late"]'))
+    text = spec.read_text()
+    spec.write_text(text.replace('target = "band"', 'target = "band"\nclasses = ["early", "on_time", "late", "gone"]'))
+    refused = cli("import", "band", tmp_path / "band.json", "--spec", spec, "--home", home)
+    assert refused.code == 2 and "answers 3 class probabilities" in refused.err and "gone" in refused.err
+    spec.write_text(text.replace('target = "band"', 'target = "band"\nclasses = ["early", "on_time", "late"]'))
     imported = cli("import", "band", tmp_path / "band.json", "--spec", spec, "--home", home)
     assert imported.code == 0, imported.err
     assert query(home, "SELECT classes FROM model_versions") == [(["early", "on_time", "late"],)]

@@ -60,9 +60,9 @@ def _training(task: str) -> tuple[pl.DataFrame, np.ndarray]:
 
 
 def _later(features: list[Any]) -> pl.DataFrame:
-    """3,000 later flights (some destinations unseen in February), plus rows with missing numbers,
+    """5,000 later flights (some destinations unseen in February), plus rows with missing numbers,
     missing categories and categories no model has seen, and a zero where one can be read as missing."""
-    later = model_input(pl.read_parquet(SAMPLE).filter(pl.col("month") >= 11).head(3000), features)
+    later = model_input(pl.read_parquet(SAMPLE).filter(pl.col("month") >= 11).head(5000), features)
     odd = later.head(8).with_columns(pl.Series("temp", [None, 0.0, None, 40.0, None, -0.0, 1e-36, None],
                                                dtype=pl.Float64),
                                      pl.Series("distance", [None, None, 17.0, None, 0.0, 500.0, None, None],
