@@ -56,8 +56,10 @@ def _show(ctx: AppContext, a: dict[str, Any]) -> Any:
 
     found = version_details(ctx.store, a["name"], int(a["version"]))
     price = ctx.config.serving.cpu_hour_price
-    serving = serving_engine(ctx, get_version(ctx.store, a["name"], int(a["version"])))
-    return {**found, "cpu_hour_price": price, "cost_summary": describe(found["cost"], price), "serving": serving}
+    row = get_version(ctx.store, a["name"], int(a["version"]))
+    serving = serving_engine(ctx, row)
+    return {**found, "classes": row.get("classes"), "cpu_hour_price": price,
+            "cost_summary": describe(found["cost"], price), "serving": serving}
 
 
 def _promote(ctx: AppContext, a: dict[str, Any]) -> Any:

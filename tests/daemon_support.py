@@ -19,6 +19,34 @@ import pytest
 from support import SPEC, VIGIL
 
 FEATURES = ["sched_dep_time", "distance", "temp", "wind_speed", "visib", "carrier", "origin"]
+BAND_CLASSES = ["early", "late", "on_time"]
+BAND_QUERY = """SELECT *, CASE WHEN arr_delay < 0 THEN 'early' WHEN arr_delay <= 15 THEN 'on_time' ELSE 'late' END
+AS band FROM '{path}' WHERE arr_delay IS NOT NULL"""
+BAND_SPEC = """\
+model = "band"
+task = "multiclass"
+target = "band"
+seed = 7
+
+[source]
+query = \"\"\"""" + BAND_QUERY + """\"\"\"
+
+[features]
+numeric = ["sched_dep_time", "distance", "temp", "wind_speed", "visib"]
+categorical = ["carrier", "origin"]
+segments = ["origin"]
+
+[fairness]
+protected = ["origin"]
+
+[split]
+time_column = "time_hour"
+holdout_fraction = 0.25
+
+[estimator]
+kind = "{estimator}"
+params = {params}
+"""  # a multiclass model: a flight's arrival band (early, on time or late), from the shipped flights
 
 
 @dataclass
@@ -173,3 +201,34 @@ def op(daemon: Daemon, token: str, name: str, args: Any, headers: dict[str, str]
     found = json.loads(payload)
     return status, found.get("result", found.get("error"))
 
+
+BAND_LENIENT = {"VIGIL_PROMOTION_COMPARISON_TOLERANCE": "1", "VIGIL_PROMOTION_SEGMENT_REGRESSION_LIMIT": "1",
+                "VIGIL_PROMOTION_MAX_COST_RATIO": "1000"}
+
+
+@pytest.fixture(scope="session")
+def band_trained_home(tmp_path_factory: pytest.TempPathFactory, flights_small: Path) -> Path:
+    """A home with the multiclass model 'band': v1 (scikit-learn boosting) champion and v2, trained from
+    the same spec on the same snapshot (so it answers as v1 does); trained once."""
+    from appliance.cli.main import main
+
+    root = tmp_path_factory.mktemp("band")
+    home = root / "home"
+    spec = root / "band.toml"
+    spec.write_text(BAND_SPEC.format(path=flights_small.as_posix(), estimator="hist_gradient_boosting",
+                                     params="{ max_iter = 30 }"))
+    assert main(["init", "--home", str(home)]) == 0
+    assert main(["train", "--spec", str(spec), "--home", str(home)]) == 0
+    assert main(["promote", "band", "1", "--to", "champion", "--reason", "first", "--home", str(home)]) == 0
+    assert main(["train", "--spec", str(spec), "--home", str(home), "--reason", "same data"]) == 0
+    return home
+
+
+@pytest.fixture
+def band_home_copy(band_trained_home: Path, tmp_path: Path) -> Path:
+    """A private copy of the multiclass home, so a test may change it."""
+    import shutil
+
+    target = tmp_path / "band-home"
+    shutil.copytree(band_trained_home, target)
+    return target

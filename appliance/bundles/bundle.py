@@ -36,7 +36,7 @@ LINEAGE_FIELDS = ("model_name", "version", "task", "origin", "artifact_sha256", 
                   "threshold", "features", "segments", "time_column", "holdout_start", "train_rows", "holdout_rows",
                   "spec_sha256", "spec_path", "spec_git_commit", "spec_git_dirty", "estimator", "hyperparameters",
                   "seed", "environment", "parent_version", "imported_from", "retrain_trigger", "created_by",
-                  "created_at", "reason")
+                  "created_at", "reason", "classes")
 
 
 class BundleRefused(ArtifactError):
@@ -173,7 +173,8 @@ def import_bundle(ctx: Any, file: Path, actor: str, reason: str) -> dict[str, An
         (folder / "artifact.skops").write_bytes(files["artifact.skops"])
         (folder / "snapshot.parquet").write_bytes(files["snapshot.parquet"])
         parsed = parse_spec(text, f"the spec in {file.name}").spec
-        spec = parsed.model_copy(update={"source": Source(path=str(folder / "snapshot.parquet"))})
+        spec = parsed.model_copy(update={"source": Source(path=str(folder / "snapshot.parquet")),
+                                         **_carried_classes(parsed, lineage)})
         registered = import_version(ctx, manifest["model"], folder / "artifact.skops", LoadedSpec(spec, text, None),
                                     trust=False, actor=actor, reason=reason or f"bundle from {manifest['box']}",
                                     provenance=provenance)
@@ -188,3 +189,12 @@ def import_bundle(ctx: Any, file: Path, actor: str, reason: str) -> dict[str, An
                        after={"from_box": manifest["box"], "signer": signer["name"]},
                        reason=reason or f"bundle from {manifest['box']}")
     return {**registered.as_dict(), "already_imported": False, "provenance": provenance}
+
+
+def _carried_classes(spec: Any, lineage: dict[str, Any]) -> dict[str, Any]:
+    """A multiclass version's class names, as its lineage carries them: a version Vigil trained holds a
+    model fitted on class positions (0..k-1), so only the lineage knows what the classes are called."""
+    classes = lineage.get("classes")
+    if spec.task != "multiclass" or not classes:
+        return {}
+    return {"classes": list(classes)}

@@ -60,7 +60,7 @@ def _show_text(d: dict[str, Any]) -> str:
         f"artifact     {d['artifact_sha256'][:16]} ({d['artifact_bytes']} bytes)",
         f"environment  python {d['environment']['python']}, scikit-learn {d['environment']['packages'].get('scikit-learn')}",
         f"contract     revision {d['contract_revision']}",
-        "metrics      " + "  ".join(f"{k}={v:.4f}" if v is not None else f"{k}=n/a" for k, v in d["metrics"].items()),
+        *_metric_lines(d["metrics"], d.get("classes")),
         f"cost         {d['cost_summary']}",
     ]
     if d.get("serving"):
@@ -73,6 +73,14 @@ def _show_text(d: dict[str, Any]) -> str:
     elif c:
         lines.append(f"vs champion  {c['status']}: {c['note']}")
     return "\n".join(lines)
+
+
+def _metric_lines(metrics: dict[str, Any], classes: list[str] | None) -> list[str]:
+    """The overall metrics on one line; a multiclass version's per-class table and confusion matrix below."""
+    from appliance.training.metric_groups import metric_lines
+
+    found = metric_lines(metrics, classes, lambda v: "n/a" if v is None else f"{v:.4f}")
+    return ["metrics      " + found[0], *("             " + line for line in found[1:])]
 
 
 def _imported_lines(origin: dict[str, Any] | None) -> list[str]:

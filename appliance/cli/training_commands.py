@@ -8,6 +8,7 @@ from typing import Any
 
 from appliance.cli.backend import call
 from appliance.cli.output import emit, to_json
+from appliance.training.metric_groups import metric_lines
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -59,7 +60,8 @@ def _report(result: dict[str, Any], as_json: bool, verb: str) -> None:
         return
     emit(f"{verb} {result['model']} v{result['version']} (snapshot {result['snapshot_id'][:12]}, "
          f"artifact {result['artifact_sha256'][:12]})")
-    emit("  " + "  ".join(f"{k}={_num(v)}" for k, v in result["metrics"].items()))
+    for line in metric_lines(result["metrics"], result.get("classes"), _num):  # multiclass: a table per class
+        emit("  " + line)
     comparison = result["comparison"] or {}
     if "verdict" in comparison:
         emit(f"  vs champion v{comparison['champion_version']}: {comparison['metric']} difference "

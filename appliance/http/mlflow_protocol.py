@@ -3,22 +3,34 @@
 Accepts `dataframe_records`, `dataframe_split`, `instances` and `inputs`, answers
 `{"predictions": [...]}` like `mlflow models serve`, and reports errors as MLflow does
 (`{"error_code": "BAD_REQUEST", "message": ...}`).
+
+What a prediction is follows MLflow's pyfunc `predict_fn` (the MLmodel's `python_function.predict_fn`,
+set by `mlflow.sklearn.save_model(..., pyfunc_predict_fn=...)`): `predict` (the default) answers the
+classifier's labels (class names for a multiclass model, 1/0 for a binary one) or the regression values;
+`predict_proba` answers one list per row with every class's probability, in the order of the model's
+classes (a binary model's: `[1 - p, p]`, class 0 then class 1). MLflow fixes the function when the
+model is saved; Vigil serves one version for every client, so a client asks per request with
+`"params": {"predict_fn": "predict_proba"}`.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable
 
+import numpy as np
+
 from appliance.contracts.features import Feature
 from appliance.errors import InvalidRequest, VigilError
 from appliance.http.wsgi import Request, Response, error_response, json_response
 from appliance.serving import request_ids
 from appliance.serving.request_frame import check_names, columns_from_records, columns_from_split
+from appliance.serving.scoring import Scored
 
 if TYPE_CHECKING:
     from appliance.daemon.service import Service
 
 FORMATS = ("dataframe_records", "dataframe_split", "instances", "inputs")
+PREDICT_FNS = ("predict", "predict_proba")
 
 
 def is_mlflow(body: dict[str, Any]) -> bool:
@@ -41,24 +53,68 @@ def invocations(service: "Service", request: Request) -> Response:
         return _mlflow_error(e)
 
 
-TASKS = ("binary", "regression")  # the tasks whose answers this protocol expresses so far
-
-
 def answer(service: "Service", request: Request, name: str, body: dict[str, Any]) -> Response:
     try:
         columns, where = _columns(body)
+        predict_fn = _predict_fn(body.get("params"))
+        if predict_fn == "predict_proba":
+            _require_probabilities(service, name)
         request_id = request_ids.checked(request.headers.get("x-request-id"), "X-Request-Id")
         scored = service.scorer.score(name, columns, api="mlflow", where=where, request_id=request_id,
-                                      routing_key=request.headers.get("x-routing-key"), tasks=TASKS)
+                                      routing_key=request.headers.get("x-routing-key"))
     except InvalidRequest as e:
         service.scorer.reject(name, "mlflow", None, e, request.body)
         return _mlflow_error(e)
     except VigilError as e:
         return _mlflow_error(e)
-    predictions = [int(p) for p in scored.predictions] if scored.task == "binary" else \
-        [float(p) for p in scored.predictions]
+    predictions = _probabilities(scored) if predict_fn == "predict_proba" else _labels(scored)
     return json_response({"predictions": predictions}, headers=[("X-Model-Version", str(scored.version)),
                                                                 ("X-Request-Id", scored.request_id)])
+
+
+def _predict_fn(params: Any) -> str:
+    """The pyfunc function a request asks for: `predict` unless `params.predict_fn` names another."""
+    if params is None or params == {}:
+        return "predict"
+    if not isinstance(params, dict):
+        raise InvalidRequest("'params' must be an object", [
+            {"field": "params", "problem": "must be an object", "kind": "invalid_body"}])
+    extra = sorted(set(params) - {"predict_fn"})
+    if extra:
+        raise InvalidRequest(f"unknown params {extra}; the only param is 'predict_fn' ({', '.join(PREDICT_FNS)})", [
+            {"field": f"params.{k}", "problem": "unknown param; the only param is 'predict_fn'",
+             "kind": "invalid_body"} for k in extra])
+    chosen = params["predict_fn"]
+    if chosen not in PREDICT_FNS:
+        raise InvalidRequest(f"params.predict_fn {chosen!r} is not one of {', '.join(PREDICT_FNS)}", [
+            {"field": "params.predict_fn", "problem": f"must be one of {', '.join(PREDICT_FNS)}",
+             "kind": "invalid_body"}])
+    return str(chosen)
+
+
+def _require_probabilities(service: "Service", name: str) -> None:
+    """`predict_proba` is for classifiers; every version of a model has its task, so the champion's tells."""
+    task = service.router.routes(name).champion.loaded.task
+    if task == "regression":
+        raise InvalidRequest(f"model '{name}' is a regression model, which has no class probabilities; "
+                             "use params.predict_fn 'predict'", [
+                                 {"field": "params.predict_fn", "problem": "a regression model has no predict_proba",
+                                  "kind": "invalid_body"}])
+
+
+def _labels(scored: Scored) -> list[Any]:
+    if scored.task == "multiclass":
+        return [scored.classes[int(p)] for p in scored.predictions]
+    if scored.task == "binary":
+        return [int(p) for p in scored.predictions]
+    return [float(p) for p in scored.predictions]
+
+
+def _probabilities(scored: Scored) -> list[list[float]]:
+    scores = np.asarray(scored.scores, dtype=np.float64)
+    if scored.task == "binary":
+        scores = np.column_stack([1.0 - scores, scores])
+    return scores.tolist()
 
 
 def _columns(body: dict[str, Any]) -> tuple[Callable[[list[Feature]], dict[str, Any]], str]:
@@ -67,9 +123,6 @@ def _columns(body: dict[str, Any]) -> tuple[Callable[[list[Feature]], dict[str, 
     if len(present) != 1 or extra:
         raise InvalidRequest(f"send exactly one of {', '.join(FORMATS)} (got {present + extra})", [
             {"field": k, "problem": "unexpected field", "kind": "invalid_body"} for k in present[1:] + extra])
-    if body.get("params"):
-        raise InvalidRequest("this model takes no params", [
-            {"field": "params", "problem": "this model takes no params", "kind": "invalid_body"}])
     key = present[0]
     value = body[key]
     if key == "dataframe_split":

@@ -87,8 +87,10 @@ def _predictions(scored: Scored) -> list[Any]:
 
 def feedback(service: "Service", request: Request) -> Response:
     service.access.check(request.bearer())
-    items = parse_body(request.json())
-    results = service.feedback.record(request.params["name"], items)
+    body = request.json()
+    items = parse_body(body)
+    listed = isinstance(body, dict) and "labels" in body
+    results = service.feedback.record(request.params["name"], items, listed=listed)
     counts: dict[str, int] = {}
     for r in results:
         counts[r["status"]] = counts.get(r["status"], 0) + 1

@@ -2,7 +2,11 @@
 
 One input tensor per feature column (shape [N] or [N, 1]); numeric features take FP64, FP32, INT64
 or INT32; categorical features take BYTES, INT64, INT32 or BOOL. Outputs: `predict` (INT64 1/0 for
-binary models, FP64 for regression) and `predict_proba` (FP64, binary models). Tensors travel as
+binary models, FP64 for regression, BYTES class names for multiclass) and `predict_proba` (FP64: shape
+[N] with the positive class's probability for binary models, [N, K] with every class's probability for
+multiclass ones, whose class names the model's metadata and the `predict_proba` output carry as
+`parameters.classes`: a JSON array as text, since a parameter's value is a string, number or boolean in
+the protocol). Tensors travel as
 JSON `data`, or as raw little-endian bytes after the JSON header when `binary_data_size` is given
 (request) or `binary_data` is asked for (response) — what `tritonclient[http]` does by default.
 """
@@ -63,9 +67,6 @@ def model_ready(service: "Service", request: Request) -> Response:
                           "version": str(routes.champion.loaded.version)})
 
 
-TASKS = ("binary", "regression")  # the tasks whose answers this protocol expresses so far
-
-
 def model_metadata(service: "Service", request: Request) -> Response:
     try:
         routes = service.router.routes(request.params["name"])
@@ -73,15 +74,31 @@ def model_metadata(service: "Service", request: Request) -> Response:
         return _error(e)
     loaded = routes.champion.loaded
     versions = sorted({p.loaded.version for p in (routes.champion, routes.canary, routes.shadow) if p})
-    outputs = [{"name": "predict", "datatype": "INT64" if loaded.task == "binary" else "FP64", "shape": [-1]}]
-    if loaded.task == "binary":
-        outputs.append({"name": "predict_proba", "datatype": "FP64", "shape": [-1]})
-    return json_response({
+    described: dict[str, Any] = {
         "name": loaded.model_name, "versions": [str(v) for v in versions], "platform": "scikit-learn",
         "inputs": [{"name": f.name, "datatype": "FP64" if f.kind == NUMERIC else "BYTES", "shape": [-1]}
                    for f in loaded.features],
-        "outputs": outputs,
-    })
+        "outputs": _output_metadata(loaded.task, loaded.classes),
+    }
+    if loaded.task == "multiclass":
+        described["parameters"] = _class_parameters(loaded.classes)
+    return json_response(described)
+
+
+def _output_metadata(task: str, classes: tuple[str, ...]) -> list[dict[str, Any]]:
+    if task == "multiclass":
+        return [{"name": "predict", "datatype": "BYTES", "shape": [-1]},
+                {"name": "predict_proba", "datatype": "FP64", "shape": [-1, len(classes)],
+                 "parameters": _class_parameters(classes)}]
+    outputs = [{"name": "predict", "datatype": "INT64" if task == "binary" else "FP64", "shape": [-1]}]
+    if task == "binary":
+        outputs.append({"name": "predict_proba", "datatype": "FP64", "shape": [-1]})
+    return outputs
+
+
+def _class_parameters(classes: tuple[str, ...]) -> dict[str, Any]:
+    """The class names, in the order of `predict_proba`'s columns, as protocol parameters allow (text)."""
+    return {"classes": json.dumps(list(classes))}
 
 
 def infer(service: "Service", request: Request) -> Response:
@@ -93,7 +110,7 @@ def infer(service: "Service", request: Request) -> Response:
         request_id = request_ids.checked(None if given == "" else given, "id")
         scored = service.scorer.score(name, lambda features: _columns(tensors, features), api="v2",
                                       request_id=request_id or None, where="inputs",
-                                      routing_key=request.headers.get("x-routing-key"), tasks=TASKS)
+                                      routing_key=request.headers.get("x-routing-key"))
         return _answer(scored, header, request_id)
     except InvalidRequest as e:
         service.scorer.reject(name, "v2", None, e, request.body)
@@ -221,32 +238,56 @@ def _columns(tensors: dict[str, Any], features: list[Feature]) -> dict[str, Any]
     return {name: values for name, (_, values) in tensors.items()}
 
 
-def _answer(scored: Scored, header: dict[str, Any], request_id: str | None) -> Response:
+def _outputs(scored: Scored) -> dict[str, np.ndarray]:
+    """Every output tensor of the answer: `predict` and, for classifiers, `predict_proba`."""
+    if scored.task == "multiclass":
+        labels = np.array([scored.classes[int(p)] for p in scored.predictions], dtype=object)
+        return {"predict": labels, "predict_proba": np.asarray(scored.scores, dtype=np.float64)}
     outputs = {"predict": scored.predictions.astype(np.int64) if scored.task == "binary" else scored.predictions}
     if scored.scores is not None:
         outputs["predict_proba"] = scored.scores
+    return outputs
+
+
+def _wanted(header: dict[str, Any], outputs: dict[str, np.ndarray]) -> list[tuple[str, bool]]:
+    """(output, as binary data) for each output the request asks for (all of them when it names none)."""
     requested = header.get("outputs")
     binary_default = bool((header.get("parameters") or {}).get("binary_data_output", False))
-    wanted: list[tuple[str, bool]] = []
-    if requested:
-        for item in requested:
-            name = item.get("name") if isinstance(item, dict) else None
-            if name not in outputs:
-                raise _bad("outputs", f"unknown output {name!r}; available: {sorted(outputs)}")
-            wanted.append((name, bool((item.get("parameters") or {}).get("binary_data", binary_default))))
-    else:
-        wanted = [(name, binary_default) for name in outputs]
+    if not requested:
+        return [(name, binary_default) for name in outputs]
+    wanted = []
+    for item in requested:
+        name = item.get("name") if isinstance(item, dict) else None
+        if name not in outputs:
+            raise _bad("outputs", f"unknown output {name!r}; available: {sorted(outputs)}")
+        wanted.append((name, bool((item.get("parameters") or {}).get("binary_data", binary_default))))
+    return wanted
+
+
+def _raw(values: np.ndarray, datatype: str) -> bytes:
+    """A tensor as the binary tensor data extension carries it (BYTES: each element's 4-byte length, then it)."""
+    if datatype == "BYTES":
+        return b"".join(struct.pack("<I", len(v.encode())) + v.encode() for v in values.ravel())
+    return values.astype(NUMPY[datatype]).tobytes()
+
+
+def _answer(scored: Scored, header: dict[str, Any], request_id: str | None) -> Response:
+    outputs = _outputs(scored)
     described, chunks = [], []
-    for name, as_binary in wanted:
+    for name, as_binary in _wanted(header, outputs):
         values = outputs[name]
-        datatype = "INT64" if values.dtype == np.int64 else "FP64"
-        entry: dict[str, Any] = {"name": name, "datatype": datatype, "shape": [len(values)]}
+        datatype = "BYTES" if values.dtype == object else "INT64" if values.dtype == np.int64 else "FP64"
+        entry: dict[str, Any] = {"name": name, "datatype": datatype, "shape": list(values.shape)}
+        parameters: dict[str, Any] = _class_parameters(scored.classes) if name == "predict_proba" \
+            and scored.task == "multiclass" else {}
         if as_binary:
-            raw = values.astype(NUMPY[datatype]).tobytes()
-            entry["parameters"] = {"binary_data_size": len(raw)}
+            raw = _raw(values, datatype)
+            parameters["binary_data_size"] = len(raw)
             chunks.append(raw)
         else:
-            entry["data"] = values.tolist()
+            entry["data"] = values.ravel().tolist()
+        if parameters:
+            entry["parameters"] = parameters
         described.append(entry)
     payload = {"model_name": scored.model_name, "model_version": str(scored.version),
                "id": request_id or scored.request_id, "outputs": described}

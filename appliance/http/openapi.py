@@ -43,7 +43,9 @@ def document() -> dict[str, Any]:
         "flags": {"type": "array", "items": {"type": "array", "items": {"type": "string"}}}}}
     label = {"type": "object", "required": ["request_id", "label"], "additionalProperties": False, "properties": {
         "request_id": {"type": "string"}, "row_index": {"type": "integer", "minimum": 0, "default": 0},
-        "label": {"type": ["boolean", "string", "integer", "number"]}}}
+        "label": {"type": ["boolean", "string", "integer", "number"],
+                  "description": "binary: the class (or true/false); regression: a number; multiclass: a class "
+                                 "name of the answering version (another is a 400 naming it)"}}}
     feedback_body = {"oneOf": [label, {"type": "object", "required": ["labels"],
                                        "properties": {"labels": {"type": "array", "items": label}}}]}
     return {
@@ -59,7 +61,8 @@ def document() -> dict[str, Any]:
                 "summary": "Record ground-truth labels by request_id (idempotent)",
                 "parameters": [name], "requestBody": {"required": True, **_json(feedback_body, "One or many labels")},
                 "responses": {"200": _json({"type": "object"}, "One result per label"), **_errors(400, 401, 404)}}},
-            "/invocations": {"post": {"summary": "MLflow scoring-server protocol for the default model",
+            "/invocations": {"post": {"summary": "MLflow scoring-server protocol for the default model; "
+                                                 "params.predict_fn 'predict' (labels) or 'predict_proba'",
                                       "responses": {"200": _json({"type": "object"}, "{\"predictions\": [...]}")}}},
             "/healthz": {"get": {"summary": "The process is alive", "responses": {"200": {"description": "alive"}}}},
             "/readyz": {"get": {"summary": "Store open and every champion loaded",

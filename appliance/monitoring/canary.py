@@ -3,7 +3,10 @@ compare it with the champion over the same period, then act by policy.
 
 Checks: server-error rate (canary minus champion, from the daemon's counters), per-request latency
 p95 ratio, PSI of the canary's scores against the champion's, and — when both have 30+ labels — the
-outcome metric (ROC AUC drop, or MAE rise for regression). A check with nothing to compare (no
+outcome metric (ROC AUC drop, MAE rise for regression, accuracy drop for multiclass). For a
+multiclass model the score check is two: PSI of the predicted-class distribution (`class_psi`, over
+the class names, so two versions may order their classes differently) and the largest PSI of one
+class's probability (`probability_psi`, naming that class); both are held to `max_score_psi`. A check with nothing to compare (no
 champion traffic in the period) is inconclusive, and so is the verdict: it never passes. A pass asks
 for promotion to champion (`canary.on_pass = "promote"`) through the release door — a promotion
 request with the analysis as evidence, which an approver other than the canary's requester approves
@@ -25,9 +28,11 @@ from appliance.alerts.gates import promotion_paused
 from appliance.alerts.incidents import escalate
 from appliance.clock import utc_now
 from appliance.context import AppContext
-from appliance.monitoring.drift import numeric_drift
+from appliance.monitoring.drift import categorical_drift, numeric_drift
+from appliance.registry.versions import get_version
 from appliance.release.canary import graduate, withdraw
 from appliance.store import alert_queries as aq
+from appliance.store import canary_queries as cq
 from appliance.store import registry_queries as q
 
 MIN_LABELS = 30
@@ -42,19 +47,14 @@ def analyse(ctx: AppContext, model_name: str, errors: tuple[tuple[int, int], tup
         return None
     policy = ctx.config.canary.policy_for(model_name)
     now = now or utc_now()
-    since = ctx.store.scalar("SELECT max(changed_at) FROM deployments WHERE model_name = ? AND alias = 'canary' "
-                             "AND to_version = ?", [model_name, canary])
+    since = cq.canary_since(ctx.store, model_name, canary)
     base = {"model": model_name, "canary": canary, "champion": champion, "since": since}
-    rows = ctx.store.rows(
-        "SELECT version, request_id, any_value(latency_ms) AS latency_ms, list(score) AS scores, "
-        "list(prediction) AS predictions FROM prediction_log WHERE model_name = ? AND route IN ('champion', 'canary') "
-        "AND logged_at >= ? AND logged_at < ? AND version IN (?, ?) GROUP BY version, request_id",
-        [model_name, since, now, canary, champion])
+    rows = cq.answered(ctx.store, model_name, (canary, champion), since, now)
     by_version = {v: [r for r in rows if r["version"] == v] for v in (canary, champion)}
     if (now - since).total_seconds() < policy.min_seconds or len(by_version[canary]) < policy.min_requests:
         return {**base, "status": "waiting", "canary_requests": len(by_version[canary]), "checks": []}
     checks = [_latency(by_version, canary, champion, policy.max_latency_p95_ratio),
-              _scores(by_version, canary, champion, policy.max_score_psi)]
+              *_outputs(ctx, model_name, by_version, canary, champion, policy.max_score_psi)]
     if errors is not None:
         (c_ok, c_err), (h_ok, h_err) = errors
         increase = c_err / max(c_ok + c_err, 1) - h_err / max(h_ok + h_err, 1)
@@ -111,6 +111,50 @@ def _latency(by_version: dict[int, list[dict[str, Any]]], canary: int, champion:
             "canary_p95_ms": ours, "champion_p95_ms": theirs}
 
 
+def _outputs(ctx: AppContext, model_name: str, by_version: dict[int, list[dict[str, Any]]], canary: int,
+             champion: int, limit: float) -> list[dict[str, Any]]:
+    """The checks of what the versions answered: score PSI, or (multiclass) class and probability PSI."""
+    classes: dict[int, list[str]] = {v: list(get_version(ctx.store, model_name, v).get("classes") or [])
+                                     for v in (canary, champion)}
+    if not classes[canary] or not classes[champion]:
+        return [_scores(by_version, canary, champion, limit)]
+    answers = {v: _class_answers(by_version[v], classes[v]) for v in (canary, champion)}
+    if not answers[champion][0]:
+        return [{"check": name, "value": None, "limit": limit, "ok": None,
+                 "note": "inconclusive: no champion traffic to compare with"}
+                for name in ("class_psi", "probability_psi")]
+    return [_class_psi(answers[champion][0], answers[canary][0], limit),
+            _probability_psi(answers[champion][1], answers[canary][1], limit)]
+
+
+def _class_answers(rows: list[dict[str, Any]], classes: list[str]) -> tuple[list[str], dict[str, np.ndarray]]:
+    """(the predicted class name of every scored row, each class's probabilities by name)."""
+    chosen = [classes[int(p)] for r in rows for p in r["predictions"] if p is not None]
+    matrix = [p for r in rows for p in r["probabilities"] if p is not None]
+    table = np.asarray(matrix, dtype=np.float64).reshape(len(matrix), len(classes))
+    return chosen, {name: table[:, code] for code, name in enumerate(classes)}
+
+
+def _class_psi(champion: list[str], canary: list[str], limit: float) -> dict[str, Any]:
+    drift = categorical_drift(champion, canary)
+    shares = {b.label: {"champion": b.reference_share, "canary": b.current_share} for b in drift.top_bins}
+    return {"check": "class_psi", "value": drift.psi, "limit": limit, "ok": drift.psi <= limit,
+            "chi2_pvalue": drift.chi2_pvalue, "moved": shares}
+
+
+def _probability_psi(champion: dict[str, np.ndarray], canary: dict[str, np.ndarray],
+                     limit: float) -> dict[str, Any]:
+    """The largest PSI of one class's probability (classes both versions have, with rows on both)."""
+    found = {name: numeric_drift(champion[name], canary[name]).psi for name in champion
+             if name in canary and len(champion[name]) and len(canary[name])}
+    if not found:
+        return {"check": "probability_psi", "value": None, "limit": limit, "ok": None,
+                "note": "inconclusive: no class probabilities to compare"}
+    worst = max(found, key=found.__getitem__)
+    return {"check": "probability_psi", "value": found[worst], "limit": limit, "ok": found[worst] <= limit,
+            "class": worst, "per_class": found}
+
+
 def _scores(by_version: dict[int, list[dict[str, Any]]], canary: int, champion: int, limit: float) -> dict[str, Any]:
     def values(v: int) -> np.ndarray:
         found = [s if s is not None else p for r in by_version[v] for s, p in zip(r["scores"], r["predictions"])]
@@ -130,10 +174,10 @@ def _outcome(ctx: AppContext, model: str, canary: int, champion: int, since: dat
     found = metrics_of_versions(ctx, model, [canary, champion], since, now, MIN_LABELS)
     if canary not in found or champion not in found:
         return None
-    key = "roc_auc" if "roc_auc" in found[canary] else "mae"
-    ours, theirs = found[canary].get(key), found[champion].get(key)
+    key = next((k for k in ("roc_auc", "mae", "accuracy") if k in found[canary]), None)
+    ours, theirs = (found[canary].get(key), found[champion].get(key)) if key else (None, None)
     if ours is None or theirs is None:
         return None
-    drop = theirs - ours if key == "roc_auc" else ours - theirs
-    return {"check": f"{key}_drop" if key == "roc_auc" else "mae_rise", "value": drop, "limit": limit,
+    drop = ours - theirs if key == "mae" else theirs - ours
+    return {"check": "mae_rise" if key == "mae" else f"{key}_drop", "value": drop, "limit": limit,
             "ok": drop <= limit}

@@ -73,6 +73,8 @@ def _drift(drift: dict[str, Any]) -> list[Observation]:
             found.append(Observation("drift", "unseen_share", name, d["unseen_share"]))
         if d.get("missing_ref") is not None and d.get("missing_cur") is not None:
             found.append(Observation("drift", "missing_increase", name, d["missing_cur"] - d["missing_ref"]))
+        if d.get("mean_shift") is not None:  # a multiclass version: a class's mean probability, window - reference
+            found.append(Observation("drift", "mean_shift", name, d["mean_shift"]))
     return found
 
 

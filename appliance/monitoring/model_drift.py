@@ -1,6 +1,9 @@
 """Drift of a served version: its training rows (the reference) against the inputs and scores it
 answered in a recent window of the prediction log, per feature, per segment and for its predictions.
-Results are stored in `drift_runs`, `drift_results` and `drift_explanations`."""
+Results are stored in `drift_runs`, `drift_results` and `drift_explanations`.
+
+The predictions compared are the score (binary, regression) or, for a multiclass version, the
+predicted class and each class's probability (appliance/monitoring/class_outputs.py)."""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from appliance.clock import utc_now
 from appliance.context import AppContext
 from appliance.contracts.features import NUMERIC, Feature, features_from_json, model_input
 from appliance.errors import RegistryError
+from appliance.monitoring.class_outputs import mean_shift, output_features, reference_frame, window_frame
 from appliance.monitoring.drift import Bands, ColumnDrift
 from appliance.monitoring.profile import CategoricalProfile, NumericProfile, Profile
 from appliance.monitoring.reference import find_profiles, store_profiles
@@ -39,9 +43,11 @@ def check_model_drift(ctx: AppContext, model_name: str, window: str, *, version:
         raise RegistryError(f"model '{model_name}' has no champion; pass --version N")
     row = get_version(ctx.store, model_name, number)
     features = features_from_json(row["features"])
+    classes = classes_of(row)
+    outputs = output_features(classes)
     end = utc_now()
     start = end - span
-    current = dq.window_inputs(ctx.store, model_name, number, start, end, [f.name for f in features])
+    current = window_rows(ctx, row, start, end, features)
     if current.height == 0:
         raise RegistryError(f"{model_name} v{number} answered no requests in the last {window}; "
                             "nothing to compare (choose a longer --window)")
@@ -49,57 +55,82 @@ def check_model_drift(ctx: AppContext, model_name: str, window: str, *, version:
         profiles, reference_name = training_profiles(ctx, row, features), "training"
     else:
         reference_start = start - parse_window(reference_window)
-        reference = dq.window_inputs(ctx.store, model_name, number, reference_start, start, [f.name for f in features])
+        reference = window_rows(ctx, row, reference_start, start, features)
         reference_name = f"window {reference_start:%Y-%m-%d %H:%M} .. {start:%Y-%m-%d %H:%M}"
         if reference.height == 0:
             raise RegistryError(f"{model_name} v{number} answered no requests in the {reference_window} before the "
                                 "window; nothing to compare with (choose another --reference-window)")
-        profiles = profiles_of(reference, features, row["segments"])
+        profiles = profiles_of(reference, features, row["segments"], outputs)
     configured = ctx.config.monitoring.bands_for(model_name)
     bands = Bands(configured.psi_warning, configured.psi_critical, configured.js_warning, configured.js_critical)
-    whole = _drift_all(profiles, current, features, bands, None)
-    segments = _segments(profiles, current, features, row["segments"], bands)
+    whole = _drift_all(profiles, current, features, bands, None, outputs)
+    segments = _segments(profiles, current, features, row["segments"], bands, outputs)
+    shifts = _mean_shifts(profiles, current, outputs) if classes else {}
     worst = max((d.verdict for d in [*whole.values(), *(d for _, _, _, d in segments)]), key=ORDER.__getitem__)
     run = dict(model_name=model_name, version=number, reference=reference_name, window_start=start, window_end=end,
                current_rows=current.height, reference_rows=profiles[PREDICTION].rows, verdict=worst, computed_at=end,
                computed_by=actor)
     with ctx.store.transaction():
         run_id = dq.insert_run(ctx.store, run)
-        rows = [r for name, d in whole.items() for r in _rows(run_id, run, name, None, None, d)]
+        rows = [r for name, d in whole.items() for r in _rows(run_id, run, name, None, None, d, shifts.get(name))]
         rows += [r for column, value, name, d in segments for r in _rows(run_id, run, name, column, value, d)]
         dq.insert_results(ctx.store, rows)
         for name, d in whole.items():
-            dq.insert_explanation(ctx.store, run_id, name, None, None, d.as_dict())
+            dq.insert_explanation(ctx.store, run_id, name, None, None, {**d.as_dict(), **shifts.get(name, {})})
     return {"run_id": run_id, **{k: v for k, v in run.items() if k not in ("computed_by",)},
-            "features": {name: d.as_dict() for name, d in whole.items()},
+            **({"classes": classes} if classes else {}),
+            "features": {name: {**d.as_dict(), **shifts.get(name, {})} for name, d in whole.items()},
             "segments": [{"column": c, "value": v, "feature": n, "psi": d.psi, "js": d.js, "verdict": d.verdict}
                          for c, v, n, d in segments if d.verdict != "ok"]}
 
 
+def classes_of(row: dict[str, Any]) -> list[str] | None:
+    """A multiclass version's class names (the order of its probability columns); None otherwise."""
+    return list(row["classes"]) if row["task"] == "multiclass" and row.get("classes") else None
+
+
+def window_rows(ctx: AppContext, row: dict[str, Any], start: Any, end: Any, features: list[Feature],
+           sample: int | None = None) -> pl.DataFrame:
+    """The inputs and outputs the version answered in [start, end), with its drift's output columns."""
+    classes = classes_of(row)
+    found = dq.window_inputs(ctx.store, row["model_name"], int(row["version"]), start, end,
+                             [f.name for f in features], sample=sample, classes=classes is not None)
+    return window_frame(found, classes) if classes else found
+
+
 def _reference(ctx: AppContext, row: dict[str, Any], features: list[Feature]) -> pl.DataFrame:
-    """The version's training rows (before its holdout), typed as model input, with its scores."""
+    """The version's training rows (before its holdout), typed as model input, with its outputs: the
+    score, or (multiclass) the predicted class and each class's probability."""
     frame = load_snapshot(ctx.home.root / row["snapshot_path"], row["time_column"])
     training = frame.filter(pl.col(row["time_column"]) < row["holdout_start"])
     inputs = model_input(training, features)
     scores = scores_of(load_version_model(ctx, row), row["task"], inputs)
-    if scores.ndim == 2:  # multiclass: the chosen class's probability, the score its log rows keep
-        scores = scores.max(axis=1)
+    classes = classes_of(row)
+    if classes:
+        return pl.concat([inputs, reference_frame(np.asarray(scores), classes)], how="horizontal")
     return inputs.with_columns(pl.Series(PREDICTION, scores))
 
 
 def training_profiles(ctx: AppContext, row: dict[str, Any], features: list[Feature]) -> dict[str, Profile]:
-    """The version's stored reference profile, built from its training rows on first use."""
+    """The version's stored reference profile, built from its training rows on first use (and again when
+    a stored one lacks an output column the check compares)."""
+    outputs = output_features(classes_of(row))
     found = find_profiles(ctx, row["model_name"], int(row["version"]))
-    if found is not None:
+    if found is not None and all(_fits(found.get(f.name), f) for f in outputs):
         return found
-    profiles = profiles_of(_reference(ctx, row, features), features, row["segments"])
+    profiles = profiles_of(_reference(ctx, row, features), features, row["segments"], outputs)
     store_profiles(ctx, row["model_name"], int(row["version"]), profiles)
     return profiles
 
 
-def profiles_of(reference: pl.DataFrame, features: list[Feature], segment_columns: list[str]) -> dict[str, Profile]:
-    """Profiles of every feature and the prediction, whole and per segment value (with enough rows)."""
-    columns = [f for f in features if f.name in reference.columns] + [Feature(PREDICTION, NUMERIC)]
+def _fits(profile: Profile | None, feature: Feature) -> bool:
+    return isinstance(profile, NumericProfile if feature.kind == NUMERIC else CategoricalProfile)
+
+
+def profiles_of(reference: pl.DataFrame, features: list[Feature], segment_columns: list[str],
+                outputs: list[Feature] | None = None) -> dict[str, Profile]:
+    """Profiles of every feature and output, whole and per segment value (with enough rows)."""
+    columns = [f for f in features if f.name in reference.columns] + (outputs or output_features(None))
     found = {f.name: _profile(reference, f) for f in columns}
     for column in segment_columns:
         if column not in reference.columns:
@@ -124,9 +155,9 @@ def _profile(frame: pl.DataFrame, feature: Feature) -> Profile:
 
 
 def _drift_all(profiles: dict[str, Profile], current: pl.DataFrame, features: list[Feature], bands: Bands,
-               segment: tuple[str, str] | None) -> dict[str, ColumnDrift]:
+               segment: tuple[str, str] | None, outputs: list[Feature]) -> dict[str, ColumnDrift]:
     found = {}
-    for feature in [*features, Feature(PREDICTION, NUMERIC)]:
+    for feature in [*features, *outputs]:
         key = feature.name if segment is None else segment_key(*segment, feature.name)
         profile = profiles.get(key)
         if profile is None or feature.name not in current.columns:
@@ -144,8 +175,19 @@ def _floats(series: pl.Series) -> np.ndarray:
     return series.cast(pl.Float64).fill_null(float("nan")).to_numpy()
 
 
+def _mean_shifts(profiles: dict[str, Profile], current: pl.DataFrame,
+                 outputs: list[Feature]) -> dict[str, dict[str, float | None]]:
+    """Each class's mean probability in the reference and in the window."""
+    found = {}
+    for feature in outputs:
+        profile = profiles.get(feature.name)
+        if isinstance(profile, NumericProfile) and feature.name in current.columns:
+            found[feature.name] = mean_shift(profile.sorted_values, _floats(current[feature.name]))
+    return found
+
+
 def _segments(profiles: dict[str, Profile], current: pl.DataFrame, features: list[Feature],
-              segment_columns: list[str], bands: Bands) -> list[tuple[str, str, str, ColumnDrift]]:
+              segment_columns: list[str], bands: Bands, outputs: list[Feature]) -> list[tuple[str, str, str, ColumnDrift]]:
     found = []
     for column in segment_columns:
         if column not in current.columns:
@@ -155,15 +197,16 @@ def _segments(profiles: dict[str, Profile], current: pl.DataFrame, features: lis
                     not in profiles:
                 continue
             others = [f for f in features if f.name != column]
-            for name, drift in _drift_all(profiles, cur, others, bands, (column, str(value))).items():
+            for name, drift in _drift_all(profiles, cur, others, bands, (column, str(value)), outputs).items():
                 found.append((column, str(value), name, drift))
     return sorted(found, key=lambda item: (item[0], item[1]))
 
 
 def _rows(run_id: int, run: dict[str, Any], feature: str, column: str | None, value: str | None,
-          drift: ColumnDrift) -> list[tuple[Any, ...]]:
-    metrics = {"psi": drift.psi, "js": drift.js, "ks_stat": drift.ks_stat, "ks_pvalue": drift.ks_pvalue,
+          drift: ColumnDrift, shift: dict[str, float | None] | None = None) -> list[tuple[Any, ...]]:
+    metrics: dict[str, float | None] = {"psi": drift.psi, "js": drift.js, "ks_stat": drift.ks_stat, "ks_pvalue": drift.ks_pvalue,
                "chi2_pvalue": drift.chi2_pvalue, "missing_ref": drift.missing_ref, "missing_cur": drift.missing_cur,
-               "unseen_share": drift.unseen_share if drift.kind == "categorical" else None}
+               "unseen_share": drift.unseen_share if drift.kind == "categorical" else None,
+               "mean_shift": (shift or {}).get("mean_shift")}
     return [(run_id, run["model_name"], run["version"], run["window_start"], run["window_end"], feature, column, value,
              metric, metric_value, drift.verdict) for metric, metric_value in metrics.items() if metric_value is not None]

@@ -81,9 +81,27 @@ def _metrics(labelled: pl.DataFrame, task: str) -> dict[str, float | None]:
         predicted = labelled["prediction"].to_numpy().astype(np.float64)
         return {"roc_auc": roc_auc(y.astype(int), scores), "accuracy": float(np.mean(predicted == y)),
                 "brier": float(np.mean((scores - y) ** 2)), "positive_rate": float(np.mean(y))}
+    if task == "multiclass":
+        return _multiclass_metrics(labelled)
     predicted = labelled["prediction"].to_numpy().astype(np.float64)
     error = predicted - y
     return {"mae": float(np.mean(np.abs(error))), "rmse": float(np.sqrt(np.mean(error ** 2)))}
+
+
+def _multiclass_metrics(labelled: pl.DataFrame) -> dict[str, float | None]:
+    """Accuracy, log loss and each labelled class's recall. `prediction` and `label_value` are both positions
+    in the answering version's classes, so they compare row by row; recall is keyed by the class's name."""
+    from appliance.training.multiclass_metrics import EPSILON
+
+    y = labelled["label_value"].to_numpy().astype(np.intp)
+    hit = labelled["prediction"].to_numpy().astype(np.intp) == y
+    chosen = np.array([row[code] for row, code in zip(labelled["probabilities"].to_list(), y)], dtype=np.float64)
+    found: dict[str, float | None] = {"accuracy": float(np.mean(hit)),
+                                      "log_loss": float(-np.mean(np.log(np.clip(chosen, EPSILON, 1.0))))}
+    names = labelled["label"].to_numpy()
+    for name in sorted(set(names)):
+        found[f"recall:{name}"] = float(np.mean(hit[names == name]))
+    return found
 
 
 def metrics_of_versions(ctx: AppContext, model_name: str, versions: list[int], start: datetime, end: datetime,

@@ -202,10 +202,16 @@ def _convert_audited(ctx: AppContext, model_name: str, file: Path, data: bytes, 
 
 def model_classes(model: Any, spec: Any, file: Path) -> list[str]:
     """A multiclass model's classes as text, in the order of its probability columns (the spec's
-    `classes`, when it names them, must be exactly these)."""
+    `classes`, when it names them, must be exactly these). A model fitted on class positions 0..k-1,
+    as Vigil trains, takes its names from the spec's `classes` of the same count (names that are not
+    themselves such positions, which would be ambiguous)."""
     classes = [("true" if c else "false") if isinstance(c, bool) else str(c) for c in getattr(model, "classes_", [])]
     if len(classes) < 3 or len(set(classes)) != len(classes):
         raise ArtifactError(f"{file.name} has classes {classes}; a multiclass model needs at least 3 distinct ones")
+    positions = [str(i) for i in range(len(classes))]
+    if spec.classes is not None and classes == positions and not set(spec.classes) & set(positions) \
+            and len(spec.classes) == len(classes):
+        return list(spec.classes)
     if spec.classes is not None and list(spec.classes) != classes:
         raise ArtifactError(f"{file.name} has classes {classes} (in its probability order); the spec lists "
                             f"{list(spec.classes)}; make them the same")

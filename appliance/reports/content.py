@@ -1,7 +1,8 @@
 """What a model's report says about a window, as plain data (no HTML): traffic and latency per time
 bucket, drift of every feature against the champion's training rows with the histograms of those that
-moved, the score distribution, outcome metrics per bucket, and the alerts, incidents and releases
-of the window.
+moved, the score distribution (multiclass: the predicted-class distribution and each class's
+probability), the champion's holdout metrics (multiclass: per class and its confusion matrix),
+outcome metrics per bucket, and the alerts, incidents and releases of the window.
 
 Drift is computed afresh for the report on a uniform sample of at most `DRIFT_SAMPLE_ROWS` rows
 answered by the champion in the window (stated in the report when sampled); the checks of the
@@ -17,11 +18,10 @@ import numpy as np
 
 from appliance.clock import utc_now
 from appliance.context import AppContext
-from appliance.contracts.features import NUMERIC, Feature, features_from_json
+from appliance.contracts.features import features_from_json
 from appliance.monitoring.drift import Bands
 from appliance.monitoring.windows import parse_window
 from appliance.registry.versions import get_version, require_model
-from appliance.store import drift_queries as dq
 from appliance.store import registry_queries as q
 from appliance.store import report_queries as rpq
 from appliance.store import rollup_queries as rq
@@ -57,6 +57,7 @@ def report_content(ctx: AppContext, model_name: str, window: str, *, now: dateti
         "bucket": bucket, "generated_at": utc_now(), "aliases": aliases, "champion": champion,
         "traffic": traffic, "latency": rq.latency_percentiles(ctx.store, model_name, start, end, upto),
         "drift": _drift(ctx, model_name, int(champion), start, end) if champion is not None else None,
+        "holdout": _holdout(ctx, model_name, int(champion)) if champion is not None else None,
         "outcomes": outcome_report(ctx, model_name, window, bucket),
         "alerts": rpq.alerts_in(ctx.store, model_name, start, end),
         "incidents": rpq.incidents_in(ctx.store, model_name, start, end),
@@ -65,22 +66,26 @@ def report_content(ctx: AppContext, model_name: str, window: str, *, now: dateti
 
 
 def _drift(ctx: AppContext, model_name: str, version: int, start: datetime, end: datetime) -> dict[str, Any]:
-    from appliance.monitoring.model_drift import PREDICTION, training_profiles, values_for
+    from appliance.monitoring.class_outputs import mean_shift, output_features, probability_column
+    from appliance.monitoring.model_drift import PREDICTION, classes_of, training_profiles, values_for, window_rows
+    from appliance.monitoring.profile import NumericProfile
 
     row = get_version(ctx.store, model_name, version)
     features = features_from_json(row["features"])
-    current = dq.window_inputs(ctx.store, model_name, version, start, end, [f.name for f in features],
-                               sample=DRIFT_SAMPLE_ROWS)
+    classes = classes_of(row)
+    outputs = output_features(classes)
+    class_of = {probability_column(c): c for c in classes or []}
+    current = window_rows(ctx, row, start, end, features, sample=DRIFT_SAMPLE_ROWS)
     answered = rpq.answered_rows(ctx.store, model_name, version, start, end)
     found: dict[str, Any] = {"version": version, "answered_rows": answered, "rows": current.height,
                              "sampled": current.height < answered, "features": [], "histograms": [],
-                             "scores": None}
+                             "scores": None, "classes": classes, "probabilities": []}
     if current.height == 0:
         return found
     configured = ctx.config.monitoring.bands_for(model_name)
     bands = Bands(configured.psi_warning, configured.psi_critical, configured.js_warning, configured.js_critical)
     profiles = training_profiles(ctx, row, features)
-    for feature in [*features, Feature(PREDICTION, NUMERIC)]:
+    for feature in [*features, *outputs]:
         profile = profiles.get(feature.name)
         if profile is None or feature.name not in current.columns:
             continue
@@ -95,12 +100,28 @@ def _drift(ctx: AppContext, model_name: str, version: int, start: datetime, end:
         if feature.name == PREDICTION:
             found["scores"] = {**entry, **histogram}
             continue
+        if feature.name in class_of:  # multiclass: one class's probability
+            mean = mean_shift(profile.sorted_values, values) if isinstance(profile, NumericProfile) else {}
+            found["probabilities"].append({**entry, **mean, "class": class_of[feature.name]})
+            continue
         found["features"].append(entry)
         if drift.verdict != "ok":
             found["histograms"].append(histogram)
     found["features"].sort(key=lambda e: -e["psi"])
     found["histograms"] = sorted(found["histograms"], key=lambda h: -h["psi"])[:MAX_HISTOGRAMS]
     return found
+
+
+def _holdout(ctx: AppContext, model_name: str, version: int) -> dict[str, Any]:
+    """The champion's holdout metrics, grouped: overall values, per class and the confusion matrix."""
+    from appliance.training.metric_groups import group_metrics
+
+    row = get_version(ctx.store, model_name, version)
+    metrics = {m["metric"]: m["value"] for m in q.metrics(ctx.store, model_name, version)
+               if m["segment_column"] is None}
+    groups = group_metrics(metrics, row.get("classes") if row["task"] == "multiclass" else None)
+    return {"version": version, "task": row["task"], "holdout_rows": row["holdout_rows"], "overall": groups.overall,
+            "classes": groups.classes, "per_class": groups.per_class, "confusion": groups.confusion}
 
 
 def _shares(values: np.ndarray) -> list[float]:

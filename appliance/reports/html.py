@@ -36,7 +36,7 @@ def render(content: dict[str, Any]) -> str:
     body = [f"<h1>{escape(title)}</h1>",
             f'<p class="meta">{_when(c["window_start"])} to {_when(c["window_end"])} UTC · champion '
             f"{_version(c['champion'])} · {_aliases(c['aliases'])} · generated {_when(c['generated_at'])} UTC</p>",
-            _cards(c), _traffic(c), _drift(c), _scores(c), _outcomes(c), _alerts(c), _releases(c),
+            _cards(c), _traffic(c), _drift(c), _scores(c), _holdout(c), _outcomes(c), _alerts(c), _releases(c),
             '<footer>Written by <code>vigil report</code>. Every number comes from the store; the same data answers SQL '
             "through <code>vigil sql</code> (tables <code>prediction_log</code>, <code>request_rollups</code>, "
             "<code>drift_results</code>, <code>alerts</code>, <code>incidents</code>, <code>version_releases</code>)."
@@ -45,6 +45,10 @@ def render(content: dict[str, Any]) -> str:
             '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
             f"<title>{escape(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n<main>\n"
             + "\n".join(body) + "\n</main>\n</body>\n</html>\n")
+
+
+OUTCOME_METRICS = {"binary": ("roc_auc", "accuracy", "brier"), "regression": ("mae", "rmse"),
+                   "multiclass": ("accuracy", "log_loss")}
 
 
 def _when(at: datetime | None) -> str:
@@ -157,8 +161,11 @@ def _drift(c: dict[str, Any]) -> str:
 
 
 def _scores(c: dict[str, Any]) -> str:
+    drift = c["drift"] or {}
+    if drift.get("classes"):
+        return _classes(drift)
     parts = ["<h2>Prediction scores</h2>"]
-    scores = (c["drift"] or {}).get("scores")
+    scores = drift.get("scores")
     if not scores:
         return "\n".join(parts + [_empty("No scored rows in the window.")])
     parts.append(histogram("scores", f"Score distribution: training vs window, PSI {scores['psi']:.3f} "
@@ -167,10 +174,49 @@ def _scores(c: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
+def _classes(drift: dict[str, Any]) -> str:
+    """A multiclass champion's predictions: the predicted-class mix and each class's probability."""
+    parts = ["<h2>Predicted classes</h2>"]
+    scores = drift.get("scores")
+    if not scores:
+        return "\n".join(parts + [_empty("No scored rows in the window.")])
+    parts.append(histogram("classes", f"Predicted classes: training vs window, PSI {scores['psi']:.3f} "
+                                      f"({scores['verdict']})", scores["labels"], scores["reference"],
+                           scores["current"]))
+    parts.append(_table(["class", "mean probability (train)", "mean probability (window)", "shift", "PSI", "JS",
+                         "verdict"],
+                        [[p["class"], p.get("mean_reference"), p.get("mean_current"), p.get("mean_shift"), p["psi"],
+                          p["js"], _verdict(p["verdict"])] for p in drift.get("probabilities", [])],
+                        numeric=(1, 2, 3, 4, 5)))
+    return "\n".join(parts)
+
+
+def _holdout(c: dict[str, Any]) -> str:
+    """The champion's holdout metrics; for multiclass, precision and recall per class and the confusion matrix."""
+    parts = ["<h2>Champion's holdout metrics</h2>"]
+    h = c.get("holdout")
+    if not h:
+        return "\n".join(parts + [_empty("The model has no champion.")])
+    parts.append(f"<p>{_version(h['version'])} on its {h['holdout_rows']:,} holdout rows, when it was registered.</p>")
+    parts.append(_table(list(h["overall"]), [list(h["overall"].values())], numeric=tuple(range(len(h["overall"])))))
+    if h["classes"]:
+        parts.append(_table(["class", "precision", "recall"],
+                            [[name, h["per_class"][name]["precision"], h["per_class"][name]["recall"]]
+                             for name in h["classes"]], numeric=(1, 2)))
+    if h["confusion"]:
+        parts.append("<p>Confusion matrix: rows are the true class, columns the predicted class (holdout rows).</p>")
+        parts.append(_table(["true class ↓ predicted →", *h["classes"]],
+                            [[name, *[None if v is None else int(v) for v in row]]
+                             for name, row in zip(h["classes"], h["confusion"])],
+                            numeric=tuple(range(1, len(h["classes"]) + 1))))
+    return "\n".join(parts)
+
+
 def _outcomes(c: dict[str, Any]) -> str:
     o = c["outcomes"]
     parts = ["<h2>Outcomes</h2>"]
-    metric = "roc_auc" if o["task"] == "binary" else "mae"
+    names = list(OUTCOME_METRICS.get(o["task"], ("mae", "rmse")))
+    metric = names[0]
     buckets = o["buckets"]
     if not any(b["labelled"] for b in buckets):
         parts.append(_empty("No labels arrived for predictions of the window."))
@@ -179,14 +225,13 @@ def _outcomes(c: dict[str, Any]) -> str:
                                 [Series(metric, [(b["start"], (b.get("metrics") or {}).get(metric)) for b in buckets]),
                                  Series("coverage", [(b["start"], b["coverage"]) for b in buckets])],
                                 c["window_start"], c["window_end"],
-                                y_max=1.0 if metric == "roc_auc" else None))
+                                y_max=1.0 if metric in ("roc_auc", "accuracy") else None))
     rows = []
     for name, summary in (("all", o["overall"]), ("audit samples", o["audit_samples"]),
                           ("not audit samples", o["not_audit_samples"])):
         metrics = summary.get("metrics") or {}
-        rows.append([name, summary["answered"], summary["labelled"], summary["coverage"], *[
-            metrics.get(m) for m in (("roc_auc", "accuracy", "brier") if o["task"] == "binary" else ("mae", "rmse"))]])
-    names = ["roc_auc", "accuracy", "brier"] if o["task"] == "binary" else ["mae", "rmse"]
+        rows.append([name, summary["answered"], summary["labelled"], summary["coverage"],
+                     *[metrics.get(m) for m in names]])
     parts.append(_table(["rows", "answered", "labelled", "coverage", *names], rows,
                         numeric=tuple(range(1, 4 + len(names)))))
     return "\n".join(parts)

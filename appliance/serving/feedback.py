@@ -20,31 +20,34 @@ class FeedbackRecorder:
         self._store = store
         self._lock = threading.Lock()
 
-    def record(self, model_name: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """One result per item: recorded, unchanged, updated, or why it was not recorded."""
+    def record(self, model_name: str, items: list[dict[str, Any]], *, listed: bool = True) -> list[dict[str, Any]]:
+        """One result per item: recorded, unchanged, updated, or why it was not recorded.
+
+        A multiclass label that is not a class of the version that answered is a 400 for the whole body
+        (naming each such item's field, `labels[i].label`, or `label` when the body is one label), and
+        nothing is recorded."""
         parsed = [_parse(i, item) for i, item in enumerate(items)]
         with self._lock, self._store.transaction():
             ids = sorted({p["request_id"] for p in parsed if "request_id" in p})
             logged = pq.logged_rows(self._store, ids)
-            versions = _positive_classes(self._store, model_name)
+            model = _model_labels(self._store, model_name)
+            if model["task"] == "multiclass":
+                model["classes"] = pq.answering_classes(self._store, ids)
+                _check_classes(model_name, parsed, logged, model["classes"], listed)
             keys = [(p["request_id"], p["row_index"]) for p in parsed if "request_id" in p]
             before = pq.existing_labels(self._store, keys)
-            return [self._one(model_name, p, logged, versions, before) for p in parsed]
+            return [self._one(model_name, p, logged, model, before) for p in parsed]
 
     def _one(self, model_name: str, item: dict[str, Any], logged: dict[str, tuple[str, int]],
-             positive: dict[str, Any], before: dict[tuple[str, int], str]) -> dict[str, Any]:
+             model: dict[str, Any], before: dict[tuple[str, int], str]) -> dict[str, Any]:
         if "problem" in item:
             return {"index": item["index"], "status": "invalid", "problem": item["problem"]}
         request_id, row = item["request_id"], item["row_index"]
         result: dict[str, Any] = {"index": item["index"], "request_id": request_id, "row_index": row}
-        found = logged.get(request_id)
-        if found is None:
-            return result | {"status": "unknown_request_id"}
-        if found[0] != model_name:
-            return result | {"status": "wrong_model", "problem": f"request was answered by model '{found[0]}'"}
-        if row >= found[1]:
-            return result | {"status": "unknown_row", "problem": f"the request had {found[1]} row(s)"}
-        converted = _label(item["label"], positive)
+        problem = _where_problem(model_name, item, logged)
+        if problem is not None:
+            return result | problem
+        converted = _label(item["label"], model, request_id)
         if isinstance(converted, str):
             return result | {"status": "invalid", "problem": converted}
         text, value = converted
@@ -53,6 +56,35 @@ class FeedbackRecorder:
             return result | {"status": "unchanged"}
         pq.upsert_label(self._store, request_id, row, model_name, text, value, utc_now())
         return result | {"status": "recorded" if previous is None else "updated"}
+
+
+def _where_problem(model_name: str, item: dict[str, Any], logged: dict[str, tuple[str, int]]) -> dict[str, Any] | None:
+    """Why a label cannot attach to a logged row (unknown id, another model's request, no such row), or None."""
+    found = logged.get(item["request_id"])
+    if found is None:
+        return {"status": "unknown_request_id"}
+    if found[0] != model_name:
+        return {"status": "wrong_model", "problem": f"request was answered by model '{found[0]}'"}
+    if item["row_index"] >= found[1]:
+        return {"status": "unknown_row", "problem": f"the request had {found[1]} row(s)"}
+    return None
+
+
+def _check_classes(model_name: str, parsed: list[dict[str, Any]], logged: dict[str, tuple[str, int]],
+                   classes: dict[str, list[str]], listed: bool) -> None:
+    """Refuse (400) the labels of answered rows that name no class of the answering version."""
+    problems = []
+    for item in parsed:
+        if "problem" in item or _where_problem(model_name, item, logged) is not None:
+            continue
+        text = _class_text(item["label"])
+        known = classes.get(item["request_id"], [])
+        if text is not None and text not in known:
+            field = f"labels[{item['index']}].label" if listed else "label"
+            problems.append({"field": field, "kind": "unknown_class",
+                             "problem": f"'{text}' is not a class of this model; its classes are {', '.join(known)}"})
+    if problems:
+        raise InvalidRequest(f"{problems[0]['field']}: {problems[0]['problem']}", problems, reason="unknown_class")
 
 
 def _parse(index: int, item: Any) -> dict[str, Any]:
@@ -71,32 +103,45 @@ def _parse(index: int, item: Any) -> dict[str, Any]:
     return {"index": index, "request_id": request_id, "row_index": row, "label": label}
 
 
-def _positive_classes(store: Store, model_name: str) -> dict[str, Any]:
+def _model_labels(store: Store, model_name: str) -> dict[str, Any]:
+    """The model's task and what its labels mean: the positive class (binary); multiclass labels are
+    checked against the classes of the version that answered each request."""
     row = store.row("SELECT m.task, any_value(v.positive_class) AS positive FROM models m "
                     "LEFT JOIN model_versions v ON v.model_name = m.name WHERE m.name = ? GROUP BY m.task",
                     [model_name])
     if row is None:
         raise InvalidRequest(f"no model named '{model_name}'", [
             {"field": "model", "problem": "unknown model", "kind": "unknown_model"}], status=404)
-    if row["task"] not in ("binary", "regression"):  # outcome metrics read labels of these two kinds so far
-        raise InvalidRequest(f"model '{model_name}' is a {row['task']} model; labels for {row['task']} models are "
-                             "not accepted yet", [{"field": "model", "problem": f"labels for {row['task']} models "
-                                                   "are not accepted yet", "kind": "unsupported_task"}], status=422)
     return {"task": row["task"], "positive": row["positive"]}
 
 
-def _label(label: Any, positive: dict[str, Any]) -> tuple[str, float] | str:
-    if positive["task"] == "regression":
+def _class_text(label: Any) -> str | None:
+    """A multiclass label as its class name: text, or an integer for classes named by numbers; None otherwise."""
+    if isinstance(label, str) or (isinstance(label, int) and not isinstance(label, bool)):
+        return str(label)
+    return None
+
+
+def _label(label: Any, model: dict[str, Any], request_id: str) -> tuple[str, float] | str:
+    """(label as text, label value) or why the label is invalid. The value is 1/0 for binary models (the
+    positive class or not), the number for regression, and the class's position in the answering
+    version's classes for multiclass (as `prediction` is logged)."""
+    if model["task"] == "regression":
         if isinstance(label, bool) or not isinstance(label, (int, float)) or not math.isfinite(label):
             return "a regression label must be a finite number"
         return str(label), float(label)
+    if model["task"] == "multiclass":
+        text = _class_text(label)
+        if text is None:
+            return "a multiclass label must be a class name (text, or an integer)"
+        return text, float(model["classes"][request_id].index(text))
     if isinstance(label, bool):
         text = "true" if label else "false"
     elif isinstance(label, (str, int)) and not isinstance(label, float):
         text = str(label)
     else:
         return "a binary label must be text, an integer or a boolean"
-    return text, 1.0 if text == positive["positive"] else 0.0
+    return text, 1.0 if text == model["positive"] else 0.0
 
 
 def parse_body(body: Any) -> list[Any]:

@@ -76,6 +76,20 @@ def logged_rows(store: Store, request_ids: list[str]) -> dict[str, tuple[str, in
     return {request_id: (model, int(count)) for request_id, model, count in rows}
 
 
+def answering_classes(store: Store, request_ids: list[str]) -> dict[str, list[str]]:
+    """request_id → the classes of the version that answered it (multiclass versions only)."""
+    if not request_ids:
+        return {}
+    rows = store.execute(
+        "SELECT p.request_id, any_value(v.classes) FROM prediction_log p JOIN model_versions v "
+        "ON v.model_name = p.model_name AND v.version = p.version "
+        "WHERE p.request_id IN (SELECT unnest(?::VARCHAR[])) AND p.route <> 'shadow' AND v.classes IS NOT NULL "
+        "GROUP BY p.request_id",
+        [request_ids],
+    )
+    return {request_id: list(classes) for request_id, classes in rows}
+
+
 def existing_labels(store: Store, keys: list[tuple[str, int]]) -> dict[tuple[str, int], str]:
     if not keys:
         return {}

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.markup import escape
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Footer, Label, Markdown, Static
 
+from appliance.training.metric_groups import metric_lines
 from tui.base import DataScreen, refill, selected_key
 from tui.format import number, version, when
 from tui.header import StatusBar
@@ -23,6 +25,13 @@ def _origin(d: dict[str, Any]) -> str:
     if imported:
         return f"imported from the file {imported.get('file')} ({imported.get('format')})"
     return f"trained here{' (retrain: ' + d['retrain_trigger'] + ')' if d.get('retrain_trigger') else ''}"
+
+
+def _metrics(d: dict[str, Any]) -> list[str]:
+    """The holdout metrics: one line, or for a multiclass version the overall values, precision and
+    recall per class and the confusion matrix, one class a line."""
+    found = metric_lines(dict(sorted(d["metrics"].items())), d.get("classes"), number)
+    return [escape("metrics: " + found[0]), *(escape("  " + line) for line in found[1:])]
 
 
 class ModelScreen(DataScreen):
@@ -81,7 +90,7 @@ class ModelScreen(DataScreen):
             f"{' (dirty)' if d['spec_git_dirty'] else ''}  · artifact {d['artifact_sha256'][:12]}",
             _origin(d),
             f"cost: {d['cost_summary']}",
-            "metrics: " + "  ".join(f"{k} {number(v)}" for k, v in sorted(d["metrics"].items())),
+            *_metrics(d),
         ]
         comparison = d.get("comparison")
         if comparison and comparison.get("champion_version") is not None:
@@ -96,7 +105,8 @@ class ModelScreen(DataScreen):
         if gaps:
             lines.append("fairness: " + "; ".join(f"{g['attribute']} {g['metric'].replace('_', ' ')} {g['value']:.3f}"
                                                   for g in gaps))
-        worst = sorted((m for m in d["segment_metrics"] if m["metric"] in ("roc_auc", "mae")),
+        worst = sorted((m for m in d["segment_metrics"] if m["metric"] in ("roc_auc", "mae", "log_loss")
+                        and m["value"] is not None),
                        key=lambda m: m["value"] if m["metric"] == "roc_auc" else -m["value"])[:5]
         if worst:
             lines.append("weakest segments: " + "; ".join(
