@@ -9,8 +9,9 @@ set by `mlflow.sklearn.save_model(..., pyfunc_predict_fn=...)`): `predict` (the 
 classifier's labels (class names for a multiclass model, 1/0 for a binary one) or the regression values;
 `predict_proba` answers one list per row with every class's probability, in the order of the model's
 classes (a binary model's: `[1 - p, p]`, class 0 then class 1). MLflow fixes the function when the
-model is saved; Vigil serves one version for every client, so a client asks per request with
-`"params": {"predict_fn": "predict_proba"}`.
+model is saved: a version imported from such a model answers with that function by default, every
+other version with `predict`; a client may ask per request with `"params": {"predict_fn": ...}`.
+Other params are ignored, as MLflow's server ignores params a model does not take.
 """
 
 from __future__ import annotations
@@ -56,8 +57,8 @@ def invocations(service: "Service", request: Request) -> Response:
 def answer(service: "Service", request: Request, name: str, body: dict[str, Any]) -> Response:
     try:
         columns, where = _columns(body)
-        predict_fn = _predict_fn(body.get("params"))
-        if predict_fn == "predict_proba":
+        requested = _predict_fn(body.get("params"))
+        if requested == "predict_proba":
             _require_probabilities(service, name)
         request_id = request_ids.checked(request.headers.get("x-request-id"), "X-Request-Id")
         scored = service.scorer.score(name, columns, api="mlflow", where=where, request_id=request_id,
@@ -67,23 +68,23 @@ def answer(service: "Service", request: Request, name: str, body: dict[str, Any]
         return _mlflow_error(e)
     except VigilError as e:
         return _mlflow_error(e)
+    predict_fn = requested or scored.predict_fn
     predictions = _probabilities(scored) if predict_fn == "predict_proba" else _labels(scored)
     return json_response({"predictions": predictions}, headers=[("X-Model-Version", str(scored.version)),
                                                                 ("X-Request-Id", scored.request_id)])
 
 
-def _predict_fn(params: Any) -> str:
-    """The pyfunc function a request asks for: `predict` unless `params.predict_fn` names another."""
-    if params is None or params == {}:
-        return "predict"
+def _predict_fn(params: Any) -> str | None:
+    """The pyfunc function a request asks for with `params.predict_fn`, else None (the version's own:
+    `predict`, or what MLflow saved the model with). Other params are ignored, as MLflow's server
+    ignores params a model does not take."""
+    if params is None:
+        return None
     if not isinstance(params, dict):
         raise InvalidRequest("'params' must be an object", [
             {"field": "params", "problem": "must be an object", "kind": "invalid_body"}])
-    extra = sorted(set(params) - {"predict_fn"})
-    if extra:
-        raise InvalidRequest(f"unknown params {extra}; the only param is 'predict_fn' ({', '.join(PREDICT_FNS)})", [
-            {"field": f"params.{k}", "problem": "unknown param; the only param is 'predict_fn'",
-             "kind": "invalid_body"} for k in extra])
+    if "predict_fn" not in params:
+        return None
     chosen = params["predict_fn"]
     if chosen not in PREDICT_FNS:
         raise InvalidRequest(f"params.predict_fn {chosen!r} is not one of {', '.join(PREDICT_FNS)}", [

@@ -210,7 +210,10 @@ def _lineage(document: dict[str, Any], flavour: str, settings: dict[str, Any], r
     recorded = {key: _recorded(document.get(key), key, directory) for key in _RECORDED}
     serialization = "text" if flavour == "lightgbm" and relative.lower().endswith((".lgb", ".txt")) else \
         settings.get("serialization_format") or settings.get("model_format") or settings.get("save_format")
+    pyfunc = document["flavors"].get("python_function")
+    predict_fn = pyfunc.get("predict_fn") if isinstance(pyfunc, dict) else None
     return {**recorded, "flavor": flavour,
+            "predict_fn": predict_fn if predict_fn in ("predict", "predict_proba") else None,
             "library_version": _recorded(settings.get(_LIBRARY_VERSION[flavour]), "library_version", directory),
             "serialization": _recorded(serialization, "serialization", directory), "model_file": relative,
             "directory": str(directory), "mlmodel_sha256": hashlib.sha256(text).hexdigest(),

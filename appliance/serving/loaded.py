@@ -32,6 +32,7 @@ class LoadedVersion:
     fast: Callable[[Inputs], np.ndarray] | None = field(default=None, compare=False)
     engine: str = "pipeline"
     classes: tuple[str, ...] = ()  # multiclass: the class names, in the order of the probability columns
+    predict_fn: str = "predict"  # MLflow's pyfunc function for /invocations (a model from MLflow may say)
 
     def predict(self, inputs: Inputs, meter: CostMeter = METER) -> tuple[np.ndarray, np.ndarray | None]:
         """(predictions, scores): binary → (1/0 at the threshold, positive-class probability);

@@ -39,6 +39,7 @@ class Scored:
     flags: list[list[str]]
     audit_sample: bool = False
     classes: tuple[str, ...] = ()  # multiclass: names of the probability columns (predictions: positions)
+    predict_fn: str = "predict"  # what /invocations answers unless the request asks (LoadedVersion.predict_fn)
 
 
 class Scorer:
@@ -84,7 +85,7 @@ class Scorer:
         if routes.shadow is not None:
             self._shadow(routes.shadow, columns, request_id, api, where)
         return Scored(model_name, loaded.version, route, request_id, loaded.task, loaded.positive_class,
-                      predictions, scores, request.flags, audit, loaded.classes)
+                      predictions, scores, request.flags, audit, loaded.classes, loaded.predict_fn)
 
     def _shadow(self, predictor: Predictor, columns: Columns, request_id: str, api: str, where: str) -> None:
         if not self._shadow_backlog.acquire(blocking=False):

@@ -36,7 +36,14 @@ def loaded_version(ctx: AppContext, row: dict[str, Any], features: list[Feature]
     model, fast, engine = scoring_engine(ctx, row, features, contract, keep_plan=keep_plan)
     return LoadedVersion(row["model_name"], int(row["version"]), row["task"], model, features, contract,
                          row["positive_class"], row["threshold"] or 0.5, int(row["artifact_bytes"]), fast, engine,
-                         tuple(row.get("classes") or ()))
+                         tuple(row.get("classes") or ()), _mlflow_predict_fn(row))
+
+
+def _mlflow_predict_fn(row: dict[str, Any]) -> str:
+    """A model saved by MLflow with `pyfunc_predict_fn="predict_proba"` answers probabilities on
+    /invocations by default, as MLflow's own server does; every other version answers `predict`."""
+    recorded = ((row.get("imported_from") or {}).get("mlflow") or {}).get("predict_fn")
+    return "predict_proba" if recorded == "predict_proba" and row["task"] != "regression" else "predict"
 
 
 def scoring_engine(ctx: AppContext, row: dict[str, Any], features: list[Feature],

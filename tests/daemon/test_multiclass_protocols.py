@@ -72,14 +72,21 @@ def band(tmp_path_factory: pytest.TempPathFactory, flights_small: Path) -> Itera
     assert main(["init", "--home", str(home)]) == 0
     assert main(["import", "band", str(directories["predict"]), "--spec", str(spec), "--home", str(home)]) == 0
     assert main(["promote", "band", "1", "--to", "champion", "--reason", "first", "--home", str(home)]) == 0
+    proba_home = root / "proba-home"  # the same model, saved by MLflow to answer probabilities
+    assert main(["init", "--home", str(proba_home)]) == 0
+    assert main(["import", "band", str(directories["predict_proba"]), "--spec", str(spec), "--home",
+                 str(proba_home)]) == 0
+    assert main(["promote", "band", "1", "--to", "champion", "--reason", "first", "--home", str(proba_home)]) == 0
     rows = frame.drop_nulls(FEATURES).tail(40)
     daemon = start_daemon(home, root / "daemon.log")
+    proba_daemon = start_daemon(proba_home, root / "proba-daemon.log")
     try:
-        yield {"daemon": daemon, "directories": directories, "records": rows.select(FEATURES).to_dicts(),
-               "labels": rows["band"].to_list()}
+        yield {"daemon": daemon, "proba_daemon": proba_daemon, "directories": directories,
+               "records": rows.select(FEATURES).to_dicts(), "labels": rows["band"].to_list()}
     finally:
-        if daemon.process.poll() is None:
-            daemon.stop()
+        for running in (daemon, proba_daemon):
+            if running.process.poll() is None:
+                running.stop()
 
 
 def _mlflow_answer(directory: Path, body: dict[str, Any]) -> Any:
@@ -125,13 +132,23 @@ def test_invocations_answer_as_mlflow_scoring_server(band: dict[str, Any]) -> No
     assert status == 200 and np.allclose(ours["predictions"], native["probabilities"], rtol=0, atol=1e-12)
 
 
-def test_invocations_params_refused_by_name(band: dict[str, Any]) -> None:
-    body = {"dataframe_records": band["records"][:1]}
+def test_invocations_params_as_mlflow_takes_them(band: dict[str, Any]) -> None:
+    body = {"dataframe_records": band["records"][:4]}
     status, answer = band["daemon"].post("/invocations", {**body, "params": {"predict_fn": "predict_log_proba"}})
     assert status == 400 and answer["errors"] == [{"field": "params.predict_fn", "kind": "invalid_body",
                                                    "problem": "must be one of predict, predict_proba"}]
-    status, answer = band["daemon"].post("/invocations", {**body, "params": {"threshold": 0.3}})
-    assert status == 400 and answer["errors"][0]["field"] == "params.threshold"
+    unknown = {**body, "params": {"threshold": 0.3}}  # a param the model does not take: MLflow ignores it
+    status, answer = band["daemon"].post("/invocations", unknown)
+    assert status == 200 and answer == _mlflow_answer(band["directories"]["predict"], unknown)
+
+
+def test_a_model_mlflow_saved_to_answer_probabilities_does_so_by_default(band: dict[str, Any]) -> None:
+    body = {"dataframe_records": band["records"][:5]}
+    expected = _mlflow_answer(band["directories"]["predict_proba"], body)
+    status, ours = band["proba_daemon"].post("/invocations", body)
+    assert status == 200 and np.allclose(ours["predictions"], expected["predictions"], rtol=0, atol=1e-12)
+    status, labels = band["proba_daemon"].post("/invocations", {**body, "params": {"predict_fn": "predict"}})
+    assert status == 200 and labels == _mlflow_answer(band["directories"]["predict"], body)
 
 
 def test_binary_predict_proba_is_both_classes(daemon: Daemon, sample_records: list[dict[str, Any]]) -> None:
