@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
             store.execute(
                 "INSERT INTO prediction_log SELECT 'r' || i, 0, ?::TIMESTAMP + to_microseconds((i * ?)::BIGINT), 'm', "
                 "CASE WHEN i % 10 = 0 THEN 2 ELSE 1 END, 'champion', 'native', (i % 3 = 0)::INT, random(), "
-                "exp(1.0 + 0.6 * sqrt(-2 * ln(random() + 1e-12)) * cos(6.283185307 * random())), []::VARCHAR[], false "
+                "exp(1.0 + 0.6 * sqrt(-2 * ln(random() + 1e-12)) * cos(6.283185307 * random())), []::VARCHAR[], false, NULL "
                 "FROM range(?) t(i)",
                 [start, 7 * 86400 * 1_000_000 / args.rows, args.rows])
             fill_s = time.perf_counter() - begin

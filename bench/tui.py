@@ -60,7 +60,7 @@ def build(home_root: Path, rows: int) -> dict[str, float]:
         ctx.store.execute(
             "INSERT INTO prediction_log SELECT 'r' || i, 0, ?::TIMESTAMP + to_microseconds((i * ?)::BIGINT), "
             "['alpha', 'bravo', 'charlie'][1 + i % 3], 1, 'champion', 'native', (i % 3 = 0)::INT, random(), "
-            "exp(1.0 + 0.6 * sqrt(-2 * ln(random() + 1e-12)) * cos(6.283185307 * random())), []::VARCHAR[], false "
+            "exp(1.0 + 0.6 * sqrt(-2 * ln(random() + 1e-12)) * cos(6.283185307 * random())), []::VARCHAR[], false, NULL "
             "FROM range(?) t(i)", [start, 7 * 86400 * 1_000_000 / rows, rows])
         fill_s = time.perf_counter() - begin
         begin = time.perf_counter()
