@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from appliance.boosters.structure import check_booster
 from appliance.errors import ArtifactError
 from appliance.serving.threads import PREDICT_THREADS
 
@@ -137,7 +138,14 @@ class NativeBooster:
 
 
 def load_booster(library: str, data: bytes) -> Any:
-    """Parse a model file's bytes with the library's own loader (never unpickling)."""
+    """Parse a model file's bytes with the library's own loader (never unpickling), then check its trees
+    (`structure`) before anything predicts with them."""
+    booster = _parse(library, data)
+    check_booster(library, booster, f"the {library} model")
+    return booster
+
+
+def _parse(library: str, data: bytes) -> Any:
     from appliance.boosters.libraries import require
 
     module = require(library, "this model")

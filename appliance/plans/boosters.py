@@ -200,7 +200,25 @@ def _catboost(estimator: Any, booster: Any, task: str) -> StepData:
     scale, bias = model.get("scale_and_bias", [1.0, [0.0]])
     bias = float(np.asarray(bias, dtype=np.float64).reshape(-1)[0]) if np.size(bias) else 0.0
     spec = {"input32": True, "sum32": False, "link": link, "scale": float(scale), "bias": bias}
-    return spec, forest_arrays(builder, 0.0)
+    return spec, {**forest_arrays(builder, 0.0), **_oblivious_arrays(model["oblivious_trees"], floats)}
+
+
+def _oblivious_arrays(trees: list[dict[str, Any]], floats: dict[int, tuple[int, bool]]) -> dict[str, np.ndarray]:
+    """The same trees as CatBoost keeps them, for the one-row walk (`appliance.plans.trees`): each tree's
+    splits (column, border, NaN counts as above) and its leaves, indexed by the splits' bits. Trees of
+    fewer levels are padded with splits no value passes (bit 0) and zero leaves no index reaches."""
+    depth = max([len(t.get("splits", [])) for t in trees] + [0])
+    columns, borders = np.zeros((len(trees), depth), dtype=np.intp), np.full((len(trees), depth), np.inf)
+    nan_above = np.zeros((len(trees), depth), dtype=bool)
+    leaves = np.zeros((len(trees), 2 ** depth), dtype=np.float64)
+    for t, tree in enumerate(trees):
+        for level, split in enumerate(tree.get("splits", [])):
+            column, as_true = floats[int(split["float_feature_index"])]
+            columns[t, level], nan_above[t, level] = column, as_true
+            borders[t, level] = float(np.float32(split["border"]))
+        leaves[t, :len(tree["leaf_values"])] = np.asarray(tree["leaf_values"], dtype=np.float64)
+    return {"oblivious_column": columns, "oblivious_border": borders, "oblivious_nan_above": nan_above,
+            "oblivious_leaves": leaves}
 
 
 def _catboost_json(booster: Any) -> dict[str, Any]:

@@ -10,9 +10,16 @@ The links call the C library's `exp` and `expf` one value at a time, as the libr
 vectorised exp differs from them in the last bit on about 3% of values, the C library's `expf` is not
 always correctly rounded either, and only the same function gives the same bits.
 
-One row (the scoring API's usual request): every internal node decides at once with one vectorised
-comparison, then one `take` per level moves all trees' cursors (into a table of each node's two
-children, so no per-node choice is built). More rows move every (row, tree) cursor one level per step.
+One row (the scoring API's usual request) takes the first of these that applies:
+- `oblivious_walk` (appliance/plans/leaf_bits.py): CatBoost's oblivious trees as CatBoost evaluates
+  them (one split per level).
+- `feature_walk`: trees of at most 64 leaves, leaves as bits (QuickScorer), with each feature's
+  distinct thresholds tabulated against the leaves they rule out: one comparison per distinct
+  threshold and one OR per tree, whatever the depth.
+- `bit_walk`: the same bits node by node (nodes that read zero as missing, or tables too large).
+- `_row_walk`: every internal node decides at once, then one `take` per level (larger trees).
+More rows move every (row, tree) cursor one level per step (`_level_walk`). Every path is checked
+against the library when the plan is compiled (probe rows one at a time, holdout rows together).
 """
 
 from __future__ import annotations
@@ -23,9 +30,10 @@ from typing import Any, Callable
 
 import numpy as np
 
+from appliance.plans.leaf_bits import ZERO, Finish, bit_walk, feature_walk, oblivious_walk
+
 ROW_BY_ROW = 16  # at most this many rows are walked one row at a time
-CHUNK_ROWS = 4096  # rows walked together: the level walk holds (rows x trees) cursors, ~6 MB per array at 200 trees
-ZERO = 1e-35  # LightGBM's kZeroThreshold: |x| at most this is zero
+CHUNK_ROWS = 4096  # rows walked together: the level walk holds (rows x trees) cursors, ~6 MB an array at 200 trees
 
 
 class TreeBuilder:
@@ -98,7 +106,9 @@ def _depth(nodes: list[dict[str, Any]], roots: list[int]) -> int:
 def booster_runner(spec: dict[str, Any], arrays: dict[str, np.ndarray]) -> Callable[[np.ndarray], np.ndarray]:
     """X (float64, the model's input columns) → predict_proba (binary) or predict (regression)."""
     finish, finish_one = _finishers(spec, arrays)
-    one, walk = _bit_walk(arrays, finish_one) or _row_walk(arrays, finish_one), _level_walk(arrays, finish)
+    one = (oblivious_walk(arrays, finish_one) or feature_walk(arrays, finish_one) or bit_walk(arrays, finish_one)
+           or _row_walk(arrays, finish_one))
+    walk = _level_walk(arrays, finish)
     input32 = bool(spec["input32"])
 
     def predict(X: np.ndarray) -> np.ndarray:
@@ -162,88 +172,6 @@ def _row_walk(arrays: dict[str, np.ndarray],
     return one
 
 
-def _bit_walk(arrays: dict[str, np.ndarray], finish: Finish) -> Callable[[np.ndarray], np.ndarray] | None:
-    """One row, without walking (QuickScorer: Lucchese et al., SIGIR 2015): each tree's leaves are bits,
-    left to right; a node that sends the row right rules out the leaves of its left subtree, so the
-    row's leaf is the lowest bit left after AND-ing the masks of all nodes that go right. Every node
-    decides at once and one `reduceat` ANDs each tree's masks: no step per level. For trees of at most
-    64 leaves (None otherwise: the level-by-level walk serves)."""
-    layout = _bit_layout(arrays)
-    if layout is None:
-        return None
-    internal, masks, starts, real_trees, leaf_values, leaf_offsets = layout
-    feature, threshold = arrays["feature"][internal], arrays["threshold"][internal]
-    nan_left, zero_missing = arrays["nan_left"][internal], arrays["zero_missing"][internal]
-    any_zero = bool(zero_missing.any())
-    categorical = np.flatnonzero(arrays["is_categorical"][internal])
-    table = arrays["category_table"]
-    other = table.shape[1] - 1
-    table_index = arrays["category_row"][internal[categorical]] * table.shape[1]
-    table_flat, category_feature = table.ravel(), feature[categorical]
-    everything, one_bit, trees = np.uint64(2 ** 64 - 1), np.uint64(1), len(leaf_offsets)
-
-    def one(row: np.ndarray) -> np.ndarray:
-        x = row.take(feature)
-        go_left = x <= threshold
-        if len(categorical):
-            codes = np.where((row >= 0) & (row < other), row, other).astype(np.intp)  # NaN: other (then missing)
-            go_left[categorical] = table_flat.take(table_index + codes.take(category_feature))
-        if np.isnan(row).any():
-            go_left = np.where(np.isnan(x), nan_left, go_left)
-        if any_zero:
-            go_left = np.where(zero_missing & (np.abs(x) <= ZERO), nan_left, go_left)
-        survivors = np.bitwise_and.reduceat(np.where(go_left, everything, masks), starts) if len(masks) else None
-        bits: np.ndarray
-        if real_trees is not None:  # trees that are one leaf: that leaf (bit 0)
-            bits = np.ones(trees, dtype=np.uint64)
-            if survivors is not None:
-                bits[real_trees] = survivors
-        else:
-            bits = np.asarray(survivors)
-        lowest = bits & (~bits + one_bit)
-        position = np.frexp(lowest.astype(np.float64))[1] - 1  # exact: a power of two
-        return finish(leaf_values.take(leaf_offsets + position))
-
-    return one
-
-
-def _bit_layout(arrays: dict[str, np.ndarray]) -> tuple[Any, ...] | None:
-    """(internal nodes tree by tree, their masks, the first position of each tree with one, those
-    trees when some trees are a single leaf (else None), leaf values left to right, each tree's first
-    leaf), or None when a tree has more than 64 leaves."""
-    left, right, leaf = arrays["left"].tolist(), arrays["right"].tolist(), arrays["is_leaf"].tolist()
-    internal: list[int] = []
-    masks: list[int] = []
-    leaves: list[int] = []
-    starts, offsets, real = [], [], []
-    for tree, root in enumerate(arrays["roots"].tolist()):
-        if not leaf[root]:
-            starts.append(len(internal))
-            real.append(tree)
-        offsets.append(len(leaves))
-        _collect(root, left, right, leaf, internal, masks, leaves, len(leaves))
-        if len(leaves) - offsets[-1] > 64:
-            return None
-    return (np.array(internal, dtype=np.intp), np.array(masks, dtype=np.uint64), np.array(starts, dtype=np.intp),
-            None if len(real) == len(offsets) else np.array(real, dtype=np.intp),
-            arrays["value"][np.array(leaves, dtype=np.intp)], np.array(offsets, dtype=np.intp))
-
-
-def _collect(node: int, left: list[int], right: list[int], leaf: list[bool], internal: list[int],
-             masks: list[int], leaves: list[int], first: int) -> None:
-    """Depth first, left before right: a node's mask clears the bits of its left subtree's leaves."""
-    if leaf[node]:
-        leaves.append(node)
-        return
-    position, begin = len(internal), len(leaves) - first
-    internal.append(node)
-    masks.append(0)
-    _collect(left[node], left, right, leaf, internal, masks, leaves, first)
-    end = len(leaves) - first
-    masks[position] = ~(((1 << (end - begin)) - 1) << begin) & (2 ** 64 - 1)
-    _collect(right[node], left, right, leaf, internal, masks, leaves, first)
-
-
 def _level_walk(arrays: dict[str, np.ndarray],
                 finish: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarray], np.ndarray]:
     """Every (row, tree) cursor moves one level per step."""
@@ -276,9 +204,6 @@ def _level_walk(arrays: dict[str, np.ndarray],
     return walk
 
 
-Finish = Callable[[np.ndarray], np.ndarray]
-
-
 def _finishers(spec: dict[str, Any], arrays: dict[str, np.ndarray]) -> tuple[Finish, Finish]:
     """Leaf values (rows, trees) → the library's answer: summed in its precision, linked, shaped; and
     the same for one row's leaf values (1-D)."""
@@ -304,21 +229,33 @@ def _finishers(spec: dict[str, Any], arrays: dict[str, np.ndarray]) -> tuple[Fin
         out[:, 0] = (np.float32(1) - positive.astype(np.float32)) if complement32 else 1.0 - positive.astype(np.float64)
         return out
 
+    scalar_link = _scalar_link(spec["link"], float(spec.get("sigmoid", 1.0)))
+
     def finish_one(leaves: np.ndarray) -> np.ndarray:
-        """`finish` for one row's leaf values (1-D), in scalars: the same operations, fewer calls."""
+        """`finish` for one row's leaf values (1-D): the same operations on scalars, fewer calls."""
         terms = np.empty(len(leaves) + 1, dtype=dtype)
         terms[0] = base
         terms[1:] = leaves
-        raw = np.cumsum(terms, dtype=dtype)[-1:]
-        if affine:
-            raw = np.add(np.multiply(raw, scale), bias)
-        positive = link(raw)
+        raw = terms.cumsum()[-1]
+        positive = scalar_link(float(raw) * scale + bias if affine else raw)
         if not proba:
-            return positive.astype(np.float64)
-        p = positive[0]
-        return np.array([[np.float32(1) - np.float32(p) if complement32 else 1.0 - float(p), p]], dtype=np.float64)
+            return np.array([positive], dtype=np.float64)
+        complement = np.float32(1) - np.float32(positive) if complement32 else 1.0 - float(positive)
+        return np.array([[complement, positive]], dtype=np.float64)
 
     return finish, finish_one
+
+
+def _scalar_link(name: str, sigmoid: float) -> Callable[[Any], Any]:
+    """`_link` on one value (a NumPy scalar of the sum's precision), with the same operations."""
+    if name == "sigmoid32":
+        expf, one = _expf(), np.float32(1)
+        return lambda raw: one / (one + np.float32(expf(-float(raw))))
+    if name == "sigmoid":
+        return lambda raw: 1.0 / (1.0 + math.exp(-sigmoid * float(raw)))
+    if name == "identity":
+        return lambda raw: raw
+    raise ValueError(f"unknown link {name!r}")
 
 
 def _link(name: str, sigmoid: float) -> Callable[[np.ndarray], np.ndarray]:

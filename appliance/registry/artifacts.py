@@ -115,9 +115,14 @@ def deserialize(data: bytes, label: str, *, trust_all: bool = False,
         raise ArtifactError(f"{label} contains types Vigil does not trust: {', '.join(unsafe)}; {fix}")
     _libraries_present(listed, label)
     try:
-        return sio.loads(data, trusted=listed)
+        model = sio.loads(data, trusted=listed)
     except Exception as e:
         raise ArtifactError(f"{label} could not be loaded: {e}") from e
+    if any(name in LIBRARY_TYPES for name in listed):
+        from appliance.boosters.structure import check_model
+
+        check_model(model, label)  # a booster's trees are checked before anything predicts with it
+    return model
 
 
 def _libraries_present(listed: list[str], label: str) -> None:

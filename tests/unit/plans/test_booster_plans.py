@@ -114,14 +114,19 @@ def test_a_trained_pipeline_s_plan_answers_as_its_library(kind: str, task: str, 
 
 def _assert_covers(plan: ScoringPlan, settings: dict[str, Any]) -> None:
     """The case exercises what it is there for."""
-    from appliance.plans.trees import _bit_layout
+    from appliance.plans.leaf_bits import _bit_layout, bit_walk, feature_walk, oblivious_walk
 
     arrays = plan._prefixed("e.")
     internal = ~arrays["is_leaf"]
+    # which one-row walk serves: each is checked against the library by `_assert_answers_as`
     if settings.get("max_depth") == 9:
-        assert _bit_layout(arrays) is None  # the level-by-level one-row walk serves
+        assert _bit_layout(arrays) is None  # trees over 64 leaves: level by level
+    elif settings.get("zero_as_missing"):
+        assert feature_walk(arrays, np.asarray) is None and bit_walk(arrays, np.asarray) is not None
+    elif plan.meta["estimator"]["library"] == "catboost":
+        assert oblivious_walk(arrays, np.asarray) is not None
     else:
-        assert _bit_layout(arrays) is not None
+        assert feature_walk(arrays, np.asarray) is not None
     if settings.get("zero_as_missing"):
         assert arrays["zero_missing"][internal].any()
     if settings.get("use_missing") is False:
