@@ -34,6 +34,7 @@ from appliance.errors import ArtifactError
 
 CALL_TIMEOUT_S = 30.0
 START_TIMEOUT_S = 120.0
+ANSWER_BYTES_PER_ROW = 64 * 1024  # an answer is a few numbers per row; more is refused unread
 
 
 class TeamCodeError(RuntimeError):
@@ -133,16 +134,16 @@ class IsolatedModel:
             assert self._process is not None and self._process.stdin is not None
             try:
                 wire.send(self._process.stdin, {"method": method}, buffer.getvalue())
-                header, payload = self._receive(CALL_TIMEOUT_S)
+                header, payload = self._receive(CALL_TIMEOUT_S, 4096 + ANSWER_BYTES_PER_ROW * len(frame))
             except (OSError, EOFError, TimeoutError) as e:
                 self._stop()
                 raise TeamCodeError(f"{self.label}: the model's code process failed ({e}); it is restarted on the "
                                     "next call") from e
         if not header.get("ok"):
             raise TeamCodeError(f"{self.label}: the team's code raised {header.get('error')}")
-        return wire.array_from(payload)
+        return _checked_answer(self.label, method, wire.array_from(payload), len(frame))
 
-    def _receive(self, timeout_s: float) -> tuple[dict[str, Any], bytes]:
+    def _receive(self, timeout_s: float, max_payload: int = wire.MAX_PAYLOAD) -> tuple[dict[str, Any], bytes]:
         assert self._process is not None and self._process.stdout is not None
         stream = self._process.stdout
         deadline = time.monotonic() + timeout_s
@@ -163,7 +164,7 @@ class IsolatedModel:
                 left -= len(chunk)
             return b"".join(chunks)
 
-        return wire.receive(read)
+        return wire.receive(read, max_payload)
 
     def _last_log_line(self) -> str:
         if self._folder is None or not (self._folder / "worker.log").exists():
@@ -176,6 +177,20 @@ class IsolatedModel:
         if self._finalizer is not None:
             self._finalizer()
         self._process, self._folder, self._finalizer = None, None, None
+
+
+def _checked_answer(label: str, method: str, answer: np.ndarray, rows: int) -> np.ndarray:
+    """One answer per input row, of the shape and kind the method promises; else the call fails (an
+    answer that dropped or added a row would put one client's answer on another's row)."""
+    shape_ok = answer.ndim == (2 if method == "predict_proba" else 1) and answer.shape[0] == rows
+    if not shape_ok:
+        raise TeamCodeError(f"{label}: the team's code answered {method} with shape {answer.shape} for {rows} rows; "
+                            f"it must give one {'row of probabilities' if method == 'predict_proba' else 'value'} "
+                            "per input row")
+    if method == "predict_proba" and (answer.dtype.kind not in "fiu" or not np.all(np.isfinite(answer))):
+        raise TeamCodeError(f"{label}: the team's code answered predict_proba with values that are not finite "
+                            "numbers")
+    return answer
 
 
 def _kill(process: subprocess.Popen[bytes], folder: Path) -> None:

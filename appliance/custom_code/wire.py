@@ -22,11 +22,12 @@ def send(stream: IO[bytes], header: dict[str, Any], payload: bytes = b"") -> Non
     stream.flush()
 
 
-def receive(read: Any) -> tuple[dict[str, Any], bytes]:
-    """One message, using `read(n)` (which returns exactly n bytes or raises EOFError)."""
+def receive(read: Any, max_payload: int = MAX_PAYLOAD) -> tuple[dict[str, Any], bytes]:
+    """One message, using `read(n)` (which returns exactly n bytes or raises EOFError); a message longer
+    than the protocol (or the caller's `max_payload`) allows is refused before it is read."""
     header_size, payload_size = _LENGTHS.unpack(read(_LENGTHS.size))
-    if header_size > MAX_HEADER or payload_size > MAX_PAYLOAD:
-        raise EOFError("a message longer than the protocol allows")
+    if header_size > MAX_HEADER or payload_size > min(max_payload, MAX_PAYLOAD):
+        raise EOFError(f"it sent a message of {payload_size} bytes, longer than the call's answer may be")
     header = json.loads(read(header_size).decode("utf-8"))
     return header, read(payload_size) if payload_size else b""
 

@@ -108,3 +108,47 @@ def test_a_version_shipping_team_code_is_not_bundled(home: Path, cli, team: dict
     assert cli("import", "delay", team["model"], "--spec", team["spec"], "--home", home).code == 0
     result = cli("bundle", "export", "delay", "1", tmp_path / "out.vigil", "--home", home)
     assert result.code == 2 and "ships a team's code" in result.err and not (tmp_path / "out.vigil").exists()
+
+
+DROPS_A_ROW = '''
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+
+
+class Sloppy(BaseEstimator, ClassifierMixin):
+    """Answers one row fewer than it was given, or {n} numbers a row, as a buggy model might."""
+
+    classes_ = np.array([0, 1])
+
+    def fit(self, X, y=None):
+        return self
+
+    def predict_proba(self, X):
+        n = len(X)
+        return np.full((max(n - 1, 0), 2), 0.5) if {drop} else np.full((n, 2), float("nan"))
+'''
+
+
+@pytest.mark.parametrize("drop", [True, False])
+def test_an_answer_that_is_not_one_row_per_input_is_refused(drop: bool, home: Path, cli, team: dict[str, Any],
+                                                          tmp_path: Path) -> None:
+    import importlib
+    import sys
+
+    import skops.io as sio
+
+    folder = team["folder"]
+    (folder / "team_features.py").write_text(DROPS_A_ROW.format(drop=drop, n="NaN"))
+    sys.path.insert(0, str(folder))
+    try:
+        sys.modules.pop("team_features", None)
+        model = importlib.import_module("team_features").Sloppy()
+        sio.dump(model, folder / "model.skops")
+    finally:
+        sys.path.remove(str(folder))
+        sys.modules.pop("team_features", None)
+    assert cli("code", "trust", "--spec", team["spec"], "--reason", "reviewed", "--home", home).code == 0
+    result = cli("import", "delay", folder / "model.skops", "--spec", team["spec"], "--home", home)
+    assert result.code == 2 and "Traceback" not in result.err
+    assert ("one row of probabilities per input row" if drop else "not finite numbers") in result.err
+    assert query(home, "SELECT count(*) FROM model_versions") == [(0,)]
