@@ -232,7 +232,13 @@ def _catboost_json_to_cbm(file_name: str, data: bytes) -> bytes:
     """CatBoost reads JSON models only from a file; the stored form is its binary format."""
     from appliance.boosters.libraries import require
 
+    from appliance.boosters.structure import check_catboost_document
+
     catboost = require("catboost", file_name)
+    document = _json(file_name, data)
+    if not isinstance(document, dict):
+        raise ArtifactError(f"{file_name} is not a CatBoost JSON model")
+    check_catboost_document(document, file_name)  # CatBoost's JSON reader trusts the sizes it is given
     with tempfile.TemporaryDirectory(prefix="vigil-catboost-") as scratch:
         source = Path(scratch) / "model.json"
         source.write_bytes(data)

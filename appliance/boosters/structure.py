@@ -24,6 +24,8 @@ def check_booster(library: str, booster: Any, label: str) -> None:
         _check_xgboost(json.loads(bytes(booster.save_raw(raw_format="json")).decode("utf-8")), label)
     elif library == "lightgbm":
         _check_lightgbm(booster.model_to_string(), label)
+    elif library == "catboost":
+        check_catboost_document(_catboost_json(booster, label), label)
 
 
 def check_model(model: Any, label: str) -> None:
@@ -41,6 +43,8 @@ def _boosters(value: Any, seen: set[int]) -> list[tuple[str, Any]]:
         return [("xgboost", value)] if getattr(value, "handle", None) is not None else []
     if module == "lightgbm.basic" and type(value).__name__ == "Booster":
         return [("lightgbm", value)] if getattr(value, "_handle", None) is not None else []
+    if module == "catboost.core" and type(value).__name__ in ("CatBoost", "CatBoostClassifier", "CatBoostRegressor"):
+        return [("catboost", value)] if value.is_fitted() else []
     if isinstance(value, dict):
         children: Any = list(value.values())
     elif isinstance(value, (list, tuple)):
@@ -199,3 +203,42 @@ def _numbers(text: str, name: str, where: str, label: str, *, floats: bool = Fal
         return [float(w) for w in words] if floats else [int(w) for w in words]
     except ValueError as e:
         raise _refuse(label, f"{where}: {name} is not a list of numbers") from e
+
+
+# -- CatBoost ---------------------------------------------------------------------------------------
+
+def _catboost_json(booster: Any, label: str) -> dict[str, Any]:
+    """The model as CatBoost's own JSON export (written to a private temporary folder and read back)."""
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory(prefix="vigil-catboost-check-") as scratch:
+        target = Path(scratch) / "model.json"
+        try:
+            booster.save_model(str(target), format="json")
+        except Exception as e:  # CatBoost raises its own error type
+            raise _refuse(label, f"CatBoost could not export it: {str(e).strip()[:200]}") from e
+        return dict(json.loads(target.read_text(encoding="utf-8")))
+
+
+def check_catboost_document(document: dict[str, Any], label: str) -> None:
+    """Oblivious trees: 2**depth leaves per output dimension in every tree, float splits on features
+    the model has."""
+    trees = document.get("oblivious_trees")
+    if not isinstance(trees, list):
+        raise _refuse(label, "no oblivious trees (non-symmetric CatBoost trees are not read)")
+    floats = len((document.get("features_info") or {}).get("float_features") or [])
+    dimension: int | None = None
+    for number, tree in enumerate(trees):
+        where = f"tree {number}"
+        splits, leaves = tree.get("splits") or [], tree.get("leaf_values") or []
+        if len(splits) > 16:
+            raise _refuse(label, f"{where}: depth {len(splits)}, deeper than CatBoost builds")
+        width, rest = divmod(len(leaves), 2 ** len(splits))
+        if rest or width < 1 or (dimension is not None and width != dimension):
+            raise _refuse(label, f"{where}: {len(leaves)} leaf values for depth {len(splits)}")
+        dimension = width
+        for split in splits:
+            index = split.get("float_feature_index")
+            if split.get("split_type") == "FloatFeature" and not (isinstance(index, int) and 0 <= index < floats):
+                raise _refuse(label, f"{where}: a split on float feature {index}, outside its {floats} features")

@@ -94,8 +94,29 @@ def _skops_pointing_out(model: Any, folder: Path) -> Path:
     return path
 
 
+def _catboost(flights: Path) -> Any:
+    import catboost
+
+    frame = _frame(flights)
+    return catboost.CatBoostClassifier(iterations=5, depth=4, thread_count=1, verbose=0, allow_writing_files=False
+                                       ).fit(frame[NUMERIC], frame["delayed"].astype(int))
+
+
+def _catboost_short_of_leaves(model: Any, folder: Path) -> Path:
+    """A CatBoost JSON model whose first tree lists fewer leaf values than its depth needs (CatBoost's
+    JSON reader takes the sizes it is given)."""
+    exported = folder / "exported.json"
+    model.save_model(str(exported), format="json")
+    document = json.loads(exported.read_text())
+    exported.unlink()
+    document["oblivious_trees"][0]["leaf_values"] = document["oblivious_trees"][0]["leaf_values"][:3]
+    path = folder / "model.json"
+    path.write_text(json.dumps(document))
+    return path
+
+
 CRAFTED = {"xgboost-json": (_xgboost, _xgboost_pointing_out), "lightgbm-txt": (_lightgbm, _lightgbm_pointing_out),
-           "xgboost-skops": (_xgboost, _skops_pointing_out)}
+           "xgboost-skops": (_xgboost, _skops_pointing_out), "catboost-json": (_catboost, _catboost_short_of_leaves)}
 
 
 @pytest.mark.parametrize("kind", sorted(CRAFTED))
@@ -108,6 +129,8 @@ def test_a_tree_pointing_outside_itself_is_refused_and_the_daemon_lives(
     spec = folder / "spec.toml"
     spec.write_text(SPEC.format(model="delay", seed=7, source=f'path = "{flights_small.as_posix()}"',
                                 estimator="hist_gradient_boosting", params="{}"))
+    if kind.startswith("catboost"):  # that model was trained on the numeric features only
+        spec.write_text(spec.read_text().replace('categorical = ["carrier", "origin"]', "categorical = []"))
     tokens = _users(fresh_home, vigil)
     before = query(fresh_home, "SELECT count(*) FROM model_versions")
     daemon: Daemon = start_daemon(fresh_home, tmp_path / "daemon.log")
@@ -116,7 +139,7 @@ def test_a_tree_pointing_outside_itself_is_refused_and_the_daemon_lives(
                                                                  "spec": str(spec), "reason": "crafted"})
         assert daemon.process.poll() is None, daemon.output[-2000:]
         assert status == 400, (status, error)
-        assert file.name in error["message"] and "node" in error["message"], error
+        assert file.name in error["message"] and ("node" in error["message"] or "leaf values" in error["message"]), error
         assert daemon.get("/healthz")[0] == 200
     finally:
         daemon.stop()
@@ -140,6 +163,13 @@ def test_stored_structure_checks_accept_every_real_model(flights_small: Path) ->
         check_booster("lightgbm", lg.booster_, "m")
     dart = xgboost.train({"booster": "dart", "max_depth": 2}, xgboost.DMatrix(np.eye(4), label=[0, 1, 0, 1]), 3)
     check_booster("xgboost", dart, "m")
+    import catboost
+
+    text = inputs.assign(**{c: inputs[c].astype(str) for c in CATEGORICAL})
+    for labels in (frame["delayed"].astype(int), band):
+        cat = catboost.CatBoostClassifier(iterations=5, depth=5, thread_count=1, verbose=0, allow_writing_files=False,
+                                          cat_features=CATEGORICAL).fit(text, labels)
+        check_booster("catboost", cat, "m")
     stump = lightgbm.train({"verbose": -1, "min_data_in_leaf": 50}, lightgbm.Dataset(np.eye(4), label=[0, 1, 0, 1]), 2)
     check_booster("lightgbm", stump, "m")
 
