@@ -91,9 +91,6 @@ def score_batch(ctx: Any, model_name: str, *, input_path: str | None, query: str
     if number is None:
         raise RegistryError(f"model '{model_name}' has no champion; pass --version N")
     row = servable_version(ctx.store, model_name, int(number))
-    if row["task"] not in ("binary", "regression"):  # its output files have one score column so far
-        raise RegistryError(f"{model_name} v{number} is a {row['task']} model, which batch scoring does not score "
-                            "yet; score it through the native API")
     features = features_from_json(row["features"])
     _, contract = current_contract(ctx.store, model_name, int(number))
     policy = ctx.config.serving.policy_for(model_name)
@@ -131,17 +128,14 @@ def score_batch(ctx: Any, model_name: str, *, input_path: str | None, query: str
                 continue
             started = time.perf_counter()
             inputs = model_input(good, features)
-            scores = scores_of(model, row["task"], inputs)
-            predictions = (scores >= row["threshold"]).astype(np.float64) if row["task"] == "binary" else scores
+            answer = _Answer(row, scores_of(model, row["task"], inputs))
             latency = (time.perf_counter() - started) * 1000 / good.height
             out = good.drop("_reject", "_flags").with_columns(
                 pl.lit(batch_id).alias("batch_id"), pl.lit(model_name).alias("model"), pl.lit(int(number)).alias("version"),
-                pl.Series("prediction", predictions),
-                pl.Series("score", scores) if row["task"] == "binary" else pl.lit(None, pl.Float64).alias("score"))
+                *answer.output_columns())
             out.write_parquet(scratch / f"scored-{part:06d}.parquet")
             log_file, inputs_file = scratch / f"log-{part:06d}.parquet", scratch / f"inputs-{part:06d}.parquet"
-            _log_frame(good, batch_id, model_name, int(number), predictions,
-                       scores if row["task"] == "binary" else None, latency).write_parquet(log_file)
+            _log_frame(good, batch_id, model_name, int(number), answer, latency).write_parquet(log_file)
             inputs.select(pl.lit(batch_id).alias("request_id"), good["input_row"].cast(pl.Int32).alias("row_index"),
                           pl.all()).write_parquet(inputs_file)
             with locked, ctx.store.transaction():  # DuckDB reads the files: no row passes through Python
@@ -165,16 +159,56 @@ def score_batch(ctx: Any, model_name: str, *, input_path: str | None, query: str
     return result
 
 
-def _log_frame(good: pl.DataFrame, batch_id: str, model_name: str, version: int, predictions: np.ndarray,
-               scores: np.ndarray | None, latency: float) -> pl.DataFrame:
+class _Answer:
+    """A chunk's answers, as the output file shows them and as the prediction log keeps them.
+
+    Binary: prediction 1/0 at the version's threshold, score the positive class's probability.
+    Regression: the prediction, no score. Multiclass: the output's prediction is the class name, and the
+    log's its position in the version's classes (as the scoring API logs it); score is that class's
+    probability and `probabilities` every class's, in the version's class order."""
+
+    def __init__(self, row: dict[str, Any], scores: np.ndarray) -> None:
+        self.task = row["task"]
+        self.classes = list(row.get("classes") or [])
+        self.probabilities: np.ndarray | None = None
+        if self.task == "multiclass":
+            self.probabilities = scores
+            chosen = np.argmax(scores, axis=1)
+            self.predictions = chosen.astype(np.float64)
+            self.scores: np.ndarray | None = scores[np.arange(len(chosen)), chosen]
+        elif self.task == "binary":
+            self.predictions, self.scores = (scores >= row["threshold"]).astype(np.float64), scores
+        else:
+            self.predictions, self.scores = scores, None
+
+    def _score(self) -> pl.Series:
+        return pl.Series("score", self.scores if self.scores is not None else [None] * len(self.predictions),
+                         dtype=pl.Float64)
+
+    def _probabilities(self) -> pl.Series:
+        values = self.probabilities.tolist() if self.probabilities is not None else [None] * len(self.predictions)
+        return pl.Series("probabilities", values, dtype=pl.List(pl.Float64))
+
+    def output_columns(self) -> list[pl.Series]:
+        if self.task != "multiclass":
+            return [pl.Series("prediction", self.predictions), self._score()]
+        names = [self.classes[int(i)] for i in self.predictions]
+        return [pl.Series("prediction", names, dtype=pl.String), self._score(), self._probabilities()]
+
+    def log_columns(self) -> list[pl.Series]:
+        return [pl.Series("prediction", self.predictions, dtype=pl.Float64), self._score(), self._probabilities()]
+
+
+def _log_frame(good: pl.DataFrame, batch_id: str, model_name: str, version: int, answer: _Answer,
+               latency: float) -> pl.DataFrame:
     """The chunk's prediction-log rows (route and API `batch`, request id = batch id, row = input row)."""
+    prediction, score, probabilities = answer.log_columns()
     return good.select(
         pl.lit(batch_id).alias("request_id"), pl.col("input_row").cast(pl.Int32).alias("row_index"),
         pl.lit(utc_now()).alias("logged_at"), pl.lit(model_name).alias("model_name"),
         pl.lit(version, pl.Int32).alias("version"), pl.lit("batch").alias("route"), pl.lit("batch").alias("api"),
-        pl.Series("prediction", predictions, dtype=pl.Float64),
-        pl.Series("score", scores, dtype=pl.Float64) if scores is not None else pl.lit(None, pl.Float64).alias("score"),
-        pl.lit(latency).alias("latency_ms"), pl.col("_flags").alias("flags"), pl.lit(False).alias("audit_sample"))
+        prediction, score, pl.lit(latency).alias("latency_ms"), pl.col("_flags").alias("flags"),
+        pl.lit(False).alias("audit_sample"), probabilities)
 
 
 def _combine(scratch: Path, pattern: str, target: Path, replace: bool) -> None:

@@ -29,7 +29,7 @@ def column_name(name: str) -> str:
 
 
 LOG_COLUMNS = ("request_id", "row_index", "logged_at", "model_name", "version", "route", "api", "prediction", "score",
-               "latency_ms", "flags", "audit_sample")
+               "latency_ms", "flags", "audit_sample", "probabilities")
 
 
 def insert_log_file(store: Store, path: Path) -> None:

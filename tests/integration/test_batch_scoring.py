@@ -87,3 +87,28 @@ def test_a_batch_score_is_an_openlineage_run(home: Path, cli: Callable[..., Any]
     assert [i["name"] for i in score["inputs"]] == [str(flights_small), "models/delay/v1"]
     assert score["outputs"][0]["name"] == str(out)
     assert score["outputs"][0]["facets"]["outputStatistics"]["rowCount"] == made["scored"]
+
+
+def test_a_multiclass_model_is_scored_with_its_class_and_every_probability(
+        home: Path, cli: Callable[..., Any], tmp_path: Path, flights_small: Path) -> None:
+    from daemon_support import BAND_CLASSES, BAND_SPEC
+
+    spec = tmp_path / "band.toml"
+    spec.write_text(BAND_SPEC.format(path=flights_small.as_posix(), estimator="lightgbm",
+                                     params="{ n_estimators = 20 }"))
+    assert cli("train", "--spec", spec, "--home", home).code == 0
+    assert cli("promote", "band", "1", "--to", "champion", "--reason", "first", "--home", home).code == 0
+    source = tmp_path / "in.parquet"
+    pl.read_parquet(flights_small).head(300).write_parquet(source)
+    out = tmp_path / "scored.parquet"
+    result = cli("score", "band", "--input", source, "--output", out, "--home", home, "--json")
+    assert result.code == 0, result.err
+    scored = pl.read_parquet(out)
+    probabilities = scored["probabilities"].to_list()
+    assert set(scored["prediction"]) <= set(BAND_CLASSES) and all(len(p) == 3 for p in probabilities)
+    assert all(abs(sum(p) - 1) < 1e-9 for p in probabilities)
+    assert [BAND_CLASSES[max(range(3), key=p.__getitem__)] for p in probabilities] == scored["prediction"].to_list()
+    assert scored["score"].to_list() == [max(p) for p in probabilities]
+    logged = query(home, "SELECT prediction, score, probabilities FROM prediction_log ORDER BY row_index")
+    assert [BAND_CLASSES[int(r[0])] for r in logged] == scored["prediction"].to_list()
+    assert [r[2] for r in logged] == probabilities
