@@ -1,8 +1,10 @@
 """Compile a fitted scikit-learn pipeline into a scoring plan, and check that it answers the same.
 
 Compiled: `Pipeline([ColumnTransformer, estimator])` whose column groups use the steps of
-`appliance.plans.steps`, with estimator a HistGradientBoosting* model (one tree per iteration) or an
-XGBoost, LightGBM or CatBoost model (`appliance.plans.boosters`); and a `NativeBooster` (a model
+`appliance.plans.steps` (alone or as a Pipeline per group), with estimator a HistGradientBoosting*
+model (one tree per iteration), an XGBoost, LightGBM or CatBoost model (`appliance.plans.boosters`),
+a binary LogisticRegression or a LinearRegression (`appliance.plans.linear`) or a random forest
+(`appliance.plans.random_forest`); and a `NativeBooster` (a model
 imported in its library's own format). Anything else gets no plan, and `explain_plan` says why: it is
 served by scikit-learn or its library.
 """
@@ -78,7 +80,7 @@ def _group_steps(transformer: Any, numeric: bool) -> list[StepData]:
     for step in [t for _, t in transformer.steps] if hasattr(transformer, "steps") else [transformer]:
         data = step_data(step)
         if data is None or (data[0]["kind"] == "passthrough" and not numeric):
-            raise NoPlan(f"its step {type(step).__name__} has no array form")
+            raise NoPlan(f"its step {type(step).__name__} has no array form{_why_not(step)}")
         found.append(data)
     return found
 
@@ -128,8 +130,10 @@ def answers_alike(plan: ScoringPlan | Any, model: Any, frame: pl.DataFrame, feat
 def step_data(step: Any) -> StepData | None:
     """A fitted step as (spec, arrays), or None when it has no array form."""
     from sklearn.impute import SimpleImputer
-    from sklearn.preprocessing import FunctionTransformer, OrdinalEncoder, StandardScaler
+    from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder, StandardScaler
 
+    if isinstance(step, OneHotEncoder):
+        return _onehot(step)
     if isinstance(step, SimpleImputer) and not step.add_indicator:
         return _imputer(step)
     if isinstance(step, StandardScaler):
@@ -154,6 +158,62 @@ def step_data(step: Any) -> StepData | None:
     if isinstance(step, FunctionTransformer) and step.func is None and not step.validate:
         return {"kind": "passthrough"}, {}  # what ColumnTransformer keeps for "passthrough"
     return None
+
+
+def _why_not(step: Any) -> str:
+    """What keeps a OneHotEncoder out of a plan (other steps: nothing more to say)."""
+    from sklearn.preprocessing import OneHotEncoder
+
+    if not isinstance(step, OneHotEncoder):
+        return ""
+    if step.handle_unknown == "error":
+        return " (handle_unknown='error' refuses unseen categories; a plan would score them)"
+    if np.dtype(step.dtype) != np.float64:
+        return f" (it outputs {np.dtype(step.dtype)}; plans compute in float64)"
+    return " (its categories are not all text, or its layout could not be read)"
+
+
+def _onehot(encoder: Any) -> StepData | None:
+    """A OneHotEncoder as, per column, each category's output column (-1: none, as for a dropped one),
+    where an unseen and a missing value go, and the number of output columns. The columns are read
+    from the encoder's own `transform` of each category, an unseen value and a missing one, so
+    infrequent categories, `drop` and `handle_unknown` come out as scikit-learn lays them out."""
+    import warnings
+
+    if encoder.handle_unknown == "error" or np.dtype(encoder.dtype) != np.float64:
+        return None
+    if any(c.dtype.kind != "O" for c in encoder.categories_):
+        return None
+    known = [[v for v in column if not _is_missing(v)] for column in encoder.categories_]
+    if not all(isinstance(v, str) for column in known for v in column):
+        return None
+    height = max([len(column) for column in known] + [1])
+    probe = np.array([[column[i % len(column)] if column else None for column in known] for i in range(height)]
+                     + [[_unseen(column) for column in known], [None] * len(known)], dtype=object)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # an unseen value with `drop` set: scikit-learn warns, then encodes
+            out = encoder.transform(probe)
+        bounds = np.concatenate([[0], np.cumsum(encoder._n_features_outs)]).astype(int)  # each column's block
+    except Exception:  # another scikit-learn's internals, or an encoder that refuses these values: no plan
+        return None
+    out = np.asarray(out.toarray() if hasattr(out, "toarray") else out)
+    columns, unknown, missing = [], [], []
+    for j, column in enumerate(known):
+        block = out[:, bounds[j]:bounds[j + 1]]
+        where = [int(bounds[j] + np.argmax(r)) if r.any() else -1 for r in block]
+        columns.append(where[:len(column)])
+        unknown.append(where[height])
+        missing.append(where[height + 1])
+    return {"kind": "onehot", "categories": known, "columns": columns, "unknown": unknown, "missing": missing,
+            "width": int(bounds[-1])}, {}
+
+
+def _unseen(column: list[str]) -> str:
+    value = "__vigil_unseen__"
+    while value in column:
+        value += "_"
+    return value
 
 
 def _is_missing(value: Any) -> bool:
@@ -182,9 +242,15 @@ def _forest(estimator: Any, task: str) -> StepData | None:
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
     from appliance.plans.boosters import compile_booster, library_of
+    from appliance.plans.linear import compile_linear
+    from appliance.plans.random_forest import compile_random_forest
 
     if library_of(estimator) is not None:
         return compile_booster(estimator, task, native=False)
+    for compile_estimator in (compile_linear, compile_random_forest):
+        found = compile_estimator(estimator, task)
+        if found is not None:
+            return found
     classifier = isinstance(estimator, HistGradientBoostingClassifier)
     if not (classifier or isinstance(estimator, HistGradientBoostingRegressor)):
         return None

@@ -10,13 +10,16 @@ from typing import Any, Callable
 import numpy as np
 
 from appliance.plans.forest import forest_runner
+from appliance.plans.linear import linear_runner
+from appliance.plans.random_forest import random_forest_runner
 from appliance.plans.row_inputs import row_encoder
 from appliance.plans.steps import chain, step_runner
 from appliance.plans.trees import booster_runner
 from appliance.serving.inputs import Inputs
 
-FORMAT = 2  # bump when the meaning of a plan's contents changes; older plans are then recompiled
-# (2: estimators of kind "booster", XGBoost, LightGBM and CatBoost trees, and the "passthrough" step)
+FORMAT = 3  # bump when the meaning of a plan's contents changes; older plans are then recompiled
+# (2: estimators of kind "booster", XGBoost, LightGBM and CatBoost trees, and the "passthrough" step;
+# 3: estimators of kind "linear" and "random_forest", and the "onehot" step, which format-2 code cannot run)
 META_KEY = "__meta__"
 
 
@@ -39,8 +42,7 @@ class ScoringPlan:
         for g, group in enumerate(self.meta["groups"]):
             steps = [step_runner(spec, self._prefixed(f"g{g}s{s}.")) for s, spec in enumerate(group["steps"])]
             groups.append((chain(steps), list(group["columns"])))
-        runner = booster_runner if self.meta["estimator"]["kind"] == "booster" else forest_runner
-        final = runner(self.meta["estimator"], self._prefixed("e."))
+        final = _runner(self.meta["estimator"]["kind"])(self.meta["estimator"], self._prefixed("e."))
 
         direct = row_encoder(self.meta["groups"])
 
@@ -72,4 +74,14 @@ class ScoringPlan:
         meta = json.loads(arrays.pop(META_KEY).tobytes().decode())
         if meta.get("format") != FORMAT:
             raise ValueError(f"plan format {meta.get('format')} is not {FORMAT}")
+        _runner(meta["estimator"]["kind"])  # an estimator this code cannot run: recompiled, not served
         return cls(meta, arrays)
+
+
+def _runner(kind: str) -> Callable[[dict[str, Any], dict[str, np.ndarray]], Callable[[np.ndarray], np.ndarray]]:
+    """The function that builds an estimator of this kind from its spec and arrays."""
+    runners = {"booster": booster_runner, "linear": linear_runner, "random_forest": random_forest_runner,
+               "hist_gradient_boosting": forest_runner}
+    if kind not in runners:
+        raise ValueError(f"unknown estimator kind {kind!r}")
+    return runners[kind]

@@ -4,7 +4,9 @@ A step is `(spec, arrays)`: `spec` a JSON-able dict naming its kind, `arrays` it
 Kinds: `impute_float` (fill NaN with per-column statistics), `impute_none` and `impute_nan_object`
 (fill None, or NaN, in object columns), `scale` (subtract mean, divide by scale), `ordinal` (category
 → its position, unknown → a fixed code, missing → its own code if it was seen in fitting),
-`passthrough` (numbers as they are).
+`passthrough` (numbers as they are), `onehot` (each category → a 1 in its output column, as the
+fitted OneHotEncoder lays them out: infrequent categories share a column, a dropped one has none, an
+unseen or missing value goes where the encoder sends it).
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ def step_runner(spec: dict[str, Any], arrays: dict[str, np.ndarray]) -> Step:
         return _ordinal(spec["categories"], float(spec["unknown"]), spec.get("missing"))
     if kind == "passthrough":
         return lambda X: np.asarray(X, dtype=np.float64)
+    if kind == "onehot":
+        return _onehot(spec)
     raise ValueError(f"unknown step kind {kind!r}")
 
 
@@ -84,6 +88,27 @@ def _ordinal(categories: list[list[Any]], unknown: float, missing: list[float] |
         out = np.empty(X.shape, dtype=np.float64)
         for j, lookup in enumerate(lookups):
             out[:, j] = [lookup.get(value, unknown) for value in X[:, j]]
+        return out
+
+    return encode
+
+
+def _onehot(spec: dict[str, Any]) -> Step:
+    """Object columns → the encoder's 0/1 float64 matrix (`spec` from `appliance.plans.compile._onehot`)."""
+    lookups = []
+    for categories, columns, missing in zip(spec["categories"], spec["columns"], spec["missing"]):
+        lookup = dict(zip(categories, columns))
+        lookup[None] = missing
+        lookups.append(lookup)
+    unknowns, width = spec["unknown"], int(spec["width"])
+
+    def encode(X: np.ndarray) -> np.ndarray:
+        out = np.zeros((X.shape[0], width), dtype=np.float64)
+        rows = np.arange(X.shape[0])
+        for j, (lookup, unknown) in enumerate(zip(lookups, unknowns)):
+            where = np.array([lookup.get(value, unknown) for value in X[:, j]], dtype=np.intp)
+            hit = where >= 0
+            out[rows[hit], where[hit]] = 1.0
         return out
 
     return encode

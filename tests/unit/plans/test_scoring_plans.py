@@ -104,9 +104,9 @@ def test_pipelines_without_an_array_form_get_no_plan() -> None:
     linear, features, _ = _fitted("binary", kind="logistic_regression", params="{}")
     forest, _, _ = _fitted("regression", kind="random_forest", params="{ n_estimators = 3 }")
     hgb, _, _ = _fitted("binary")
-    assert compile_plan(linear, features, "binary") is None
-    assert compile_plan(forest, features, "regression") is None
-    assert compile_plan(hgb, features, "regression") is None  # a classifier is never a regression plan
+    assert compile_plan(linear, features, "regression") is None  # a classifier is never a regression plan
+    assert compile_plan(forest, features, "binary") is None  # nor a regressor a binary one
+    assert compile_plan(hgb, features, "regression") is None
 
 
 def test_a_plan_file_is_read_as_data_only() -> None:
