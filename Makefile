@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test browser bench bench-serving bench-boosting bench-booster-plans bench-drift bench-retrain bench-batch bench-tui bench-sql install
+.PHONY: demo test browser bench bench-serving bench-boosting bench-booster-plans bench-sklearn-plans bench-drift bench-retrain bench-batch bench-tui bench-sql install
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,10 @@ bench-boosting: $(STAMP) $(BENCH_VENV)/.installed
 # One-row latency of XGBoost, LightGBM and CatBoost scoring plans against each library, in process.
 bench-booster-plans: $(STAMP)
 	$(VENV)/bin/python bench/booster_plans.py --markdown
+
+# One-row latency of scikit-learn pipelines' scoring plans (logistic regression, random forest), in process.
+bench-sklearn-plans: $(STAMP)
+	$(VENV)/bin/python bench/sklearn_plans.py
 
 EVIDENTLY_VENV := .bench-venv-evidently
 
