@@ -110,6 +110,12 @@ def test_each_library_serves_monitors_and_rolls_back(served: Daemon, people: dic
     assert "CatBoost thread_count" in gates["latency"]["detail"]
     version, third = _answers(served, records)
     assert version == 3 and not np.allclose(second, third)
+    for number in (1, 2, 3):  # each library's answer is explained and recomputed exactly from its artifact
+        request_id = next(r for r in op(served, people["ada"], "sql", {
+            "query": f"SELECT request_id FROM prediction_log WHERE version = {number} LIMIT 1"})[1]["rows"])[0]
+        status, explained = op(served, people["otto"], "explain_request", {"request_id": request_id})
+        assert status == 200 and explained["matches"] is True, explained
+        assert {"distance", "carrier"} <= set(explained["rows"][0]["explanation"]["contributions"])
     for _ in range(8):
         assert served.post("/v1/models/delay/predict", {"records": sample_records})[0] == 200
     status, monitored = op(served, people["otto"], "monitor_run", {})
