@@ -84,6 +84,7 @@ def _save_native(library: str, model: Any, folder: Path, suffix: str) -> Path:
 def test_train_each_library_and_reproduce_it(library: str, home: Path, cli, write_spec) -> None:
     spec = write_spec(estimator=library, params="{ n_estimators = 25 }" if library != "catboost"
                       else "{ iterations = 25, depth = 4 }")
+    spec.write_text(spec.read_text() + '\n[fairness]\nprotected = ["origin"]\n')
     trained = cli("train", "--spec", spec, "--home", home, "--json")
     assert trained.code == 0, trained.err
     metrics = json.loads(trained.out)["metrics"]
@@ -91,6 +92,7 @@ def test_train_each_library_and_reproduce_it(library: str, home: Path, cli, writ
     shown = json.loads(cli("show", "delay", "1", "--json", "--home", home).out)
     assert library.lower() in shown["estimator"].lower()
     assert shown["segment_metrics"] and shown["feature_importance"] and shown["cost"]
+    assert {g["group_value"] for g in shown["fairness"]} >= {"EWR", "JFK", "LGA"}
     assert shown["hyperparameters"]["random_state" if library != "catboost" else "random_seed"] == 7
     again = cli("reproduce", "delay", "1", "--home", home, "--json")
     assert again.code == 0, again.err
