@@ -157,12 +157,17 @@ _DESCRIBE = {"xgboost": _describe_xgboost, "lightgbm": _describe_lightgbm, "catb
 _OBJECTIVES = {
     "binary": {"xgboost": ("binary:logistic",), "lightgbm": ("binary", "cross_entropy", "xentropy"),
                "catboost": ("Logloss", "CrossEntropy")},
-    "multiclass": {"xgboost": ("multi:softprob", "multi:softmax"), "lightgbm": ("multiclass", "softmax", "multiclassova"),
+    # XGBoost's multi:softmax answers the class number, not probabilities: it is refused
+    "multiclass": {"xgboost": ("multi:softprob",), "lightgbm": ("multiclass", "softmax", "multiclassova"),
                    "catboost": ("MultiClass", "MultiClassOneVsAll")},
 }
 
 
 def _check_task(file_name: str, library: str, objective: str, task: str) -> None:
+    if objective == "multi:softmax":
+        raise ArtifactError(f"{file_name} has objective 'multi:softmax', a classifier that answers class numbers, not "
+                            "probabilities; train it with objective 'multi:softprob' (the same trees, with each "
+                            "class's probability)")
     if task == "regression":
         probability = {o for t in _OBJECTIVES.values() for o in t[library]}
         if objective in probability:

@@ -103,22 +103,25 @@ class IsolatedModel:
         if self._process is not None and self._process.poll() is None:
             return
         self._stop()
-        folder = Path(tempfile.mkdtemp(prefix="vigil-code-"))
-        (folder / "model.skops").write_bytes(self.stored_artifact)
-        extract(self.code_archive, self.code_sha256, folder / "code")
-        log = (folder / "worker.log").open("wb")
         from appliance.registry.conversion import _child_environment
 
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "appliance.custom_code.worker", str(folder), str(os.getpid())],
-            cwd=folder, env=_child_environment(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
-            start_new_session=True)
-        log.close()
+        folder = Path(tempfile.mkdtemp(prefix="vigil-code-"))
+        try:  # a changed archive or a failed start leaves no scratch folder behind
+            (folder / "model.skops").write_bytes(self.stored_artifact)
+            extract(self.code_archive, self.code_sha256, folder / "code")
+            with (folder / "worker.log").open("wb") as log:
+                self._process = subprocess.Popen(
+                    [sys.executable, "-m", "appliance.custom_code.worker", str(folder), str(os.getpid())],
+                    cwd=folder, env=_child_environment(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
+                    start_new_session=True)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
         self._folder = folder
         self._finalizer = weakref.finalize(self, _kill, self._process, folder)
         try:
             header, _ = self._receive(START_TIMEOUT_S)
-        except (OSError, EOFError, TimeoutError) as e:
+        except (OSError, EOFError, TimeoutError, ValueError) as e:  # ValueError: a header that is not JSON
             self._stop()
             raise ArtifactError(f"{self.label}: the model's code process did not start: {e}") from e
         if not header.get("ok"):
@@ -135,7 +138,7 @@ class IsolatedModel:
             try:
                 wire.send(self._process.stdin, {"method": method}, buffer.getvalue())
                 header, payload = self._receive(CALL_TIMEOUT_S, 4096 + ANSWER_BYTES_PER_ROW * len(frame))
-            except (OSError, EOFError, TimeoutError) as e:
+            except (OSError, EOFError, TimeoutError, ValueError) as e:  # ValueError: a header that is not JSON
                 self._stop()
                 raise TeamCodeError(f"{self.label}: the model's code process failed ({e}); it is restarted on the "
                                     "next call") from e

@@ -6,6 +6,7 @@ whose worker process loads it, and only while an admin still trusts that code's 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from appliance.context import AppContext
@@ -18,17 +19,28 @@ def load_version_model(ctx: AppContext, version_row: dict[str, Any]) -> Any:
     label = f"model {version_row['model_name']} v{version_row['version']}"
     code = (version_row.get("imported_from") or {}).get("code")
     if code:
-        return _isolated(ctx, version_row, code, label)
-    return load_verified(ctx.home.root / version_row["artifact_path"], version_row["artifact_sha256"], label)
+        from appliance.custom_code.trust import require
+
+        require(ctx.store, str(code["sha256"]), label)
+    return load_stored_model(ctx.home.root, version_row, label)
 
 
-def _isolated(ctx: AppContext, row: dict[str, Any], code: dict[str, Any], label: str) -> Any:
+def load_stored_model(home_root: Path, row: dict[str, Any], label: str) -> Any:
+    """The version's model from its verified files, without the store (so it also runs in a training
+    child): a model shipping a team's code comes back as an `IsolatedModel`. Trust is checked by the
+    caller that has the store (`load_version_model`); a champion's code is trusted while it serves,
+    since revoking it is refused then."""
+    code = (row.get("imported_from") or {}).get("code")
+    if code:
+        return _isolated(home_root, row, code, label)
+    return load_verified(home_root / row["artifact_path"], row["artifact_sha256"], label)
+
+
+def _isolated(home_root: Path, row: dict[str, Any], code: dict[str, Any], label: str) -> Any:
     from appliance.custom_code.isolated_model import IsolatedModel
-    from appliance.custom_code.trust import require
 
-    require(ctx.store, str(code["sha256"]), label)
-    artifact = read_verified(ctx.home.root / row["artifact_path"], row["artifact_sha256"], label)
-    archive = read_verified(ctx.home.root / str(code["path"]), str(code["sha256"]), f"{label}'s code")
+    artifact = read_verified(home_root / row["artifact_path"], row["artifact_sha256"], label)
+    archive = read_verified(home_root / str(code["path"]), str(code["sha256"]), f"{label}'s code")
     return IsolatedModel(artifact, archive, str(code["sha256"]), label)
 
 

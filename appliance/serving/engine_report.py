@@ -13,7 +13,7 @@ from typing import Any
 
 from appliance.context import AppContext
 from appliance.contracts.features import features_from_json
-from appliance.errors import ArtifactDeleted
+from appliance.errors import ArtifactDeleted, ArtifactError
 from appliance.plans.storage import check_plan, environment, plan_on_record
 from appliance.registry.contracts import current_contract
 from appliance.registry.loading import load_version_model
@@ -29,14 +29,19 @@ def serving_engine(ctx: AppContext, row: dict[str, Any]) -> dict[str, Any]:
         return {"engine": "plan", "library": "NumPy",
                 "detail": f"scoring plan, checked against the model on {record['checked_rows']} rows"}
     key = (row["artifact_sha256"], environment())
-    if key not in _KNOWN:
-        if len(_KNOWN) >= _KEEP:
-            _KNOWN.clear()
-        try:
-            _KNOWN[key] = _found_out(ctx, row)
-        except ArtifactDeleted:
-            return {"engine": "none", "library": None, "detail": "its artifact was deleted by retention"}
-    return _KNOWN[key]
+    known = _KNOWN.get(key)  # one read: another request thread may clear the dict meanwhile
+    if known is not None:
+        return known
+    try:
+        found = _found_out(ctx, row)
+    except ArtifactDeleted:
+        return {"engine": "none", "library": None, "detail": "its artifact was deleted by retention"}
+    except ArtifactError as e:  # e.g. its team's code is no longer trusted: not kept, trust may come back
+        return {"engine": "none", "library": None, "detail": f"it cannot be loaded: {e}"}
+    if len(_KNOWN) >= _KEEP:
+        _KNOWN.clear()
+    _KNOWN[key] = found
+    return found
 
 
 def _found_out(ctx: AppContext, row: dict[str, Any]) -> dict[str, Any]:
@@ -45,7 +50,13 @@ def _found_out(ctx: AppContext, row: dict[str, Any]) -> dict[str, Any]:
     features = features_from_json(row["features"])
     _, contract = current_contract(ctx.store, row["model_name"], int(row["version"]))
     model = load_version_model(ctx, row)
-    checked, why = check_plan(model, features, row["task"], contract)
+    if getattr(model, "code_sha256", None):  # as version_loading serves it: never in the daemon's process
+        return {"engine": "code process", "library": "the team's code",
+                "detail": "the model ships a team's code: a separate worker process loads and scores it"}
+    if row["task"] == "multiclass":  # version_loading compiles no plan for a multiclass version
+        checked, why = None, "a multiclass version has no scoring plan form"
+    else:
+        checked, why = check_plan(model, features, row["task"], contract)
     if checked is not None:
         return {"engine": "plan", "library": "NumPy",
                 "detail": f"scoring plan, checked on {checked[1]} probe rows; compiled when the daemon loads the "

@@ -11,7 +11,7 @@ import polars as pl
 
 from appliance.config import TrainingConfig
 from appliance.contracts.features import features_from_json, model_input
-from appliance.registry.artifacts import load_verified
+from appliance.registry.loading import load_stored_model
 from appliance.store import registry_queries as q
 from appliance.store.connection import Store
 from appliance.training.comparison import Comparison, paired_bootstrap
@@ -55,8 +55,7 @@ def compare_with_champion(home_root: Path, settings: TrainingConfig, info: Champ
     problem = _incompatible(champion, spec, holdout, positive, classes)
     if problem:
         return info.version, None, problem
-    champion_model = load_verified(home_root / champion["artifact_path"], champion["artifact_sha256"],
-                                   f"model {champion['model_name']} v{champion['version']}")
+    champion_model = load_stored_model(home_root, champion, f"model {champion['model_name']} v{champion['version']}")
     champion_scores = scores_of(champion_model, spec.task, model_input(holdout, features_from_json(champion["features"])))
     comparison = paired_bootstrap(spec.task, y, scores, champion_scores, resamples=settings.bootstrap_samples,
                                   confidence=settings.confidence, seed=spec.seed)

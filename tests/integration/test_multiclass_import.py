@@ -60,3 +60,19 @@ def test_a_native_booster_needs_the_spec_to_name_its_classes(home: Path, tmp_pat
     assert query(home, "SELECT classes FROM model_versions") == [(["early", "on_time", "late"],)]
     metrics = dict(query(home, "SELECT metric, value FROM version_metrics WHERE segment_column IS NULL"))
     assert 0 < metrics["log_loss"] < np.log(3) and metrics["roc_auc_ovr_macro"] > 0.5
+
+
+def test_an_xgboost_softmax_model_answers_class_numbers_and_is_refused_naming_softprob(
+        home: Path, tmp_path: Path, flights_small: Path, cli: Callable[..., Any]) -> None:
+    import xgboost
+
+    x, y = _training(flights_small)
+    booster = xgboost.train({"objective": "multi:softmax", "num_class": 3, "nthread": 1, "seed": 1},
+                            xgboost.DMatrix(x, label=y, feature_names=NUMERIC), num_boost_round=5)
+    booster.save_model(tmp_path / "band.json")
+    spec = tmp_path / "spec.toml"
+    spec.write_text(SPEC.format(classes='classes = ["early", "on_time", "late"]', band=BAND,
+                                path=flights_small.as_posix(), numeric=json.dumps(NUMERIC)))
+    refused = cli("import", "band", tmp_path / "band.json", "--spec", spec, "--home", home)
+    assert refused.code == 2 and "multi:softprob" in refused.err and "\n" not in refused.err.strip()
+    assert query(home, "SELECT count(*) FROM model_versions") == [(0,)]

@@ -91,6 +91,21 @@ def test_revoked_code_no_longer_loads(home: Path, cli, team: dict[str, Any], wri
     assert result.code != 0 and "no admin trusts" in (result.err + result.out)
 
 
+def test_a_champion_shipping_team_code_is_compared_with_through_its_worker(home: Path, cli, team: dict[str, Any],
+                                                                           write_spec) -> None:
+    assert cli("code", "trust", "--spec", team["spec"], "--reason", "reviewed", "--home", home).code == 0
+    assert cli("import", "delay", team["model"], "--spec", team["spec"], "--home", home).code == 0
+    assert cli("promote", "delay", "1", "--to", "champion", "--reason", "first", "--home", home).code == 0
+    before = _loaders(team)
+    trained = cli("train", "--spec", write_spec(), "--home", home, "--json")
+    assert trained.code == 0, trained.err
+    assert json.loads(trained.out)["comparison"]["champion_version"] == 1
+    loaders = _loaders(team)[len(before):]
+    assert loaders and os.getpid() not in loaders  # the champion scored the holdout in a worker
+    shown = json.loads(cli("show", "delay", "1", "--json", "--home", home).out)
+    assert shown["serving"]["engine"] == "code process"
+
+
 @pytest.mark.parametrize("paths", ['["../elsewhere.py"]', '["/etc/passwd"]', '["numpy.py"]', '["missing.py"]'])
 def test_code_paths_must_be_the_team_s_files_beside_the_spec(home: Path, cli, team: dict[str, Any],
                                                              paths: str) -> None:
