@@ -3,8 +3,9 @@
 XGBoost, LightGBM and CatBoost parse their model files in native code. No Python code from the file
 runs there, but a crafted file could crash the parser, and the process reading it may be the daemon.
 So an import reads such a file (a boosting library's own format, or a skops file holding the
-libraries' types) first in a short-lived child (`conversion.run_isolated`): only when the child read
-it, and scored a row with it, does the caller read it itself.
+libraries' types) first in a short-lived child (`conversion.run_isolated`), which parses it, checks its
+trees' structure and checks it against the spec: only when the child read it cleanly does the caller
+read it itself.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ def check_in_child(data: bytes, file_name: str, spec_text: str) -> None:
 
 def main(argv: list[str]) -> int:
     """`python -m appliance.registry.parse_check MODEL SPEC NAME PARENT_PID`: 0 when the model reads
-    and scores one row of probe inputs; else 2 and one line on stderr."""
+    cleanly and agrees with the spec; else 2 and one line on stderr."""
     from appliance.training.child_setup import prepare
 
     prepare(int(argv[3]))

@@ -106,9 +106,7 @@ def _parse(index: int, item: Any) -> dict[str, Any]:
 def _model_labels(store: Store, model_name: str) -> dict[str, Any]:
     """The model's task and what its labels mean: the positive class (binary); multiclass labels are
     checked against the classes of the version that answered each request."""
-    row = store.row("SELECT m.task, any_value(v.positive_class) AS positive FROM models m "
-                    "LEFT JOIN model_versions v ON v.model_name = m.name WHERE m.name = ? GROUP BY m.task",
-                    [model_name])
+    row = pq.model_labels(store, model_name)
     if row is None:
         raise InvalidRequest(f"no model named '{model_name}'", [
             {"field": "model", "problem": "unknown model", "kind": "unknown_model"}], status=404)

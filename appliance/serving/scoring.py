@@ -56,18 +56,11 @@ class Scorer:
         self._shadow_backlog = threading.Semaphore(MAX_SHADOW_BACKLOG)
 
     def score(self, model_name: str, columns: Columns, *, api: str, request_id: str | None = None,
-              routing_key: str | None = None, where: str = "records", tasks: tuple[str, ...] | None = None) -> Scored:
-        """`tasks`: the tasks whose answers the calling API can express (None: every task)."""
+              routing_key: str | None = None, where: str = "records") -> Scored:
         started = time.perf_counter()
         routes = self.router.routes(model_name)
         route, predictor = routes.choose(routing_key)
         loaded = predictor.loaded
-        if tasks is not None and loaded.task not in tasks:
-            raise InvalidRequest(
-                f"model '{model_name}' v{loaded.version} is a {loaded.task} model, which this API does not answer "
-                f"yet; use Vigil's native API (POST /v1/models/{model_name}/predict with {{\"records\": [...]}})",
-                [{"field": "(model)", "problem": f"{loaded.task} models are not answered on this API yet",
-                  "kind": "unsupported_task"}], status=422, reason="unsupported_task")
         request = build_frame(columns(loaded.features), loaded.features, loaded.contract, self.policy(model_name),
                               max_rows=self.max_rows, where=where)
         try:

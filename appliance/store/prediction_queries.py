@@ -142,3 +142,10 @@ def list_api_keys(store: Store) -> list[dict[str, Any]]:
 
 def alias_percent(store: Store, model_name: str, alias: str) -> float | None:
     return store.scalar("SELECT traffic_percent FROM aliases WHERE model_name = ? AND alias = ?", [model_name, alias])
+
+
+def model_labels(store: Store, model_name: str) -> dict[str, Any] | None:
+    """A model's task and its versions' positive class (what a binary label means), or None."""
+    return store.row("SELECT m.task, any_value(v.positive_class) AS positive FROM models m "
+                     "LEFT JOIN model_versions v ON v.model_name = m.name WHERE m.name = ? GROUP BY m.task",
+                     [model_name])
