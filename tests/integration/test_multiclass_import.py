@@ -76,3 +76,32 @@ def test_an_xgboost_softmax_model_answers_class_numbers_and_is_refused_naming_so
     refused = cli("import", "band", tmp_path / "band.json", "--spec", spec, "--home", home)
     assert refused.code == 2 and "multi:softprob" in refused.err and "\n" not in refused.err.strip()
     assert query(home, "SELECT count(*) FROM model_versions") == [(0,)]
+
+
+def test_lightgbm_and_catboost_multiclass_files_answer_as_their_library(
+        home: Path, tmp_path: Path, flights_small: Path, cli: Callable[..., Any]) -> None:
+    import catboost
+    import lightgbm
+
+    from appliance.context import open_context
+    from appliance.contracts.features import features_from, model_input
+    from appliance.home import Home
+    from appliance.registry.loading import load_model
+
+    x, y = _training(flights_small)
+    lgb = lightgbm.LGBMClassifier(n_estimators=10, num_leaves=8, n_jobs=1, verbose=-1).fit(x, y)
+    lgb.booster_.save_model(tmp_path / "band.txt")
+    cat = catboost.CatBoostClassifier(iterations=10, depth=3, thread_count=1, verbose=0, allow_writing_files=False,
+                                      loss_function="MultiClass").fit(x, y)
+    cat.save_model(str(tmp_path / "band.cbm"))
+    spec = tmp_path / "spec.toml"
+    spec.write_text(SPEC.format(classes='classes = ["early", "on_time", "late"]', band=BAND,
+                                path=flights_small.as_posix(), numeric=json.dumps(NUMERIC)))
+    for number, (file, library_model) in enumerate(((tmp_path / "band.txt", lgb), (tmp_path / "band.cbm", cat)), 1):
+        imported = cli("import", "band", file, "--spec", spec, "--home", home)
+        assert imported.code == 0, imported.err
+        frame = pl.read_parquet(flights_small).head(500)
+        with open_context(Home(home), read_only=True) as ctx:
+            ours = load_model(ctx, "band", number).predict_proba(model_input(frame, features_from(NUMERIC, [])))
+        theirs = library_model.predict_proba(frame.select(NUMERIC).to_numpy().astype(float))
+        assert ours.shape == (500, 3) and np.allclose(ours, theirs, rtol=0, atol=1e-9)
