@@ -101,6 +101,7 @@ async def _screenshot(home: Path, size: tuple[int, int], keys: tuple[str, ...], 
                     break
             else:
                 raise AssertionError(f"{type(app.screen).__name__} got no data")
+            await app.workers.wait_for_complete()  # a refresh the first one set off (the cursor's row) ends too
         await pilot.pause(0.3)
         return app.export_screenshot()
 

@@ -105,8 +105,8 @@ class ModelScreen(DataScreen):
         if gaps:
             lines.append("fairness: " + "; ".join(f"{g['attribute']} {g['metric'].replace('_', ' ')} {g['value']:.3f}"
                                                   for g in gaps))
-        worst = sorted((m for m in d["segment_metrics"] if m["metric"] in ("roc_auc", "mae", "log_loss")
-                        and m["value"] is not None),
+        primary = {"binary": "roc_auc", "regression": "mae", "multiclass": "log_loss"}.get(d.get("task", ""), "roc_auc")
+        worst = sorted((m for m in d["segment_metrics"] if m["metric"] == primary and m["value"] is not None),
                        key=lambda m: m["value"] if m["metric"] == "roc_auc" else -m["value"])[:5]
         if worst:
             lines.append("weakest segments: " + "; ".join(
