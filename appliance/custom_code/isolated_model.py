@@ -103,7 +103,7 @@ class IsolatedModel:
         if self._process is not None and self._process.poll() is None:
             return
         self._stop()
-        from appliance.registry.conversion import _child_environment
+        from appliance.registry.conversion import child_environment
 
         folder = Path(tempfile.mkdtemp(prefix="vigil-code-"))
         try:  # a changed archive or a failed start leaves no scratch folder behind
@@ -112,7 +112,7 @@ class IsolatedModel:
             with (folder / "worker.log").open("wb") as log:
                 self._process = subprocess.Popen(
                     [sys.executable, "-m", "appliance.custom_code.worker", str(folder), str(os.getpid())],
-                    cwd=folder, env=_child_environment(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
+                    cwd=folder, env=child_environment(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
                     start_new_session=True)
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)

@@ -69,7 +69,7 @@ def answer(service: "Service", request: Request, name: str, body: dict[str, Any]
     except VigilError as e:
         return _mlflow_error(e)
     predict_fn = requested or scored.predict_fn
-    predictions = _probabilities(scored) if predict_fn == "predict_proba" else _labels(scored)
+    predictions = _probabilities(scored) if predict_fn == "predict_proba" else scored.labels()
     return json_response({"predictions": predictions}, headers=[("X-Model-Version", str(scored.version)),
                                                                 ("X-Request-Id", scored.request_id)])
 
@@ -102,13 +102,6 @@ def _require_probabilities(service: "Service", name: str) -> None:
                                  {"field": "params.predict_fn", "problem": "a regression model has no predict_proba",
                                   "kind": "invalid_body"}])
 
-
-def _labels(scored: Scored) -> list[Any]:
-    if scored.task == "multiclass":
-        return [scored.classes[int(p)] for p in scored.predictions]
-    if scored.task == "binary":
-        return [int(p) for p in scored.predictions]
-    return [float(p) for p in scored.predictions]
 
 
 def _probabilities(scored: Scored) -> list[list[float]]:

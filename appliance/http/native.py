@@ -62,7 +62,7 @@ def _native_body(body: Any, request: Request) -> tuple[Any, str | None, str | No
 def native_payload(scored: Scored) -> dict[str, Any]:
     payload: dict[str, Any] = {
         "model": scored.model_name, "version": scored.version, "route": scored.route,
-        "request_id": scored.request_id, "predictions": _predictions(scored),
+        "request_id": scored.request_id, "predictions": scored.labels(),
     }
     if scored.task == "multiclass" and scored.scores is not None:
         payload["classes"] = list(scored.classes)
@@ -76,13 +76,6 @@ def native_payload(scored: Scored) -> dict[str, Any]:
         payload["audit_sample"] = True  # label this one whatever was decided (docs/monitoring.md)
     return payload
 
-
-def _predictions(scored: Scored) -> list[Any]:
-    if scored.task == "multiclass":
-        return [scored.classes[int(p)] for p in scored.predictions]
-    if scored.task == "binary":
-        return [int(p) for p in scored.predictions]
-    return [float(p) for p in scored.predictions]
 
 
 def feedback(service: "Service", request: Request) -> Response:

@@ -241,7 +241,7 @@ def _columns(tensors: dict[str, Any], features: list[Feature]) -> dict[str, Any]
 def _outputs(scored: Scored) -> dict[str, np.ndarray]:
     """Every output tensor of the answer: `predict` and, for classifiers, `predict_proba`."""
     if scored.task == "multiclass":
-        labels = np.array([scored.classes[int(p)] for p in scored.predictions], dtype=object)
+        labels = np.array(scored.labels(), dtype=object)
         return {"predict": labels, "predict_proba": np.asarray(scored.scores, dtype=np.float64)}
     outputs = {"predict": scored.predictions.astype(np.int64) if scored.task == "binary" else scored.predictions}
     if scored.scores is not None:

@@ -69,7 +69,7 @@ def run_isolated(module: str, args: list[str], folder: Path, file_name: str, tim
     child's last line of stderr unless it exits 0."""
     command = [sys.executable, "-m", module, *args, str(os.getpid())]
     with (folder / _ERRORS).open("wb") as errors:
-        child = subprocess.Popen(command, cwd=folder, env=_child_environment(), stdin=subprocess.DEVNULL,
+        child = subprocess.Popen(command, cwd=folder, env=child_environment(), stdin=subprocess.DEVNULL,
                                  stdout=subprocess.DEVNULL, stderr=errors, start_new_session=True)
         try:
             code = child.wait(timeout_s)
@@ -86,7 +86,7 @@ def run_isolated(module: str, args: list[str], folder: Path, file_name: str, tim
         raise ArtifactError(f"{file_name}: {_last_line(folder / _ERRORS) or f'the loading process exited {code}'}")
 
 
-def _child_environment() -> dict[str, str]:
+def child_environment() -> dict[str, str]:
     """The caller's environment without Vigil's own variables (tokens among them), on one thread."""
     kept = {key: value for key, value in os.environ.items() if not key.startswith("VIGIL_")}
     return {**kept, **_QUIET_THREADS}

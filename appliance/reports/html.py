@@ -161,33 +161,24 @@ def _drift(c: dict[str, Any]) -> str:
 
 
 def _scores(c: dict[str, Any]) -> str:
+    """The champion's answers, training vs window: its scores, or for multiclass the predicted-class mix
+    and each class's probability."""
     drift = c["drift"] or {}
-    if drift.get("classes"):
-        return _classes(drift)
-    parts = ["<h2>Prediction scores</h2>"]
+    classes = bool(drift.get("classes"))
+    parts = ["<h2>Predicted classes</h2>" if classes else "<h2>Prediction scores</h2>"]
     scores = drift.get("scores")
     if not scores:
         return "\n".join(parts + [_empty("No scored rows in the window.")])
-    parts.append(histogram("scores", f"Score distribution: training vs window, PSI {scores['psi']:.3f} "
-                                     f"({scores['verdict']})", scores["labels"], scores["reference"],
-                           scores["current"]))
-    return "\n".join(parts)
-
-
-def _classes(drift: dict[str, Any]) -> str:
-    """A multiclass champion's predictions: the predicted-class mix and each class's probability."""
-    parts = ["<h2>Predicted classes</h2>"]
-    scores = drift.get("scores")
-    if not scores:
-        return "\n".join(parts + [_empty("No scored rows in the window.")])
-    parts.append(histogram("classes", f"Predicted classes: training vs window, PSI {scores['psi']:.3f} "
-                                      f"({scores['verdict']})", scores["labels"], scores["reference"],
-                           scores["current"]))
-    parts.append(_table(["class", "mean probability (train)", "mean probability (window)", "shift", "PSI", "JS",
-                         "verdict"],
-                        [[p["class"], p.get("mean_reference"), p.get("mean_current"), p.get("mean_shift"), p["psi"],
-                          p["js"], _verdict(p["verdict"])] for p in drift.get("probabilities", [])],
-                        numeric=(1, 2, 3, 4, 5)))
+    title = "Predicted classes" if classes else "Score distribution"
+    parts.append(histogram("classes" if classes else "scores",
+                           f"{title}: training vs window, PSI {scores['psi']:.3f} ({scores['verdict']})",
+                           scores["labels"], scores["reference"], scores["current"]))
+    if classes:
+        parts.append(_table(["class", "mean probability (train)", "mean probability (window)", "shift", "PSI", "JS",
+                             "verdict"],
+                            [[p["class"], p.get("mean_reference"), p.get("mean_current"), p.get("mean_shift"),
+                              p["psi"], p["js"], _verdict(p["verdict"])] for p in drift.get("probabilities", [])],
+                            numeric=(1, 2, 3, 4, 5)))
     return "\n".join(parts)
 
 

@@ -41,6 +41,14 @@ class Scored:
     classes: tuple[str, ...] = ()  # multiclass: names of the probability columns (predictions: positions)
     predict_fn: str = "predict"  # what /invocations answers unless the request asks (LoadedVersion.predict_fn)
 
+    def labels(self) -> list[Any]:
+        """Each row's answer as a client reads it: the class name (multiclass), 1/0 (binary), the value."""
+        if self.task == "multiclass":
+            return [self.classes[int(p)] for p in self.predictions]
+        if self.task == "binary":
+            return [int(p) for p in self.predictions]
+        return [float(p) for p in self.predictions]
+
 
 class Scorer:
     def __init__(self, router: Router, log: PredictionLog, metrics: Metrics, policy: Callable[[str], Policy],
