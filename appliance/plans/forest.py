@@ -80,15 +80,22 @@ def _level_walk(spec: dict[str, Any], arrays: dict[str, np.ndarray]) -> Callable
     return predict
 
 
-def _row_walk(spec: dict[str, Any], arrays: dict[str, np.ndarray]) -> Callable[[list[float]], np.ndarray]:
-    """One row (a list of floats): all internal nodes decide at once, then one `take` per level.
-    Nodes are renumbered so categorical internal nodes come first, then numeric ones, then leaves."""
-    leaf, categorical = arrays["is_leaf"].astype(bool), arrays["is_categorical"].astype(bool)
+def node_order(leaf: np.ndarray, categorical: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """(order, renumber, categorical internal nodes, internal nodes): the nodes reordered so categorical
+    internal nodes come first, then numeric ones, then leaves; `renumber[old] = new`. Both one-row tree
+    walks (here and `trees.py`) decide all internal nodes at once over this order."""
     order = np.concatenate([np.flatnonzero(~leaf & categorical), np.flatnonzero(~leaf & ~categorical),
                             np.flatnonzero(leaf)])
     renumber = np.empty(len(order), dtype=np.intp)
     renumber[order] = np.arange(len(order))
-    n_categorical, n_internal = int((~leaf & categorical).sum()), int((~leaf).sum())
+    return order, renumber, int((~leaf & categorical).sum()), int((~leaf).sum())
+
+
+def _row_walk(spec: dict[str, Any], arrays: dict[str, np.ndarray]) -> Callable[[list[float]], np.ndarray]:
+    """One row (a list of floats): all internal nodes decide at once, then one `take` per level.
+    Nodes are renumbered so categorical internal nodes come first, then numeric ones, then leaves."""
+    leaf, categorical = arrays["is_leaf"].astype(bool), arrays["is_categorical"].astype(bool)
+    order, renumber, n_categorical, n_internal = node_order(leaf, categorical)
     internal = order[:n_internal]
     feature, threshold = arrays["feature"].astype(np.intp)[internal], arrays["threshold"][internal]
     missing_left = arrays["missing_left"].astype(bool)[internal]

@@ -30,6 +30,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from appliance.plans.forest import node_order
 from appliance.plans.leaf_bits import ZERO, Finish, bit_walk, feature_walk, oblivious_walk
 
 ROW_BY_ROW = 16  # at most this many rows are walked one row at a time
@@ -132,11 +133,7 @@ def _row_walk(arrays: dict[str, np.ndarray],
     pairs of the nodes the cursors are on. Nodes are renumbered so categorical internal nodes come
     first, then numeric ones, then leaves (which always "go left", to themselves)."""
     leaf, categorical = arrays["is_leaf"], arrays["is_categorical"]
-    order = np.concatenate([np.flatnonzero(~leaf & categorical), np.flatnonzero(~leaf & ~categorical),
-                            np.flatnonzero(leaf)])
-    renumber = np.empty(len(order), dtype=np.intp)
-    renumber[order] = np.arange(len(order))
-    n_categorical, n_internal = int((~leaf & categorical).sum()), int((~leaf).sum())
+    order, renumber, n_categorical, n_internal = node_order(leaf, categorical)
     internal = order[:n_internal]
     feature, threshold = arrays["feature"][internal], arrays["threshold"][internal]
     nan_left, zero_missing = arrays["nan_left"][internal], arrays["zero_missing"][internal]
