@@ -13,7 +13,6 @@ champion) with where it came from, and promoted only through this box's gates an
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import socket
 import tarfile
@@ -25,6 +24,7 @@ from appliance.access.output_paths import new_file, require_absent
 from appliance.bundles import keys
 from appliance.clock import utc_now
 from appliance.errors import ArtifactError
+from appliance.plain_tar import pack
 from appliance.store import registry_queries as q
 
 FORMAT = 1
@@ -79,11 +79,8 @@ def export_bundle(ctx: Any, model_name: str, number: int, target: Path, actor: s
                           for name, data in files.items()}}
     manifest_bytes = _json(manifest)
     signature = keys.sign(root, manifest_bytes)
-    with new_file(target) as staged, tarfile.open(staged, "w") as tar:
-        for name, data in [(MANIFEST, manifest_bytes), (SIGNATURE, _json(signature)), *files.items()]:
-            info = tarfile.TarInfo(name)
-            info.size, info.mode, info.mtime = len(data), 0o644, 0
-            tar.addfile(info, io.BytesIO(data))
+    with new_file(target) as staged:
+        staged.write_bytes(pack([(MANIFEST, manifest_bytes), (SIGNATURE, _json(signature)), *files.items()]))
     with ctx.store.transaction():
         q.insert_audit(ctx.store, utc_now(), actor, "bundle.export", model_name, number,
                        {"file": str(target), "key_id": signature["key_id"]},

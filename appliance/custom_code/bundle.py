@@ -6,8 +6,8 @@ A spec may name Python files and package folders next to it:
     paths = ["team_features.py", "team_pkg"]
 
 Each is importable by its own name (`team_features`, `team_pkg`) in the process that loads the model.
-The archive is a tar with members sorted, and times, owners and modes fixed, so the same files always
-give the same sha256: that is the hash an admin trusts, and the one recorded in the version's lineage.
+The archive is a tar with members sorted (`plain_tar.pack`: times, owners and modes fixed), so the same
+files always give the same sha256: that is the hash an admin trusts, and the one recorded in the version's lineage.
 Only `.py` files are taken (caches and other files are left out); a path that leaves the spec's
 folder (absolute, `..`, or a symlink pointing out) is refused.
 """
@@ -23,6 +23,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from appliance.errors import ArtifactError, SpecError
+from appliance.plain_tar import pack
 
 MAX_FILES = 200
 MAX_BYTES = 5 * 1024 * 1024
@@ -65,7 +66,7 @@ def collect(base_dir: Path, paths: list[str]) -> CodeBundle:
         raise SpecError(f"code.paths holds {total} bytes of Python; at most {MAX_BYTES} are accepted")
     if len(set(modules)) != len(modules):
         raise SpecError(f"code.paths names one module twice: {sorted(modules)}")
-    archive = _archive(members)
+    archive = pack(sorted(members.items()))
     files = tuple((p, hashlib.sha256(d).hexdigest(), len(d)) for p, d in sorted(members.items()))
     return CodeBundle(archive, hashlib.sha256(archive).hexdigest(), tuple(sorted(modules)), files)
 
@@ -102,17 +103,6 @@ def _python_files(path: Path) -> list[Path]:
     if path.is_file():
         return [path]
     return sorted(p for p in path.rglob("*.py") if "__pycache__" not in p.parts and p.is_file())
-
-
-def _archive(members: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for name, data in sorted(members.items()):
-            info = tarfile.TarInfo(name)
-            info.size, info.mtime, info.mode, info.uid, info.gid = len(data), 0, 0o644, 0, 0
-            info.uname = info.gname = ""
-            tar.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
 
 
 def extract(archive: bytes, expected_sha256: str, target: Path) -> None:
