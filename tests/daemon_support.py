@@ -188,6 +188,16 @@ def configured_daemon(fresh_home: Path, tmp_path: Path) -> Iterator[Callable[[st
             running.stop()
 
 
+def add_people(home: Path, vigil: Callable[..., Any]) -> dict[str, str]:
+    """ada (admin) is added while no user exists (bootstrap), then adds otto (operator), alice and bob
+    (approvers); their tokens by name."""
+    tokens = {"ada": token_of(vigil("users", "add", "ada", "--role", "admin", "--home", home).out)}
+    for name, role in (("otto", "operator"), ("alice", "approver"), ("bob", "approver")):
+        added = vigil("users", "add", name, "--role", role, "--home", home, env={"VIGIL_TOKEN": tokens["ada"]})
+        tokens[name] = token_of(added.out)
+    return tokens
+
+
 def token_of(output: str) -> str:
     """The token `vigil users add` printed (shown once)."""
     return next(line for line in output.splitlines() if line.startswith("vgu_"))

@@ -10,7 +10,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from daemon_support import FEATURES, Daemon, op, start_daemon, token_of
+from daemon_support import FEATURES, Daemon, add_people, op, start_daemon
 from support import SPEC
 
 CATEGORICAL = ("carrier", "origin")
@@ -48,11 +48,7 @@ def boosted_home(tmp_path: Path, flights_small: Path, cli: Callable[..., Any]) -
 
 @pytest.fixture
 def people(boosted_home: Path, vigil: Callable[..., Any]) -> dict[str, str]:
-    tokens = {"ada": token_of(vigil("users", "add", "ada", "--role", "admin", "--home", boosted_home).out)}
-    for name, role in (("otto", "operator"), ("alice", "approver")):
-        added = vigil("users", "add", name, "--role", role, "--home", boosted_home, env={"VIGIL_TOKEN": tokens["ada"]})
-        tokens[name] = token_of(added.out)
-    return tokens
+    return add_people(boosted_home, vigil)
 
 
 # The CatBoost version is worse on the holdout and costlier per prediction than the LightGBM champion

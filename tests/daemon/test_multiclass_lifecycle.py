@@ -13,7 +13,7 @@ import pytest
 
 from daemon_support import BAND_CLASSES as CLASSES
 from daemon_support import BAND_SPEC as SPEC
-from daemon_support import FEATURES, Daemon, op, start_daemon, token_of
+from daemon_support import FEATURES, Daemon, add_people, op, start_daemon
 from support import query
 
 LENIENT = {"VIGIL_PROMOTION_COMPARISON_TOLERANCE": "1", "VIGIL_PROMOTION_SEGMENT_REGRESSION_LIMIT": "1",
@@ -38,11 +38,7 @@ def band_home(tmp_path: Path, flights_small: Path, cli: Callable[..., Any]) -> P
 
 @pytest.fixture
 def people(band_home: Path, vigil: Callable[..., Any]) -> dict[str, str]:
-    tokens = {"ada": token_of(vigil("users", "add", "ada", "--role", "admin", "--home", band_home).out)}
-    for name, role in (("otto", "operator"), ("alice", "approver")):
-        added = vigil("users", "add", name, "--role", role, "--home", band_home, env={"VIGIL_TOKEN": tokens["ada"]})
-        tokens[name] = token_of(added.out)
-    return tokens
+    return add_people(band_home, vigil)
 
 
 @pytest.fixture

@@ -21,20 +21,11 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from daemon_support import Daemon, start_daemon, op, token_of
+from daemon_support import Daemon, add_people, start_daemon, op
 from tests.support import SPEC, VIGIL, query
 
 ALL_CHAMPION = {("champion", 1)}
 
-
-
-def add_people(home: Path, vigil: Callable[..., Any]) -> dict[str, str]:
-    """ada is added while no user exists (bootstrap), then adds the rest; their tokens by name."""
-    tokens = {"ada": token_of(vigil("users", "add", "ada", "--role", "admin", "--home", home).out)}
-    for name, role in (("otto", "operator"), ("alice", "approver"), ("bob", "approver")):
-        added = vigil("users", "add", name, "--role", role, "--home", home, env={"VIGIL_TOKEN": tokens["ada"]})
-        tokens[name] = token_of(added.out)
-    return tokens
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from daemon_support import Daemon, start_daemon, wait_until, op, token_of
+from daemon_support import Daemon, add_people, start_daemon, wait_until, op
 
 # A short canary whose analysis passes on a couple of hundred requests: these tests are about who may
 # release, not about the analysis's limits (tests/daemon/test_alerts_and_jobs.py covers those).
@@ -25,12 +25,7 @@ CANARY_ENV = {"VIGIL_CANARY_MIN_SECONDS": "1", "VIGIL_CANARY_MIN_REQUESTS": "10"
 
 @pytest.fixture
 def people(fresh_home: Path, vigil: Callable[..., Any]) -> dict[str, str]:
-    """Users and their tokens: ada is added while no user exists (bootstrap), then adds the rest."""
-    tokens = {"ada": token_of(vigil("users", "add", "ada", "--role", "admin", "--home", fresh_home).out)}
-    for name, role in (("otto", "operator"), ("alice", "approver"), ("bob", "approver")):
-        added = vigil("users", "add", name, "--role", role, "--home", fresh_home, env={"VIGIL_TOKEN": tokens["ada"]})
-        tokens[name] = token_of(added.out)
-    return tokens
+    return add_people(fresh_home, vigil)
 
 
 @pytest.fixture
