@@ -114,15 +114,3 @@ def extract(archive: bytes, expected_sha256: str, target: Path) -> None:
     with tarfile.open(fileobj=io.BytesIO(archive), mode="r") as tar:
         tar.extractall(target, filter="data")
 
-
-def describe_archive(archive: bytes) -> dict[str, Any]:
-    """The archive's sha256, top-level modules and files, read back from its bytes."""
-    files, modules = [], set()
-    with tarfile.open(fileobj=io.BytesIO(archive), mode="r") as tar:
-        for member in tar.getmembers():
-            handle = tar.extractfile(member)
-            data = handle.read() if handle is not None else b""
-            files.append({"path": member.name, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)})
-            top = PurePosixPath(member.name).parts[0]
-            modules.add(top[:-3] if top.endswith(".py") else top)
-    return {"sha256": hashlib.sha256(archive).hexdigest(), "modules": sorted(modules), "files": files}

@@ -53,14 +53,15 @@ def import_version(ctx: AppContext, model_name: str, file: Path, loaded: LoadedS
                               provenance=provenance)
     data = _read(file)
     digest = hashlib.sha256(data).hexdigest()
+    code: dict[str, Any] = {}
     if loaded.spec.code.paths:
-        model, file_format = _with_team_code(ctx, file, data, loaded, trust), "skops+code"
+        (model, code), file_format = _with_team_code(ctx, file, data, loaded, trust), "skops+code"
     elif trust:
         model, file_format = _convert_audited(ctx, model_name, file, data, digest, actor, reason), file.suffix[1:]
     else:
         model, file_format = read_safe(file, data, loaded.spec, spec_text=loaded.text)
     imported_from = {"file": file.name, "sha256": digest, "format": file_format.lower(), "trusted": trust,
-                     **(provenance or {})}
+                     **({"code": code} if code else {}), **(provenance or {})}
     return _register(ctx, model, file, loaded, actor=actor, reason=reason, imported_from=imported_from)
 
 
@@ -113,9 +114,11 @@ def _register(ctx: AppContext, model: Any, file: Path, loaded: LoadedSpec, *, ac
         raise
 
 
-def _with_team_code(ctx: AppContext, file: Path, data: bytes, loaded: LoadedSpec, trust: bool) -> Any:
-    """A skops model that needs the spec's own code: allowed only when an admin trusts exactly that code,
-    and then only ever loaded by a worker process (`custom_code.isolated_model`)."""
+def _with_team_code(ctx: AppContext, file: Path, data: bytes, loaded: LoadedSpec,
+                    trust: bool) -> tuple[Any, dict[str, Any]]:
+    """(model, the code's description) for a skops model that needs the spec's own code: allowed only when
+    an admin trusts exactly that code, and then only ever loaded by a worker process
+    (`custom_code.isolated_model`)."""
     from appliance.access.output_paths import input_path
     from appliance.custom_code.bundle import collect
     from appliance.custom_code.isolated_model import IsolatedModel
@@ -128,17 +131,16 @@ def _with_team_code(ctx: AppContext, file: Path, data: bytes, loaded: LoadedSpec
     require(ctx.store, bundle.sha256, f"{file.name}")
     model = IsolatedModel(data, bundle.archive, bundle.sha256, file.name)
     model.start()  # the worker loads it now: a model it cannot load is refused before anything is stored
-    return model
+    return model, bundle.describe()
 
 
 def _keep_team_code(writer: BlobWriter, model: Any, imported_from: dict[str, Any]) -> None:
     """Store the code archive a model needs beside its artifact, and name it in the lineage."""
-    from appliance.custom_code.bundle import describe_archive
     from appliance.custom_code.isolated_model import IsolatedModel
 
     if isinstance(model, IsolatedModel):
         blob = writer.put_bytes("code", model.code_archive, ".tar")
-        imported_from["code"] = {**describe_archive(model.code_archive), "path": blob.relative_path,
+        imported_from["code"] = {**imported_from["code"], "path": blob.relative_path,
                                  "estimator": model.reported_estimator}
 
 
