@@ -14,7 +14,7 @@ from typing import Any
 from appliance.context import AppContext
 from appliance.contracts.features import features_from_json
 from appliance.errors import ArtifactDeleted, ArtifactError
-from appliance.plans.storage import check_plan, environment, plan_on_record
+from appliance.plans.storage import environment, plan_on_record
 from appliance.registry.contracts import current_contract
 from appliance.registry.loading import load_version_model
 
@@ -45,26 +45,20 @@ def serving_engine(ctx: AppContext, row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _found_out(ctx: AppContext, row: dict[str, Any]) -> dict[str, Any]:
-    from appliance.serving.fast_path import compile_pipeline
+    from appliance.serving.version_loading import choose_engine
 
     features = features_from_json(row["features"])
     _, contract = current_contract(ctx.store, row["model_name"], int(row["version"]))
     model = load_version_model(ctx, row)
-    if getattr(model, "code_sha256", None):  # as version_loading serves it: never in the daemon's process
-        return {"engine": "code process", "library": "the team's code",
-                "detail": "the model ships a team's code: a separate worker process loads and scores it"}
-    if row["task"] == "multiclass":  # version_loading compiles no plan for a multiclass version
-        checked, why = None, "a multiclass version has no scoring plan form"
-    else:
-        checked, why = check_plan(model, features, row["task"], contract)
-    if checked is not None:
+    chosen = choose_engine(model, row["task"], features, contract)
+    if chosen.engine == "code process":
+        return {"engine": chosen.engine, "library": "the team's code", "detail": chosen.why}
+    if chosen.checked is not None:
         return {"engine": "plan", "library": "NumPy",
-                "detail": f"scoring plan, checked on {checked[1]} probe rows; compiled when the daemon loads the "
-                          "version (none stored yet)"}
+                "detail": f"scoring plan, checked on {chosen.checked[1]} probe rows; compiled when the daemon loads "
+                          "the version (none stored yet)"}
     library = library_name(model)
-    fast = compile_pipeline(model, features, contract, row["task"])
-    engine = "fast path" if fast is not None else "pipeline"
-    return {"engine": engine, "library": library, "detail": f"no scoring plan: {why}; {library} scores it"}
+    return {"engine": chosen.engine, "library": library, "detail": f"no scoring plan: {chosen.why}; {library} scores it"}
 
 
 def library_name(model: Any) -> str:

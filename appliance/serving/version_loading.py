@@ -9,6 +9,7 @@ fast path, or else is served by its library as is, on the daemon's threads.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
@@ -17,7 +18,7 @@ from appliance.context import AppContext
 from appliance.contracts.contract import Contract
 from appliance.contracts.features import Feature
 from appliance.errors import StoreError
-from appliance.plans.storage import compile_checked, find_plan, record_plan, write_plan
+from appliance.plans.storage import check_plan, find_plan, record_plan, write_plan
 from appliance.registry.blobs import BlobWriter
 from appliance.registry.loading import load_version_model
 from appliance.registry.versions import require_artifact
@@ -57,15 +58,36 @@ def scoring_engine(ctx: AppContext, row: dict[str, Any], features: list[Feature]
     if plan is not None:
         return None, plan, "plan"
     model = pin_library_threads(load_version_model(ctx, row))
-    if getattr(model, "code_sha256", None):  # a model shipping a team's code answers from its own process
-        return model, None, "code process"
-    checked = None if row["task"] == "multiclass" else compile_checked(model, features, row["task"], contract)
+    chosen = choose_engine(model, row["task"], features, contract)
+    if chosen.checked is not None and keep_plan:
+        _keep(ctx, row["artifact_sha256"], *chosen.checked)
+    return model, chosen.score, chosen.engine
+
+
+@dataclass(frozen=True, slots=True)
+class Chosen:
+    """What answers for a loaded model that has no stored plan, and why (`vigil show` says it)."""
+
+    engine: str  # "code process", "plan", "fast path" or "pipeline"
+    score: ScoreFn | None
+    checked: tuple[Any, int] | None  # the plan and the rows it was checked on, when one compiled
+    why: str  # why there is no plan ("" when there is)
+
+
+def choose_engine(model: Any, task: str, features: list[Feature], contract: Contract) -> Chosen:
+    """The one decision the daemon and `vigil show` share: a team's code answers from its own process; else
+    a plan that answers exactly as the model; else the fast path; else the model's own library."""
+    if getattr(model, "code_sha256", None):
+        return Chosen("code process", None, None, "the model ships a team's code: a separate worker process loads "
+                                                  "and scores it")
+    if task == "multiclass":
+        checked, why = None, "a multiclass version has no scoring plan form"
+    else:
+        checked, why = check_plan(model, features, task, contract)
     if checked is not None:
-        if keep_plan:
-            _keep(ctx, row["artifact_sha256"], *checked)
-        return model, checked[0], "plan"
-    fast = compile_pipeline(model, features, contract, row["task"])
-    return model, fast, "fast path" if fast is not None else "pipeline"
+        return Chosen("plan", checked[0], checked, "")
+    fast = compile_pipeline(model, features, contract, task)
+    return Chosen("fast path" if fast is not None else "pipeline", fast, None, why)
 
 
 def _keep(ctx: AppContext, artifact_sha256: str, plan: Any, checked_rows: int) -> None:
