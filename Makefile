@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test browser bench bench-serving bench-boosting bench-booster-plans bench-sklearn-plans bench-drift bench-retrain bench-batch bench-tui bench-sql install
+.PHONY: demo test browser test-tools bench bench-serving bench-boosting bench-booster-plans bench-sklearn-plans bench-drift bench-retrain bench-batch bench-tui bench-sql install
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +16,7 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/vigil demo
 
-test: $(STAMP) browser
+test: $(STAMP) browser test-tools
 	$(VENV)/bin/python -m pytest
 
 # One test opens a report in headless Chromium (Debian's package, driven by Playwright): installed
@@ -27,6 +27,18 @@ browser:
 		echo "installing Debian's chromium for the report test"; \
 		$(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y chromium >/dev/null || { \
 			$(SUDO) DEBIAN_FRONTEND=noninteractive apt-get update >/dev/null && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y chromium >/dev/null; }; }
+
+# The protocol tests check Vigil's answers with other people's tools: promtool (Debian's prometheus package)
+# and PySpark, which needs a Java runtime (Debian's default-jre-headless). Installed here when missing.
+test-tools:
+	@command -v promtool >/dev/null 2>&1 || { \
+		echo "installing Debian's prometheus for promtool"; \
+		$(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus >/dev/null || { \
+			$(SUDO) DEBIAN_FRONTEND=noninteractive apt-get update >/dev/null && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus >/dev/null; }; }
+	@command -v java >/dev/null 2>&1 || { \
+		echo "installing Debian's headless Java runtime for PySpark"; \
+		$(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends default-jre-headless >/dev/null || { \
+			$(SUDO) DEBIAN_FRONTEND=noninteractive apt-get update >/dev/null && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends default-jre-headless >/dev/null; }; }
 
 BENCH_VENV := .bench-venv
 
