@@ -99,10 +99,13 @@ class TrainingConfig(_Section):
 
 
 class ModelPolicy(_Section):
-    """What the scoring API does with a model's unknown categories and out-of-range numbers."""
+    """What the scoring API does with a model's unknown categories, out-of-range numbers, columns it does not
+    take, and what `/invocations` answers."""
 
     unknown_category: Literal["flag", "reject"] = "flag"
     out_of_range: Literal["flag", "reject"] = "flag"
+    extra_columns: Literal["reject", "ignore"] = "reject"
+    mlflow_output: Literal["auto", "predict", "predict_proba", "decision"] = "auto"
 
 
 class ServingConfig(_Section):
@@ -143,6 +146,16 @@ class ServingConfig(_Section):
     )
     out_of_range: Literal["flag", "reject"] = Field(
         "flag", description="Default for numbers outside the contract's range: flag or reject."
+    )
+    extra_columns: Literal["reject", "ignore"] = Field(
+        "reject", description="Default for input columns (or tensors) the model does not take: reject the request "
+        "naming them, or ignore them (neither scored nor logged; the answer lists them), as MLflow does."
+    )
+    mlflow_output: Literal["auto", "predict", "predict_proba", "decision"] = Field(
+        "auto", description="What /invocations answers for a classifier: predict (the estimator's own class, as "
+        "`mlflow models serve` answers), predict_proba (every class's probability), decision (the class at the "
+        "version's threshold, as the native API answers), or auto (what `mlflow models serve` of the version "
+        "answers: the pyfunc function an imported MLflow model was saved with, else predict)."
     )
     shutdown_timeout_s: float = Field(30.0, gt=0, description="Longest wait for in-flight requests on shutdown.")
     read_timeout_s: float = Field(
@@ -242,6 +255,16 @@ class ScoreSchedule(_CronSchedule):
         return self
 
 
+class ExportSchedule(_CronSchedule):
+    """The lake export on a schedule (`vigil export` into a fleet's shared directory)."""
+
+    directory: str = Field(description="The lake directory: relative to <home>/exports/, or absolute under "
+                           "<home>/exports/ or a directory of [exports] allowed_dirs (checked at `vigil up` and on "
+                           "every run, as every output the daemon writes).")
+    box: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
+                            description="This box's name in the partitions (default: the host name).")
+
+
 class JobsConfig(_Section):
     """The daemon's scheduled jobs."""
 
@@ -276,6 +299,11 @@ class JobsConfig(_Section):
         "(crontab, UTC; empty: never)."
     )
     report_window: str = Field("7d", description="Window the scheduled reports cover.")
+    export: ExportSchedule | None = Field(
+        None, description="Keep a fleet's lake directory current with `vigil export` on a schedule: [jobs.export] "
+        "cron = \"*/15 * * * *\", directory = \"lake\" (relative to <home>/exports/, or absolute under a "
+        "directory of [exports] allowed_dirs), box = \"edge-017\" (default: the host name); docs/scaling.md."
+    )
 
     @field_validator("report_cron")
     @classmethod

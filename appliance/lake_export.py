@@ -2,17 +2,17 @@
 Trino or DuckDB to read across a fleet (docs/scaling.md).
 
 Logs (predictions, feedback, rejections, drift results, audit rows, alias moves, incident events)
-are appended as new files under `DIR/<table>/box=<box>/[model_name=<m>/]day=<date>/`; each run
-writes only the rows since the box's previous export (remembered in `DIR/_vigil_export/<box>.json`),
-up to a minute ago, so rows still being committed are never skipped. Current-state tables (lineage,
-versions, aliases, incidents, alerts) are rewritten whole under `DIR/<table>/box=<box>/`. Many boxes
-can export into one shared directory: their partitions never collide. Before a box's first export
-into a directory, a file already at one of its current-state paths is refused (it is not Vigil's).
+are appended under `DIR/<table>/box=<box>/[model=<partition value>/]day=<date>/`. Each table has its
+own watermark, committed with the table's new files (appliance/lake/journal.py): an export stopped at
+any point and run again writes every row exactly once. Each run takes the rows after the watermark up
+to a minute ago, so rows still being committed are never skipped. Current-state tables (lineage,
+versions, aliases, incidents, alerts) replace their one file per box atomically. Many boxes can
+export into one shared directory: their partitions never collide. Before a box's first export into a
+directory, a file already at one of its current-state paths is refused (it is not Vigil's).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import socket
@@ -22,43 +22,82 @@ from typing import Any
 
 from appliance.access.output_paths import require_absent, require_directory
 from appliance.clock import utc_now
-from appliance.errors import RegistryError
+from appliance.errors import OutputRefused, RegistryError
+from appliance.lake import journal
+from appliance.lake.files import exclusive, failpoint, fsync_directory, fsync_file
 from appliance.store import lake_queries as lq
 
 LAG = timedelta(minutes=1)
-
-
-def _state_path(directory: Path, box: str) -> Path:
-    return directory / "_vigil_export" / f"{box}.json"
+_BOX = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
 def export(ctx: Any, directory: Path, box: str | None, full: bool) -> dict[str, Any]:
+    """Export what is new since this box's watermarks into `directory` (with `full`: everything, replacing
+    the box's earlier files)."""
     box = box or socket.gethostname()
-    if not re.fullmatch(r"[A-Za-z0-9._-]{1,64}", box):
-        raise RegistryError("--box is 1-64 letters, digits, '.', '_' or '-' (it names a partition)")
+    if not _BOX.fullmatch(box):
+        raise RegistryError("--box is 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit "
+                            "(it names a partition)")
     directory = require_directory(directory.resolve())
-    state = _state_path(directory, box)
-    _refuse_foreign_files(directory, box, state)
-    directory.mkdir(parents=True, exist_ok=True)
-    since: datetime | None = None
-    if state.exists() and not full:
-        since = datetime.fromisoformat(json.loads(state.read_text(encoding="utf-8"))["until"])
-    until = utc_now() - LAG
-    logs = {table: lq.append_log(ctx.store, table, directory, box, since, until) for table in lq.LOGS}
-    states = {name: lq.write_state(ctx.store, name, directory, box) for name in lq.STATES}
-    state.parent.mkdir(exist_ok=True)
-    staged = state.with_suffix(".partial")
-    staged.write_text(json.dumps({"box": box, "until": until.isoformat(), "exported_at": utc_now().isoformat()}),
-                      encoding="utf-8")
-    os.replace(staged, state)
-    return {"directory": str(directory), "box": box, "since": since, "until": until, "rows": logs,
+    lake = journal.BoxLake(directory, box)
+    _refuse_foreign_files(lake)
+    try:
+        lake.control.mkdir(parents=True, exist_ok=True)
+        with exclusive(lake.control / "lock", f"an export of box {box} into {directory}"):
+            until = utc_now() - LAG
+            resumed = {table: journal.finish_pending(lake, table) for table in lq.LOGS}
+            rows = {table: _export_log(ctx, lake, table, until, full) for table in lq.LOGS}
+            states = {name: _replace_state(ctx, lake, name) for name in lq.STATES}
+    except OSError as e:  # what is committed stays; the next export finishes or redoes the rest
+        raise OutputRefused(f"the export into {directory} stopped: {e}; run it again") from e
+    watermarks = {table: _time_of(journal.watermark(lake, table)) for table in lq.LOGS}
+    return {"directory": str(directory), "box": box, "until": until, "rows": rows,
+            "resumed": {table: n for table, n in resumed.items() if n}, "watermarks": watermarks,
             "current_state": states}
 
 
-def _refuse_foreign_files(directory: Path, box: str, state: Path) -> None:
+def _export_log(ctx: Any, lake: journal.BoxLake, table: str, until: datetime, full: bool) -> int:
+    """Copy the table's rows after its watermark (from the start with `full`) and commit them."""
+    after = None if full else journal.watermark(lake, table)
+    staging = journal.discard_staging(lake, table)
+    with ctx.store.transaction():  # the range's end and its rows from one snapshot
+        upto = lq.range_end(ctx.store, table, after, until)
+        if upto is None and not full:
+            return 0
+        rows = 0 if upto is None else lq.copy_range(ctx.store, table, staging, lake.box, after, upto)
+    journal.commit(lake, table, after, upto, rows, replace=full)
+    return rows
+
+
+def _replace_state(ctx: Any, lake: journal.BoxLake, name: str) -> int:
+    """Write a current-state table beside its place, fsync it, then rename it over the old file."""
+    target = lq.state_file(lake.root, name, lake.box)
+    staging = journal.discard_staging(lake, name)
+    staging.mkdir()
+    staged = staging / "data.parquet"
+    rows = lq.copy_state(ctx.store, name, staged, lake.box)
+    fsync_file(staged)
+    failpoint(name, "state")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(staged, target)
+    fsync_directory(target.parent)
+    staging.rmdir()
+    return rows
+
+
+def _time_of(key: list[Any] | None) -> datetime | None:
+    return None if key is None else key[0]
+
+
+def _refuse_foreign_files(lake: journal.BoxLake) -> None:
     """The current-state files of a box are rewritten on every export; before the box's first export
-    into `directory` (no state file yet), a file at one of those paths is not Vigil's: refused."""
-    if state.exists():
+    into the directory (no control folder yet), a file at one of those paths is not Vigil's: refused.
+    So is a lake written with an earlier layout (one watermark file per box)."""
+    legacy = lake.root / "_vigil_export" / f"{lake.box}.json"
+    if legacy.exists():
+        raise OutputRefused(f"{lake.root} holds an export of box {lake.box} in an earlier layout ({legacy}); "
+                            "export into a new directory")
+    if lake.control.exists():
         return
     for name in lq.STATES:
-        require_absent(lq.state_file(directory, name, box))
+        require_absent(lq.state_file(lake.root, name, lake.box))

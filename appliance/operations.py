@@ -462,6 +462,8 @@ def _job_schedule(ctx: AppContext, a: dict[str, Any]) -> Any:
     rows += [{"job": f"score:{name}", "trigger": f"cron {s.cron}", "next_run": None} for name, s in jobs.score.items()]
     if jobs.report_cron:
         rows.append({"job": "report", "trigger": f"cron {jobs.report_cron}", "next_run": None})
+    if jobs.export is not None:
+        rows.append({"job": "export", "trigger": f"cron {jobs.export.cron}", "next_run": None})
     return {"running": False, "enabled": jobs.enabled, "jobs": rows}
 
 

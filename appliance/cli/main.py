@@ -259,11 +259,13 @@ def _backup_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("directory", help="a new or empty directory outside the home, or under <home>/exports/ "
                                      f"({_CONFINED})")
     _json(p)
-    p = sub.add_parser("export", help="logs, lineage and audit as partitioned Parquet for a fleet's lake (incremental)")
+    p = sub.add_parser("export", help="logs, lineage and audit as partitioned Parquet for a fleet's lake (incremental, "
+                                      "each row once even after a failed run)")
     _home(p)
     p.add_argument("directory", help=f"where to write (shared by many boxes, e.g. a mounted bucket; {_CONFINED})")
     p.add_argument("--box", help="this box's name in the partitions (default: the host name)")
-    p.add_argument("--full", action="store_true", help="export everything again, not only what is new")
+    p.add_argument("--full", action="store_true", help="export everything again, replacing this box's files in "
+                                                       "the directory")
     _json(p)
     p = sub.add_parser("restore", help="make a home from a backup (the daemon must be stopped)")
     _home(p)

@@ -118,8 +118,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.json:
         emit(to_json(result))
         return 0
-    since = str(result["since"])[:19] if result["since"] else "the beginning"
-    emit(f"exported box {result['box']} from {since} to {str(result['until'])[:19]} into {result['directory']}")
-    emit("  " + ", ".join(f"{table} {n}" for table, n in result["rows"].items()))
+    emit(f"exported box {result['box']} up to {str(result['until'])[:19]} into {result['directory']}")
+    if result["resumed"]:
+        emit("  finished an interrupted export: " + ", ".join(f"{t} {n}" for t, n in result["resumed"].items()))
+    emit("  new rows: " + ", ".join(f"{table} {n}" for table, n in result["rows"].items()))
     emit("  current state: " + ", ".join(f"{name} {n}" for name, n in result["current_state"].items()))
     return 0

@@ -85,7 +85,8 @@ def _run(home: Home, service: Service, host: str, port: int) -> int:
     # waitress warns "Task queue depth is N" for every request that waits for a thread: under load a
     # line per request on the daemon's output. Vigil sheds load itself and exports the depth instead.
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
-    service.metrics.gauges["vigil_request_queue_depth"] = lambda: [((), float(len(server.task_dispatcher.queue)))]
+    service.metrics.gauge("vigil_request_queue_depth", "Requests waiting for a worker thread (shedding starts "
+                          "above serving.max_queue).", lambda: [((), float(len(server.task_dispatcher.queue)))])
     actual_port = int(server.effective_port)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):

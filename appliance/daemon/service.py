@@ -53,11 +53,14 @@ class Service:
         self.access = ScoringAccess(store.cursor(), required=serving.require_api_key)
         self.load_error: str | None = None
         self.console = Console(config.sql)  # the SQL console's queries: limited, watched, stopped on shutdown
-        self.metrics.gauges["vigil_sql_queries_running"] = lambda: [((), float(self.console.running))]
-        self.metrics.gauges["vigil_prediction_log_queue_depth"] = lambda: [((), float(self.log.depth))]
-        self.metrics.gauges["vigil_loaded_versions"] = lambda: [
-            ((("model", m), ("version", str(v))), 1.0) for m, v in self.cache.loaded]
-        self.metrics.gauges["vigil_model_cache_bytes"] = lambda: [((), float(self.cache.total_bytes))]
+        self.metrics.gauge("vigil_sql_queries_running", "SQL console queries running now.",
+                           lambda: [((), float(self.console.running))])
+        self.metrics.gauge("vigil_prediction_log_queue_depth", "Prediction log rows waiting to be committed.",
+                           lambda: [((), float(self.log.depth))])
+        self.metrics.gauge("vigil_loaded_versions", "Model versions loaded in memory: 1 per loaded model and version.",
+                           lambda: [((m, str(v)), 1.0) for m, v in self.cache.loaded], labels=("model", "version"))
+        self.metrics.gauge("vigil_model_cache_bytes", "Bytes of loaded model versions held by the model cache.",
+                           lambda: [((), float(self.cache.total_bytes))])
 
     def context(self, client_gone: Callable[[], bool] | None = None) -> AppContext:
         return AppContext(self.home, self.config, self.store.cursor(), self.alert_router, self.console, client_gone)
@@ -142,7 +145,7 @@ class Service:
 
     def _policy(self, model_name: str) -> Policy:
         policy = self.config.serving.policy_for(model_name)
-        return Policy(policy.unknown_category, policy.out_of_range)
+        return Policy(policy.unknown_category, policy.out_of_range, policy.extra_columns)
 
     def _alias_states(self) -> dict[str, AliasState]:
         cursor = self.store.cursor()

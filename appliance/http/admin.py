@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 from appliance.access.os_account import account_name
 from appliance.access.peer import owner_uid
 from appliance.errors import InvalidRequest
-from appliance.http.wsgi import Request, Response, json_response
+from appliance.http.wsgi import Request, Response, RouteNotFound, json_response
+from appliance.operations import OPERATIONS
 from appliance.serving.access import check_admin_token
 
 if TYPE_CHECKING:
@@ -24,12 +25,14 @@ def operation(service: "Service", request: Request) -> Response:
     bearer = request.bearer()
     if bearer is None:
         check_admin_token(service.admin_token, bearer)  # raises: 401 naming what is needed
+    name = request.params["name"]
+    if name not in OPERATIONS:
+        raise RouteNotFound(f"no operation '{name}'; see GET /openapi.json for /admin/v1/ops/*")
     admin = bearer is not None and hmac.compare_digest(service.admin_token.encode(), bearer.encode())
     args = request.json() if request.body else {}
     if not isinstance(args, dict):
         raise InvalidRequest("the body must be a JSON object of arguments", [
             {"field": "(body)", "problem": "must be an object", "kind": "invalid_body"}])
-    name = request.params["name"]
     if not admin:
         return json_response({"result": service.run_operation(name, args, token=bearer,
                                                               client_gone=request.client_gone)})

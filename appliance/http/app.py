@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import threading
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
+from appliance import raw_json
 from appliance.access import peer
-from appliance.errors import InvalidRequest, RetryLater, VigilError
+from appliance.errors import InvalidRequest, RetryLater
 from appliance.http import admin, mlflow_protocol, native, oip_v2
 from appliance.http.openapi import document
 from appliance.http.wsgi import Request, Response, Routes, error_response, json_response
@@ -15,9 +17,6 @@ if TYPE_CHECKING:
     from appliance.daemon.service import Service
 
 StartResponse = Callable[..., Any]
-REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed",
-           413: "Payload Too Large", 415: "Unsupported Media Type", 429: "Too Many Requests",
-           500: "Internal Server Error", 503: "Service Unavailable"}
 
 
 def build_routes(service: "Service") -> Routes:
@@ -30,20 +29,32 @@ def build_routes(service: "Service") -> Routes:
     routes.add("GET", "/readyz", lambda r: _readyz(service))
     routes.add("GET", "/metrics", lambda r: Response(200, service.metrics.render().encode(),
                                                     "text/plain; version=0.0.4; charset=utf-8"))
-    routes.add("GET", "/openapi.json", lambda r: json_response(document()))
-    routes.add("POST", "/v1/models/{name}/predict", bind(native.predict))
+    routes.add("GET", "/openapi.json", lambda r: _openapi(service, routes))
+    routes.add("POST", "/v1/models/{name}/predict", bind(mlflow_protocol.predict))  # CSV/Parquet, else native
     routes.add("POST", "/v1/models/{name}/feedback", bind(native.feedback))
     routes.add("POST", "/invocations", bind(mlflow_protocol.invocations))
-    routes.add("GET", "/ping", lambda r: Response(200, b"\n", "application/json"))
+    routes.add("GET", "/ping", bind(mlflow_protocol.ping))
+    routes.add("GET", "/health", bind(mlflow_protocol.ping))
+    routes.add("GET", "/version", bind(mlflow_protocol.version))
     routes.add("GET", "/v2", bind(oip_v2.server_metadata))
     routes.add("GET", "/v2/health/live", bind(oip_v2.live))
     routes.add("GET", "/v2/health/ready", bind(oip_v2.ready))
     routes.add("GET", "/v2/models/{name}", bind(oip_v2.model_metadata))
     routes.add("GET", "/v2/models/{name}/ready", bind(oip_v2.model_ready))
     routes.add("POST", "/v2/models/{name}/infer", bind(oip_v2.infer))
+    routes.add("GET", "/v2/models/{name}/versions/{version}", bind(oip_v2.model_metadata))
+    routes.add("GET", "/v2/models/{name}/versions/{version}/ready", bind(oip_v2.model_ready))
+    routes.add("POST", "/v2/models/{name}/versions/{version}/infer", bind(oip_v2.infer))
     routes.add("POST", "/admin/v1/ops/{name}", bind(admin.operation))
     routes.add("GET", "/admin/v1/status", bind(admin.status))
     return routes
+
+
+def _openapi(service: "Service", routes: Routes) -> Response:
+    """The API document of every route in the table (made on first use: every route is added by then)."""
+    if routes.document is None:
+        routes.document = raw_json.dumps(document(routes.patterns(), max_rows=service.config.serving.max_rows))
+    return Response(200, routes.document.encode())
 
 
 def _readyz(service: "Service") -> Response:
@@ -84,7 +95,7 @@ class App:
                 self._idle.notify_all()
         headers = [("Content-Type", response.content_type), ("Content-Length", str(len(response.body))),
                    *response.headers]  # no `Connection` header: hop-by-hop, waitress refuses it (PEP 3333)
-        start_response(f"{response.status} {REASONS.get(response.status, '')}".strip(), headers)
+        start_response(status_line(response.status), headers)
         return [response.body]
 
     def _handle(self, environ: dict[str, Any]) -> Response:
@@ -101,10 +112,8 @@ class App:
             handler, params = self.routes.match(request.method, path)
             request.params = params
             return handler(request)
-        except VigilError as e:
-            return error_response(e)
-        except Exception as e:  # a bug: answered as 500 and logged
-            return error_response(e)
+        except Exception as e:  # a VigilError is the client's (4xx) or a 503; anything else is a bug: 500, logged
+            return oip_v2.protocol_error(e) if oip_v2.is_protocol_path(path) else error_response(e)
 
     def _body(self, environ: dict[str, Any]) -> bytes:
         try:
@@ -116,6 +125,14 @@ class App:
                 {"field": "(body)", "problem": f"larger than {self.max_body_bytes} bytes", "kind": "body_too_large"}],
                 status=413, reason="body_too_large")
         return environ["wsgi.input"].read(length) if length else b""
+
+
+def status_line(status: int) -> str:
+    """`404 Not Found`: the code with its reason phrase (RFC 9110's, as http.HTTPStatus names them)."""
+    try:
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return str(status)
 
 
 def _headers(environ: dict[str, Any]) -> dict[str, str]:

@@ -1,27 +1,34 @@
-"""MLflow's scoring-server protocol: `/invocations` and MLflow bodies on `/v1/models/{name}/predict`.
+"""MLflow's scoring-server protocol: `/invocations`, `/ping`, `/health`, `/version`, and MLflow bodies on
+`/v1/models/{name}/predict`.
 
-Accepts `dataframe_records`, `dataframe_split`, `instances` and `inputs`, answers
-`{"predictions": [...]}` like `mlflow models serve`, and reports errors as MLflow does
-(`{"error_code": "BAD_REQUEST", "message": ...}`).
+Accepts what `mlflow models serve` accepts: JSON with `dataframe_records`, `dataframe_split`,
+`instances` or `inputs` (and `params`), CSV and Parquet (appliance/http/mlflow_bodies.py); answers
+`{"predictions": [...]}` and reports errors as MLflow does (`{"error_code": "BAD_REQUEST", "message": ...}`,
+plus `errors` naming each bad field).
 
-What a prediction is follows MLflow's pyfunc `predict_fn` (the MLmodel's `python_function.predict_fn`,
-set by `mlflow.sklearn.save_model(..., pyfunc_predict_fn=...)`): `predict` (the default) answers the
-classifier's labels (class names for a multiclass model, 1/0 for a binary one) or the regression values;
+What a prediction is, is the model's `serving.mlflow_output`. `predict` answers as MLflow's pyfunc
+`predict` does: the estimator's own class (a binary model's positive class when its probability is
+above 0.5, not at the version's threshold; a multiclass model's class name) or the regression value.
 `predict_proba` answers one list per row with every class's probability, in the order of the model's
-classes (a binary model's: `[1 - p, p]`, class 0 then class 1). MLflow fixes the function when the
-model is saved: a version imported from such a model answers with that function by default, every
-other version with `predict`; a client may ask per request with `"params": {"predict_fn": ...}`.
-Other params are ignored, as MLflow's server ignores params a model does not take.
+classes (a binary model's: `[1 - p, p]`). `decision` answers the class at the version's threshold, as
+the native API does. `auto` (the default) answers what `mlflow models serve` of the version answers:
+the pyfunc `predict_fn` an MLflow model was saved with (`mlflow.sklearn.save_model(...,
+pyfunc_predict_fn=...)`), else `predict`. A request may ask with `"params": {"predict_fn": ...}`.
+Other params, and params that are not an object, are ignored, as MLflow's server ignores params a
+model does not take. The prediction log records the classes answered.
 """
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
+from appliance import __version__
 from appliance.contracts.features import Feature
 from appliance.errors import InvalidRequest, VigilError
+from appliance.http import mlflow_bodies
 from appliance.http.wsgi import Request, Response, error_response, json_response
 from appliance.serving import request_ids
 from appliance.serving.request_frame import check_names, columns_from_records, columns_from_split
@@ -32,58 +39,104 @@ if TYPE_CHECKING:
 
 FORMATS = ("dataframe_records", "dataframe_split", "instances", "inputs")
 PREDICT_FNS = ("predict", "predict_proba")
+Columns = Callable[[list[Feature]], dict[str, Any]]
 
 
 def is_mlflow(body: dict[str, Any]) -> bool:
     return any(key in body for key in FORMATS)
 
 
+def ping(service: "Service", request: Request) -> Response:
+    """`/ping` and `/health`: MLflow's health check answers 200 with a newline once the server is up."""
+    return Response(200, b"\n", "application/json")
+
+
+def version(service: "Service", request: Request) -> Response:
+    """`/version`: MLflow answers its version as bare text (with a JSON content type); Vigil answers its own."""
+    return Response(200, __version__.encode(), "application/json")
+
+
 def invocations(service: "Service", request: Request) -> Response:
     try:
         service.access.check(request.bearer())
-        if not request.headers.get("content-type", "application/json").startswith("application/json"):
-            raise InvalidRequest("only application/json bodies are accepted", [
-                {"field": "Content-Type", "problem": "use application/json", "kind": "unsupported_media_type"}],
-                status=415, reason="unsupported_media_type")
-        body = request.json()
-        if not isinstance(body, dict) or not is_mlflow(body):
-            raise InvalidRequest(f"the body needs one of {', '.join(FORMATS)}", [
-                {"field": "(body)", "problem": f"needs one of {', '.join(FORMATS)}", "kind": "invalid_body"}])
-        return answer(service, request, service.default_model(), body)
+        media = mlflow_bodies.media_type(request.headers.get("content-type"))
+        name = service.default_model()
     except VigilError as e:
         return _mlflow_error(e)
+    return _by_media(service, request, name, media)
+
+
+def predict(service: "Service", request: Request) -> Response:
+    """`/v1/models/{name}/predict`: CSV and Parquet bodies answered as `/invocations` answers them, for the
+    model named; anything else is the native API's (which also takes MLflow's JSON bodies)."""
+    from appliance.http import native
+
+    media = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if media not in (mlflow_bodies.CSV, mlflow_bodies.PARQUET):
+        return native.predict(service, request)
+    try:
+        service.access.check(request.bearer())
+        media = mlflow_bodies.media_type(request.headers.get("content-type"))
+    except VigilError as e:
+        return _mlflow_error(e)
+    return _by_media(service, request, request.params["name"], media)
+
+
+def _by_media(service: "Service", request: Request, name: str, media: str) -> Response:
+    if media == mlflow_bodies.JSON:
+        try:
+            body = request.json()
+            if not isinstance(body, dict) or not is_mlflow(body):
+                raise InvalidRequest(f"the body needs one of {', '.join(FORMATS)}", [
+                    {"field": "(body)", "problem": f"needs one of {', '.join(FORMATS)}", "kind": "invalid_body"}])
+        except InvalidRequest as e:
+            service.scorer.reject(name, "mlflow", None, e, request.body)
+            return _mlflow_error(e)
+        return answer(service, request, name, body)
+    read = mlflow_bodies.csv_columns if media == mlflow_bodies.CSV else mlflow_bodies.parquet_columns
+    where = "csv" if media == mlflow_bodies.CSV else "parquet"
+    max_rows = service.scorer.max_rows
+    columns: Columns = lambda f: check_names(read(request.body, f, max_rows), f, where)  # noqa: E731
+    return _scored(service, request, name, columns, where, None)  # MLflow passes no params with these
 
 
 def answer(service: "Service", request: Request, name: str, body: dict[str, Any]) -> Response:
+    """A JSON body in one of MLflow's formats, for model `name`."""
     try:
         columns, where = _columns(body)
-        requested = _predict_fn(body.get("params"))
+    except InvalidRequest as e:
+        service.scorer.reject(name, "mlflow", None, e, request.body)
+        return _mlflow_error(e)
+    return _scored(service, request, name, columns, where, body.get("params"))
+
+
+def _scored(service: "Service", request: Request, name: str, columns: Columns, where: str,
+            params: Any) -> Response:
+    try:
+        requested = _predict_fn(params)
         if requested == "predict_proba":
             _require_probabilities(service, name)
         request_id = request_ids.checked(request.headers.get("x-request-id"), "X-Request-Id")
+        output = requested or service.config.serving.policy_for(name).mlflow_output
         scored = service.scorer.score(name, columns, api="mlflow", where=where, request_id=request_id,
-                                      routing_key=request.headers.get("x-routing-key"))
+                                      routing_key=request.headers.get("x-routing-key"), output=output)
     except InvalidRequest as e:
         service.scorer.reject(name, "mlflow", None, e, request.body)
         return _mlflow_error(e)
     except VigilError as e:
         return _mlflow_error(e)
-    predict_fn = requested or scored.predict_fn
-    predictions = _probabilities(scored) if predict_fn == "predict_proba" else scored.labels()
-    return json_response({"predictions": predictions}, headers=[("X-Model-Version", str(scored.version)),
-                                                                ("X-Request-Id", scored.request_id)])
+    predictions = _probabilities(scored) if scored.output == "predict_proba" else scored.labels()
+    headers = [("X-Model-Version", str(scored.version)), ("X-Request-Id", scored.request_id)]
+    if scored.ignored_columns:
+        headers.append(("X-Ignored-Columns", json.dumps(list(scored.ignored_columns))))
+    return json_response({"predictions": predictions}, headers=headers)
 
 
 def _predict_fn(params: Any) -> str | None:
-    """The pyfunc function a request asks for with `params.predict_fn`, else None (the version's own:
-    `predict`, or what MLflow saved the model with). Other params are ignored, as MLflow's server
-    ignores params a model does not take."""
-    if params is None:
-        return None
-    if not isinstance(params, dict):
-        raise InvalidRequest("'params' must be an object", [
-            {"field": "params", "problem": "must be an object", "kind": "invalid_body"}])
-    if "predict_fn" not in params:
+    """The pyfunc function a request asks for with `params.predict_fn`, else None (the model's
+    `serving.mlflow_output`). Other params, and params that are not an object, are ignored, as MLflow's
+    server ignores params a model without a params schema does not take."""
+    if not isinstance(params, dict) or "predict_fn" not in params:
         return None
     chosen = params["predict_fn"]
     if chosen not in PREDICT_FNS:

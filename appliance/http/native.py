@@ -6,18 +6,15 @@ from typing import TYPE_CHECKING, Any
 
 from appliance.contracts.features import Feature
 from appliance.errors import InvalidRequest
-from appliance.http import mlflow_protocol
+from appliance.http import bodies, mlflow_protocol
 from appliance.http.wsgi import Request, Response, json_response
 from appliance.serving import request_ids
-from appliance.serving.feedback import parse_body
 from appliance.serving.request_frame import columns_from_records
 from appliance.serving.scoring import Scored
 
 if TYPE_CHECKING:
     from appliance.daemon.service import Service
 
-NATIVE_FIELDS = {"records", "request_id", "routing_key"}
-MAX_ID = 128
 
 
 def predict(service: "Service", request: Request) -> Response:
@@ -38,25 +35,22 @@ def predict(service: "Service", request: Request) -> Response:
 
 
 def _native_body(body: Any, request: Request) -> tuple[Any, str | None, str | None]:
-    if not isinstance(body, dict):
-        raise InvalidRequest("the body must be an object like {\"records\": [...]}", [
-            {"field": "(body)", "problem": "must be an object", "kind": "invalid_body"}])
-    extra = sorted(set(body) - NATIVE_FIELDS)
-    if extra:
-        raise InvalidRequest(f"unexpected fields {extra}; send 'records' (or an MLflow body)", [
-            {"field": f, "problem": "unexpected field", "kind": "invalid_body"} for f in extra])
-    request_id = request_ids.checked(body["request_id"], "request_id") if "request_id" in body \
+    """The records, request id and routing key of a native body (validated with `bodies.PredictBody`); the
+    id and key may come as the `X-Request-Id` and `X-Routing-Key` headers instead."""
+    parsed = bodies.parse(bodies.PredictBody, body, hint="; send 'records' (or an MLflow body)")
+    request_id = parsed.request_id if parsed.request_id is not None \
         else request_ids.checked(request.headers.get("x-request-id"), "X-Request-Id")
-    routing_key = body.get("routing_key", request.headers.get("x-routing-key"))
-    for field_name, value in (("routing_key", routing_key),):
-        if value is not None and (not isinstance(value, str) or not value or len(value) > MAX_ID):
-            raise InvalidRequest(f"'{field_name}' must be a string of 1 to {MAX_ID} characters", [
-                {"field": field_name, "problem": f"must be a string of 1 to {MAX_ID} characters",
-                 "kind": "invalid_body"}])
-    if "records" not in body:
-        raise InvalidRequest("'records' is required", [
-            {"field": "records", "problem": "required", "kind": "invalid_body"}])
-    return body["records"], request_id, routing_key
+    routing_key = parsed.routing_key if parsed.routing_key is not None else _header_key(request)
+    return parsed.records, request_id, routing_key
+
+
+def _header_key(request: Request) -> str | None:
+    value = request.headers.get("x-routing-key")
+    if value is not None and not 1 <= len(value) <= bodies.MAX_KEY:
+        raise InvalidRequest(f"'X-Routing-Key' must be a string of 1 to {bodies.MAX_KEY} characters", [
+            {"field": "X-Routing-Key", "problem": f"must be a string of 1 to {bodies.MAX_KEY} characters",
+             "kind": "invalid_body"}])
+    return value
 
 
 def native_payload(scored: Scored) -> dict[str, Any]:
@@ -77,13 +71,12 @@ def native_payload(scored: Scored) -> dict[str, Any]:
     return payload
 
 
-
 def feedback(service: "Service", request: Request) -> Response:
     service.access.check(request.bearer())
-    body = request.json()
-    items = parse_body(body)
-    listed = isinstance(body, dict) and "labels" in body
-    results = service.feedback.record(request.params["name"], items, listed=listed)
+    parsed = bodies.feedback(request.json())
+    labels = parsed.labels if isinstance(parsed, bodies.Labels) else [parsed]
+    items = [label.model_dump() for label in labels]
+    results = service.feedback.record(request.params["name"], items, listed=isinstance(parsed, bodies.Labels))
     counts: dict[str, int] = {}
     for r in results:
         counts[r["status"]] = counts.get(r["status"], 0) + 1

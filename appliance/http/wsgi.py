@@ -58,10 +58,17 @@ class Routes:
 
     def __init__(self) -> None:
         self._table: list[tuple[str, re.Pattern[str], Handler]] = []
+        self._patterns: list[tuple[str, str]] = []
+        self.document: str | None = None  # the API document of these routes, made once (app.py)
 
     def add(self, method: str, pattern: str, handler: Handler) -> None:
         regex = "^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern) + "$"
         self._table.append((method, re.compile(regex), handler))
+        self._patterns.append((method, pattern))
+
+    def patterns(self) -> list[tuple[str, str]]:
+        """(method, path pattern) of every route, in the order they were added (what the API document covers)."""
+        return list(self._patterns)
 
     def match(self, method: str, path: str) -> tuple[Handler, dict[str, str]]:
         allowed = []
@@ -72,12 +79,16 @@ class Routes:
                     return handler, found.groupdict()
                 allowed.append(route_method)
         if allowed:
-            raise MethodNotAllowed(f"{method} is not allowed on {path}; use {', '.join(sorted(set(allowed)))}")
+            raise MethodNotAllowed(method, path, sorted(set(allowed)))
         raise RouteNotFound(f"no endpoint {path}; see GET /openapi.json")
 
 
 class MethodNotAllowed(VigilError):
-    pass
+    """A path that exists, asked with a method it does not take; `allowed` goes in the `Allow` header (RFC 9110)."""
+
+    def __init__(self, method: str, path: str, allowed: list[str]) -> None:
+        super().__init__(f"{method} is not allowed on {path}; use {', '.join(allowed)}")
+        self.allowed = allowed
 
 
 class RouteNotFound(VigilError):
@@ -113,7 +124,7 @@ def _status(error: BaseException) -> tuple[int, list[tuple[str, str]]]:
     if isinstance(error, ArtifactDeleted):
         return 410, []
     if isinstance(error, MethodNotAllowed):
-        return 405, []
+        return 405, [("Allow", ", ".join(error.allowed))]
     if isinstance(error, (QueryError, ReadOnlyViolation)):
         return 400, []
     if isinstance(error, StoreFull):

@@ -1,5 +1,5 @@
 """The daemon's jobs on APScheduler 3.x: monitor, rollup and retention (interval), retraining (cron,
-drift-triggered, event-triggered).
+drift-triggered, event-triggered), batch scoring, reports and the lake export (cron).
 
 Every run is a `job_runs` row (job, model, trigger, start, end, status, error). A job never overlaps
 itself: APScheduler keeps one instance per job, and a run that finds the previous one still going is
@@ -63,6 +63,9 @@ class Jobs:
             self._cron("score", model_name, scoring.cron, self.scheduled_score, now, CronTrigger)
         if self.config.report_cron:
             self._cron("report", None, self.config.report_cron, self.weekly_reports, now, CronTrigger)
+        if self.config.export is not None:
+            self._lake_directory()  # a directory the daemon may not write to stops `vigil up` here
+            self._cron("export", None, self.config.export.cron, self.lake_export, now, CronTrigger)
 
     def _cron(self, job: str, model_name: str | None, cron: str, run: Callable[..., Any], now: datetime,
               trigger_class: Any) -> None:
@@ -210,6 +213,32 @@ class Jobs:
                                      write_lock=self.service.write_lock)
 
         return self._record("report", None, trigger, work)
+
+    def lake_export(self, trigger: str) -> dict[str, Any]:
+        """`vigil export` into `[jobs.export] directory`: what is new since this box's watermarks."""
+        from appliance.lake_export import export
+
+        schedule = self.config.export
+        assert schedule is not None
+
+        def work() -> Any:
+            result = export(self.service.context(), self._lake_directory(), schedule.box, full=False)
+            return {"directory": result["directory"], "box": result["box"], "rows": result["rows"],
+                    "resumed": result["resumed"]}
+
+        return self._record("export", None, trigger, work)
+
+    def _lake_directory(self) -> Any:
+        """`[jobs.export] directory`, resolved and confined as any output the daemon writes."""
+        from appliance.access.output_paths import confined, output_path
+        from appliance.errors import ConfigError, OutputRefused
+
+        assert self.config.export is not None
+        with confined():
+            try:
+                return output_path(self.service.context(), self.config.export.directory)
+            except OutputRefused as e:
+                raise ConfigError(f"[jobs.export] directory: {e}") from e
 
     def retrain(self, model_name: str, reason_trigger: str, reason: str, *, job_trigger: str | None = None,
                 run_id: int | None = None) -> dict[str, Any]:

@@ -30,7 +30,7 @@ class ApiKeyAdd(ApiKey):
 
 
 class AuditExport(Args):
-    """Write the audit tables as Parquet into an existing directory."""
+    """Write the audit tables as Parquet (and OpenLineage events) into a directory, created if missing."""
 
     directory: FilePath
     openlineage: bool = False

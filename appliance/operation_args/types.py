@@ -14,6 +14,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 BIGINT_MAX = 2**63 - 1  # request, incident, hold ids are BIGINT columns
 INTEGER_MAX = 2**31 - 1  # versions are INTEGER columns
 LONGEST_WINDOW = timedelta(days=3650)
+NAME_MAX = 255  # bytes in one part of a file path
 
 
 class Args(BaseModel):
@@ -37,6 +38,13 @@ def _text(value: str) -> str:
     return value
 
 
+def _path(value: str) -> str:
+    """Refuse a path the file system cannot name: a part longer than NAME_MAX (255 bytes)."""
+    if any(len(part.encode("utf-8", "surrogatepass")) > NAME_MAX for part in value.split("/")):
+        raise ValueError(f"each part of the path must be at most {NAME_MAX} bytes")
+    return _text(value)
+
+
 def _window(value: str) -> str:
     """A span such as 30m, 24h or 7d, read by the parser every monitoring function uses."""
     from appliance.errors import RegistryError
@@ -46,6 +54,8 @@ def _window(value: str) -> str:
         span = parse_window(value)
     except RegistryError as e:
         raise ValueError(str(e)) from None
+    except OverflowError:  # more days than a timedelta holds
+        span = timedelta.max
     if span > LONGEST_WINDOW:
         raise ValueError(f"window '{value}' is longer than {LONGEST_WINDOW.days}d")
     return value
@@ -53,8 +63,10 @@ def _window(value: str) -> str:
 
 Text = Annotated[str, AfterValidator(_text)]
 Name = Annotated[str, Field(min_length=1, max_length=256), AfterValidator(_text)]
-FilePath = Annotated[str, Field(min_length=1, max_length=4096), AfterValidator(_text)]
-Window = Annotated[str, Field(max_length=32), AfterValidator(_window)]
+FilePath = Annotated[str, Field(min_length=1, max_length=4096, description=f"Each part at most {NAME_MAX} bytes"),
+                     AfterValidator(_path)]
+Window = Annotated[str, Field(max_length=32, json_schema_extra={"pattern": r"^\s*[0-9]*[1-9][0-9]*[mhd]\s*$"},
+                              description="A span such as 30m, 24h or 7d, at most 3650d"), AfterValidator(_window)]
 Reason = Annotated[str, Field(min_length=1, max_length=2000), AfterValidator(_text)]  # a required why
 Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 Id = Annotated[int, Field(ge=1, le=BIGINT_MAX)]

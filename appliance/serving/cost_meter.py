@@ -1,10 +1,14 @@
 """CPU seconds spent in predict calls, per version, measured around every call in whichever thread
-runs it (the request's, or a batch worker's). `/metrics` shows the totals; the rollup job stores what
+runs it (the request's, or a batch worker's). `/metrics` shows the totals (`families`); the rollup job stores what
 was added since it last looked (`version_costs`)."""
 
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING, Iterator
+
+if TYPE_CHECKING:
+    from prometheus_client.metrics_core import Metric
 
 
 class CostMeter:
@@ -23,6 +27,21 @@ class CostMeter:
     def totals(self) -> dict[tuple[str, int], tuple[float, int]]:
         with self._lock:
             return {k: (v[0], int(v[1])) for k, v in self._totals.items()}
+
+    def families(self) -> Iterator[Metric]:
+        """The totals as Prometheus counters by model and version: CPU seconds, and rows (an exact count)."""
+        from prometheus_client.core import CounterMetricFamily
+
+        labels = ("model", "version")
+        cpu = CounterMetricFamily("vigil_predict_cpu_seconds", "CPU seconds spent in predict calls, by model and "
+                                  "version.", labels=labels)
+        rows = CounterMetricFamily("vigil_predicted_rows", "Rows answered by predict calls, by model and version.",
+                                   labels=labels)
+        for (model, version), (cpu_s, row_count) in sorted(self.totals().items()):
+            cpu.add_metric((model, str(version)), cpu_s)
+            rows.add_metric((model, str(version)), row_count)
+        yield cpu
+        yield rows
 
     def take(self) -> dict[tuple[str, int], tuple[float, int]]:
         """What was added since the last take (for storing), and forget it."""

@@ -1,4 +1,5 @@
-"""Ground-truth labels by request_id: validated per item, idempotent, committed before the answer."""
+"""Ground-truth labels by request_id: checked per item against what was answered, idempotent, committed
+before the answer."""
 
 from __future__ import annotations
 
@@ -8,11 +9,8 @@ from typing import Any
 
 from appliance.clock import utc_now
 from appliance.errors import InvalidRequest
-from appliance.serving import request_ids
 from appliance.store import prediction_queries as pq
 from appliance.store.connection import Store
-
-MAX_ROW_INDEX = 2**31 - 1  # row_index is an INTEGER column
 
 
 class FeedbackRecorder:
@@ -21,27 +19,27 @@ class FeedbackRecorder:
         self._lock = threading.Lock()
 
     def record(self, model_name: str, items: list[dict[str, Any]], *, listed: bool = True) -> list[dict[str, Any]]:
-        """One result per item: recorded, unchanged, updated, or why it was not recorded.
+        """One result per item (`request_id`, `row_index`, `label`, as `http.bodies.Label` validated them):
+        recorded, unchanged, updated, or why it was not recorded.
 
         A multiclass label that is not a class of the version that answered is a 400 for the whole body
         (naming each such item's field, `labels[i].label`, or `label` when the body is one label), and
         nothing is recorded."""
-        parsed = [_parse(i, item) for i, item in enumerate(items)]
+        parsed = [{"index": i, "request_id": item["request_id"], "row_index": item.get("row_index", 0),
+                   "label": item["label"]} for i, item in enumerate(items)]
         with self._lock, self._store.transaction():
-            ids = sorted({p["request_id"] for p in parsed if "request_id" in p})
+            ids = sorted({p["request_id"] for p in parsed})
             logged = pq.logged_rows(self._store, ids)
             model = _model_labels(self._store, model_name)
             if model["task"] == "multiclass":
                 model["classes"] = pq.answering_classes(self._store, ids)
                 _check_classes(model_name, parsed, logged, model["classes"], listed)
-            keys = [(p["request_id"], p["row_index"]) for p in parsed if "request_id" in p]
+            keys = [(p["request_id"], p["row_index"]) for p in parsed]
             before = pq.existing_labels(self._store, keys)
             return [self._one(model_name, p, logged, model, before) for p in parsed]
 
     def _one(self, model_name: str, item: dict[str, Any], logged: dict[str, tuple[str, int]],
              model: dict[str, Any], before: dict[tuple[str, int], str]) -> dict[str, Any]:
-        if "problem" in item:
-            return {"index": item["index"], "status": "invalid", "problem": item["problem"]}
         request_id, row = item["request_id"], item["row_index"]
         result: dict[str, Any] = {"index": item["index"], "request_id": request_id, "row_index": row}
         problem = _where_problem(model_name, item, logged)
@@ -75,7 +73,7 @@ def _check_classes(model_name: str, parsed: list[dict[str, Any]], logged: dict[s
     """Refuse (400) the labels of answered rows that name no class of the answering version."""
     problems = []
     for item in parsed:
-        if "problem" in item or _where_problem(model_name, item, logged) is not None:
+        if _where_problem(model_name, item, logged) is not None:
             continue
         text = _class_text(item["label"])
         known = classes.get(item["request_id"], [])
@@ -85,22 +83,6 @@ def _check_classes(model_name: str, parsed: list[dict[str, Any]], logged: dict[s
                              "problem": f"'{text}' is not a class of this model; its classes are {', '.join(known)}"})
     if problems:
         raise InvalidRequest(f"{problems[0]['field']}: {problems[0]['problem']}", problems, reason="unknown_class")
-
-
-def _parse(index: int, item: Any) -> dict[str, Any]:
-    if not isinstance(item, dict):
-        return {"index": index, "problem": "each label must be an object"}
-    request_id, row, label = item.get("request_id"), item.get("row_index", 0), item.get("label")
-    if request_ids.problem(request_id) is not None:
-        return {"index": index, "problem": f"'request_id' {request_ids.problem(request_id)}"}
-    if isinstance(row, bool) or not isinstance(row, int) or row < 0:
-        return {"index": index, "problem": "'row_index' must be a non-negative integer"}
-    extra = sorted(set(item) - {"request_id", "row_index", "label"})
-    if extra:
-        return {"index": index, "problem": f"unexpected fields {extra}"}
-    if label is None:
-        return {"index": index, "problem": "'label' is required"}
-    return {"index": index, "request_id": request_id, "row_index": row, "label": label}
 
 
 def _model_labels(store: Store, model_name: str) -> dict[str, Any]:
@@ -140,46 +122,3 @@ def _label(label: Any, model: dict[str, Any], request_id: str) -> tuple[str, flo
     else:
         return "a binary label must be text, an integer or a boolean"
     return text, 1.0 if text == model["positive"] else 0.0
-
-
-def parse_body(body: Any) -> list[Any]:
-    """A single label object, or {"labels": [...]}; a number beyond its column's type is a 400 for the whole
-    body (no store key or value can hold it), naming the field."""
-    if isinstance(body, dict) and "labels" in body:
-        if not isinstance(body["labels"], list) or not body["labels"]:
-            raise InvalidRequest("'labels' must be a non-empty list", [
-                {"field": "labels", "problem": "must be a non-empty list", "kind": "invalid_body"}])
-        items = list(body["labels"])
-        _check_numbers([(f"labels[{i}].", item) for i, item in enumerate(items)])
-        return items
-    if isinstance(body, dict):
-        _check_numbers([("", body)])
-        return [body]
-    raise InvalidRequest("the body must be a label object or {\"labels\": [...]}", [
-        {"field": "(body)", "problem": "must be an object", "kind": "invalid_body"}])
-
-
-def _check_numbers(items: list[tuple[str, Any]]) -> None:
-    """`row_index` must fit the INTEGER column, a numeric `label` the DOUBLE one."""
-    problems = []
-    for prefix, item in items:
-        if not isinstance(item, dict):
-            continue
-        row, label = item.get("row_index"), item.get("label")
-        if isinstance(row, int) and not isinstance(row, bool) and row > MAX_ROW_INDEX:
-            problems.append({"field": f"{prefix}row_index", "problem": f"must be at most {MAX_ROW_INDEX}",
-                             "kind": "number_too_large"})
-        if isinstance(label, int) and not isinstance(label, bool) and not _fits_double(label):
-            problems.append({"field": f"{prefix}label", "problem": "an integer beyond the range of a number "
-                             "(about ±1.8e308)", "kind": "number_too_large"})
-    if problems:
-        raise InvalidRequest(f"{problems[0]['field']}: {problems[0]['problem']}", problems,
-                             reason="number_too_large")
-
-
-def _fits_double(value: int) -> bool:
-    try:
-        float(value)
-    except OverflowError:
-        return False
-    return True

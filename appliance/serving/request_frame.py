@@ -5,6 +5,11 @@ nothing is coerced silently: numbers must be JSON numbers (never booleans or tex
 values text, integers or booleans (turned into text by the same rule as training), and NaN or
 infinity is refused. Unknown categories and out-of-range numbers follow the model's policy:
 rejected, or accepted and flagged on the logged row.
+
+Columns the model does not take (`serving.extra_columns`) are found while a body is read, and refused
+or ignored in `build_frame`, where the model's policy is known: refused, each is named like any other
+bad field; ignored, it is neither checked nor scored nor logged, and the frame lists its name
+(`RequestFrame.ignored`) so the answer can say so.
 """
 
 from __future__ import annotations
@@ -21,18 +26,53 @@ from appliance.errors import InvalidRequest
 from appliance.serving.inputs import Inputs
 
 MAX_ERRORS = 20
+MAX_IGNORED_NAMES = 64  # names of ignored columns kept for the answer
 
 
 @dataclass(frozen=True, slots=True)
 class Policy:
     unknown_category: str = "flag"  # "reject" or "flag"
     out_of_range: str = "flag"
+    extra_columns: str = "reject"  # "reject" or "ignore"
 
 
 @dataclass(frozen=True, slots=True)
 class RequestFrame:
     inputs: Inputs
     flags: list[list[str]]
+    ignored: tuple[str, ...] = ()  # columns sent that the model does not take, ignored by its policy
+
+
+class ReadColumns(dict[str, Any]):
+    """A body's feature columns by name, with what reading them found wrong: `problems` (missing columns,
+    rows that are not objects) and `extra` (columns the model does not take, whose fate is the model's
+    policy, applied by `build_frame`). Each list keeps at most MAX_ERRORS items."""
+
+    def __init__(self, columns: dict[str, Any]) -> None:
+        super().__init__(columns)
+        self.problems: list[dict[str, str]] = []
+        self.extra: list[dict[str, str]] = []
+        self.extra_names: set[str] = set()
+
+    def problem(self, field: str, problem: str, kind: str) -> None:
+        if len(self.problems) < MAX_ERRORS:
+            self.problems.append({"field": field, "problem": problem, "kind": kind})
+
+    def unexpected(self, field: str, name: str) -> None:
+        if len(self.extra_names) < MAX_IGNORED_NAMES:
+            self.extra_names.add(name)
+        if len(self.extra) < MAX_ERRORS:
+            self.extra.append({"field": field, "problem": "unexpected column (not a feature of this model)",
+                               "kind": "extra_column"})
+
+    def checked(self, extra_columns: str) -> tuple[str, ...]:
+        """Raise the problems (and the extra columns, unless the policy ignores them); else the names ignored."""
+        refused = self.problems + (self.extra if extra_columns != "ignore" else [])
+        if refused:
+            errors = _Errors("")
+            errors.items = refused[:MAX_ERRORS]
+            errors.raise_if_any()
+        return tuple(sorted(self.extra_names))
 
 
 class _Errors:
@@ -53,26 +93,25 @@ class _Errors:
                                  reason=first["kind"])
 
 
-def columns_from_records(records: Any, features: list[Feature], where: str = "records") -> dict[str, list[Any]]:
-    """Records (a list of objects) to columns; missing and extra fields are errors."""
-    errors = _Errors(where)
+def columns_from_records(records: Any, features: list[Feature], where: str = "records") -> ReadColumns:
+    """Records (a list of objects) to columns; missing fields are errors, extra ones follow the policy."""
     if not isinstance(records, list) or not records:
         raise InvalidRequest(f"'{where}' must be a non-empty list of objects", [
             {"field": where, "problem": "must be a non-empty list of objects", "kind": "invalid_body"}])
     names = [f.name for f in features]
     wanted = set(names)
-    columns: dict[str, list[Any]] = {n: [] for n in names}
+    columns = ReadColumns({n: [] for n in names})
     for row, record in enumerate(records):
         if not isinstance(record, dict):
-            errors.add(row, "", "must be an object", "invalid_body")
-            continue
-        for name in sorted(wanted - record.keys()):
-            errors.add(row, name, "missing column", "missing_column")
-        for name in sorted(record.keys() - wanted):
-            errors.add(row, name, "unexpected column (not a feature of this model)", "extra_column")
+            columns.problem(f"{where}[{row}].", "must be an object", "invalid_body")
+            record = {}
+        else:
+            for name in sorted(wanted - record.keys()):
+                columns.problem(f"{where}[{row}].{name}", "missing column", "missing_column")
+            for name in sorted(record.keys() - wanted):
+                columns.unexpected(f"{where}[{row}].{name}", name)
         for name in names:
             columns[name].append(record.get(name))
-    errors.raise_if_any()
     return columns
 
 
@@ -90,25 +129,28 @@ def columns_from_split(columns: Any, data: Any, features: list[Feature], where: 
     return check_names(by_name, features, where)
 
 
-def check_names(by_name: dict[str, Any], features: list[Feature], where: str) -> dict[str, Any]:
-    """Columns given by name: each feature present, nothing else."""
-    errors = _Errors(where)
-    wanted = {f.name for f in features}
-    for name in sorted(wanted - by_name.keys()):
-        errors.add(None, f"{where}.{name}", "missing column", "missing_column")
-    for name in sorted(by_name.keys() - wanted):
-        errors.add(None, f"{where}.{name}", "unexpected column (not a feature of this model)", "extra_column")
-    errors.raise_if_any()
-    lengths = {len(v) for v in by_name.values()}
-    if len(lengths) != 1:
+def check_names(by_name: dict[str, Any], features: list[Feature], where: str) -> ReadColumns:
+    """Columns given by name: each feature present; others follow the policy (`build_frame`)."""
+    names = [f.name for f in features]
+    present = [n for n in names if n in by_name]
+    lengths = {len(by_name[n]) for n in present}
+    if len(lengths) > 1:
         raise InvalidRequest(f"'{where}' columns have different lengths {sorted(lengths)}", [
             {"field": where, "problem": "columns have different lengths", "kind": "invalid_body"}])
-    return by_name
+    rows = lengths.pop() if lengths else 0
+    columns = ReadColumns({n: by_name[n] if n in by_name else [None] * rows for n in names})
+    for name in names:
+        if name not in by_name:
+            columns.problem(f"{where}.{name}", "missing column", "missing_column")
+    for name in sorted(by_name.keys() - set(names)):
+        columns.unexpected(f"{where}.{name}", name)
+    return columns
 
 
 def build_frame(columns: dict[str, Sequence[Any]], features: list[Feature], contract: Contract, policy: Policy,
                 *, max_rows: int, where: str = "records") -> RequestFrame:
     """The typed model input for `columns`, or InvalidRequest naming every bad field."""
+    ignored = columns.checked(policy.extra_columns) if isinstance(columns, ReadColumns) else ()
     rows = len(next(iter(columns.values()))) if columns else 0
     if rows > max_rows:
         raise InvalidRequest(f"{rows} rows is more than the limit of {max_rows} per request; split the request", [
@@ -127,7 +169,7 @@ def build_frame(columns: dict[str, Sequence[Any]], features: list[Feature], cont
         spec = contract.columns[feature.name]
         categorical[:, j] = _categorical(columns[feature.name], feature.name, spec, policy, errors, flags)  # type: ignore[arg-type]
     errors.raise_if_any()
-    return RequestFrame(Inputs(tuple(features), numeric, categorical), flags)
+    return RequestFrame(Inputs(tuple(features), numeric, categorical), flags, ignored)
 
 
 def _numeric(values: Sequence[Any], name: str, errors: _Errors) -> np.ndarray:

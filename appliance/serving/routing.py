@@ -36,6 +36,22 @@ class Routes:
             bucket = random.random() * 100
         return ("canary", self.canary) if bucket < self.canary_percent else ("champion", self.champion)
 
+    def serving(self) -> dict[int, tuple[str, Predictor]]:
+        """The versions answering traffic, by version: the champion, and the canary while it has a share.
+        A shadow never answers a client, so it is not among them."""
+        found = {self.champion.loaded.version: ("champion", self.champion)}
+        if self.canary is not None and self.canary_percent > 0:
+            found.setdefault(self.canary.loaded.version, ("canary", self.canary))
+        return found
+
+    def pinned(self, version: int) -> tuple[str, Predictor]:
+        """(route, predictor) of `version` when it answers traffic (a client asked for it by number)."""
+        found = self.serving().get(version)
+        if found is None:
+            raise ModelNotServed(f"version {version} of model '{self.champion.loaded.model_name}' does not answer "
+                                 f"traffic; the versions that do: {', '.join(map(str, sorted(self.serving())))}")
+        return found
+
 
 @dataclass(frozen=True, slots=True)
 class AliasState:
@@ -56,7 +72,7 @@ class Router:
         found = self._routes.get(model_name)
         if found is None:
             raise ModelNotServed(f"model '{model_name}' is not served (unknown, or it has no champion); "
-                                 "see GET /v2/models or `vigil models`")
+                                 "GET /readyz lists the served models, `vigil models` every model")
         return found
 
     @property

@@ -172,7 +172,12 @@ def test_openapi_describes_the_native_api(daemon: Daemon) -> None:
     assert status == 200 and document["openapi"].startswith("3.")
     assert {"/v1/models/{name}/predict", "/v1/models/{name}/feedback"} <= set(document["paths"])
     schema = document["paths"]["/v1/models/{name}/predict"]["post"]["requestBody"]["content"]["application/json"]
-    assert schema["schema"]["required"] == ["records"]
+    assert schema["schema"]["anyOf"][0] == {"$ref": "#/components/schemas/PredictBody"}
+    predict = document["components"]["schemas"]["PredictBody"]
+    assert predict["required"] == ["records"] and predict["properties"]["records"]["maxItems"] == 1000
+    label = document["components"]["schemas"]["Label"]["properties"]
+    assert label["row_index"]["maximum"] == 2**31 - 1 and label["request_id"]["minLength"] == 1
+    assert "/admin/v1/ops/promote" in document["paths"] and "/v2/models/{name}/infer" in document["paths"]
 
 
 def test_explain_request_reproduces_a_logged_answer(daemon: Daemon, sample_records) -> None:
@@ -205,10 +210,14 @@ def test_predict_cpu_time_is_counted_and_stored_at_shutdown(daemon: Daemon, samp
 
     for i in range(10):
         assert daemon.post("/v1/models/delay/predict", {"records": sample_records[i:i + 3]})[0] == 200
+    from prometheus_client.parser import text_string_to_metric_families
+
     status, body = daemon.get("/metrics")
-    text = body.decode()
-    assert status == 200 and 'vigil_predicted_rows_total{model="delay",version="1"} 30' in text
-    cpu = float(text.split('vigil_predict_cpu_seconds_total{model="delay",version="1"} ')[1].split()[0])
+    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
+               for family in text_string_to_metric_families(body.decode()) for s in family.samples}
+    version_1 = (("model", "delay"), ("version", "1"))
+    assert status == 200 and samples[("vigil_predicted_rows_total", version_1)] == 30
+    cpu = samples[("vigil_predict_cpu_seconds_total", version_1)]
     assert cpu > 0
     assert daemon.stop() == 0
     [(rows, stored)] = query(daemon.home, "SELECT serving_rows, serving_cpu_s FROM version_costs WHERE version = 1")

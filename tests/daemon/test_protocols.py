@@ -46,6 +46,9 @@ def test_mlflow_errors_look_like_mlflow(daemon: Daemon, sample_records) -> None:
     assert status == 400 and answer["errors"][0] == {
         "field": "dataframe_split.origin", "problem": "missing column", "kind": "missing_column"}
     status, _, body = daemon.request("POST", "/invocations", raw=b"a,b\n1,2", headers={"Content-Type": "text/csv"})
+    assert status == 400 and json.loads(body)["errors"][0] == {  # CSV is read as MLflow reads it, then checked
+        "field": "csv.sched_dep_time", "problem": "missing column", "kind": "missing_column"}
+    status, _, body = daemon.request("POST", "/invocations", raw=b"a,b\n1,2", headers={"Content-Type": "text/plain"})
     assert status == 415 and json.loads(body)["error_code"] == "BAD_REQUEST"
     status, answer = daemon.post("/invocations", {"records": sample_records[:1]})
     assert status == 400 and "dataframe_records" in answer["message"]
@@ -99,11 +102,16 @@ def test_feedback_is_idempotent_and_reports_each_item(daemon: Daemon, sample_rec
     assert status == 200 and answer["results"][0]["status"] == "recorded"
     many = {"labels": [{"request_id": "fb-1", "label": True}, {"request_id": "fb-1", "row_index": 1, "label": False},
                        {"request_id": "nope", "label": True}, {"request_id": "fb-1", "row_index": 5, "label": True},
-                       {"request_id": "fb-1", "label": 2.5}, {"label": True}]}
+                       {"request_id": "fb-1", "label": 2.5}]}
     status, answer = daemon.post("/v1/models/delay/feedback", many)
     assert status == 200
     assert [r["status"] for r in answer["results"]] == [
-        "unchanged", "recorded", "unknown_request_id", "unknown_row", "invalid", "invalid"]
+        "unchanged", "recorded", "unknown_request_id", "unknown_row", "invalid"]
+    malformed = {"labels": [{"request_id": "fb-1", "label": True}, {"label": True}, {"request_id": "fb-1",
+                                                                                   "row_index": -1, "label": True}]}
+    status, answer = daemon.post("/v1/models/delay/feedback", malformed)
+    assert status == 400 and [(e["field"], e["problem"]) for e in answer["error"]["errors"]] == [
+        ("labels[1].request_id", "required"), ("labels[2].row_index", "must be a non-negative integer")]
     status, answer = daemon.post("/v1/models/delay/feedback", {"request_id": "fb-1", "label": False})
     assert answer["results"][0]["status"] == "updated"
     from appliance.cli.backend import call
