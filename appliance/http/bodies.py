@@ -147,6 +147,8 @@ class PredictAnswer(Answer):
     classes: list[str] | None = Field(None, description="multiclass: the class names")
     flags: list[list[str]] | None = Field(None, description="Per record, what its values broke (flagged, not refused)")
     audit_sample: bool | None = Field(None, description="Label this request whatever was decided")
+    ignored_columns: list[str] | None = Field(
+        None, description="Columns sent that the model does not take, ignored under serving.extra_columns = \"ignore\"")
 
 
 class LabelResult(Answer):
@@ -179,6 +181,7 @@ class ErrorDetail(Answer):
     type: str
     message: str
     errors: list[FieldError] | None = None
+    id: str | None = Field(None, description="A server error's id, under which the daemon's log has its details")
 
 
 class ErrorAnswer(Answer):

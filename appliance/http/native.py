@@ -68,6 +68,8 @@ def native_payload(scored: Scored) -> dict[str, Any]:
         payload["flags"] = scored.flags
     if scored.audit_sample:
         payload["audit_sample"] = True  # label this one whatever was decided (docs/monitoring.md)
+    if scored.ignored_columns:
+        payload["ignored_columns"] = list(scored.ignored_columns)  # sent, not taken: serving.extra_columns
     return payload
 
 

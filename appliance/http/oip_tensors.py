@@ -138,12 +138,13 @@ def _from_json(data: list[Any] | None, datatype: str, shape: list[int], where: s
 
 
 def _flat(data: list[Any], shape: list[int], where: str) -> list[Any]:
-    """`data` flat (as the protocol allows) or nested exactly as `shape` ([[v], [v], ...] for [N, 1])."""
+    """`data` flat (as the protocol allows) or one value per row nested ([[v], [v], ...]): the same N
+    elements in row-major order, which KServe's own server reshapes to [N] or [N, 1] alike."""
     if len(data) != shape[0]:
         raise bad(where, f"shape {shape} says {shape[0]} rows, data has {len(data)} values")
     nested = [isinstance(v, list) for v in data]
     if not any(nested):
         return data
-    if len(shape) == 1 or not all(nested) or any(len(v) != 1 or isinstance(v[0], list) for v in data):
+    if not all(nested) or any(len(v) != 1 or isinstance(v[0], list) for v in data):
         raise bad(where, f"data is nested unlike its shape {shape}: send it flat, or as [[value], ...] for [N, 1]")
     return [v[0] for v in data]

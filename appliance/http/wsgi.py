@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
@@ -105,9 +106,17 @@ def error_response(error: BaseException) -> Response:
         log.warning("store write failed for lack of disk space: %s", error)
         body = {"type": "StoreFull", "message": "the store's disk is full; nothing was written, retry later"}
     elif status >= 500 and not isinstance(error, RetryLater):
-        log.exception("internal error", exc_info=error)
-        body = {"type": "internal", "message": f"internal error: {error}"}
+        body = _internal(error)
     return json_response({"error": body}, status, headers)
+
+
+def _internal(error: BaseException) -> dict[str, str]:
+    """A bug's answer: an id, and nothing of the error's text (which may hold SQL, paths or data); the
+    daemon's log has the error and its traceback under the same id."""
+    incident = uuid.uuid4().hex[:12]
+    log.error("internal error %s", incident, exc_info=error)
+    return {"type": "internal", "id": incident,
+            "message": f"internal error {incident}; the daemon's log has the details under this id"}
 
 
 def _status(error: BaseException) -> tuple[int, list[tuple[str, str]]]:

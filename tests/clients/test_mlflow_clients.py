@@ -207,7 +207,7 @@ def test_extra_columns_refused_by_default_and_ignored_when_set(client_daemon: Da
         explained = admin(daemon, "explain_request", {"request_id": headers["X-Request-Id"]})
         assert set(explained["rows"][0]["inputs"]) == set(FEATURES)  # the ignored column is not logged
     status, answer = daemon.post("/v1/models/delay/predict", {"records": records})
-    assert status == 200 and len(answer["predictions"]) == 30
+    assert status == 200 and len(answer["predictions"]) == 30 and answer["ignored_columns"] == ["flight_id"]
 
 
 def test_mlflow_output_decision_answers_and_logs_the_threshold(tuned: dict[str, Any], sample_records) -> None:

@@ -86,7 +86,7 @@ def test_a_batch_score_is_an_openlineage_run(home: Path, cli: Callable[..., Any]
     [score] = [e for e in events if e["job"]["name"] == "score.delay"]
     assert [i["name"] for i in score["inputs"]] == [str(flights_small), "models/delay/v1"]
     assert score["outputs"][0]["name"] == str(out)
-    assert score["outputs"][0]["facets"]["outputStatistics"]["rowCount"] == made["scored"]
+    assert score["outputs"][0]["outputFacets"]["outputStatistics"]["rowCount"] == made["scored"]
 
 
 def test_a_multiclass_model_is_scored_with_its_class_and_every_probability(
