@@ -26,44 +26,36 @@ import polars as pl
 
 from appliance.access.output_paths import new_file, require_absent
 from appliance.clock import utc_now
+from appliance.contracts import rules
 from appliance.contracts.contract import CategoricalColumn, Contract, NumericColumn
 from appliance.contracts.features import NUMERIC, Feature, features_from_json, model_input
-from appliance.errors import RegistryError
+from appliance.errors import ScoringError
 from appliance.store import prediction_queries as pq
 from appliance.store import registry_queries as q
 
 CHUNK_ROWS = 50_000
 
 
-def _reasons(frame: pl.DataFrame, features: list[Feature], contract: Contract, policy: Any) -> pl.DataFrame:
-    """`frame` with `_reject` (list of reasons that refuse the row) and `_flags` (accepted problems)."""
+def _reasons(frame: pl.DataFrame, features: list[Feature], contract: Contract, policy: rules.Policy) -> pl.DataFrame:
+    """`frame` with `_reject` (list of reasons that refuse the row) and `_flags` (accepted problems), by the
+    contract's rules (`contracts.rules`) as the scoring API applies them; NaN is refused, as in a request."""
     rejects: list[pl.Expr] = []
     flags: list[pl.Expr] = []
-    for f in features:
-        column, spec = pl.col(f.name), contract.columns.get(f.name)
-        if f.kind == NUMERIC:
-            as_number = column.cast(pl.Float64, strict=False)
-            rejects.append(pl.when(column.is_not_null() & as_number.is_null())
-                           .then(pl.lit(f"{f.name}: not a number")))
-            rejects.append(pl.when(as_number.is_nan() | as_number.is_infinite()).then(pl.lit(f"{f.name}: not finite")))
-            if isinstance(spec, NumericColumn) and (spec.min is not None or spec.max is not None):
-                outside = pl.lit(False)
-                if spec.min is not None:
-                    outside = outside | (as_number < spec.min)
-                if spec.max is not None:
-                    outside = outside | (as_number > spec.max)
-                reason = pl.when(outside).then(pl.lit(f"out_of_range:{f.name}"))
-                (rejects if policy.out_of_range == "reject" else flags).append(reason)
-        elif isinstance(spec, CategoricalColumn) and not spec.any_category and spec.categories:
-            text = column.cast(pl.String).str.to_lowercase() if frame.schema[f.name] == pl.Boolean \
-                else column.cast(pl.String)
-            reason = pl.when(text.is_not_null() & ~text.is_in(spec.categories)).then(
-                pl.lit(f"unknown_category:{f.name}"))
-            (rejects if policy.unknown_category == "reject" else flags).append(reason)
+    for feature in features:
+        spec = contract.columns.get(feature.name) or _unbounded(feature)
+        for broken in rules.column_problems(frame[feature.name], spec, nan_is_missing=False):
+            reason = pl.when(pl.lit(pl.Series(broken.rows))).then(
+                pl.lit(rules.reason(broken.kind, feature.name, feature.kind)))
+            (rejects if rules.refuses(broken.kind, policy) else flags).append(reason)
     empty = pl.lit([], dtype=pl.List(pl.String))
     return frame.with_columns(
         (pl.concat_list(rejects).list.drop_nulls() if rejects else empty).alias("_reject"),
         (pl.concat_list(flags).list.drop_nulls() if flags else empty).alias("_flags"))
+
+
+def _unbounded(feature: Feature) -> NumericColumn | CategoricalColumn:
+    """A feature the contract does not list: its type is checked, nothing else."""
+    return NumericColumn() if feature.kind == NUMERIC else CategoricalColumn(any_category=True)
 
 
 def score_batch(ctx: Any, model_name: str, *, input_path: str | None, query: str | None, output: Path,
@@ -86,10 +78,10 @@ def score_batch(ctx: Any, model_name: str, *, input_path: str | None, query: str
 
     locked = write_lock if write_lock is not None else nullcontext()
     if (input_path is None) == (query is None):
-        raise RegistryError("give exactly one of --input FILE or --query SQL")
+        raise ScoringError("give exactly one of --input FILE or --query SQL")
     number = version if version is not None else q.aliases(ctx.store, model_name).get("champion")
     if number is None:
-        raise RegistryError(f"model '{model_name}' has no champion; pass --version N")
+        raise ScoringError(f"model '{model_name}' has no champion; pass --version N")
     row = servable_version(ctx.store, model_name, int(number))
     features = features_from_json(row["features"])
     _, contract = current_contract(ctx.store, model_name, int(number))
@@ -112,7 +104,7 @@ def score_batch(ctx: Any, model_name: str, *, input_path: str | None, query: str
                                    read_roots=read_roots(ctx.home.root, folder))
         missing = [f.name for f in features if f.name not in pl.scan_parquet(source).collect_schema().names()]
         if missing:
-            raise RegistryError(f"the input has no column {', '.join(missing)}, which v{number} needs; nothing scored")
+            raise ScoringError(f"the input has no column {', '.join(missing)}, which v{number} needs; nothing scored")
         with locked:
             pq.ensure_inputs_table(ctx.store, model_name, features)
         scored = rejected = 0

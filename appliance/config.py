@@ -313,12 +313,12 @@ class JobsConfig(_Section):
     @field_validator("monitor_every", "retention_every", "rollup_every", "report_window")
     @classmethod
     def _span(cls, value: str) -> str:
-        from appliance.errors import RegistryError
+        from appliance.errors import MonitoringError
         from appliance.monitoring.windows import parse_window
 
         try:
             parse_window(value)
-        except RegistryError as e:
+        except MonitoringError as e:
             raise ValueError(str(e)) from e
         return value
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from appliance.home import Home
+from appliance.store import demo_queries as dq
 
 SAMPLE_DIR = Path(__file__).resolve().parents[1] / "sample_data"
 SPEC = SAMPLE_DIR / "flight_delay.toml"
@@ -128,8 +129,7 @@ def _land(demo: Demo, cutoff: str, name: str, after: str | None = None) -> int:
 def _spec_text(demo: Demo) -> str:
     text = SPEC.read_text(encoding="utf-8")
     source = (demo.home.root / "landing" / "*.parquet").as_posix()
-    text = text.replace(f"SELECT * FROM 'flights.parquet' WHERE time_hour < TIMESTAMP '{FIRST_CUTOFF}'",
-                        f"SELECT * FROM '{source}'")
+    text = text.replace(dq.sample_source(FIRST_CUTOFF), dq.landed_source(source))
     if demo.fast:
         text = text.replace("max_iter = 200", "max_iter = 60")
     return text

@@ -14,6 +14,8 @@ import urllib.request
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
+from appliance.store import demo_queries as dq
+
 if TYPE_CHECKING:
     from appliance.demo import Demo
 
@@ -81,8 +83,7 @@ def _july(demo: "Demo", rows: int) -> None:
              f"p95 {statistics.quantiles(latencies, n=20)[-1]:.1f} ms; every answer logged before it was sent")
     labels = [{"request_id": rid, "label": bool(flight["delayed"])} for rid, flight in answered]
     result = _post(demo.url, f"/v1/models/{MODEL}/feedback", {"labels": labels})
-    accuracy = demo.sql("SELECT count(*), avg((p.prediction = f.label_value)::INT) FROM prediction_log p "
-                        "JOIN feedback f USING (request_id, row_index)")[0]
+    accuracy = demo.sql(dq.FEEDBACK_ACCURACY)[0]
     demo.say(f"   labels arrive later through the feedback API: {result['counts']}; accuracy on them "
              f"{accuracy[1]:.3f} over {accuracy[0]} predictions (joined in SQL)")
 
@@ -121,11 +122,8 @@ def _retrain(demo: "Demo") -> int | None:
     if run.get("status") != "ok":
         demo.say(f"   the retrain did not finish: {run.get('error') or 'timed out'}")
         return None
-    version, rows, until = demo.sql(
-        "SELECT v.version, d.row_count, d.time_max FROM model_versions v JOIN dataset_snapshots d USING (snapshot_id) "
-        "WHERE v.retrain_trigger = 'drift' ORDER BY v.version DESC LIMIT 1")[0]
-    auc = demo.sql(f"SELECT value FROM version_overall_metrics WHERE model_name = '{MODEL}' AND version = {version} "
-                   "AND metric = 'roc_auc'")[0][0]
+    version, rows, until = demo.sql(dq.LATEST_DRIFT_RETRAIN)[0]
+    auc = demo.sql(dq.holdout_auc(MODEL, version))[0][0]
     demo.say(f"   v{version} trained on {rows} flights up to {str(until)[:10]} (holdout ROC AUC {auc:.3f}); "
              "registered as challenger, never straight to champion")
     return int(version)
@@ -135,9 +133,7 @@ def _shadow(demo: "Demo", version: int, rows: int) -> None:
     request = demo.call("promote", {"name": MODEL, "version": version, "alias": "shadow",
                                     "reason": "compare on live traffic"}, user="dana")
     _replay(demo.url, _month(12, rows, seed=112))
-    query = ("SELECT count(*), avg((c.prediction = s.prediction)::INT), avg(s.score - c.score) FROM prediction_log c "
-             "JOIN prediction_log s USING (request_id, row_index) WHERE c.route = 'champion' AND s.route = 'shadow' "
-             f"AND s.version = {version}")
+    query = dq.shadow_agreement(version)
     deadline = time.monotonic() + 30
     agreement = demo.sql(query)[0]
     while agreement[0] < rows and time.monotonic() < deadline:  # the shadow scores off the request path
@@ -153,11 +149,10 @@ def _canary(demo: "Demo", version: int, rows: int) -> None:
                           "reason": "25% of traffic"}, user="dana")
     began = time.monotonic()
     latencies, answered = _replay(demo.url, _month(12, rows, seed=212), routing=True)
-    share = demo.sql(f"SELECT avg((route = 'canary')::INT) FROM prediction_log WHERE route IN ('champion', 'canary') "
-                     f"AND logged_at >= (SELECT max(changed_at) FROM deployments WHERE alias = 'canary')")[0][0]
+    share = demo.sql(dq.CANARY_SHARE)[0][0]
     time.sleep(max(0.0, 2.5 - (time.monotonic() - began)))  # the canary's minimum run (canary.min_seconds)
     demo.call("monitor_run", {"names": [MODEL], "window": "1h"})  # the daemon judges the canary after it
-    verdict = demo.sql("SELECT status, detail FROM job_runs WHERE job = 'canary' ORDER BY run_id DESC LIMIT 1")
+    verdict = demo.sql(dq.LATEST_CANARY_VERDICT)
     demo.say(f"9. v{version} as canary for 25% of requests (sticky per client): it answered {share:.0%} of "
              f"{len(answered)} requests")
     if verdict:
@@ -168,7 +163,7 @@ def _canary(demo: "Demo", version: int, rows: int) -> None:
 
 
 def _promote(demo: "Demo", version: int) -> None:
-    incident = demo.sql(f"SELECT incident_id FROM incidents WHERE model_name = '{MODEL}' AND status <> 'resolved'")
+    incident = demo.sql(dq.unresolved_incident(MODEL))
     if incident:
         demo.call("incident_resolve", {"id": incident[0][0], "resolution": f"v{version}, trained through November, "
                                        "replaces v1"}, user="dana")

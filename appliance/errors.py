@@ -11,6 +11,10 @@ class ConfigError(VigilError):
     """The configuration file or an environment override is invalid."""
 
 
+class UnknownCommand(VigilError):
+    """A command the command line cannot run: no declaration, or no handler found for it."""
+
+
 class HomeError(VigilError):
     """The Vigil home is missing or malformed."""
 
@@ -52,11 +56,15 @@ class QueryStopped(QueryError):
     or its client went away (HTTP 400; nothing was changed)."""
 
 
-class SpecError(VigilError):
+class TrainingError(VigilError):
+    """A training, retraining or reproduction cannot run as asked."""
+
+
+class SpecError(TrainingError):
     """A training spec is invalid."""
 
 
-class DatasetError(VigilError):
+class DatasetError(TrainingError):
     """A dataset breaks its training spec; carries the structured validation report."""
 
     def __init__(self, message: str, report: object | None = None) -> None:
@@ -70,6 +78,42 @@ class ContractError(VigilError):
 
 class RegistryError(VigilError):
     """A model, version or alias operation is invalid."""
+
+
+class ReleaseError(VigilError):
+    """A promotion request, approval, alias move or rollback is refused (HTTP 400)."""
+
+
+class MonitoringError(VigilError):
+    """A monitoring question cannot be answered as asked: a bad window, no traffic, no champion (HTTP 400)."""
+
+
+class AlertError(VigilError):
+    """An alert rule, mute or incident operation is invalid (HTTP 400)."""
+
+
+class ReportError(VigilError):
+    """A report cannot be written as asked (HTTP 400)."""
+
+
+class ScoringError(VigilError):
+    """A batch scoring run cannot start as asked (HTTP 400)."""
+
+
+class BundleError(VigilError):
+    """A signing key or bundle operation is invalid (HTTP 400)."""
+
+
+class CustomCodeError(VigilError):
+    """A team's code archive cannot be trusted or revoked as asked (HTTP 400)."""
+
+
+class ExportError(VigilError):
+    """A lake export cannot run as asked (HTTP 400)."""
+
+
+class OperationError(VigilError):
+    """An operation is unknown, or cannot run where it was asked to (HTTP 400)."""
 
 
 class NotFound(RegistryError):
@@ -103,11 +147,15 @@ class ModelNotServed(VigilError):
     """No such model, or it has no champion to answer with (HTTP 404)."""
 
 
-class Unauthorized(VigilError):
+class AccessError(VigilError):
+    """A user, role or API key operation is invalid (HTTP 400; its subclasses 401 and 403)."""
+
+
+class Unauthorized(AccessError):
     """A missing or wrong token or API key (HTTP 401)."""
 
 
-class Forbidden(VigilError):
+class Forbidden(AccessError):
     """The caller's role does not allow the action (HTTP 403; the refusal is audited)."""
 
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from appliance.access.output_paths import require_absent, require_directory
 from appliance.clock import utc_now
-from appliance.errors import OutputRefused, RegistryError
+from appliance.errors import ExportError, OutputRefused
 from appliance.lake import journal
 from appliance.lake.files import exclusive, failpoint, fsync_directory, fsync_file
 from appliance.store import lake_queries as lq
@@ -36,7 +36,7 @@ def export(ctx: Any, directory: Path, box: str | None, full: bool) -> dict[str, 
     the box's earlier files)."""
     box = box or socket.gethostname()
     if not _BOX.fullmatch(box):
-        raise RegistryError("--box is 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit "
+        raise ExportError("--box is 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit "
                             "(it names a partition)")
     directory = require_directory(directory.resolve())
     lake = journal.BoxLake(directory, box)

@@ -19,7 +19,7 @@ from typing import Any
 
 from appliance.access.roles import ROLES, allows, required_role
 from appliance.clock import utc_now
-from appliance.errors import Forbidden, RegistryError, Unauthorized
+from appliance.errors import AccessError, Forbidden, Unauthorized
 from appliance.store import registry_queries as q
 from appliance.store import user_queries as uq
 from appliance.store.connection import Store
@@ -70,16 +70,16 @@ def authorize(store: Store, who: Identity, operation: str) -> None:
 def add_user(store: Store, name: str, role: str, actor: str) -> dict[str, Any]:
     """Issue a token to `name`; refused while `name` has an active token, allowed again once revoked."""
     if role not in ROLES:
-        raise RegistryError(f"role '{role}' is not one of {', '.join(ROLES)}")
+        raise AccessError(f"role '{role}' is not one of {', '.join(ROLES)}")
     if not name or len(name) > 64 or not all(c.isalnum() or c in "._-" for c in name):
-        raise RegistryError("a user name is 1-64 letters, digits, '.', '_' or '-'")
+        raise AccessError("a user name is 1-64 letters, digits, '.', '_' or '-'")
     if reserved(name):
-        raise RegistryError(f"'{name}' is a name Vigil itself acts under in the audit log (vigil, vigil-*, "
+        raise AccessError(f"'{name}' is a name Vigil itself acts under in the audit log (vigil, vigil-*, "
                             "admin-token, uid-*); choose another name")
     token = "vgu_" + secrets.token_urlsafe(32)
     with store.transaction():
         if uq.active_by_name(store, name) is not None:
-            raise RegistryError(f"user '{name}' exists; revoke it first to issue a new token")
+            raise AccessError(f"user '{name}' exists; revoke it first to issue a new token")
         revoked_before = uq.revoked_count(store, name)
         at = utc_now()
         uq.insert(store, name, role, _sha(token), actor, at)
@@ -99,7 +99,7 @@ def revoke_user(store: Store, name: str, actor: str) -> dict[str, Any]:
     with store.transaction():
         found = uq.active_by_name(store, name)
         if found is None:
-            raise RegistryError(f"no active user '{name}'")
+            raise AccessError(f"no active user '{name}'")
         at = utc_now()
         uq.revoke(store, name, at)
         q.insert_audit(store, at, actor, "user.revoke", None, None, {"user": name, "role": found["role"]},

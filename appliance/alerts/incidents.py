@@ -14,7 +14,7 @@ from typing import Any
 
 from appliance.alerts.evaluation import AlertChange
 from appliance.clock import utc_now
-from appliance.errors import NotFound, RegistryError
+from appliance.errors import AlertError, NotFound
 from appliance.store import alert_queries as aq
 from appliance.store import incident_queries as iq
 from appliance.store import registry_queries as q
@@ -65,7 +65,7 @@ def acknowledge(store: Store, incident_id: int, actor: str) -> dict[str, Any]:
     with store.transaction():
         found = _require(store, incident_id)
         if found["status"] == "resolved":
-            raise RegistryError(f"incident {incident_id} is already resolved")
+            raise AlertError(f"incident {incident_id} is already resolved")
         if found["status"] == "open":
             now = utc_now()
             iq.acknowledge(store, incident_id, actor, now)
@@ -78,7 +78,7 @@ def acknowledge(store: Store, incident_id: int, actor: str) -> dict[str, Any]:
 
 def note(store: Store, incident_id: int, actor: str, text: str) -> dict[str, Any]:
     if not text.strip():
-        raise RegistryError("a note needs text")
+        raise AlertError("a note needs text")
     with store.transaction():
         found = _require(store, incident_id)
         now = utc_now()
@@ -91,11 +91,11 @@ def note(store: Store, incident_id: int, actor: str, text: str) -> dict[str, Any
 
 def resolve(store: Store, incident_id: int, actor: str, resolution: str) -> dict[str, Any]:
     if not resolution.strip():
-        raise RegistryError("resolving needs --resolution TEXT: what fixed it")
+        raise AlertError("resolving needs --resolution TEXT: what fixed it")
     with store.transaction():
         found = _require(store, incident_id)
         if found["status"] == "resolved":
-            raise RegistryError(f"incident {incident_id} is already resolved")
+            raise AlertError(f"incident {incident_id} is already resolved")
         now = utc_now()
         iq.resolve(store, incident_id, actor, now, resolution.strip())
         iq.add_event(store, incident_id, now, "resolved", actor, resolution.strip())
@@ -108,8 +108,7 @@ def resolve(store: Store, incident_id: int, actor: str, resolution: str) -> dict
 
 def show(store: Store, incident_id: int) -> dict[str, Any]:
     found = _require(store, incident_id)
-    alerts = store.rows("SELECT alert_id, rule, subject, severity, status, message, opened_at, resolved_at "
-                        "FROM alerts WHERE incident_id = ? ORDER BY opened_at", [incident_id])
+    alerts = aq.alerts_of_incident(store, incident_id)
     return {**found, "timeline": iq.events(store, incident_id), "alerts": alerts,
             "minutes_open": _minutes(found["opened_at"], found["resolved_at"] or utc_now())}
 

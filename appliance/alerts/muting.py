@@ -7,7 +7,7 @@ from typing import Any
 from appliance.alerts.rules import load_rules
 from appliance.clock import utc_now
 from appliance.context import AppContext
-from appliance.errors import RegistryError
+from appliance.errors import AlertError
 from appliance.monitoring.windows import parse_window
 from appliance.store import alert_queries as aq
 from appliance.store import registry_queries as q
@@ -16,9 +16,9 @@ from appliance.store import registry_queries as q
 def mute(ctx: AppContext, rule: str, model_name: str, duration: str, reason: str, actor: str) -> dict[str, Any]:
     names = [r.name for r in load_rules(ctx.home.root)]
     if rule not in names:
-        raise RegistryError(f"no alert rule '{rule}'; the rules are {', '.join(names)} (see `vigil alerts rules`)")
+        raise AlertError(f"no alert rule '{rule}'; the rules are {', '.join(names)} (see `vigil alerts rules`)")
     if not reason.strip():
-        raise RegistryError("muting needs a reason; pass --reason TEXT")
+        raise AlertError("muting needs a reason; pass --reason TEXT")
     now = utc_now()
     row = dict(rule=rule, model_name=model_name, until=now + parse_window(duration), muted_by=actor, muted_at=now,
                reason=reason.strip())

@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from appliance.clock import utc_now
-from appliance.errors import NotFound, RegistryError
+from appliance.errors import BundleError, NotFound
 from appliance.signing import create_key, key_id, load_key, raw_public
 from appliance.signing import verify as signed_by
+from appliance.store import key_queries as kq
 from appliance.store import registry_queries as q
 from appliance.store.connection import Store
 
@@ -26,7 +27,7 @@ KEY_FILE = Path("keys") / "signing.key"
 def _private(home_root: Path) -> Any:
     path = home_root / KEY_FILE
     if not path.exists():
-        raise RegistryError(f"this box has no signing key; create one with `vigil keys init` (it stays in {path})")
+        raise BundleError(f"this box has no signing key; create one with `vigil keys init` (it stays in {path})")
     return load_key(path)
 
 
@@ -36,7 +37,7 @@ def init_key(home_root: Path) -> dict[str, str]:
     try:
         create_key(path)
     except FileExistsError:
-        raise RegistryError(f"this box already has a signing key ({path}); `vigil keys show` prints its public key") \
+        raise BundleError(f"this box already has a signing key ({path}); `vigil keys show` prints its public key") \
             from None
     return show_key(home_root)
 
@@ -59,7 +60,7 @@ def decode_public(text: str) -> bytes:
     except (binascii.Error, ValueError):
         raw = b""
     if len(raw) != 32:
-        raise RegistryError("a public key is the base64 of 32 raw Ed25519 bytes, as `vigil keys show` prints it")
+        raise BundleError("a public key is the base64 of 32 raw Ed25519 bytes, as `vigil keys show` prints it")
     return raw
 
 
@@ -73,15 +74,14 @@ def verify(public_raw: bytes, message: bytes, signature_b64: str) -> bool:
 
 def trust(store: Store, name: str, public_key: str, actor: str) -> dict[str, Any]:
     if not re.fullmatch(r"[A-Za-z0-9._-]{1,64}", name):
-        raise RegistryError("a key name is 1-64 letters, digits, '.', '_' or '-'")
+        raise BundleError("a key name is 1-64 letters, digits, '.', '_' or '-'")
     raw = decode_public(public_key)
     at = utc_now()
     with store.transaction():
-        if store.scalar("SELECT count(*) FROM trusted_keys WHERE name = ? OR key_id = ?", [name, key_id(raw)]):
-            raise RegistryError(f"a key named '{name}' or with id {key_id(raw)} is already listed; "
+        if kq.listed_count(store, name, key_id(raw)):
+            raise BundleError(f"a key named '{name}' or with id {key_id(raw)} is already listed; "
                                 "`vigil keys list` shows them")
-        store.execute("INSERT INTO trusted_keys VALUES (?, ?, ?, ?, ?, NULL)",
-                      [name, key_id(raw), base64.b64encode(raw).decode(), actor, at])
+        kq.insert(store, name, key_id(raw), base64.b64encode(raw).decode(), actor, at)
         q.insert_audit(store, at, actor, "key.trust", None, None, {"key_id": key_id(raw)},
                        subject=f"key:{name}", before=None, after={"key_id": key_id(raw), "trusted": True})
     return {"name": name, "key_id": key_id(raw)}
@@ -90,19 +90,18 @@ def trust(store: Store, name: str, public_key: str, actor: str) -> dict[str, Any
 def distrust(store: Store, name: str, actor: str) -> dict[str, Any]:
     at = utc_now()
     with store.transaction():
-        found = store.row("SELECT key_id FROM trusted_keys WHERE name = ? AND revoked_at IS NULL", [name])
+        found = kq.active_by_name(store, name)
         if found is None:
             raise NotFound(f"no trusted key named '{name}'; `vigil keys list` shows them")
-        store.execute("UPDATE trusted_keys SET revoked_at = ? WHERE name = ?", [at, name])
+        kq.revoke(store, name, at)
         q.insert_audit(store, at, actor, "key.distrust", None, None, {"key_id": found["key_id"]},
                        subject=f"key:{name}", before={"trusted": True}, after={"trusted": False})
     return {"name": name, "key_id": found["key_id"], "trusted": False}
 
 
 def trusted(store: Store, key: str) -> dict[str, Any] | None:
-    return store.row("SELECT name, key_id, public_key FROM trusted_keys WHERE key_id = ? AND revoked_at IS NULL",
-                     [key])
+    return kq.active_by_key_id(store, key)
 
 
 def list_keys(store: Store) -> list[dict[str, Any]]:
-    return store.rows("SELECT name, key_id, public_key, added_by, added_at, revoked_at FROM trusted_keys ORDER BY name")
+    return kq.all_keys(store)

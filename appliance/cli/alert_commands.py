@@ -1,22 +1,15 @@
-"""`vigil monitor run`, `vigil alerts`, `vigil incidents`, `vigil incident …`, `vigil jobs`, `vigil retrain`."""
+"""How `vigil monitor run`, `alerts`, `incidents`, `incident …`, `jobs`, `retrain`, `dashboard`, `rollback`,
+`audit`, `explain-request`, `users`, `whoami` and `requests` print their operation's result."""
 
 from __future__ import annotations
 
 import argparse
 from typing import Any
 
-from appliance.cli.backend import call_object
 from appliance.cli.output import emit, table, to_json
 
 
-def _actor() -> str:
-    from appliance.registry.lineage import creator
-
-    return creator()
-
-
-def cmd_monitor_run(args: argparse.Namespace) -> int:
-    result = call_object(args.home, "monitor_run", {"names": args.names, "window": args.window, "actor": _actor()})
+def show_monitor_run(result: Any, args: argparse.Namespace) -> int:
     if args.json:
         emit(to_json(result))
         return 0
@@ -35,8 +28,7 @@ def cmd_monitor_run(args: argparse.Namespace) -> int:
     return 1 if opened else 0
 
 
-def cmd_alerts(args: argparse.Namespace) -> int:
-    result = call_object(args.home, "alerts", {"all": args.all, "model": args.model})
+def show_alerts(result: Any, args: argparse.Namespace) -> int:
     if args.json:
         emit(to_json(result))
         return 0
@@ -51,8 +43,7 @@ def cmd_alerts(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_alerts_rules(args: argparse.Namespace) -> int:
-    result = call_object(args.home, "alert_rules", {})
+def show_alert_rules(result: Any, args: argparse.Namespace) -> int:
     if args.json:
         emit(to_json(result))
     else:
@@ -60,16 +51,13 @@ def cmd_alerts_rules(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_alerts_mute(args: argparse.Namespace) -> int:
-    result = call_object(args.home, "alert_mute", {"rule": args.rule, "model": args.model, "duration": args.duration,
-                                        "reason": args.reason, "actor": _actor()})
+def show_alert_mute(result: Any, args: argparse.Namespace) -> int:
     emit(to_json(result) if args.json else
          f"muted {result['rule']} for {result['model_name']} until {str(result['until'])[:19]} UTC")
     return 0
 
 
-def cmd_incidents(args: argparse.Namespace) -> int:
-    result = call_object(args.home, "incidents", {"all": args.all})
+def show_incidents(result: Any, args: argparse.Namespace) -> int:
     if args.json:
         emit(to_json(result))
         return 0
@@ -84,39 +72,25 @@ def cmd_incidents(args: argparse.Namespace) -> int:
     return 0
 
 
-def _show_incident(result: dict[str, Any]) -> None:
+def show_incident(result: Any, args: argparse.Namespace) -> int:
+    """An incident and its timeline (`incident show`, `ack`, `note`, `resolve`)."""
+    if args.json:
+        emit(to_json(result))
+        return 0
     emit(f"incident {result['incident_id']} [{result['status']}] {result['model_name']}: {result['title']}")
     emit(f"opened {str(result['opened_at'])[:19]}, {result['minutes_open']:.1f} min "
          f"{'to resolve' if result['resolved_at'] else 'so far'}")
     for event in result["timeline"]:
         emit(f"  {str(event['at_time'])[:19]}  {event['kind']:<15} {event['actor']:<14} {event['detail']}")
+    return 0
 
 
-def _incident(verb: str, payload_keys: tuple[str, ...] = ()) -> object:
-    def command(args: argparse.Namespace) -> int:
-        payload: dict[str, Any] = {"id": args.id, "actor": _actor(),
-                                      **{k: getattr(args, k) for k in payload_keys}}
-        result = call_object(args.home, f"incident_{verb}", payload)
-        if args.json:
-            emit(to_json(result))
-        elif verb == "postmortem":
-            emit(str(result["markdown"]))
-        else:
-            _show_incident(result)
-        return 0
-
-    return command
+def show_postmortem(result: Any, args: argparse.Namespace) -> int:
+    emit(to_json(result) if args.json else str(result["markdown"]))
+    return 0
 
 
-cmd_incident_show = _incident("show")
-cmd_incident_ack = _incident("ack")
-cmd_incident_note = _incident("note", ("text",))
-cmd_incident_resolve = _incident("resolve", ("resolution",))
-cmd_incident_postmortem = _incident("postmortem")
-
-
-def cmd_jobs(args: argparse.Namespace) -> int:
-    result = call_object(args.home, "jobs", {"job": args.job, "limit": args.limit})
+def show_jobs(result: Any, args: argparse.Namespace) -> int:
     if args.json:
         emit(to_json(result))
         return 0
@@ -128,8 +102,7 @@ def cmd_jobs(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_retrain(args: argparse.Namespace) -> int:
-    result = call_object(args.home, "retrain", {"name": args.name, "reason": args.reason, "actor": _actor()})
+def show_retrain(result: Any, args: argparse.Namespace) -> int:
     if args.json:
         emit(to_json(result))
     elif result.get("queued"):
@@ -140,8 +113,7 @@ def cmd_retrain(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_dashboard(args: argparse.Namespace) -> int:
-    result = call_object(args.home, "dashboard", {"name": args.name, "window": args.window})
+def show_dashboard(result: Any, args: argparse.Namespace) -> int:
     if args.json:
         emit(to_json(result))
         return 0
@@ -159,8 +131,7 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_rollback(args: argparse.Namespace) -> int:
-    result = call_object(args.home, "rollback", {"name": args.name, "to": args.to, "reason": args.reason, "actor": _actor()})
+def show_rollback(result: Any, args: argparse.Namespace) -> int:
     if args.json:
         emit(to_json(result))
         return 0
@@ -171,8 +142,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_audit_verify(args: argparse.Namespace) -> int:
-    result = call_object(args.home, "audit_verify", {})
+def show_audit_verify(result: Any, args: argparse.Namespace) -> int:
     if args.json:
         emit(to_json(result))
     elif result["ok"]:
@@ -184,19 +154,14 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return 0 if result["ok"] else 1
 
 
-def cmd_audit_export(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    result = call_object(args.home, "audit_export", {"directory": str(Path(args.directory).resolve()),
-                                          "openlineage": args.openlineage})
+def show_audit_export(result: Any, args: argparse.Namespace) -> int:
     emit(to_json(result) if args.json else "wrote " + ", ".join(
         f"{name}.parquet ({rows} rows)" for name, rows in result["rows"].items()) + f" to {result['directory']}"
         + (f"; {result['openlineage_events']} OpenLineage run events in openlineage/" if args.openlineage else ""))
     return 0
 
 
-def cmd_explain_request(args: argparse.Namespace) -> int:
-    result = call_object(args.home, "explain_request", {"request_id": args.request_id})
+def show_explain_request(result: Any, args: argparse.Namespace) -> int:
     if args.json:
         emit(to_json(result))
         return 0 if result["matches"] else 1
@@ -223,8 +188,7 @@ def cmd_explain_request(args: argparse.Namespace) -> int:
     return 0 if result["matches"] else 1
 
 
-def cmd_users_add(args: argparse.Namespace) -> int:
-    result = call_object(args.home, "user_add", {"name": args.name, "role": args.role})
+def show_user_add(result: Any, args: argparse.Namespace) -> int:
     if args.json:
         emit(to_json(result))
     else:
@@ -233,8 +197,7 @@ def cmd_users_add(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_users_list(args: argparse.Namespace) -> int:
-    result = call_object(args.home, "user_list", {})
+def show_users(result: Any, args: argparse.Namespace) -> int:
     if args.json:
         emit(to_json(result))
         return 0
@@ -245,36 +208,17 @@ def cmd_users_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_users_revoke(args: argparse.Namespace) -> int:
-    result = call_object(args.home, "user_revoke", {"name": args.name})
+def show_user_revoke(result: Any, args: argparse.Namespace) -> int:
     emit(to_json(result) if args.json else f"user {result['name']} revoked")
     return 0
 
 
-def cmd_whoami(args: argparse.Namespace) -> int:
-    result = call_object(args.home, "whoami", {})
+def show_whoami(result: Any, args: argparse.Namespace) -> int:
     emit(to_json(result) if args.json else f"{result['name']} ({result['role']}, identified by {result['identity']})")
     return 0
 
 
-def cmd_approve(args: argparse.Namespace) -> int:
-    from appliance.cli.registry_commands import emit_request
-
-    result = call_object(args.home, "approve", {"id": args.id})
-    emit(to_json(result)) if args.json else emit_request(result)
-    return 0
-
-
-def cmd_reject(args: argparse.Namespace) -> int:
-    from appliance.cli.registry_commands import emit_request
-
-    result = call_object(args.home, "reject", {"id": args.id, "reason": args.reason})
-    emit(to_json(result)) if args.json else emit_request(result)
-    return 0
-
-
-def cmd_requests(args: argparse.Namespace) -> int:
-    result = call_object(args.home, "requests", {"all": args.all})
+def show_requests(result: Any, args: argparse.Namespace) -> int:
     if args.json:
         emit(to_json(result))
         return 0

@@ -1,42 +1,37 @@
-"""`vigil keys init|show|trust|distrust|list` and `vigil bundle export|import`."""
+"""How `vigil keys init|show|trust|distrust|list` and `vigil bundle export|import` print their operation's
+result."""
 
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
+from typing import Any
 
-from appliance.cli.backend import call_object
 from appliance.cli.output import emit, table, to_json
 
 
-def cmd_keys_init(args: argparse.Namespace) -> int:
-    result = call_object(args.home, "keys_init", {})
+def show_key_init(result: Any, args: argparse.Namespace) -> int:
     emit(to_json(result) if args.json else f"signing key created (id {result['key_id']}); its public key, for the "
          f"boxes that will import this box's bundles:\n{result['public_key']}")
     return 0
 
 
-def cmd_keys_show(args: argparse.Namespace) -> int:
-    result = call_object(args.home, "keys_show", {})
+def show_key(result: Any, args: argparse.Namespace) -> int:
     emit(to_json(result) if args.json else f"{result['public_key']}  (key id {result['key_id']})")
     return 0
 
 
-def cmd_keys_trust(args: argparse.Namespace) -> int:
-    result = call_object(args.home, "keys_trust", {"name": args.name, "public_key": args.public_key})
+def show_key_trust(result: Any, args: argparse.Namespace) -> int:
     emit(to_json(result) if args.json else f"bundles signed by {result['name']} (key id {result['key_id']}) are "
          "now accepted")
     return 0
 
 
-def cmd_keys_distrust(args: argparse.Namespace) -> int:
-    result = call_object(args.home, "keys_distrust", {"name": args.name})
+def show_key_distrust(result: Any, args: argparse.Namespace) -> int:
     emit(to_json(result) if args.json else f"bundles signed by {result['name']} are no longer accepted")
     return 0
 
 
-def cmd_keys_list(args: argparse.Namespace) -> int:
-    result = call_object(args.home, "keys_list", {})
+def show_keys(result: Any, args: argparse.Namespace) -> int:
     if args.json:
         emit(to_json(result))
         return 0
@@ -46,16 +41,13 @@ def cmd_keys_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_bundle_export(args: argparse.Namespace) -> int:
-    result = call_object(args.home, "bundle_export", {"name": args.name, "version": args.version,
-                                           "file": str(Path(args.file).resolve())})
+def show_bundle_export(result: Any, args: argparse.Namespace) -> int:
     emit(to_json(result) if args.json else f"{result['model']} v{result['version']} written to {result['file']} "
          f"({result['bytes']:,} bytes), signed with key {result['key_id']}")
     return 0
 
 
-def cmd_bundle_import(args: argparse.Namespace) -> int:
-    result = call_object(args.home, "bundle_import", {"file": str(Path(args.file).resolve()), "reason": args.reason})
+def show_bundle_import(result: Any, args: argparse.Namespace) -> int:
     if args.json:
         emit(to_json(result))
         return 0

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
-from appliance.cli.backend import call_object
 from appliance.cli.output import emit, table, to_json
 
 
-def cmd_code_hash(args: argparse.Namespace) -> int:
+def code_hash(args: argparse.Namespace) -> int:
     """The archive a spec's code makes and its sha256, computed here (no store needed)."""
     from appliance.custom_code.bundle import collect
     from appliance.errors import SpecError
@@ -27,15 +27,13 @@ def cmd_code_hash(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_code_trust(args: argparse.Namespace) -> int:
-    result = call_object(args.home, "code_trust", {"spec": str(Path(args.spec).resolve()), "reason": args.reason})
+def show_code_trust(result: Any, args: argparse.Namespace) -> int:
     emit(to_json(result) if args.json else f"trusted code {result['trusted']} ({', '.join(result['modules'])}; "
          f"{len(result['files'])} files): models shipping exactly these bytes may now be imported and served")
     return 0
 
 
-def cmd_code_list(args: argparse.Namespace) -> int:
-    result = call_object(args.home, "code_list", {})
+def show_code_list(result: Any, args: argparse.Namespace) -> int:
     if args.json:
         emit(to_json(result))
         return 0
@@ -45,8 +43,7 @@ def cmd_code_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_code_revoke(args: argparse.Namespace) -> int:
-    result = call_object(args.home, "code_revoke", {"sha256": args.sha256, "reason": args.reason})
+def show_code_revoke(result: Any, args: argparse.Namespace) -> int:
     emit(to_json(result) if args.json else f"code {result['revoked']} is no longer trusted: models shipping it "
          "no longer load (a daemon serving one drops it from its routes)")
     return 0

@@ -7,7 +7,7 @@ import os
 import sys
 
 
-def cmd_up(args: argparse.Namespace) -> int:
+def up(args: argparse.Namespace) -> int:
     from appliance.serving.threads import limit_process
 
     limit_process()  # first: the OpenMP and BLAS runtimes read their limit when they load
@@ -27,7 +27,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     os._exit(code)
 
 
-def cmd_tui(args: argparse.Namespace) -> int:
+def tui(args: argparse.Namespace) -> int:
     from appliance.home import resolve_home
 
     home = resolve_home(args.home)

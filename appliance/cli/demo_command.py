@@ -9,7 +9,7 @@ from pathlib import Path
 DEFAULT_DEMO_HOME = "vigil-demo"
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
+def demo(args: argparse.Namespace) -> int:
     from appliance.demo import run_demo
 
     # In a terminal the daemon is left running for `vigil tui` until Ctrl-C; without one (a pipe,

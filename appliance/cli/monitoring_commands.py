@@ -1,30 +1,31 @@
-"""`vigil drift --reference A --current B`."""
+"""`vigil drift` (a model's traffic, or two data files compared here), and how `vigil outcomes`, `quality`
+and `system` print their operation's result."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from appliance.cli.output import emit, table, to_json
 
 
-def cmd_drift(args: argparse.Namespace) -> int:
-    from appliance.errors import RegistryError
+def drift(args: argparse.Namespace) -> int:
+    from appliance.errors import MonitoringError
 
     ad_hoc = args.reference is not None or args.current is not None
     if args.name and ad_hoc:
-        raise RegistryError("give a model NAME or --reference and --current, not both")
+        raise MonitoringError("give a model NAME or --reference and --current, not both")
     if not args.name and not (args.reference and args.current):
-        raise RegistryError("give a model NAME, or both --reference FILE and --current FILE")
+        raise MonitoringError("give a model NAME, or both --reference FILE and --current FILE")
     return _model_drift(args) if args.name else _file_drift(args)
 
 
 def _model_drift(args: argparse.Namespace) -> int:
     from appliance.cli.backend import call
-    from appliance.registry.lineage import creator
 
     result = call(args.home, "drift", {"name": args.name, "window": args.window, "version": args.version,
-                                       "actor": creator(), "reference_window": args.reference_window})
+                                       "reference_window": args.reference_window})
     if args.json:
         emit(to_json(result))
     else:
@@ -57,10 +58,7 @@ def _file_drift(args: argparse.Namespace) -> int:
     return 1 if any(d.verdict == "critical" for d in found.values()) else 0
 
 
-def cmd_outcomes(args: argparse.Namespace) -> int:
-    from appliance.cli.backend import call
-
-    report = call(args.home, "outcomes", {"name": args.name, "window": args.window, "bucket": args.bucket})
+def show_outcomes(report: Any, args: argparse.Namespace) -> int:
     if args.json:
         emit(to_json(report))
         return 0
@@ -84,10 +82,7 @@ def _share(value: float | None) -> str:
     return "-" if value is None else f"{value:.1%}"
 
 
-def cmd_quality(args: argparse.Namespace) -> int:
-    from appliance.cli.backend import call
-
-    report = call(args.home, "quality", {"name": args.name, "window": args.window})
+def show_quality(report: Any, args: argparse.Namespace) -> int:
     if args.json:
         emit(to_json(report))
     else:
@@ -100,10 +95,7 @@ def cmd_quality(args: argparse.Namespace) -> int:
     return 0 if report["ok"] else 1
 
 
-def cmd_system(args: argparse.Namespace) -> int:
-    from appliance.cli.backend import call
-
-    report = call(args.home, "system", {"name": args.name, "window": args.window})
+def show_system(report: Any, args: argparse.Namespace) -> int:
     if args.json:
         emit(to_json(report))
     else:

@@ -1,4 +1,5 @@
-"""`vigil models | versions | show | promote | contract`."""
+"""How `vigil models`, `versions`, `show`, `promote`, `approve`, `reject`, `contract` and `api-keys` print
+their operation's result, and `vigil contract apply`, which reads the contract file first."""
 
 from __future__ import annotations
 
@@ -10,8 +11,7 @@ from appliance.cli.backend import call
 from appliance.cli.output import dict_table, emit, to_json
 
 
-def cmd_models(args: argparse.Namespace) -> int:
-    models = call(args.home, "models", {})
+def show_models(models: Any, args: argparse.Namespace) -> int:
     if args.json:
         emit(to_json(models))
     elif not models:
@@ -21,8 +21,7 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_versions(args: argparse.Namespace) -> int:
-    versions = call(args.home, "versions", {"name": args.name})
+def show_versions(versions: Any, args: argparse.Namespace) -> int:
     if args.json:
         emit(to_json(versions))
     else:
@@ -31,8 +30,7 @@ def cmd_versions(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_show(args: argparse.Namespace) -> int:
-    details = call(args.home, "show", {"name": args.name, "version": args.version})
+def show_version(details: Any, args: argparse.Namespace) -> int:
     if args.json:
         emit(to_json(details))
     elif args.card:
@@ -102,11 +100,7 @@ def _when(value: str | None) -> str:
     return (value or "-").replace("T", " ")[:19]
 
 
-def cmd_promote(args: argparse.Namespace) -> int:
-    from appliance.registry.lineage import creator
-
-    result = call(args.home, "promote", {"name": args.name, "version": args.version, "alias": args.alias,
-                                         "reason": args.reason, "percent": args.percent, "actor": creator()})
+def show_promote(result: Any, args: argparse.Namespace) -> int:
     if args.json:
         emit(to_json(result))
     else:
@@ -134,8 +128,15 @@ def emit_request(result: dict[str, Any]) -> None:
             emit(f"  failed {gate['gate']}: {gate['detail']}")
 
 
-def cmd_contract_export(args: argparse.Namespace) -> int:
-    text = call(args.home, "contract_export", {"name": args.name, "version": args.version})["toml"]
+def show_decision(result: Any, args: argparse.Namespace) -> int:
+    """An approved or rejected promotion request (`vigil approve`, `vigil reject`)."""
+    emit(to_json(result)) if args.json else emit_request(result)
+    return 0
+
+
+def show_contract(result: Any, args: argparse.Namespace) -> int:
+    """The contract as TOML, printed or written to --out."""
+    text = result["toml"]
     if args.out:
         Path(args.out).write_text(text, encoding="utf-8")
         emit(f"wrote {args.out}")
@@ -144,23 +145,21 @@ def cmd_contract_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_contract_apply(args: argparse.Namespace) -> int:
+def apply_contract(args: argparse.Namespace) -> int:
+    """`vigil contract apply`: the contract file's text is sent, so the daemon never reads the caller's file."""
     from appliance.errors import ContractError
-    from appliance.registry.lineage import creator
 
     path = Path(args.file)
     if not path.is_file():
         raise ContractError(f"contract file {path} does not exist; export one with `vigil contract export`")
     revision = call(args.home, "contract_apply", {
         "name": args.name, "version": args.version, "toml": path.read_text(encoding="utf-8"), "source": str(path),
-        "reason": args.reason, "actor": creator()})["revision"]
+        "reason": args.reason})["revision"]
     emit(f"{args.name} v{args.version}: contract revision {revision} applied")
     return 0
 
 
-def cmd_contract_check(args: argparse.Namespace) -> int:
-    report = call(args.home, "contract_check", {"name": args.name, "version": args.version,
-                                                "file": str(Path(args.file).resolve())})
+def show_contract_check(report: Any, args: argparse.Namespace) -> int:
     if args.json:
         emit(to_json(report))
     elif report["ok"]:
@@ -170,25 +169,18 @@ def cmd_contract_check(args: argparse.Namespace) -> int:
     return 0 if report["ok"] else 1
 
 
-def cmd_api_keys_add(args: argparse.Namespace) -> int:
-    from appliance.registry.lineage import creator
-
-    result = call(args.home, "api_key_add", {"name": args.name, "rate": args.rate, "actor": creator()})
+def show_api_key_add(result: Any, args: argparse.Namespace) -> int:
     emit(to_json(result) if args.json else
          f"API key '{result['name']}' (shown once; store it now):\n{result['key']}")
     return 0
 
 
-def cmd_api_keys_list(args: argparse.Namespace) -> int:
-    keys = call(args.home, "api_key_list", {})
+def show_api_keys(keys: Any, args: argparse.Namespace) -> int:
     emit(to_json(keys) if args.json else
          dict_table(keys, ["name", "rate_per_second", "created_by", "created_at", "revoked_at"]))
     return 0
 
 
-def cmd_api_keys_revoke(args: argparse.Namespace) -> int:
-    from appliance.registry.lineage import creator
-
-    call(args.home, "api_key_revoke", {"name": args.name, "actor": creator()})
+def show_api_key_revoke(result: Any, args: argparse.Namespace) -> int:
     emit(f"API key '{args.name}' revoked")
     return 0

@@ -1,17 +1,15 @@
-"""`vigil report` (write a model's HTML report) and `vigil reports` (the reports written)."""
+"""How `vigil report` (write a model's HTML report) and `vigil reports` (the reports written) print their
+operation's result."""
 
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
+from typing import Any
 
-from appliance.cli.backend import call_object
 from appliance.cli.output import dict_table, emit, to_json
 
 
-def cmd_report(args: argparse.Namespace) -> int:
-    result = call_object(args.home, "report", {"name": args.name, "window": args.window,
-                                               "out": str(Path(args.out).resolve()) if args.out else None})
+def show_report(result: Any, args: argparse.Namespace) -> int:
     if args.json:
         emit(to_json(result))
         return 0
@@ -21,8 +19,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_reports(args: argparse.Namespace) -> int:
-    result = call_object(args.home, "reports", {"name": args.model, "limit": args.limit})
+def show_reports(result: Any, args: argparse.Namespace) -> int:
     if args.json:
         emit(to_json(result))
         return 0

@@ -1,11 +1,10 @@
-"""`vigil retention run|status` and `vigil holds add|list|release`."""
+"""How `vigil retention run|status` and `vigil holds add|list|release` print their operation's result."""
 
 from __future__ import annotations
 
 import argparse
 from typing import Any
 
-from appliance.cli.backend import call_object
 from appliance.cli.output import emit, table, to_json
 
 
@@ -13,9 +12,7 @@ def _when(value: Any) -> str:
     return str(value or "")[:16]
 
 
-def cmd_retention_run(args: argparse.Namespace) -> int:
-    result = call_object(args.home, "retention_run", {"dry_run": args.dry_run, "inputs_days": args.inputs_days,
-                                           "artifact_days": args.artifact_days})
+def show_retention_run(result: Any, args: argparse.Namespace) -> int:
     if args.json:
         emit(to_json(result))
         return 0
@@ -32,8 +29,7 @@ def cmd_retention_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_retention_status(args: argparse.Namespace) -> int:
-    result = call_object(args.home, "retention_status", {"name": args.name})
+def show_retention_status(result: Any, args: argparse.Namespace) -> int:
     if args.json:
         emit(to_json(result))
         return 0
@@ -47,16 +43,14 @@ def cmd_retention_status(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_holds_add(args: argparse.Namespace) -> int:
-    result = call_object(args.home, "hold_add", {"name": args.name, "version": args.version, "reason": args.reason})
+def show_hold_add(result: Any, args: argparse.Namespace) -> int:
     what = result["model_name"] + ("" if result["version"] is None else f" v{result['version']}")
     emit(to_json(result) if args.json else f"hold {result['hold_id']} placed on {what}: retention keeps its "
          "artifacts and logged inputs until the hold is released")
     return 0
 
 
-def cmd_holds_list(args: argparse.Namespace) -> int:
-    result = call_object(args.home, "hold_list", {"all": args.all})
+def show_holds(result: Any, args: argparse.Namespace) -> int:
     if args.json:
         emit(to_json(result))
         return 0
@@ -68,7 +62,6 @@ def cmd_holds_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_holds_release(args: argparse.Namespace) -> int:
-    result = call_object(args.home, "hold_release", {"id": args.id, "reason": args.reason})
+def show_hold_release(result: Any, args: argparse.Namespace) -> int:
     emit(to_json(result) if args.json else f"hold {result['hold_id']} released")
     return 0

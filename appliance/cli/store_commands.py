@@ -1,14 +1,16 @@
-"""`vigil init`, `vigil migrate`, `vigil sql`, `vigil backup` and `vigil restore`."""
+"""`vigil init`, `vigil migrate` and `vigil restore`, which run in this process on the home's files, and how
+`vigil sql`, `vigil backup` and `vigil export` print their operation's result."""
 
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from appliance.cli.output import csv_text, emit, records, table, to_json
 from appliance.home import resolve_home
 
 
-def cmd_init(args: argparse.Namespace) -> int:
+def init(args: argparse.Namespace) -> int:
     from appliance.initialise import initialise
 
     home = resolve_home(args.home)
@@ -21,7 +23,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_migrate(args: argparse.Namespace) -> int:
+def migrate(args: argparse.Namespace) -> int:
     from appliance.config import load_config
     from appliance.daemon.discovery import find
     from appliance.errors import StoreInUse
@@ -50,10 +52,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_sql(args: argparse.Namespace) -> int:
-    from appliance.cli.backend import call
-
-    result = call(args.home, "sql", {"query": args.query})
+def show_sql(result: Any, args: argparse.Namespace) -> int:
     columns, rows = result["columns"], result["rows"]
     if args.format == "json":
         emit(to_json(records(columns, rows)))
@@ -69,19 +68,14 @@ def cmd_sql(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_backup(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from appliance.cli.backend import call_object
-
-    result = call_object(args.home, "backup", {"directory": str(Path(args.directory).resolve())})
+def show_backup(result: Any, args: argparse.Namespace) -> int:
     emit(to_json(result) if args.json else
          f"backup of {result['files']} files ({result['bytes']:,} bytes, schema {result['schema_version']}) written "
          f"to {result['directory']}; restore it with `vigil restore {result['directory']} --home DIR`")
     return 0
 
 
-def cmd_restore(args: argparse.Namespace) -> int:
+def restore(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from appliance.backups import restore
@@ -108,13 +102,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_export(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from appliance.cli.backend import call_object
-
-    result = call_object(args.home, "export", {"directory": str(Path(args.directory).resolve()), "box": args.box,
-                                                "full": args.full})
+def show_export(result: Any, args: argparse.Namespace) -> int:
     if args.json:
         emit(to_json(result))
         return 0

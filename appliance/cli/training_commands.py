@@ -1,4 +1,5 @@
-"""`vigil train`, `vigil import` and `vigil reproduce`."""
+"""`vigil train` and `vigil import`, which check the spec before calling their operation, and how
+`vigil reproduce` prints its result."""
 
 from __future__ import annotations
 
@@ -11,32 +12,27 @@ from appliance.cli.output import emit, to_json
 from appliance.training.metric_groups import metric_lines
 
 
-def cmd_train(args: argparse.Namespace) -> int:
-    from appliance.registry.lineage import creator
+def train(args: argparse.Namespace) -> int:
     from appliance.training.spec import load_spec
 
     load_spec(Path(args.spec))  # a bad spec is refused here, before any store is opened
-    result = call(args.home, "train", {"spec": str(Path(args.spec).resolve()), "reason": args.reason,
-                                       "actor": creator()})
+    result = call(args.home, "train", {"spec": str(Path(args.spec).resolve()), "reason": args.reason})
     _report(result, args.json, "trained")
     return 0
 
 
-def cmd_import(args: argparse.Namespace) -> int:
-    from appliance.registry.lineage import creator
+def import_model(args: argparse.Namespace) -> int:
     from appliance.training.spec import load_spec
 
     load_spec(Path(args.spec))
     operation = "import_trusted" if args.trust else "import"  # trusted imports are admin-only
     result = call(args.home, operation, {"name": args.name, "file": str(Path(args.file).resolve()),
-                                         "spec": str(Path(args.spec).resolve()), "reason": args.reason,
-                                         "actor": creator()})
+                                         "spec": str(Path(args.spec).resolve()), "reason": args.reason})
     _report(result, args.json, "imported")
     return 0
 
 
-def cmd_reproduce(args: argparse.Namespace) -> int:
-    result = call(args.home, "reproduce", {"name": args.name, "version": args.version})
+def show_reproduce(result: Any, args: argparse.Namespace) -> int:
     if args.json:
         emit(to_json(result))
     else:

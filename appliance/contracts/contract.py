@@ -12,6 +12,7 @@ import polars as pl
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from appliance.contracts.categories import category_series
 from appliance.contracts.features import CATEGORICAL, NUMERIC, Feature
 from appliance.errors import ContractError
 from appliance.field_errors import describe
@@ -119,10 +120,7 @@ def _numeric(series: pl.Series, missing: float) -> NumericColumn:
 
 
 def _categorical(series: pl.Series, missing: float) -> CategoricalColumn:
-    text = series.cast(pl.String)
-    if series.dtype == pl.Boolean:
-        text = text.str.to_lowercase()
-    values = sorted(text.drop_nulls().unique().to_list())
+    values = sorted(category_series(series).drop_nulls().unique().to_list())
     if len(values) > MAX_CATEGORIES:
         return CategoricalColumn(any_category=True, max_missing_rate=missing)
     return CategoricalColumn(categories=values, max_missing_rate=missing)

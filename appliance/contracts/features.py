@@ -1,7 +1,8 @@
 """Feature lists and the one conversion from a data frame to a model's input.
 
 Training, evaluation, reproduction and serving all call `model_input`, so a model always sees its
-features in the same order and types: numeric features as Float64, categorical features as text.
+features in the same order and types: numeric features as Float64, categorical features as text (by
+the category rule of `contracts.categories`).
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 import polars as pl
+
+from appliance.contracts.categories import category_column
 
 NUMERIC = "numeric"
 CATEGORICAL = "categorical"
@@ -43,9 +46,7 @@ def _cast(dtype: pl.DataType, feature: Feature) -> pl.Expr:
     column = pl.col(feature.name)
     if feature.kind == NUMERIC:
         return column.cast(pl.Float64)
-    if dtype == pl.Boolean:
-        return column.cast(pl.String).str.to_lowercase()
-    return column.cast(pl.String)
+    return category_column(column, dtype)
 
 
 def is_numeric_dtype(dtype: pl.DataType) -> bool:

@@ -1,6 +1,9 @@
 """Validate a data frame against a contract: a structured report of every violation.
 
-Training, serving and monitoring all use this one validator.
+The frame's report of `contracts.rules`, the rules the scoring API and batch scoring apply row by row:
+`vigil contract check`, the release gate's check of recent traffic and the demo use it, and training
+checks its dataset's types and missing rates with the same functions. In a frame NaN counts as missing,
+as pandas writes missing values.
 """
 
 from __future__ import annotations
@@ -10,8 +13,8 @@ from typing import Any, cast
 
 import polars as pl
 
+from appliance.contracts import rules
 from appliance.contracts.contract import CategoricalColumn, Contract, NumericColumn, missing_count
-from appliance.contracts.features import is_categorical_dtype, is_numeric_dtype
 
 EXAMPLES = 5
 
@@ -60,65 +63,44 @@ def validate_frame(frame: pl.DataFrame, contract: Contract) -> ValidationReport:
     violations: list[Violation] = []
     for name, column in contract.columns.items():
         if name not in frame.columns:
-            violations.append(Violation(name, "missing_column", "absent", column.kind))
+            violations.append(Violation(name, rules.MISSING_COLUMN, "absent", column.kind))
             continue
         violations.extend(_check_column(frame[name], column))
     return ValidationReport(frame.height, tuple(violations))
 
 
-def _check_column(series: pl.Series, column: NumericColumn | CategoricalColumn) -> list[Violation]:
-    name = series.name
-    if isinstance(column, NumericColumn) and not is_numeric_dtype(series.dtype):
-        return [Violation(name, "wrong_type", str(series.dtype), "numeric")]
-    if isinstance(column, CategoricalColumn) and not is_categorical_dtype(series.dtype):
-        return [Violation(name, "wrong_type", str(series.dtype), "text, boolean or integer")]
-    found = _check_missing(series, column.max_missing_rate)
-    if isinstance(column, NumericColumn):
-        return found + _check_range(series.cast(pl.Float64).drop_nulls().drop_nans(), column)
-    return found + _check_categories(series, column)
-
-
-def _check_missing(series: pl.Series, limit: float) -> list[Violation]:
+def missing_rate_violation(series: pl.Series, limit: float) -> Violation | None:
+    """The column's share of missing values (nulls and NaNs), when it is over `limit`."""
     if series.is_empty():
-        return []
+        return None
     missing = missing_count(series)
     rate = missing / len(series)
     if rate <= limit:
-        return []
-    return [Violation(series.name, "missing_rate", round(rate, 6), f"<= {limit}", missing)]
+        return None
+    return Violation(series.name, rules.MISSING_RATE, round(rate, 6), f"<= {limit}", missing)
 
 
-def _check_range(series: pl.Series, column: NumericColumn) -> list[Violation]:
-    found = []
-    if column.min is not None:
-        low = series.filter(series < column.min)
-        if len(low):
-            found.append(
-                Violation(series.name, "below_min", float(cast(float, low.min())), f">= {column.min}", len(low),
-                          tuple(low.head(EXAMPLES).to_list()))
-            )
-    if column.max is not None:
-        high = series.filter(series > column.max)
-        if len(high):
-            found.append(
-                Violation(series.name, "above_max", float(cast(float, high.max())), f"<= {column.max}", len(high),
-                          tuple(high.head(EXAMPLES).to_list()))
-            )
-    return found
+def _check_column(series: pl.Series, column: NumericColumn | CategoricalColumn) -> list[Violation]:
+    if not rules.dtype_fits(column.kind, series.dtype):
+        return [Violation(series.name, rules.WRONG_TYPE, str(series.dtype), rules.EXPECTED_TYPE[column.kind])]
+    missing = missing_rate_violation(series, column.max_missing_rate)
+    found = [missing] if missing is not None else []
+    return found + [_violation(broken, column) for broken in rules.column_problems(series, column, nan_is_missing=True)]
 
 
-def _check_categories(series: pl.Series, column: CategoricalColumn) -> list[Violation]:
-    if column.any_category:
-        return []
-    text = series.cast(pl.String)
-    if series.dtype == pl.Boolean:
-        text = text.str.to_lowercase()
-    unknown = text.drop_nulls().filter(~text.drop_nulls().is_in(column.categories))
-    if unknown.is_empty():
-        return []
-    counts = unknown.alias("value").value_counts(sort=True, name="rows")
-    examples = tuple(counts["value"].head(EXAMPLES).to_list())
-    return [
-        Violation(series.name, "unknown_category", list(examples), f"one of {len(column.categories)} categories",
-                  len(unknown), examples)
-    ]
+def _violation(broken: rules.Broken, column: NumericColumn | CategoricalColumn) -> Violation:
+    """One rule's broken rows, counted, with the first examples (unknown categories: the most frequent)."""
+    values = broken.broken_values()
+    if broken.kind == rules.UNKNOWN_CATEGORY and isinstance(column, CategoricalColumn):
+        counts = values.alias("value").value_counts(sort=True, name="rows")
+        examples = tuple(counts["value"].head(EXAMPLES).to_list())
+        return Violation(broken.column, broken.kind, list(examples), f"one of {len(column.categories)} categories",
+                         broken.count, examples)
+    examples = tuple(values.head(EXAMPLES).to_list())
+    if broken.side == rules.BELOW_MIN and isinstance(column, NumericColumn):
+        return Violation(broken.column, broken.side, float(cast(float, values.min())), f">= {column.min}",
+                         broken.count, examples)
+    if broken.side == rules.ABOVE_MAX and isinstance(column, NumericColumn):
+        return Violation(broken.column, broken.side, float(cast(float, values.max())), f"<= {column.max}",
+                         broken.count, examples)
+    return Violation(broken.column, broken.kind, list(examples), "a finite number", broken.count, examples)

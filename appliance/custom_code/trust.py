@@ -7,7 +7,7 @@ from typing import Any
 
 from appliance.clock import utc_now
 from appliance.custom_code.bundle import CodeBundle
-from appliance.errors import CodeNotTrusted, NotFound, RegistryError
+from appliance.errors import CodeNotTrusted, CustomCodeError, NotFound
 from appliance.store import code_queries as cq
 from appliance.store import registry_queries as q
 from appliance.store.connection import Store
@@ -35,7 +35,7 @@ def revoke(store: Store, sha256: str, actor: str, reason: str) -> dict[str, Any]
         served = cq.served_with(store, sha256)
         if served:
             names = ", ".join(f"{r['model_name']} v{r['version']} ({r['alias']})" for r in served)
-            raise RegistryError(f"code {sha256[:12]}… is running in {names}; roll back or promote another version "
+            raise CustomCodeError(f"code {sha256[:12]}… is running in {names}; roll back or promote another version "
                            "first (`vigil rollback NAME`), then revoke it")
         if not cq.revoke(store, sha256, actor, utc_now()):
             raise NotFound(f"no trusted code archive {sha256}; `vigil code list` shows them")

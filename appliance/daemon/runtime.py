@@ -19,7 +19,7 @@ from appliance.daemon.service import Service
 from appliance.errors import DaemonError
 from appliance.home import Home, make_private, private_umask, refuse_shared_home
 from appliance.http.app import App
-from appliance.store import migrations
+from appliance.store import backup_queries, migrations
 from appliance.store.connection import Store
 
 log = logging.getLogger("vigil.daemon")
@@ -122,5 +122,5 @@ def _shutdown(home: Home, service: Service, app: App, server: Any, scheduler: An
             save(service.store)  # the predict CPU time measured since the last rollup
     except Exception as e:  # costs are measurements, never a reason to fail a shutdown
         log.warning("shutdown: could not store the measured predict costs: %s", e)
-    service.store.execute_script("CHECKPOINT")
+    backup_queries.checkpoint(service.store)
     discovery.withdraw(home)

@@ -1,16 +1,21 @@
-"""Everything the running daemon holds, wired together: store, router, log, scorer, access, metrics."""
+"""Everything the running daemon holds, wired together: store, router, log, scorer, access, metrics.
+
+`Service` is also the jobs' host (`appliance/jobs/host.py`): the scheduler reaches the daemon only
+through that protocol. What the daemon does for an operation beyond running it is declared on the
+operation (`OperationSpec.in_daemon`, a kind) and done by this module's table of those kinds.
+"""
 
 from __future__ import annotations
 
 import threading
 import time
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from appliance.alerts.routing import AlertRouter
 from appliance.config import VigilConfig
 from appliance.context import AppContext
 from appliance.contracts.features import features_from_json
-from appliance.errors import ModelNotServed, RegistryError
+from appliance.errors import DaemonError, ModelNotServed, OperationError
 from appliance.home import Home
 from appliance.jobs.scheduler import Jobs
 from appliance.registry.contracts import current_contract
@@ -25,9 +30,13 @@ from appliance.serving.request_frame import Policy
 from appliance.serving.routing import AliasState, Router
 from appliance.serving.scoring import Scorer
 from appliance.serving.version_loading import loaded_version
+from appliance.store import alias_queries
 from appliance.store import prediction_queries as pq
 from appliance.store.connection import Store
 from appliance.store.sql_console import Console
+
+if TYPE_CHECKING:
+    from appliance.alerts.evaluation import AlertChange
 
 NOT_IN_DAEMON = {"migrate_status"}
 
@@ -38,6 +47,7 @@ class Service:
         self.config = config
         self.store = store
         self.admin_token = admin_token
+        _check_declared_kinds()
         self.started = time.time()
         serving = config.serving
         self.metrics = Metrics()
@@ -105,7 +115,7 @@ class Service:
         from appliance.access.users import authorize, identify
 
         if name in NOT_IN_DAEMON:
-            raise RegistryError(f"'{name}' needs the store to itself; stop the daemon first")
+            raise OperationError(f"'{name}' needs the store to itself; stop the daemon first")
         spec = operations.find(name)
         store = self.context().store
         who = identify(store, token, os_user)
@@ -113,10 +123,9 @@ class Service:
             with self.write_lock:
                 authorize(store, who, name)
         args = operations.arguments(name, args, who)  # checked (400 naming each field) before anything runs
-        if name == "job_schedule" and self.jobs is not None:
-            return {"running": True, "enabled": self.jobs.config.enabled, "jobs": self.jobs.schedule()}
-        if name == "retrain" and self.jobs is not None:  # training runs as a job, in its own process
-            return self.jobs.request_retrain(str(args["name"]), str(args.get("reason", "")), str(args["actor"]))
+        instead, after = BY_SCHEDULER.get(spec.in_daemon or ""), AFTER.get(spec.in_daemon or "")
+        if instead is not None and self.jobs is not None:
+            return instead(self.jobs, args)
         ctx = self.context(client_gone)
         with confined():  # files the caller names go only under <home>/exports/ or [exports] allowed_dirs
             if spec.writes:
@@ -124,13 +133,8 @@ class Service:
                     result = operations.run(ctx, name, args)
             else:
                 result = operations.run(ctx, name, args)
-        if name == "monitor_run" and self.jobs is not None:
-            self.jobs.after_monitor(result)
-        if name == "contract_apply":
-            self.cache.drop(str(args.get("name")))
-        if name == "code_revoke":  # loaded versions shipping that code stop their workers now
-            for model_name in result.get("models", []):
-                self.cache.drop(str(model_name))
+        if after is not None:
+            after(self, args, result)
         if spec.changes_routes:
             self.access.forget()
             self.refresh_routes()
@@ -143,16 +147,25 @@ class Service:
                 "sql_queries_running": self.console.running,
                 "log_commits": self.log.commits}
 
+    def prediction_commits(self) -> int:
+        """How many times the prediction log has committed (the jobs read it to see serving busy)."""
+        return self.log.commits
+
+    def version_outcomes(self, model_name: str, version: str) -> tuple[int, int]:
+        """(answered, server errors) of one version since the daemon started (canary judgement)."""
+        return self.metrics.version_outcomes(model_name, version)
+
+    def deliver_alerts(self, changes: list[AlertChange]) -> None:
+        """Route alert changes made outside an operation (a canary rolled back by a job)."""
+        self.alert_router.deliver(changes)
+
     def _policy(self, model_name: str) -> Policy:
         policy = self.config.serving.policy_for(model_name)
         return Policy(policy.unknown_category, policy.out_of_range, policy.extra_columns)
 
     def _alias_states(self) -> dict[str, AliasState]:
-        cursor = self.store.cursor()
-        rows = cursor.execute("SELECT model_name, alias, version, traffic_percent FROM aliases")
-        states: dict[str, dict[str, Any]] = {}
-        for model_name, alias, version, percent in rows:
-            states.setdefault(model_name, {})[alias] = (version, percent)
+        """Every model's aliases as the router follows them."""
+        states = alias_queries.all_aliases(self.store.cursor())
         return {m: AliasState(champion=a.get("champion", (None, None))[0], canary=a.get("canary", (None, None))[0],
                               canary_percent=a.get("canary", (None, None))[1], shadow=a.get("shadow", (None, None))[0])
                 for m, a in states.items()}
@@ -174,3 +187,65 @@ class Service:
         self.scorer.close()
         self.log.close()
         self.alert_router.close(timeout=5.0)
+
+
+# What the daemon does for an operation beyond running it, by the kind its declaration names
+# (`OperationSpec.in_daemon`). While the scheduler runs, it answers these in the operation's place:
+
+
+def _queue_retrain(jobs: Jobs, args: dict[str, Any]) -> Any:
+    """Training runs as a job, in its own process: queued now, its run id answered at once."""
+    return jobs.request_retrain(str(args["name"]), str(args.get("reason", "")), str(args["actor"]))
+
+
+def _schedule(jobs: Jobs, args: dict[str, Any]) -> Any:
+    """The scheduler's own schedule, with each job's next run."""
+    return {"running": True, "enabled": jobs.config.enabled, "jobs": jobs.schedule()}
+
+
+BY_SCHEDULER: dict[str, Callable[[Jobs, dict[str, Any]], Any]] = {
+    "queued_job": _queue_retrain,
+    "schedule": _schedule,
+}
+
+# ... and these it does after the operation ran:
+
+
+def _after_monitor(service: Service, args: dict[str, Any], result: Any) -> None:
+    """Drift-triggered retraining and canary judgement on what the check found (monitoring/after_monitor.py)."""
+    if service.jobs is not None:
+        service.jobs.after_monitor(result)
+
+
+def _unload_named(service: Service, args: dict[str, Any], result: Any) -> None:
+    """The named model's loaded versions are dropped (its contract changed), loaded afresh when routed."""
+    service.cache.drop(str(args.get("name")))
+
+
+def _unload_listed(service: Service, args: dict[str, Any], result: Any) -> None:
+    """The loaded versions of the models the result lists stop now (they shipped revoked code)."""
+    for model_name in result.get("models", []):
+        service.cache.drop(str(model_name))
+
+
+AFTER: dict[str, Callable[[Service, dict[str, Any], Any], None]] = {
+    "after_monitor": _after_monitor,
+    "unloads_model": _unload_named,
+    "unloads_listed_models": _unload_listed,
+}
+
+
+def unknown_kinds(declared: Iterable[tuple[str, str | None]]) -> list[str]:
+    """The (operation, kind) pairs whose daemon kind this module does not handle, as 'operation: kind'."""
+    return [f"{name}: {kind}" for name, kind in declared
+            if kind is not None and kind not in BY_SCHEDULER and kind not in AFTER]
+
+
+def _check_declared_kinds() -> None:
+    """A declaration naming a kind the daemon does not handle stops the daemon starting (a bug, never a
+    silent no-op)."""
+    from appliance import operations
+
+    unknown = unknown_kinds((name, spec.in_daemon) for name, spec in operations.OPERATIONS.items())
+    if unknown:
+        raise DaemonError(f"operations declare daemon kinds the daemon does not handle: {'; '.join(unknown)}")

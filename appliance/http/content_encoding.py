@@ -15,6 +15,7 @@ from appliance.errors import InvalidRequest
 
 SUPPORTED = ("gzip", "deflate", "identity")
 MIN_COMPRESSED_RESPONSE = 1024  # smaller answers are sent as they are: compressing them saves nothing
+MAX_MEMBERS = 64  # gzip members in one body (clients send one; RFC 1952 allows several)
 _GZIP, _ZLIB, _RAW = zlib.MAX_WBITS | 16, zlib.MAX_WBITS, -zlib.MAX_WBITS
 _ALIASES = {"x-gzip": "gzip"}
 
@@ -49,10 +50,14 @@ def _encoding(header: str | None) -> str:
 
 
 def _inflate(body: bytes, wbits: int, encoding: str, limit: int) -> bytes:
-    """Every member of the stream (gzip allows several, one after another), never more than `limit` bytes."""
+    """Every member of the stream (gzip allows several, one after another), never more than `limit` bytes
+    and at most MAX_MEMBERS members: each member starts over on the rest of the body, so a megabyte of
+    empty members would otherwise cost seconds of copying."""
     pieces: list[bytes] = []
     size, rest = 0, body
     while rest:
+        if len(pieces) == MAX_MEMBERS:
+            raise _corrupt(encoding, f"more than {MAX_MEMBERS} gzip members one after another")
         inflater = zlib.decompressobj(wbits)
         try:
             piece = inflater.decompress(rest, limit - size + 1)

@@ -8,9 +8,11 @@ of a categorical one as text, and a cell pandas reads as missing (`""`, `NA`, `n
 missing. What is read is then checked against the contract like any other body.
 
 These bodies come from unauthenticated clients, so both are bounded before anything is
-materialised: a CSV is read a row at a time and stops after `max_rows` + 1 rows; a Parquet file's
-footer is read first, and a file claiming more rows than `max_rows`, or columns that decompress (or
-expand from their dictionaries) to more than MAX_PARQUET_BYTES, is refused before any page is read.
+materialised: a CSV header names at most MAX_CSV_COLUMNS columns, and its rows are read one at a time,
+stopping after `max_rows` + 1; a Parquet file's footer and page headers are read first, and a file
+claiming more rows than `max_rows`, or columns that decompress (by the footer or by their page headers,
+appliance/http/parquet_pages.py) or expand from their dictionaries to more than MAX_PARQUET_BYTES, is
+refused before any page is read.
 A file that cannot be read is a 400 that says why.
 """
 
@@ -22,6 +24,7 @@ from typing import Any
 
 from appliance.contracts.features import NUMERIC, Feature
 from appliance.errors import InvalidRequest
+from appliance.http import parquet_pages
 from appliance.http.json_body import check_text
 
 JSON = "application/json"
@@ -29,6 +32,7 @@ CSV = "text/csv"
 PARQUET = "application/vnd.apache.parquet"
 CONTENT_TYPES = (JSON, CSV, PARQUET)
 MAX_PARQUET_BYTES = 16 * 1024 * 1024  # decompressed column data of one Parquet body
+MAX_CSV_COLUMNS = 16_384  # a header of a megabyte of commas names half a million columns, each costing time
 # What pandas.read_csv reads as missing by default (its documented `na_values`).
 CSV_MISSING = frozenset({"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
                          "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"})
@@ -81,16 +85,25 @@ def _utf8(body: bytes) -> str:
 
 
 def _header_names(header: list[str]) -> list[str]:
-    """Column names as pandas gives them: an empty one is `Unnamed: N`, a repeated one gets `.1`, `.2`, ..."""
+    """Column names as pandas gives them: an empty one is `Unnamed: N`, a repeated one gets `.1`, `.2`, ...
+
+    Linear in the number of columns (a set of names taken, and each repeated name's next suffix kept), since
+    a header of a megabyte of commas or of one name repeated comes from any client."""
+    if len(header) > MAX_CSV_COLUMNS:
+        problem = f"the header names {len(header)} columns; at most {MAX_CSV_COLUMNS}"
+        raise InvalidRequest(f"the CSV body: {problem}", [
+            {"field": "(body)", "problem": problem, "kind": "too_many_columns"}], status=413, reason="too_many_columns")
     names: list[str] = []
+    taken: set[str] = set()
+    suffixes: dict[str, int] = {}
     for position, raw in enumerate(header):
         check_text(raw, f"csv header column {position + 1}")
-        name = raw or f"Unnamed: {position}"
-        base, count = name, 0
-        while name in names:
-            count += 1
-            name = f"{base}.{count}"
+        name = base = raw or f"Unnamed: {position}"
+        while name in taken:
+            suffixes[base] = suffixes.get(base, 0) + 1
+            name = f"{base}.{suffixes[base]}"
         names.append(name)
+        taken.add(name)
     if not names:
         raise _bad_csv("the header line names no columns")
     return names
@@ -139,7 +152,7 @@ def parquet_columns(body: bytes, features: list[Feature], max_rows: int) -> dict
     rows = _checked_rows(parquet, max_rows)
     wanted = [f.name for f in features if f.name in names]
     _check_types(parquet, wanted)
-    _check_size(parquet, wanted)
+    _check_size(body, parquet, wanted)
     table = _read(body, parquet, wanted, rows) if wanted else None
     if table is not None:
         _check_expanded(table)
@@ -179,24 +192,40 @@ def _checked_rows(parquet: Any, max_rows: int) -> int:
 
 
 def _check_types(parquet: Any, wanted: list[str]) -> None:
-    """Nested columns (lists, structs, maps) are no feature's values; refused by name before reading."""
+    """A feature's column holds numbers, booleans or text (or only nulls); any other type (nested, dates,
+    times, durations, decimals, extension types) is refused by name before reading: no feature takes
+    one, and turning them into Python values can fail (a date past year 9999, an unknown time zone)."""
+    schema = parquet.schema_arrow
+    other = [n for n in wanted if not _plain(schema.field(n).type)]
+    if other:
+        raise InvalidRequest(f"parquet columns {other} hold values that are not numbers, booleans or text", [
+            {"field": f"parquet.{n}", "problem": f"type {str(schema.field(n).type)[:80]}; send numbers, booleans "
+             "or text", "kind": "wrong_type"} for n in other])
+
+
+def _plain(kind: Any) -> bool:
     import pyarrow as pa
 
-    schema = parquet.schema_arrow
-    nested = [n for n in wanted if pa.types.is_nested(schema.field(n).type)]
-    if nested:
-        raise InvalidRequest(f"parquet columns {nested} hold nested values (lists, structs or maps)", [
-            {"field": f"parquet.{n}", "problem": f"nested type {schema.field(n).type}; send plain values",
-             "kind": "wrong_type"} for n in nested])
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    return bool(pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind)
+                or pa.types.is_null(kind) or kind in _text_types())
 
 
-def _check_size(parquet: Any, wanted: list[str]) -> None:
+def _check_size(body: bytes, parquet: Any, wanted: list[str]) -> None:
+    """The feature columns' decompressed size, as the footer claims it and as their page headers (which
+    decide what Arrow allocates) give it: either over MAX_PARQUET_BYTES is refused before any page is read."""
     metadata = parquet.metadata
     positions = [i for i in range(metadata.num_columns) if metadata.schema.column(i).path.split(".")[0] in wanted]
     total = sum(max(0, metadata.row_group(g).column(i).total_uncompressed_size)
                 for g in range(metadata.num_row_groups) for i in positions)
     if total > MAX_PARQUET_BYTES:
         raise _too_large(f"its feature columns decompress to {total} bytes")
+    pages = parquet_pages.declared_size(body, metadata, positions)
+    if pages is None:
+        raise _bad_parquet("its column chunks overlap one another")
+    if pages > MAX_PARQUET_BYTES:
+        raise _too_large(f"its feature columns' pages decompress to {pages} bytes")
 
 
 def _read(body: bytes, parquet: Any, wanted: list[str], rows: int) -> Any:

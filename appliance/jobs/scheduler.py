@@ -1,6 +1,10 @@
 """The daemon's jobs on APScheduler 3.x: monitor, rollup and retention (interval), retraining (cron,
 drift-triggered, event-triggered), batch scoring, reports and the lake export (cron).
 
+The scheduler schedules and records; it reaches the daemon only through `JobHost` (jobs/host.py).
+What follows a monitoring check (drift-triggered retraining, canary judgement) is decided by
+`monitoring/after_monitor.py`, which asks the scheduler to queue or record the runs.
+
 Every run is a `job_runs` row (job, model, trigger, start, end, status, error). A job never overlaps
 itself: APScheduler keeps one instance per job, and a run that finds the previous one still going is
 recorded as `skipped`. Schedules live in `vigil.toml` and their state in `job_runs`: at start-up a
@@ -18,12 +22,12 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Callable
 
 from appliance.clock import utc_now
+from appliance.monitoring.after_monitor import AfterMonitor
 from appliance.monitoring.windows import parse_window
-from appliance.store import alert_queries as aq
 from appliance.store import job_queries as jq
 
 if TYPE_CHECKING:
-    from appliance.daemon.service import Service
+    from appliance.jobs.host import JobHost
 
 log = logging.getLogger("vigil.jobs")
 
@@ -33,13 +37,14 @@ def _aware(value: datetime) -> datetime:
 
 
 class Jobs:
-    def __init__(self, service: "Service", scheduler: Any) -> None:
-        self.service = service
+    def __init__(self, host: JobHost, scheduler: Any) -> None:
+        self.host = host
         self.scheduler = scheduler
-        self.config = service.config.jobs
+        self.config = host.config.jobs
         self._running: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
         self._last_commits = 0
+        self.after_monitor = AfterMonitor(host, self, self.config.drift_retrain_windows)
 
     # -- set-up -------------------------------------------------------------------------------
     def start(self) -> None:
@@ -49,8 +54,8 @@ class Jobs:
         from apscheduler.triggers.interval import IntervalTrigger
 
         now = utc_now()
-        with self.service.write_lock:
-            abandoned = jq.abandon_running(self.service.context().store, now)
+        with self.host.write_lock:
+            abandoned = jq.abandon_running(self.host.context().store, now)
         if abandoned:
             log.warning("%d job run(s) were interrupted by the daemon stopping; marked failed", abandoned)
         self._interval("monitor", None, parse_window(self.config.monitor_every), self.monitor, now, IntervalTrigger)
@@ -101,29 +106,28 @@ class Jobs:
                                misfire_grace_time=None, replace_existing=True)
 
     def _last(self, job: str, model_name: str | None) -> datetime | None:
-        return jq.last_started(self.service.context().store, job, model_name)
+        return jq.last_started(self.host.context().store, job, model_name)
 
     # -- running ------------------------------------------------------------------------------
-    def _record(self, job: str, model_name: str | None, trigger: str, work: Callable[[], Any],
-                run_id: int | None = None) -> dict[str, Any]:
+    def record(self, job: str, model_name: str | None, trigger: str, work: Callable[[], Any],
+               run_id: int | None = None) -> dict[str, Any]:
         """Run `work` as one job run: a row in job_runs, no overlap, errors recorded and alerted."""
         key = f"{job}:{model_name or ''}"
         with self._guard:
             lock = self._running.setdefault(key, threading.Lock())
-        store = self.service.context().store
+        store = self.host.context().store
         if not lock.acquire(blocking=False):
-            with self.service.write_lock:
+            with self.host.write_lock:
                 skipped = jq.start(store, job, model_name, trigger, utc_now()) if run_id is None else run_id
                 jq.finish(store, skipped, "skipped", utc_now(), "the previous run of this job is still going", None)
             return {"run_id": skipped, "status": "skipped"}
         try:
             if run_id is None:
-                with self.service.write_lock:
+                with self.host.write_lock:
                     run_id = jq.start(store, job, model_name, trigger, utc_now())
             else:
-                with self.service.write_lock:
-                    store.execute("UPDATE job_runs SET status = 'running', started_at = ? WHERE run_id = ?",
-                                  [utc_now(), run_id])
+                with self.host.write_lock:
+                    jq.begin(store, run_id, utc_now())
             try:
                 detail = work()
                 status, error = "ok", None
@@ -131,7 +135,7 @@ class Jobs:
                 detail, status = None, "failed"
                 error = f"{type(e).__name__}: {e}"
                 log.error("job %s failed: %s\n%s", key, error, traceback.format_exc())
-            with self.service.write_lock:
+            with self.host.write_lock:
                 jq.finish(store, run_id, status, utc_now(), error, detail)
             self._alert_outcome(job, model_name, failed=status == "failed")
             return {"run_id": run_id, "status": status, "error": error, "detail": detail}
@@ -142,8 +146,8 @@ class Jobs:
         from appliance.monitoring.monitor import job_outcome
 
         try:
-            with self.service.write_lock:
-                job_outcome(self.service.context(), job, model_name, failed=failed)
+            with self.host.write_lock:
+                job_outcome(self.host.context(), job, model_name, failed=failed)
         except Exception as e:  # alerting about a job must not fail the job loop either
             log.error("could not record the outcome of job %s: %s", job, e)
 
@@ -151,23 +155,23 @@ class Jobs:
         from appliance.monitoring.monitor import monitor
 
         def work() -> Any:
-            with self.service.write_lock:
-                result = monitor(self.service.context(), None, window=self.config.monitor_every, trigger=trigger,
+            with self.host.write_lock:
+                result = monitor(self.host.context(), None, window=self.config.monitor_every, trigger=trigger,
                                  actor="vigil-jobs")
             self.after_monitor(result)
             return {"models": [c["model"] for c in result["checks"]],
                     "alerts": sum(len(c["alerts"]) for c in result["checks"])}
 
-        return self._record("monitor", None, trigger, work)
+        return self.record("monitor", None, trigger, work)
 
     def retention(self, trigger: str) -> dict[str, Any]:
         from appliance.jobs.retention import prune
 
         def work() -> Any:
-            with self.service.write_lock:
-                return prune(self.service.context(), self.config.retention_days, self.config.artifact_retention_days)
+            with self.host.write_lock:
+                return prune(self.host.context(), self.config.retention_days, self.config.artifact_retention_days)
 
-        return self._record("retention", None, trigger, work)
+        return self.record("retention", None, trigger, work)
 
     def rollup(self, trigger: str) -> dict[str, Any]:
         from appliance.monitoring.dashboard import roll_up
@@ -175,12 +179,12 @@ class Jobs:
         def work() -> Any:
             from appliance.serving.cost_meter import save
 
-            with self.service.write_lock:
-                rolled = roll_up(self.service.context())
-                rolled["cost_rows"] = save(self.service.context().store)  # predict CPU time, per version
+            with self.host.write_lock:
+                rolled = roll_up(self.host.context())
+                rolled["cost_rows"] = save(self.host.context().store)  # predict CPU time, per version
                 return rolled
 
-        return self._record("rollup", None, trigger, work)
+        return self.record("rollup", None, trigger, work)
 
     def scheduled_retrain(self, model_name: str, trigger: str) -> dict[str, Any]:
         return self.retrain(model_name, "schedule" if trigger in ("cron", "startup") else trigger,
@@ -193,26 +197,26 @@ class Jobs:
         from appliance.batch_scoring import score_batch
 
         scoring = self.config.score[model_name]
-        home = self.service.home.root
+        home = self.host.home.root
 
         def work() -> Any:
             now = utc_now()
             output = home / scoring.output.format(date=now.strftime("%Y-%m-%d"), time=now.strftime("%H%M%S"))
-            return score_batch(self.service.context(), model_name, input_path=scoring.input, query=scoring.query,
+            return score_batch(self.host.context(), model_name, input_path=scoring.input, query=scoring.query,
                                output=Path(output), rejects_path=None, version=scoring.version, actor="vigil-jobs",
-                               write_lock=self.service.write_lock, base_dir=home)
+                               write_lock=self.host.write_lock, base_dir=home)
 
-        return self._record("score", model_name, trigger, work)
+        return self.record("score", model_name, trigger, work)
 
     def weekly_reports(self, trigger: str) -> dict[str, Any]:
         """The report of every model with a champion, over `jobs.report_window`, into <home>/reports/."""
         from appliance.reports.writing import scheduled_reports
 
         def work() -> Any:
-            return scheduled_reports(self.service.context(), self.config.report_window, trigger,
-                                     write_lock=self.service.write_lock)
+            return scheduled_reports(self.host.context(), self.config.report_window, trigger,
+                                     write_lock=self.host.write_lock)
 
-        return self._record("report", None, trigger, work)
+        return self.record("report", None, trigger, work)
 
     def lake_export(self, trigger: str) -> dict[str, Any]:
         """`vigil export` into `[jobs.export] directory`: what is new since this box's watermarks."""
@@ -222,11 +226,11 @@ class Jobs:
         assert schedule is not None
 
         def work() -> Any:
-            result = export(self.service.context(), self._lake_directory(), schedule.box, full=False)
+            result = export(self.host.context(), self._lake_directory(), schedule.box, full=False)
             return {"directory": result["directory"], "box": result["box"], "rows": result["rows"],
                     "resumed": result["resumed"]}
 
-        return self._record("export", None, trigger, work)
+        return self.record("export", None, trigger, work)
 
     def _lake_directory(self) -> Any:
         """`[jobs.export] directory`, resolved and confined as any output the daemon writes."""
@@ -236,7 +240,7 @@ class Jobs:
         assert self.config.export is not None
         with confined():
             try:
-                return output_path(self.service.context(), self.config.export.directory)
+                return output_path(self.host.context(), self.config.export.directory)
             except OutputRefused as e:
                 raise ConfigError(f"[jobs.export] directory: {e}") from e
 
@@ -245,17 +249,17 @@ class Jobs:
         from appliance.training.retraining import retrain
 
         def work() -> Any:
-            result = retrain(self.service.context(), model_name, trigger=reason_trigger, reason=reason,
-                             actor="vigil-retrain", write_lock=self.service.write_lock, busy=self._serving_busy,
+            result = retrain(self.host.context(), model_name, trigger=reason_trigger, reason=reason,
+                             actor="vigil-retrain", write_lock=self.host.write_lock, busy=self._serving_busy,
                              busy_share=self.config.retrain_busy_share)
-            self.service.refresh_routes()
+            self.host.refresh_routes()
             return result
 
-        return self._record("retrain", model_name, job_trigger or reason_trigger, work, run_id)
+        return self.record("retrain", model_name, job_trigger or reason_trigger, work, run_id)
 
     def _serving_busy(self) -> bool:
         """Has the prediction log committed since the last call (about 50 ms ago)?"""
-        commits = self.service.log.commits
+        commits = self.host.prediction_commits()
         busy = commits != self._last_commits
         self._last_commits = commits
         return busy
@@ -264,58 +268,11 @@ class Jobs:
         """Queue a retrain now (event or drift trigger); returns its job run id at once."""
         from appliance.registry.versions import require_model
 
-        store = self.service.context().store
+        store = self.host.context().store
         require_model(store, model_name)
-        with self.service.write_lock:
-            run_id = jq.start(store, "retrain", model_name, trigger, utc_now())
-            store.execute("UPDATE job_runs SET status = 'queued', detail = ? WHERE run_id = ?",
-                          [f'{{"requested_by": "{actor}"}}', run_id])
+        with self.host.write_lock:
+            run_id = jq.queue(store, "retrain", model_name, trigger, utc_now(), {"requested_by": actor})
         self._once(lambda: self.retrain(model_name, trigger, f"{reason} (requested by {actor})",
                                         run_id=run_id), [], f"retrain:{model_name}:{run_id}")
         return {"queued": True, "run_id": run_id, "model": model_name, "trigger": trigger,
                 "follow": "vigil jobs --job retrain"}
-
-    def after_monitor(self, result: dict[str, Any]) -> None:
-        """After any monitoring check in the daemon (job or `vigil monitor run`): drift-triggered
-        retraining, then canary analysis."""
-        for check in result["checks"]:
-            self._maybe_drift_retrain(check["model"])
-            self.canary(check["model"])
-
-    def canary(self, model_name: str) -> dict[str, Any] | None:
-        """Judge the model's canary if it has run long enough, and act by policy (a job run when it acts)."""
-        from appliance.monitoring.canary import act, analyse
-
-        ctx = self.service.context()
-        aliases = self.service._alias_states().get(model_name)
-        if aliases is None or aliases.canary is None or aliases.champion is None:
-            return None
-        metrics = self.service.metrics
-        errors = (metrics.version_outcomes(model_name, str(aliases.canary)),
-                  metrics.version_outcomes(model_name, str(aliases.champion)))
-        verdict = analyse(ctx, model_name, errors)
-        if verdict is None or verdict["status"] == "waiting":
-            return verdict
-
-        def work() -> Any:
-            with self.service.write_lock:
-                done, changes = act(self.service.context(), verdict)
-            self.service.alert_router.deliver(changes)
-            self.service.refresh_routes()
-            return done
-
-        return self._record("canary", model_name, "analysis", work)
-
-    def _maybe_drift_retrain(self, model_name: str) -> None:
-        needed = self.config.drift_retrain_windows
-        if needed <= 0:
-            return
-        verdicts = aq.recent_drift_verdicts(self.service.context().store, model_name, needed + 1)
-        streak = 0
-        for verdict in verdicts:
-            if verdict != "critical":
-                break
-            streak += 1
-        if streak == needed:  # once per streak: a drift that persists does not retrain every window
-            self.request_retrain(model_name, f"critical drift for {needed} consecutive windows", "vigil-jobs",
-                                 trigger="drift")

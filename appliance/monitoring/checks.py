@@ -15,7 +15,7 @@ from appliance.alerts.incidents import escalate
 from appliance.alerts.rules import AlertRule
 from appliance.clock import utc_now
 from appliance.context import AppContext
-from appliance.errors import RegistryError
+from appliance.errors import MonitoringError, RegistryError
 from appliance.monitoring.model_drift import check_model_drift
 from appliance.monitoring.outcomes import outcome_report
 from appliance.monitoring.quality import quality_report
@@ -41,7 +41,7 @@ def run_check(ctx: AppContext, model_name: str, *, window: str, trigger: str, ac
             drift = check_model_drift(ctx, model_name, window, version=None, actor=actor)
             drift_run_id = int(drift["run_id"])
             observations += _drift(drift)
-        except RegistryError as e:
+        except (MonitoringError, RegistryError) as e:
             skipped["drift"] = str(e)
         observations += _quality(quality_report(ctx, model_name, window))
     else:

@@ -30,8 +30,8 @@ def roll_up(ctx: AppContext, now: datetime | None = None) -> dict[str, Any]:
     end = _minute((now or utc_now()) - SAFETY_LAG)
     start = rq.watermark(ctx.store)
     if start is None:
-        first = ctx.store.scalar("SELECT min(logged_at) FROM prediction_log")
-        start = _minute(first) if isinstance(first, datetime) else end
+        first = rq.first_logged_at(ctx.store)
+        start = _minute(first) if first is not None else end
     if start >= end:
         return {"from": start, "to": end, "requests": 0}
     with ctx.store.transaction():

@@ -16,7 +16,7 @@ import polars as pl
 from appliance.clock import utc_now
 from appliance.context import AppContext
 from appliance.contracts.features import NUMERIC, Feature, features_from_json, model_input
-from appliance.errors import RegistryError
+from appliance.errors import MonitoringError
 from appliance.monitoring.class_outputs import mean_shift, output_features, reference_frame, window_frame
 from appliance.monitoring.drift import Bands, ColumnDrift
 from appliance.monitoring.profile import CategoricalProfile, NumericProfile, Profile
@@ -40,7 +40,7 @@ def check_model_drift(ctx: AppContext, model_name: str, window: str, *, version:
     require_model(ctx.store, model_name)
     number = version if version is not None else q.aliases(ctx.store, model_name).get("champion")
     if number is None:
-        raise RegistryError(f"model '{model_name}' has no champion; pass --version N")
+        raise MonitoringError(f"model '{model_name}' has no champion; pass --version N")
     row = get_version(ctx.store, model_name, number)
     features = features_from_json(row["features"])
     classes = classes_of(row)
@@ -49,7 +49,7 @@ def check_model_drift(ctx: AppContext, model_name: str, window: str, *, version:
     start = end - span
     current = window_rows(ctx, row, start, end, features)
     if current.height == 0:
-        raise RegistryError(f"{model_name} v{number} answered no requests in the last {window}; "
+        raise MonitoringError(f"{model_name} v{number} answered no requests in the last {window}; "
                             "nothing to compare (choose a longer --window)")
     if reference_window is None:
         profiles, reference_name = training_profiles(ctx, row, features), "training"
@@ -58,7 +58,7 @@ def check_model_drift(ctx: AppContext, model_name: str, window: str, *, version:
         reference = window_rows(ctx, row, reference_start, start, features)
         reference_name = f"window {reference_start:%Y-%m-%d %H:%M} .. {start:%Y-%m-%d %H:%M}"
         if reference.height == 0:
-            raise RegistryError(f"{model_name} v{number} answered no requests in the {reference_window} before the "
+            raise MonitoringError(f"{model_name} v{number} answered no requests in the {reference_window} before the "
                                 "window; nothing to compare with (choose another --reference-window)")
         profiles = profiles_of(reference, features, row["segments"], outputs)
     configured = ctx.config.monitoring.bands_for(model_name)

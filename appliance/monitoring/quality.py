@@ -13,7 +13,7 @@ from appliance.clock import utc_now
 from appliance.context import AppContext
 from appliance.contracts.contract import Contract
 from appliance.contracts.features import features_from_json
-from appliance.errors import RegistryError
+from appliance.errors import MonitoringError
 from appliance.monitoring.windows import parse_window
 from appliance.registry.contracts import current_contract
 from appliance.registry.versions import get_version, require_model
@@ -28,7 +28,7 @@ def quality_report(ctx: AppContext, model_name: str, window: str) -> dict[str, A
     require_model(ctx.store, model_name)
     champion = q.aliases(ctx.store, model_name).get("champion")
     if champion is None:
-        raise RegistryError(f"model '{model_name}' has no champion, so no traffic to check")
+        raise MonitoringError(f"model '{model_name}' has no champion, so no traffic to check")
     row = get_version(ctx.store, model_name, champion)
     _, contract = current_contract(ctx.store, model_name, champion)
     end = utc_now()

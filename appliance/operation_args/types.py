@@ -7,9 +7,10 @@ hold, so a client's mistake is refused before the operation starts instead of fa
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic.fields import FieldInfo
 
 BIGINT_MAX = 2**63 - 1  # request, incident, hold ids are BIGINT columns
 INTEGER_MAX = 2**31 - 1  # versions are INTEGER columns
@@ -47,12 +48,12 @@ def _path(value: str) -> str:
 
 def _window(value: str) -> str:
     """A span such as 30m, 24h or 7d, read by the parser every monitoring function uses."""
-    from appliance.errors import RegistryError
+    from appliance.errors import MonitoringError
     from appliance.monitoring.windows import parse_window
 
     try:
         span = parse_window(value)
-    except RegistryError as e:
+    except MonitoringError as e:
         raise ValueError(str(e)) from None
     except OverflowError:  # more days than a timedelta holds
         span = timedelta.max
@@ -74,3 +75,11 @@ Version = Annotated[int, Field(ge=1, le=INTEGER_MAX)]
 Percent = Annotated[float, Field(gt=0, le=100, allow_inf_nan=False)]
 Limit = Annotated[int, Field(ge=1, le=10_000)]
 Days = Annotated[int, Field(ge=1, le=36_500)]
+
+
+def is_file_path(info: FieldInfo) -> bool:
+    """Whether a field holds a file path (FilePath, or FilePath | None): the CLI sends it made absolute."""
+    checks = list(info.metadata)
+    for inner in get_args(info.annotation):
+        checks += list(getattr(inner, "__metadata__", ()))
+    return any(isinstance(check, AfterValidator) and check.func is _path for check in checks)

@@ -20,14 +20,13 @@ from appliance.store.connection import Store
 def find_snapshot(store: Store, ref: str, version: int | None) -> dict[str, Any]:
     """A snapshot by id (or a unique prefix of 8+ characters), or the one model `ref` version `version` used."""
     if version is not None:
-        row = store.row("SELECT d.* FROM model_versions v JOIN dataset_snapshots d USING (snapshot_id) "
-                        "WHERE v.model_name = ? AND v.version = ?", [ref, version])
+        row = dq.snapshot_of_version(store, ref, version)
         if row is None:
             raise NotFound(f"model '{ref}' has no version {version}; list them with `vigil versions {ref}`")
         return row
     if len(ref) < 8:
         raise RegistryError("give a snapshot id (8 or more of its first characters), or NAME VERSION")
-    rows = store.rows("SELECT * FROM dataset_snapshots WHERE snapshot_id LIKE ? || '%'", [ref.lower()])
+    rows = dq.snapshots_by_prefix(store, ref.lower())
     if len(rows) != 1:
         raise NotFound(f"{'no' if not rows else 'more than one'} snapshot matches '{ref}'; "
                        "`vigil sql \"SELECT snapshot_id, source FROM dataset_snapshots\"` lists them")
@@ -107,7 +106,7 @@ def edit(ctx: Any, ref: str, version: int | None, collection: str | None, limita
 
 def regenerate(ctx: Any, ref: str | None, actor: str) -> dict[str, Any]:
     """Measure the column profile again, for one snapshot or every snapshot whose file is present."""
-    snapshots = [find_snapshot(ctx.store, ref, None)] if ref else ctx.store.rows("SELECT * FROM dataset_snapshots")
+    snapshots = [find_snapshot(ctx.store, ref, None)] if ref else dq.all_snapshots(ctx.store)
     done: dict[str, int] = {}
     with ctx.store.transaction():
         for s in snapshots:

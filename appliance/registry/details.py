@@ -11,12 +11,9 @@ from appliance.store.connection import Store
 
 
 def _requests_with_gates(store: Store, model_name: str, number: int) -> list[dict[str, Any]]:
-    requests = store.rows("SELECT request_id, alias, status, requested_by, requested_at, decided_by, decision "
-                          "FROM promotion_requests WHERE model_name = ? AND version = ? ORDER BY request_id",
-                          [model_name, number])
+    requests = q.version_requests(store, model_name, number)
     for request in requests:
-        request["gates"] = store.rows("SELECT gate, passed, value, limit_value, detail FROM promotion_evidence "
-                                      "WHERE request_id = ? ORDER BY rowid", [request["request_id"]])
+        request["gates"] = q.request_gates(store, request["request_id"])
     return requests
 
 

@@ -46,18 +46,14 @@ def _recomputed(task: str, scores: Any, logged: dict[str, Any]) -> float:
 
 
 def explain_request(ctx: AppContext, request_id: str) -> dict[str, Any]:
-    logged = ctx.store.rows("SELECT row_index, logged_at, model_name, version, route, api, prediction, score, "
-                            "latency_ms, flags FROM prediction_log WHERE request_id = ? AND route <> 'shadow' "
-                            "ORDER BY row_index", [request_id])
+    logged = pq.answered_rows(ctx.store, request_id)
     if not logged:
         raise NotFound(f"no logged prediction with request_id '{request_id}' (shadow rows are not answers); "
                        "check the id, or whether retention already removed it")
     first = logged[0]
     version = get_version(ctx.store, first["model_name"], int(first["version"]))
     features = features_from_json(version["features"])
-    table = pq.inputs_table(first["model_name"])
-    columns, rows = ctx.store.table_params(f"SELECT * FROM {table} WHERE request_id = ? ORDER BY row_index",
-                                           [request_id])
+    columns, rows = pq.request_inputs(ctx.store, first["model_name"], request_id)
     inputs = pl.DataFrame(rows, schema=columns, orient="row", infer_schema_length=None)
     result: dict[str, Any] = {
         "request_id": request_id, "model": first["model_name"], "version": first["version"], "route": first["route"],

@@ -25,6 +25,7 @@ from appliance.context import AppContext
 from appliance.contracts.features import features_from_json
 from appliance.registry.contracts import current_contract
 from appliance.registry.versions import get_version
+from appliance.store import incident_queries as iq
 from appliance.store import registry_queries as q
 
 Gate = dict[str, Any]
@@ -37,9 +38,7 @@ def _gate(name: str, passed: bool, value: float | None, limit: float | None, det
 def run_gates(ctx: AppContext, model_name: str, version: int, policy: PromotionPolicy,
               alias: str = "champion") -> list[Gate]:
     row = get_version(ctx.store, model_name, version)
-    overall = {r["metric"]: r["value"] for r in ctx.store.rows(
-        "SELECT metric, value FROM version_metrics WHERE model_name = ? AND version = ? AND segment_column IS NULL",
-        [model_name, version])}
+    overall = q.overall_metrics(ctx.store, model_name, version)
     champion = q.aliases(ctx.store, model_name).get("champion")
     return [_min_metric(row["task"], overall, policy), _calibration(row["task"], overall, policy),
             _comparison(ctx, model_name, version, champion, policy),
@@ -74,8 +73,7 @@ def _calibration(task: str, overall: dict[str, Any], policy: PromotionPolicy) ->
 def _comparison(ctx: AppContext, model: str, version: int, champion: int | None, policy: PromotionPolicy) -> Gate:
     if champion is None or champion == version:
         return _gate("comparison", True, None, None, "no other champion to compare with")
-    found = ctx.store.row("SELECT * FROM version_comparisons WHERE model_name = ? AND version = ? "
-                          "AND champion_version = ? AND status = 'compared'", [model, version, champion])
+    found = q.comparison_with(ctx.store, model, version, champion)
     if found is None:  # trained before this champion: compare now, on the version's own holdout rows
         found = _compare_now(ctx, model, version)
         if found is None:
@@ -234,10 +232,7 @@ def _contract(ctx: AppContext, model: str, version: int, policy: PromotionPolicy
     table = pq.inputs_table(model)
     if not ctx.store.has_table(table):
         return _gate("contract", True, None, policy.max_contract_violations, "no traffic yet to check against")
-    columns, rows = ctx.store.table_params(
-        f"SELECT i.* EXCLUDE (request_id, row_index) FROM {table} i JOIN prediction_log p USING (request_id, row_index) "
-        "WHERE p.model_name = ? AND p.route <> 'shadow' AND p.logged_at >= ? LIMIT 50000",
-        [model, utc_now() - timedelta(hours=24)])
+    columns, rows = pq.recent_inputs(ctx.store, model, utc_now() - timedelta(hours=24), 50000)
     if not rows:
         return _gate("contract", True, None, policy.max_contract_violations, "no traffic in the last 24 h")
     _, contract = current_contract(ctx.store, model, version)
@@ -317,8 +312,6 @@ def _cost(ctx: AppContext, model: str, version: int, champion: int | None, polic
 def _incident(ctx: AppContext, model: str, alias: str) -> Gate:
     if alias != "champion":  # trying a fix as shadow or canary is how an incident ends
         return _gate("no_open_incident", True, None, None, f"applies to champion only, not to {alias}")
-    open_critical = ctx.store.scalar(
-        "SELECT count(DISTINCT i.incident_id) FROM incidents i JOIN alerts a USING (incident_id) "
-        "WHERE i.model_name = ? AND i.status <> 'resolved' AND a.severity = 'critical'", [model])
+    open_critical = iq.open_critical_count(ctx.store, model)
     return _gate("no_open_incident", not open_critical, float(open_critical or 0), 0.0,
                  f"{open_critical} open incident(s) with critical alerts" if open_critical else "no open incident")

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from appliance.clock import utc_now
 from appliance.context import AppContext
+from appliance.contracts.categories import label_text
 from appliance.contracts.features import model_input
 from appliance.errors import ArtifactError, SpecError
 from appliance.boosters import files as native
@@ -207,7 +208,7 @@ def model_classes(model: Any, spec: Any, file: Path) -> list[str]:
     `classes`, when it names them, must be exactly these). A model fitted on class positions 0..k-1,
     as Vigil trains, takes its names from the spec's `classes` of the same count (names that are not
     themselves such positions, which would be ambiguous)."""
-    classes = [("true" if c else "false") if isinstance(c, bool) else str(c) for c in getattr(model, "classes_", [])]
+    classes = [label_text(c) for c in getattr(model, "classes_", [])]
     if len(classes) < 3 or len(set(classes)) != len(classes):
         raise ArtifactError(f"{file.name} has classes {classes}; a multiclass model needs at least 3 distinct ones")
     positions = [str(i) for i in range(len(classes))]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from appliance.alerts.incidents import record_for_model
 from appliance.clock import utc_now
-from appliance.errors import RegistryError
+from appliance.errors import ReleaseError
 from appliance.registry.aliases import ALIASES
 from appliance.registry.versions import servable_version
 from appliance.store import registry_queries as q
@@ -22,18 +22,18 @@ def apply(store: Store, model_name: str, alias: str, number: int, *, actor: str,
     `percent` is the share of requests a canary answers (default 10); `why` says why this version
     (a rollback's choice), kept in the audit row and the incident note."""
     if alias not in ALIASES:
-        raise RegistryError(f"unknown alias '{alias}'; use one of {', '.join(ALIASES)}")
+        raise ReleaseError(f"unknown alias '{alias}'; use one of {', '.join(ALIASES)}")
     if percent is not None and (alias != "canary" or not 0 < percent <= 100):
-        raise RegistryError("--percent applies to the canary alias only, between 0 (exclusive) and 100")
+        raise ReleaseError("--percent applies to the canary alias only, between 0 (exclusive) and 100")
     if not reason.strip():
-        raise RegistryError("an alias change needs a reason; pass --reason TEXT")
+        raise ReleaseError("an alias change needs a reason; pass --reason TEXT")
     assert kind in KINDS, kind
     servable_version(store, model_name, number)
     at = utc_now()
     with store.transaction():
         previous = q.aliases(store, model_name).get(alias)
         if previous == number and percent is None:
-            raise RegistryError(f"{alias} of '{model_name}' is already version {number}")
+            raise ReleaseError(f"{alias} of '{model_name}' is already version {number}")
         rq.set_alias(store, model_name, alias, number, actor, at, percent)
         rq.insert_deployment(store, model_name, alias, previous, number, actor, at, reason, kind)
         q.insert_audit(store, at, actor, "alias.rollback" if kind == "rollback" else "alias.move", model_name, number,
@@ -55,7 +55,7 @@ def apply(store: Store, model_name: str, alias: str, number: int, *, actor: str,
 def unset(store: Store, model_name: str, alias: str, *, actor: str, reason: str) -> int | None:
     """Unset an alias (champion cannot be unset); returns the version it pointed at."""
     if alias == "champion":
-        raise RegistryError("champion cannot be removed; roll back or promote another version")
+        raise ReleaseError("champion cannot be removed; roll back or promote another version")
     at = utc_now()
     with store.transaction():
         previous = q.aliases(store, model_name).get(alias)

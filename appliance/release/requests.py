@@ -15,7 +15,7 @@ from typing import Any, Iterable
 
 from appliance.clock import utc_now
 from appliance.context import AppContext
-from appliance.errors import Forbidden, RegistryError
+from appliance.errors import Forbidden, ReleaseError
 from appliance.registry.aliases import ALIASES
 from appliance.registry.gates import run_gates
 from appliance.registry.versions import servable_version
@@ -35,11 +35,11 @@ def request_promotion(ctx: AppContext, model_name: str, version: int, alias: str
     `evidence`: extra gate rows (a canary's analysis) stored and judged with the policy's gates;
     `gates=False` only for a retrain naming its challenger, which answers no traffic."""
     if alias not in ALIASES:
-        raise RegistryError(f"unknown alias '{alias}'; use one of {', '.join(ALIASES)}")
+        raise ReleaseError(f"unknown alias '{alias}'; use one of {', '.join(ALIASES)}")
     if not reason.strip():
-        raise RegistryError("a promotion needs a reason; pass --reason TEXT")
+        raise ReleaseError("a promotion needs a reason; pass --reason TEXT")
     if percent is not None and (alias != "canary" or not 0 < percent <= 100):
-        raise RegistryError("--percent applies to the canary alias only, between 0 (exclusive) and 100")
+        raise ReleaseError("--percent applies to the canary alias only, between 0 (exclusive) and 100")
     servable_version(ctx.store, model_name, version)
     policy = ctx.config.promotion.policy_for(model_name)
     checks = [*(run_gates(ctx, model_name, version, policy, alias) if gates else []), *evidence]
@@ -91,7 +91,7 @@ def approve(ctx: AppContext, request_id: int, actor: str) -> dict[str, Any]:
 
 def reject(ctx: AppContext, request_id: int, actor: str, reason: str) -> dict[str, Any]:
     if not reason.strip():
-        raise RegistryError("rejecting needs --reason TEXT")
+        raise ReleaseError("rejecting needs --reason TEXT")
     _pending(ctx, request_id)
     with ctx.store.transaction():
         _decide(ctx, request_id, "rejected", actor, reason.strip())
@@ -101,7 +101,7 @@ def reject(ctx: AppContext, request_id: int, actor: str, reason: str) -> dict[st
 def show_request(ctx: AppContext, request_id: int) -> dict[str, Any]:
     found = rq.request(ctx.store, request_id)
     if found is None:
-        raise RegistryError(f"no promotion request {request_id}; list them with `vigil requests --all`")
+        raise ReleaseError(f"no promotion request {request_id}; list them with `vigil requests --all`")
     return {**found, "gates": rq.evidence(ctx.store, request_id)}
 
 
@@ -135,7 +135,7 @@ def _pending(ctx: AppContext, request_id: int) -> dict[str, Any]:
     _expire(ctx)
     found = show_request(ctx, request_id)
     if found["status"] != "pending":
-        raise RegistryError(f"promotion request {request_id} is {found['status']}, not pending")
+        raise ReleaseError(f"promotion request {request_id} is {found['status']}, not pending")
     return found
 
 

@@ -16,7 +16,7 @@ import polars as pl
 
 from appliance.context import AppContext
 from appliance.contracts.features import features_from_json, model_input
-from appliance.errors import RegistryError, VigilError
+from appliance.errors import ReleaseError, VigilError
 from appliance.registry.contracts import current_contract
 from appliance.registry.loading import load_version_model
 from appliance.registry.versions import require_model, servable_version
@@ -34,12 +34,12 @@ def rollback_plan(ctx: AppContext, model_name: str, to: int | None) -> dict[str,
     require_model(ctx.store, model_name)
     current = q.aliases(ctx.store, model_name).get("champion")
     if current is None:
-        raise RegistryError(f"model '{model_name}' has no champion to roll back")
+        raise ReleaseError(f"model '{model_name}' has no champion to roll back")
     endings = last_endings(rq.champion_history(ctx.store, model_name), current)
     if to is None:
         target, skipped = known_good(endings)
         if target is None:
-            raise RegistryError(f"champion v{current} of '{model_name}' has no known-good version to go back to "
+            raise ReleaseError(f"champion v{current} of '{model_name}' has no known-good version to go back to "
                                 "(every earlier champion was rolled away from); pass --to VERSION of an earlier "
                                 "champion, or promote a version (vigil promote)")
         why = (f"v{target} is the most recent earlier champion whose time as champion did not end in a rollback"
@@ -47,9 +47,9 @@ def rollback_plan(ctx: AppContext, model_name: str, to: int | None) -> dict[str,
     else:
         target = int(to)
         if target == current:
-            raise RegistryError(f"v{target} is already champion of '{model_name}'")
+            raise ReleaseError(f"v{target} is already champion of '{model_name}'")
         if target not in [v for v, _ in endings]:
-            raise RegistryError(f"v{target} of '{model_name}' was never champion, so rolling back to it would release "
+            raise ReleaseError(f"v{target} of '{model_name}' was never champion, so rolling back to it would release "
                                 f"it unreviewed; request it instead: vigil promote {model_name} {target} --to champion "
                                 "--reason TEXT (it needs an approver)")
         why = f"v{target} was champion before (chosen with --to)"
@@ -79,12 +79,12 @@ def roll_back(ctx: AppContext, model_name: str, *, to: int | None, actor: str, r
     """Point champion at the last known-good version (or an earlier champion named by `to`), after
     its pre-flight passes; recorded as a rollback with the reason and why that version."""
     if not reason.strip():
-        raise RegistryError("a rollback needs a reason; pass --reason TEXT")
+        raise ReleaseError("a rollback needs a reason; pass --reason TEXT")
     plan = rollback_plan(ctx, model_name, to)
     checks = preflight(ctx, model_name, plan["to_version"])
     failed = [c for c in checks if c["ok"] is False]
     if failed:
-        raise RegistryError(f"rollback of '{model_name}' to v{plan['to_version']} refused: its pre-flight failed ("
+        raise ReleaseError(f"rollback of '{model_name}' to v{plan['to_version']} refused: its pre-flight failed ("
                             + "; ".join(f"{c['check']}: {c['detail']}" for c in failed) + "); champion stays "
                             f"v{plan['from_version']}; pass --to another earlier champion")
     moves.apply(ctx.store, model_name, "champion", plan["to_version"], actor=actor,

@@ -13,7 +13,7 @@ from typing import Any
 from appliance.access.output_paths import new_file, require_absent
 from appliance.clock import utc_now
 from appliance.context import AppContext
-from appliance.errors import RegistryError
+from appliance.errors import ReportError
 from appliance.store import registry_queries as q
 from appliance.store import report_queries as rpq
 
@@ -26,7 +26,7 @@ def write_report(ctx: AppContext, model_name: str, window: str, out: Path, *, tr
     from appliance.reports.html import render
 
     if out.suffix.lower() not in (".html", ".htm"):
-        raise RegistryError(f"the report is HTML: name the output FILE.html, not '{out.name}'")
+        raise ReportError(f"the report is HTML: name the output FILE.html, not '{out.name}'")
     out = require_absent(out.resolve())
     content = report_content(ctx, model_name, window)
     data = render(content).encode("utf-8")
@@ -34,7 +34,7 @@ def write_report(ctx: AppContext, model_name: str, window: str, out: Path, *, tr
         with new_file(out) as partial:
             partial.write_bytes(data)
     except OSError as e:
-        raise RegistryError(f"cannot write the report to {out}: {e.strerror or e}") from e
+        raise ReportError(f"cannot write the report to {out}: {e.strerror or e}") from e
     row = {"model_name": model_name, "version": content["champion"], "window_start": content["window_start"],
            "window_end": content["window_end"], "path": str(out), "bytes": len(data),
            "sha256": hashlib.sha256(data).hexdigest(), "trigger": trigger, "created_at": utc_now(),
@@ -51,8 +51,7 @@ def write_report(ctx: AppContext, model_name: str, window: str, out: Path, *, tr
 def scheduled_reports(ctx: AppContext, window: str, trigger: str, *, write_lock: Any = None) -> dict[str, Any]:
     """The report of every model with a champion into <home>/reports/NAME-YYYY-MM-DDTHHMM.html. A model
     whose report fails does not stop the others; the run fails afterwards, naming it."""
-    models = [m for m, in ctx.store.execute("SELECT DISTINCT model_name FROM aliases WHERE alias = 'champion' "
-                                             "ORDER BY model_name")]
+    models = rpq.champion_models(ctx.store)
     written, failed = [], {}
     for model_name in models:
         out = default_path(ctx, model_name)
@@ -63,7 +62,7 @@ def scheduled_reports(ctx: AppContext, window: str, trigger: str, *, write_lock:
         except Exception as e:  # noqa: BLE001 - one model's failure is reported with the others'
             failed[model_name] = f"{type(e).__name__}: {e}"
     if failed:
-        raise RegistryError("report failed for " + "; ".join(f"{m}: {why}" for m, why in failed.items())
+        raise ReportError("report failed for " + "; ".join(f"{m}: {why}" for m, why in failed.items())
                             + f" (written: {', '.join(w['model'] for w in written) or 'none'})")
     return {"written": written}
 

@@ -9,7 +9,7 @@ import threading
 import time
 
 from appliance.clock import utc_now
-from appliance.errors import RegistryError, RetryLater, Unauthorized
+from appliance.errors import AccessError, RetryLater, Unauthorized
 from appliance.store import prediction_queries as pq
 from appliance.store.connection import Store
 
@@ -23,11 +23,11 @@ def hash_key(key: str) -> str:
 def create_api_key(store: Store, name: str, rate_per_second: float | None, actor: str) -> str:
     """Store a new key's hash and return the key itself (shown once)."""
     if not name.strip():
-        raise RegistryError("an API key needs a name; pass NAME")
+        raise AccessError("an API key needs a name; pass NAME")
     if rate_per_second is not None and rate_per_second <= 0:
-        raise RegistryError("--rate must be a positive number of requests per second")
-    if store.scalar("SELECT count(*) FROM api_keys WHERE name = ?", [name]):
-        raise RegistryError(f"an API key named '{name}' exists; choose another name or revoke it first")
+        raise AccessError("--rate must be a positive number of requests per second")
+    if pq.api_key_name_count(store, name):
+        raise AccessError(f"an API key named '{name}' exists; choose another name or revoke it first")
     key = KEY_PREFIX + secrets.token_urlsafe(24)
     at = utc_now()
     with store.transaction():
@@ -40,7 +40,7 @@ def create_api_key(store: Store, name: str, rate_per_second: float | None, actor
 def revoke_api_key(store: Store, name: str, actor: str) -> None:
     with store.transaction():
         if not pq.revoke_api_key(store, name, utc_now()):
-            raise RegistryError(f"no active API key named '{name}'; list them with `vigil api-keys list`")
+            raise AccessError(f"no active API key named '{name}'; list them with `vigil api-keys list`")
         _audit(store, actor, "api_key.revoke", {"name": name}, name, {"active": True}, {"active": False})
 
 

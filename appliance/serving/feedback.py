@@ -8,6 +8,7 @@ import threading
 from typing import Any
 
 from appliance.clock import utc_now
+from appliance.contracts.categories import category_text
 from appliance.errors import InvalidRequest
 from appliance.store import prediction_queries as pq
 from appliance.store.connection import Store
@@ -97,9 +98,7 @@ def _model_labels(store: Store, model_name: str) -> dict[str, Any]:
 
 def _class_text(label: Any) -> str | None:
     """A multiclass label as its class name: text, or an integer for classes named by numbers; None otherwise."""
-    if isinstance(label, str) or (isinstance(label, int) and not isinstance(label, bool)):
-        return str(label)
-    return None
+    return None if isinstance(label, bool) else category_text(label)
 
 
 def _label(label: Any, model: dict[str, Any], request_id: str) -> tuple[str, float] | str:
@@ -115,10 +114,7 @@ def _label(label: Any, model: dict[str, Any], request_id: str) -> tuple[str, flo
         if text is None:
             return "a multiclass label must be a class name (text, or an integer)"
         return text, float(model["classes"][request_id].index(text))
-    if isinstance(label, bool):
-        text = "true" if label else "false"
-    elif isinstance(label, (str, int)) and not isinstance(label, float):
-        text = str(label)
-    else:
+    text = category_text(label)
+    if text is None:
         return "a binary label must be text, an integer or a boolean"
     return text, 1.0 if text == model["positive"] else 0.0

@@ -4,7 +4,8 @@ Every problem is reported per field (`records[3].distance: expected a number, go
 nothing is coerced silently: numbers must be JSON numbers (never booleans or text), categorical
 values text, integers or booleans (turned into text by the same rule as training), and NaN or
 infinity is refused. Unknown categories and out-of-range numbers follow the model's policy:
-rejected, or accepted and flagged on the logged row.
+rejected, or accepted and flagged on the logged row. The rules and their words are
+`contracts.rules`, which batch scoring and training's checks apply too.
 
 Columns the model does not take (`serving.extra_columns`) are found while a body is read, and refused
 or ignored in `build_frame`, where the model's policy is known: refused, each is named like any other
@@ -14,13 +15,13 @@ bad field; ignored, it is neither checked nor scored nor logged, and the frame l
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
 
-from appliance.contracts.contract import CategoricalColumn, Contract, NumericColumn
+from appliance.contracts import rules
+from appliance.contracts.contract import CategoricalColumn, Contract
 from appliance.contracts.features import NUMERIC, Feature
 from appliance.errors import InvalidRequest
 from appliance.serving.inputs import Inputs
@@ -173,85 +174,44 @@ def build_frame(columns: dict[str, Sequence[Any]], features: list[Feature], cont
 
 
 def _numeric(values: Sequence[Any], name: str, errors: _Errors) -> np.ndarray:
-    if isinstance(values, np.ndarray) and values.dtype.kind in "fiu":
-        array = values.astype(np.float64)
-        for row in np.flatnonzero(~np.isfinite(array))[:MAX_ERRORS]:
-            errors.add(int(row), name, "NaN or infinity is not a number Vigil accepts", "not_finite")
-        return array
-    out = np.empty(len(values), dtype=np.float64)
-    for row, value in enumerate(values):
-        if value is None:
-            out[row] = np.nan
-        elif isinstance(value, bool) or not isinstance(value, (int, float)):
-            errors.add(row, name, f"expected a number, got {_shown(value)}", "wrong_type")
-            out[row] = np.nan
-        elif isinstance(value, float) and not math.isfinite(value):
-            errors.add(row, name, "NaN or infinity is not a number Vigil accepts", "not_finite")
-            out[row] = np.nan
-        else:
-            out[row] = _as_float(value, row, name, errors)
-    return out
-
-
-def _as_float(value: int | float, row: int, name: str, errors: _Errors) -> float:
-    """`value` as the DOUBLE it is logged as; an integer beyond its range is an error, not a 500."""
-    try:
-        return float(value)
-    except OverflowError:
-        errors.add(row, name, f"an integer of {len(str(abs(value)))} digits is beyond the range of a "
-                   "number (about ±1.8e308)", "number_too_large")
-        return np.nan
+    numbers, problems = rules.read_numbers(values)
+    for row, (kind, problem) in problems:
+        errors.add(row, name, problem, kind)
+    return numbers
 
 
 def _ranges(numeric: np.ndarray, features: list[Feature], contract: Contract, policy: Policy, errors: _Errors,
             flags: list[list[str]]) -> None:
-    """Out-of-range numbers, all numeric columns at once (missing values never are)."""
+    """Out-of-range numbers, all numeric columns at once (missing and non-finite values never are)."""
     if not features:
         return
-    specs = [contract.columns[f.name] for f in features]
-    low = np.array([s.min if isinstance(s, NumericColumn) and s.min is not None else -np.inf for s in specs])
-    high = np.array([s.max if isinstance(s, NumericColumn) and s.max is not None else np.inf for s in specs])
-    with np.errstate(invalid="ignore"):
-        outside = (numeric < low) | (numeric > high)
-    for row, j in zip(*np.nonzero(outside)):
+    sides = [rules.bounds(contract.columns[f.name]) for f in features]
+    low, high = np.array([s[0] for s in sides]), np.array([s[1] for s in sides])
+    below, above = rules.range_sides(numeric, low, high)
+    refused = rules.refuses(rules.OUT_OF_RANGE, policy)
+    for row, j in zip(*np.nonzero(below | above)):
         name = features[j].name
-        if policy.out_of_range == "reject":
-            errors.add(int(row), name, f"{numeric[row, j]} is outside the contract's range [{low[j]}, {high[j]}]",
-                       "out_of_range")
+        if refused:
+            kind, problem = rules.out_of_range_problem(numeric[row, j], low[j], high[j])
+            errors.add(int(row), name, problem, kind)
         else:
-            flags[row].append(f"out_of_range:{name}")
+            flags[row].append(rules.flag(rules.OUT_OF_RANGE, name))
 
 
 def _categorical(values: Sequence[Any], name: str, spec: CategoricalColumn, policy: Policy, errors: _Errors,
                  flags: list[list[str]]) -> list[str | None]:
-    known = None if spec.any_category else set(spec.categories)
+    known = rules.known_categories(spec)
+    refused = rules.refuses(rules.UNKNOWN_CATEGORY, policy)
     out: list[str | None] = []
     for row, value in enumerate(values):
-        text = value if type(value) is str else _as_category(value)
-        if value is not None and text is None:
-            errors.add(row, name, f"expected text, an integer or a boolean, got {_shown(value)}", "wrong_type")
+        text, problem = rules.read_category(value)
+        if problem is not None:
+            errors.add(row, name, problem[1], problem[0])
         elif text is not None and known is not None and text not in known:
-            if policy.unknown_category == "reject":
-                errors.add(row, name, f"unknown category {text!r}", "unknown_category")
+            if refused:
+                kind, unknown = rules.unknown_category_problem(text)
+                errors.add(row, name, unknown, kind)
             else:
-                flags[row].append(f"unknown_category:{name}")
+                flags[row].append(rules.flag(rules.UNKNOWN_CATEGORY, name))
         out.append(text)
     return out
-
-
-def _as_category(value: Any) -> str | None:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (str, int)) and not isinstance(value, float):
-        return str(value)
-    if isinstance(value, (np.integer,)):
-        return str(int(value))
-    if isinstance(value, np.bool_):
-        return "true" if value else "false"
-    return None
-
-
-def _shown(value: Any) -> str:
-    text = repr(value) if isinstance(value, str) else type(value).__name__ if isinstance(value, (dict, list)) \
-        else str(value).lower() if isinstance(value, bool) else repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."

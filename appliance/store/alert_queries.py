@@ -95,3 +95,9 @@ def recent_drift_verdicts(store: Store, model_name: str, limit: int) -> list[str
     return [r[0] for r in store.execute(
         "SELECT d.verdict FROM monitor_runs m LEFT JOIN drift_runs d ON d.run_id = m.drift_run_id "
         "WHERE m.model_name = ? ORDER BY m.run_id DESC LIMIT ?", [model_name, limit])]
+
+
+def alerts_of_incident(store: Store, incident_id: int) -> list[dict[str, Any]]:
+    """The alerts an incident gathered, oldest first."""
+    return store.rows("SELECT alert_id, rule, subject, severity, status, message, opened_at, resolved_at "
+                      "FROM alerts WHERE incident_id = ? ORDER BY opened_at", [incident_id])

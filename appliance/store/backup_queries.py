@@ -27,3 +27,9 @@ def copy_database(store: Store, target: Path) -> tuple[int, int | None, str]:
 
 def schema_version(store: Store) -> int:
     return int(store.scalar("SELECT coalesce(max(version), 0) FROM schema_migrations"))
+
+
+def checkpoint(store: Store) -> None:
+    """Write the write-ahead log into the database file, so the file is whole on its own (the daemon's
+    last act on shutdown)."""
+    store.execute_script("CHECKPOINT")

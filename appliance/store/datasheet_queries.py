@@ -15,6 +15,21 @@ def _literal(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
+def snapshot_of_version(store: Store, model_name: str, version: int) -> dict[str, Any] | None:
+    """The snapshot a model version was trained on."""
+    return store.row("SELECT d.* FROM model_versions v JOIN dataset_snapshots d USING (snapshot_id) "
+                     "WHERE v.model_name = ? AND v.version = ?", [model_name, version])
+
+
+def snapshots_by_prefix(store: Store, prefix: str) -> list[dict[str, Any]]:
+    """The snapshots whose id starts with `prefix` (lower case)."""
+    return store.rows("SELECT * FROM dataset_snapshots WHERE snapshot_id LIKE ? || '%'", [prefix])
+
+
+def all_snapshots(store: Store) -> list[dict[str, Any]]:
+    return store.rows("SELECT * FROM dataset_snapshots")
+
+
 def profile(store: Store, snapshot_id: str, path: Path) -> int:
     """(Re)measure every column of the snapshot file; returns the columns profiled."""
     measured = measure(store, path)

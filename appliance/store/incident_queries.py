@@ -58,3 +58,10 @@ def mttr_minutes(store: Store, model_name: str | None) -> dict[str, Any]:
         "median(date_diff('second', opened_at, resolved_at)) / 60.0 AS median_minutes FROM incidents "
         "WHERE status = 'resolved' AND (? IS NULL OR model_name = ?)", [model_name, model_name])
     return row or {"resolved": 0, "mttr_minutes": None, "median_minutes": None}
+
+
+def open_critical_count(store: Store, model_name: str) -> int:
+    """How many of the model's unresolved incidents hold a critical alert."""
+    return int(store.scalar(
+        "SELECT count(DISTINCT i.incident_id) FROM incidents i JOIN alerts a USING (incident_id) "
+        "WHERE i.model_name = ? AND i.status <> 'resolved' AND a.severity = 'critical'", [model_name]) or 0)

@@ -15,6 +15,18 @@ def start(store: Store, job: str, model_name: str | None, trigger: str, at: date
         "RETURNING run_id", [job, model_name, trigger, at]))
 
 
+def queue(store: Store, job: str, model_name: str | None, trigger: str, at: datetime, detail: Any) -> int:
+    """A run asked for now and waiting for the scheduler to start it (status 'queued')."""
+    return int(store.scalar(
+        "INSERT INTO job_runs (job, model_name, trigger, started_at, status, detail) "
+        "VALUES (?, ?, ?, ?, 'queued', ?) RETURNING run_id", [job, model_name, trigger, at, json.dumps(detail)]))
+
+
+def begin(store: Store, run_id: int, at: datetime) -> None:
+    """A queued run the scheduler now starts."""
+    store.execute("UPDATE job_runs SET status = 'running', started_at = ? WHERE run_id = ?", [at, run_id])
+
+
 def finish(store: Store, run_id: int, status: str, at: datetime, error: str | None, detail: Any) -> None:
     store.execute("UPDATE job_runs SET status = ?, finished_at = ?, error = ?, detail = ? WHERE run_id = ?",
                   [status, at, error, json.dumps(detail, default=str) if detail is not None else None, run_id])

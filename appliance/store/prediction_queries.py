@@ -149,3 +149,29 @@ def model_labels(store: Store, model_name: str) -> dict[str, Any] | None:
     return store.row("SELECT m.task, any_value(v.positive_class) AS positive FROM models m "
                      "LEFT JOIN model_versions v ON v.model_name = m.name WHERE m.name = ? GROUP BY m.task",
                      [model_name])
+
+
+def api_key_name_count(store: Store, name: str) -> int:
+    """How many keys, active or revoked, carry this name."""
+    return int(store.scalar("SELECT count(*) FROM api_keys WHERE name = ?", [name]))
+
+
+def answered_rows(store: Store, request_id: str) -> list[dict[str, Any]]:
+    """The logged rows that answered a request (shadow rows are not answers), in row order."""
+    return store.rows("SELECT row_index, logged_at, model_name, version, route, api, prediction, score, "
+                      "latency_ms, flags FROM prediction_log WHERE request_id = ? AND route <> 'shadow' "
+                      "ORDER BY row_index", [request_id])
+
+
+def request_inputs(store: Store, model_name: str, request_id: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Column names and rows of a request's logged inputs, in row order."""
+    return store.table_params(f"SELECT * FROM {inputs_table(model_name)} WHERE request_id = ? ORDER BY row_index",
+                              [request_id])
+
+
+def recent_inputs(store: Store, model_name: str, since: datetime, limit: int) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Column names and rows of the inputs the model answered (not as shadow) since `since`, at most `limit`."""
+    return store.table_params(
+        f"SELECT i.* EXCLUDE (request_id, row_index) FROM {inputs_table(model_name)} i JOIN prediction_log p "
+        "USING (request_id, row_index) WHERE p.model_name = ? AND p.route <> 'shadow' AND p.logged_at >= ? LIMIT ?",
+        [model_name, since, limit])

@@ -174,6 +174,13 @@ def metrics(store: Store, model_name: str, number: int) -> list[dict[str, Any]]:
     )
 
 
+def overall_metrics(store: Store, model_name: str, number: int) -> dict[str, Any]:
+    """metric -> value over the whole holdout (no segment)."""
+    rows = store.execute("SELECT metric, value FROM version_metrics WHERE model_name = ? AND version = ? "
+                         "AND segment_column IS NULL", [model_name, number])
+    return {metric: value for metric, value in rows}
+
+
 def insert_comparison(store: Store, row: dict[str, Any]) -> None:
     store.execute(
         "INSERT INTO version_comparisons VALUES ($model_name, $version, $champion_version, $metric, "
@@ -188,6 +195,12 @@ def comparison(store: Store, model_name: str, number: int) -> dict[str, Any] | N
         "SELECT * EXCLUDE (model_name, version) FROM version_comparisons WHERE model_name = ? AND version = ?",
         [model_name, number],
     )
+
+
+def comparison_with(store: Store, model_name: str, number: int, champion: int) -> dict[str, Any] | None:
+    """The completed comparison of a version with that champion, made when it was trained."""
+    return store.row("SELECT * FROM version_comparisons WHERE model_name = ? AND version = ? "
+                     "AND champion_version = ? AND status = 'compared'", [model_name, number, champion])
 
 
 def insert_contract(store: Store, model_name: str, number: int, revision: int, contract: dict[str, Any],
@@ -238,3 +251,16 @@ def insert_audit(store: Store, at: datetime, actor: str, action: str, model_name
     from appliance.store.audit_queries import Change, append
 
     append(store, at, actor, action, model_name, number, details, Change(subject, before, after, reason))
+
+
+def version_requests(store: Store, model_name: str, number: int) -> list[dict[str, Any]]:
+    """The promotion requests filed for a version, oldest first (read for `vigil show`)."""
+    return store.rows("SELECT request_id, alias, status, requested_by, requested_at, decided_by, decision "
+                      "FROM promotion_requests WHERE model_name = ? AND version = ? ORDER BY request_id",
+                      [model_name, number])
+
+
+def request_gates(store: Store, request_id: int) -> list[dict[str, Any]]:
+    """The gate evidence recorded for a promotion request, in the order it was recorded."""
+    return store.rows("SELECT gate, passed, value, limit_value, detail FROM promotion_evidence "
+                      "WHERE request_id = ? ORDER BY rowid", [request_id])

@@ -91,3 +91,9 @@ def insert_report(store: Store, row: dict[str, Any]) -> int:
 def list_reports(store: Store, model_name: str | None, limit: int) -> list[dict[str, Any]]:
     return store.rows("SELECT * FROM reports WHERE (? IS NULL OR model_name = ?) ORDER BY report_id DESC LIMIT ?",
                       [model_name, model_name, limit])
+
+
+def champion_models(store: Store) -> list[str]:
+    """The models that have a champion, by name: those the scheduled report covers."""
+    return [m for m, in store.execute("SELECT DISTINCT model_name FROM aliases WHERE alias = 'champion' "
+                                      "ORDER BY model_name")]

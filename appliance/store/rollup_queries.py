@@ -32,6 +32,12 @@ def watermark(store: Store) -> datetime | None:
     return found if isinstance(found, datetime) else None
 
 
+def first_logged_at(store: Store) -> datetime | None:
+    """When the oldest logged prediction was logged (None for an empty log): where rolling up starts."""
+    first = store.scalar("SELECT min(logged_at) FROM prediction_log")
+    return first if isinstance(first, datetime) else None
+
+
 def roll_up(store: Store, start: datetime, end: datetime) -> int:
     """Roll up [start, end) (whole minutes) and move the watermark to `end`; returns requests rolled up."""
     requests = REQUESTS_SQL.format(model="")

@@ -36,6 +36,7 @@ from typing import Any, Callable
 
 import duckdb
 
+from appliance import raw_json
 from appliance.config import SqlConfig
 from appliance.errors import QueryError, QueryStopped, RetryLater
 from appliance.jsonable import plain
@@ -69,8 +70,8 @@ class ConsoleResult:
         """The same result as `as_dict`, as JSON text (rows spliced in as DuckDB wrote them)."""
         rows = self.rows_json if self.rows_json is not None else [json.dumps(list(r), default=plain)
                                                                   for r in self.rows]
-        return RawJSON(f'{{"columns": {json.dumps(self.columns)}, "rows": [{",".join(rows)}], '
-                       f'"truncated": {json.dumps(self.truncated)}, "max_rows": {self.max_rows}}}')
+        return RawJSON(raw_json.dumps({"columns": self.columns, "rows": RawJSON("[" + ",".join(rows) + "]"),
+                                       "truncated": self.truncated, "max_rows": self.max_rows}))
 
 
 class _ResultTooLarge(Exception):

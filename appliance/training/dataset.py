@@ -10,9 +10,10 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from appliance.contracts.contract import missing_count
-from appliance.contracts.features import is_categorical_dtype, is_numeric_dtype
-from appliance.contracts.validation import ValidationReport, Violation
+from appliance.contracts import rules
+from appliance.contracts.categories import category_series, label_text
+from appliance.contracts.features import CATEGORICAL, NUMERIC
+from appliance.contracts.validation import ValidationReport, Violation, missing_rate_violation
 from appliance.errors import DatasetError
 from appliance.training.spec import Split, TrainingSpec
 
@@ -75,22 +76,22 @@ def require_valid(frame: pl.DataFrame, spec: TrainingSpec, source: str) -> None:
 
 def _type_fits(dtype: pl.DataType, role: str, task: str) -> bool:
     if role == "numeric":
-        return is_numeric_dtype(dtype)
+        return rules.dtype_fits(NUMERIC, dtype)
     if role in ("categorical", "segment", "protected attribute"):
-        return is_categorical_dtype(dtype)
+        return rules.dtype_fits(CATEGORICAL, dtype)
     if role == "time":
         return isinstance(dtype, pl.Datetime) or dtype == pl.Date
     if task == "regression":
-        return is_numeric_dtype(dtype)
-    return is_categorical_dtype(dtype)
+        return rules.dtype_fits(NUMERIC, dtype)
+    return rules.dtype_fits(CATEGORICAL, dtype)
 
 
 def _expected_type(role: str, task: str) -> str:
     if role == "numeric" or (role == "label" and task == "regression"):
-        return "numeric"
+        return rules.EXPECTED_TYPE[NUMERIC]
     if role == "time":
         return "date or timestamp"
-    return "text, boolean or integer"
+    return rules.EXPECTED_TYPE[CATEGORICAL]
 
 
 def _check_label(label: pl.Series, spec: TrainingSpec) -> list[Violation]:
@@ -102,7 +103,7 @@ def _check_label(label: pl.Series, spec: TrainingSpec) -> list[Violation]:
         classes = sorted(label.drop_nulls().unique().to_list())
         if len(classes) != 2:
             found.append(Violation(label.name, "label_classes", classes, "exactly 2 classes"))
-        elif spec.positive_class is not None and _as_text(spec.positive_class) not in map(_as_text, classes):
+        elif spec.positive_class is not None and label_text(spec.positive_class) not in map(label_text, classes):
             found.append(Violation(label.name, "positive_class", classes, f"contains {spec.positive_class!r}"))
     if spec.task == "multiclass":
         found.extend(_check_classes(label, spec))
@@ -111,12 +112,12 @@ def _check_label(label: pl.Series, spec: TrainingSpec) -> list[Violation]:
 
 def _check_classes(label: pl.Series, spec: TrainingSpec) -> list[Violation]:
     """A multiclass label has at least 3 classes, all among the spec's `classes` when it names them."""
-    present = [_as_text(v) for v in sorted(label.drop_nulls().unique().to_list())]
+    present = [label_text(v) for v in sorted(label.drop_nulls().unique().to_list())]
     if spec.classes is not None:
         strangers = [c for c in present if c not in spec.classes]
         if strangers:
             return [Violation(label.name, "label_classes", strangers, f"only the spec's classes {spec.classes}",
-                              int(label.cast(pl.String).is_in(strangers).sum()))]
+                              int(category_series(label).is_in(strangers).sum()))]
         return []
     if len(present) < 3:
         return [Violation(label.name, "label_classes", present, "at least 3 classes (for two: task 'binary')")]
@@ -124,14 +125,8 @@ def _check_classes(label: pl.Series, spec: TrainingSpec) -> list[Violation]:
 
 
 def _check_missing(frame: pl.DataFrame, spec: TrainingSpec) -> list[Violation]:
-    limit = spec.features.max_missing_rate
-    found = []
-    for name in spec.feature_names:
-        missing = missing_count(frame[name])
-        rate = missing / frame.height
-        if rate > limit:
-            found.append(Violation(name, "missing_rate", round(rate, 6), f"<= {limit}", missing))
-    return found
+    found = (missing_rate_violation(frame[name], spec.features.max_missing_rate) for name in spec.feature_names)
+    return [violation for violation in found if violation is not None]
 
 
 def split_by_time(frame: pl.DataFrame, split: Split) -> HoldoutSplit:
@@ -165,27 +160,27 @@ def labels(frame: pl.DataFrame, spec: TrainingSpec, positive_class: Any | None =
     if spec.task == "multiclass":
         return class_codes(target, classes if classes is not None else choose_classes(target, spec))
     positive = positive_class if positive_class is not None else choose_positive(target, spec)
-    return (target.cast(pl.String) == _as_text(positive)).cast(pl.Int8).to_numpy()
+    return (category_series(target) == label_text(positive)).cast(pl.Int8).to_numpy()
 
 
 def choose_positive(target: pl.Series, spec: TrainingSpec) -> str:
     """The spec's positive_class, else the larger of the two sorted classes (True, 1, 'yes' > 'no')."""
     if spec.positive_class is not None:
-        return _as_text(spec.positive_class)
+        return label_text(spec.positive_class)
     classes = sorted(target.drop_nulls().unique().to_list())
-    return _as_text(classes[-1])
+    return label_text(classes[-1])
 
 
 def choose_classes(target: pl.Series, spec: TrainingSpec) -> list[str]:
     """The spec's `classes`, else the distinct labels sorted (as values: 2 before 10), as text."""
     if spec.classes is not None:
         return list(spec.classes)
-    return [_as_text(v) for v in sorted(target.drop_nulls().unique().to_list())]
+    return [label_text(v) for v in sorted(target.drop_nulls().unique().to_list())]
 
 
 def class_codes(target: pl.Series, classes: list[str]) -> np.ndarray:
     """Each label's position in `classes`; a label outside them is a DatasetError naming it."""
-    text = target.cast(pl.String)
+    text = category_series(target)
     position = {name: code for code, name in enumerate(classes)}
     codes = text.replace_strict(position, default=-1, return_dtype=pl.Int64).to_numpy()
     if (codes < 0).any():
@@ -193,8 +188,3 @@ def class_codes(target: pl.Series, classes: list[str]) -> np.ndarray:
         raise DatasetError(f"'{target.name}' holds labels {strangers} outside the model's classes {classes}")
     return codes
 
-
-def _as_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)

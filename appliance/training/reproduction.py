@@ -8,7 +8,7 @@ import numpy as np
 
 from appliance.context import AppContext
 from appliance.contracts.features import features_from_json, model_input
-from appliance.errors import ArtifactError, RegistryError
+from appliance.errors import ArtifactError, TrainingError
 from appliance.registry import lineage
 from appliance.registry.blobs import sha256_file
 from appliance.registry.loading import load_version_model
@@ -23,7 +23,7 @@ def reproduce(ctx: AppContext, model_name: str, number: int) -> dict[str, Any]:
     row = get_version(ctx.store, model_name, number)
     trained_in_vigil = row["origin"] == "trained" or "original_version" in (row["imported_from"] or {})
     if not trained_in_vigil:  # a bundle carries a Vigil-trained version's spec and snapshot; a model file does not
-        raise RegistryError(f"{model_name} v{number} was imported; Vigil has no training code to rerun for it")
+        raise TrainingError(f"{model_name} v{number} was imported; Vigil has no training code to rerun for it")
     spec = parse_spec(row["spec_toml"], f"recorded spec of {model_name} v{number}").spec
     frame = load_snapshot(_verified_snapshot(ctx, row), spec.split.time_column)
     split = split_by_time(frame, Split(time_column=spec.split.time_column, holdout_fraction=None, holdout_start=row["holdout_start"]))

@@ -25,7 +25,7 @@ from typing import Any, Callable, TypeVar
 from appliance.alerts.incidents import record_for_model
 from appliance.config import TrainingConfig
 from appliance.context import AppContext
-from appliance.errors import RegistryError
+from appliance.errors import TrainingError
 from appliance.release.challenger import designate
 from appliance.registry.blobs import BlobWriter
 from appliance.registry.versions import NewVersion, require_model
@@ -43,13 +43,13 @@ def retrain(ctx: AppContext, model_name: str, *, trigger: str, reason: str, acto
     """Retrain in a separate process; with `busy` (the daemon: is it answering requests?), the process
     runs only `busy_share` of the time while busy() holds, paused with SIGSTOP in between."""
     if trigger not in TRIGGERS:
-        raise RegistryError(f"retrain trigger must be one of {', '.join(TRIGGERS)}")
+        raise TrainingError(f"retrain trigger must be one of {', '.join(TRIGGERS)}")
     require_model(ctx.store, model_name)
     info = champion_info(ctx.store, model_name)
     source = info.row if info.row is not None else (
         q.version(ctx.store, model_name, info.latest_version) if info.latest_version is not None else None)
     if source is None or not source.get("spec_toml"):
-        raise RegistryError(f"model '{model_name}' has no trained version whose spec could be reused; "
+        raise TrainingError(f"model '{model_name}' has no trained version whose spec could be reused; "
                             "train it with `vigil train --spec FILE` first")
     (new, created), paused = run_in_training_process(
         train_in_child, (str(ctx.home.root), ctx.config.training, source["spec_toml"], source.get("spec_path"), info,

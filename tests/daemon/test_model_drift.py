@@ -70,7 +70,7 @@ def test_reference_can_be_an_earlier_window_of_traffic(fresh_home, sample_record
     from appliance.clock import utc_now
     from appliance.context import open_context
     from appliance.contracts.features import features_from_json
-    from appliance.errors import RegistryError
+    from appliance.errors import MonitoringError
     from appliance.home import Home
     from appliance.monitoring.model_drift import check_model_drift
     from appliance.registry.versions import get_version
@@ -98,5 +98,5 @@ def test_reference_can_be_an_earlier_window_of_traffic(fresh_home, sample_record
         assert result["current_rows"] == len(sample_records)
         assert result["features"]["temp"]["verdict"] == "critical"
         assert result["features"]["carrier"]["verdict"] == "ok"
-        with pytest.raises(RegistryError, match="answered no requests in the 30m before the window"):
+        with pytest.raises(MonitoringError, match="answered no requests in the 30m before the window"):
             check_model_drift(ctx, "delay", "30m", version=None, actor="t", reference_window="30m")

@@ -16,7 +16,7 @@ from appliance.alerts.routing import JSONL_FILE, AlertRouter, WebhookSender
 from appliance.alerts.rules import DEFAULT_RULES, AlertRule, load_rules, render_rules
 from appliance.clock import utc_now
 from appliance.context import AppContext, open_context
-from appliance.errors import ConfigError, NotFound, RegistryError
+from appliance.errors import AlertError, ConfigError, NotFound
 from appliance.home import Home
 from appliance.store import alert_queries as aq
 
@@ -105,7 +105,7 @@ def test_critical_alerts_open_one_incident_with_a_timeline(ctx: AppContext) -> N
     acknowledge(ctx.store, incident_id, "alice")
     note(ctx.store, incident_id, "alice", "humidity sensor at EWR replaced")
     _window(ctx, 0.01, "temp", [rule])
-    with pytest.raises(RegistryError, match="resolution"):
+    with pytest.raises(AlertError, match="resolution"):
         resolve(ctx.store, incident_id, "alice", " ")
     resolve(ctx.store, incident_id, "alice", "sensor fixed; drift cleared")
     shown = show(ctx.store, incident_id)
@@ -115,7 +115,7 @@ def test_critical_alerts_open_one_incident_with_a_timeline(ctx: AppContext) -> N
     text = postmortem(ctx.store, incident_id)
     assert "# Postmortem: incident" in text and "humidity sensor at EWR replaced" in text
     assert "**Resolution:** sensor fixed; drift cleared" in text and "| crit | humid | critical |" in text
-    with pytest.raises(RegistryError, match="already resolved"):
+    with pytest.raises(AlertError, match="already resolved"):
         acknowledge(ctx.store, incident_id, "bob")
     with pytest.raises(NotFound, match="no incident 999"):
         show(ctx.store, 999)
