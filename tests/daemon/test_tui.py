@@ -24,10 +24,16 @@ def _app(home: Path, refresh_s: float = 0.5) -> Any:
 
 
 async def _until(pilot: Any, check: Callable[[], Any], timeout: float = 20.0) -> Any:
-    """Let the app run until `check()` is truthy; return its value."""
+    """Let the app run until `check()` is truthy; return its value. A widget not found yet (a screen
+    still being composed) counts as not yet."""
+    from textual.css.query import NoMatches
+
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        found = check()
+        try:
+            found = check()
+        except NoMatches:
+            found = None
         if found:
             return found
         await pilot.pause(0.1)
