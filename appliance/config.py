@@ -314,7 +314,7 @@ class JobsConfig(_Section):
     @classmethod
     def _span(cls, value: str) -> str:
         from appliance.errors import MonitoringError
-        from appliance.monitoring.windows import parse_window
+        from appliance.core.windows import parse_window
 
         try:
             parse_window(value)

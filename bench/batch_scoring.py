@@ -56,7 +56,7 @@ import json, sys, time
 from pathlib import Path
 start = time.perf_counter()
 import polars as pl
-from appliance.context import open_context
+from appliance.home.context import open_context
 from appliance.contracts.features import NUMERIC, features_from_json, model_input
 from appliance.home import Home
 from appliance.registry.loading import load_model
@@ -262,7 +262,7 @@ def measure(rows: int, small_rows: int, with_profile: bool) -> dict[str, Any]:
 
 def _chunk_rows() -> int:
     sys.path.insert(0, str(ROOT))
-    from appliance.batch_scoring import CHUNK_ROWS
+    from appliance.serving.batch_scoring import CHUNK_ROWS
 
     return CHUNK_ROWS
 

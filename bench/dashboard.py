@@ -52,9 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     from appliance.clock import utc_now
-    from appliance.context import open_context
+    from appliance.home.context import open_context
     from appliance.home import Home
-    from appliance.initialise import initialise
+    from appliance.home.initialise import initialise
     from appliance.monitoring.dashboard import roll_up
     from appliance.store import rollup_queries as rq
 

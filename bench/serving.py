@@ -73,7 +73,7 @@ def prepare(work: Path) -> tuple[Path, Path, dict[str, object]]:
     import joblib
     import polars as pl
 
-    from appliance.context import open_context
+    from appliance.home.context import open_context
     from appliance.home import Home
     from appliance.registry.loading import load_model
 
@@ -93,7 +93,7 @@ def prepare(work: Path) -> tuple[Path, Path, dict[str, object]]:
 def in_process_predict_ms(home: Path, record: dict[str, object], repeats: int = 300) -> float:
     import polars as pl
 
-    from appliance.context import open_context
+    from appliance.home.context import open_context
     from appliance.contracts.features import features_from_json, model_input
     from appliance.home import Home
     from appliance.registry.loading import load_model

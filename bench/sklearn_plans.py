@@ -30,12 +30,12 @@ import polars as pl
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("OMP_NUM_THREADS", "1")  # as `vigil up` starts (appliance/serving/threads.py)
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # as `vigil up` starts (appliance/core/threads.py)
 
 from appliance.contracts.features import features_from, model_input  # noqa: E402
 from appliance.plans.compile import explain_plan  # noqa: E402
-from appliance.serving.inputs import Inputs  # noqa: E402
-from appliance.serving.threads import pin_library_threads  # noqa: E402
+from appliance.core.inputs import Inputs  # noqa: E402
+from appliance.core.threads import pin_library_threads  # noqa: E402
 from appliance.training.pipeline import build_pipeline  # noqa: E402
 from appliance.training.spec import parse_spec  # noqa: E402
 

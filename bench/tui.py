@@ -44,9 +44,9 @@ MODELS = ("alpha", "bravo", "charlie")
 
 def build(home_root: Path, rows: int) -> dict[str, float]:
     from appliance.clock import utc_now
-    from appliance.context import open_context
+    from appliance.home.context import open_context
     from appliance.home import Home
-    from appliance.initialise import initialise
+    from appliance.home.initialise import initialise
     from appliance.monitoring.dashboard import roll_up
 
     home = Home(home_root)

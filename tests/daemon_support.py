@@ -87,7 +87,7 @@ class Daemon:
 
 def admin(daemon: Daemon, name: str, args: dict[str, Any]) -> Any:
     """Run an operation through the daemon's admin API (as the CLI does)."""
-    from appliance.cli.backend import call
+    from appliance.admin_client import call
 
     return call(str(daemon.home), name, {"actor": "tester", **args})
 

@@ -2,7 +2,7 @@
 
 Identity: a user's token (API callers, `VIGIL_TOKEN` for the CLI), or — for a process on the box
 that opens the store itself, or that calls the daemon with the home's admin token — the OS account
-of its uid (`os_account.py`; through the daemon, from the kernel's socket tables, `peer.py`), never
+of its uid (`core/identity.py`; through the daemon, from the kernel's socket tables, `peer.py`), never
 an environment variable or a request header. An admin-token caller whose account the daemon cannot
 see is the fixed identity `admin-token` (admin). Role: the user's row. While no user has been
 added, everyone is admin (a fresh install must be usable); once users exist, an OS account without
@@ -17,7 +17,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from appliance.access.roles import ROLES, allows, required_role
+from appliance.access.roles import ROLES, allows
 from appliance.clock import utc_now
 from appliance.errors import AccessError, Forbidden, Unauthorized
 from appliance.store import registry_queries as q
@@ -53,11 +53,11 @@ def by_os_user(store: Store, name: str) -> Identity:
     return Identity(name, row["role"] if row else "viewer", "os-user")
 
 
-def authorize(store: Store, who: Identity, operation: str) -> None:
-    """Raise Forbidden (and audit the refusal) unless `who` may run `operation`."""
-    if allows(who.role, operation):
+def authorize(store: Store, who: Identity, operation: str, needed: str) -> None:
+    """Raise Forbidden (and audit the refusal) unless `who` has the `needed` role to run `operation`
+    (`operations.required_role(operation)`, the role its declaration names)."""
+    if allows(who.role, needed):
         return
-    needed = required_role(operation)
     if not store.read_only:
         with store.transaction():
             q.insert_audit(store, utc_now(), who.name, "access.denied", None, None,

@@ -6,9 +6,9 @@ from typing import Any
 
 from appliance.alerts.rules import load_rules
 from appliance.clock import utc_now
-from appliance.context import AppContext
+from appliance.home.context import AppContext
 from appliance.errors import AlertError
-from appliance.monitoring.windows import parse_window
+from appliance.core.windows import parse_window
 from appliance.store import alert_queries as aq
 from appliance.store import registry_queries as q
 

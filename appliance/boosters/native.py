@@ -21,7 +21,7 @@ import polars as pl
 
 from appliance.boosters.structure import check_booster
 from appliance.errors import ArtifactError
-from appliance.serving.threads import PREDICT_THREADS
+from appliance.core.threads import PREDICT_THREADS
 
 TASKS = ("binary", "regression", "multiclass")
 FORMATS = {"xgboost": "ubj", "lightgbm": "txt", "catboost": "cbm"}

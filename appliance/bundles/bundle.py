@@ -149,7 +149,7 @@ def verify_bundle(store: Any, file: Path) -> tuple[dict[str, Any], dict[str, byt
 def import_bundle(ctx: Any, file: Path, actor: str, reason: str) -> dict[str, Any]:
     from appliance.contracts.contract import Contract
     from appliance.registry.contracts import apply_contract, current_contract
-    from appliance.registry.importing import import_version
+    from appliance.training.importing import import_version
     from appliance.training.spec import LoadedSpec, Source, parse_spec
 
     file = file.resolve()

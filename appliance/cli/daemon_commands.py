@@ -8,7 +8,7 @@ import sys
 
 
 def up(args: argparse.Namespace) -> int:
-    from appliance.serving.threads import limit_process
+    from appliance.core.threads import limit_process
 
     limit_process()  # first: the OpenMP and BLAS runtimes read their limit when they load
     from appliance.daemon.runtime import serve

@@ -10,7 +10,7 @@ DEFAULT_DEMO_HOME = "vigil-demo"
 
 
 def demo(args: argparse.Namespace) -> int:
-    from appliance.demo import run_demo
+    from appliance.demo.story import run_demo
 
     # In a terminal the daemon is left running for `vigil tui` until Ctrl-C; without one (a pipe,
     # CI, a test) it stops at the end.

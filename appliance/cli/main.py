@@ -53,7 +53,7 @@ def run_command(args: argparse.Namespace) -> int:
         return int(_function(cli.handler, cli.command)(args))
     if not cli.show or not isinstance(found, OperationSpec):
         raise UnknownCommand(f"'vigil {cli.command}' declares no handler")
-    from appliance.cli.backend import call
+    from appliance.admin_client import call
 
     result = call(args.home, name or "", payload(found, args))
     return int(_function(cli.show, cli.command)(result, args))

@@ -11,7 +11,7 @@ from appliance.home import resolve_home
 
 
 def init(args: argparse.Namespace) -> int:
-    from appliance.initialise import initialise
+    from appliance.home.initialise import initialise
 
     home = resolve_home(args.home)
     applied = initialise(home)
@@ -78,18 +78,20 @@ def show_backup(result: Any, args: argparse.Namespace) -> int:
 def restore(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from appliance.backups import restore
+    from appliance.maintenance.backups import restore
     from appliance.daemon.discovery import find
     from appliance.errors import StoreInUse
-    from appliance.registry.lineage import creator
+    from appliance.core.identity import current_account
 
     home = resolve_home(args.home)
     daemon = find(home)
     if daemon is not None:
         raise StoreInUse(f"the daemon (pid {daemon.pid}) runs on {home.root}; stop it, then run `vigil restore`")
-    from appliance.cli.backend import user_token
+    from appliance.admin_client import user_token
+    from appliance.operations import required_role
 
-    result = restore(Path(args.directory), home, replace=args.replace, token=user_token(), os_user=creator())
+    result = restore(Path(args.directory), home, replace=args.replace, token=user_token(), os_user=current_account(),
+                     needed_role=required_role("restore"))
     if args.json:
         emit(to_json(result))
         return 0

@@ -103,7 +103,7 @@ class IsolatedModel:
         if self._process is not None and self._process.poll() is None:
             return
         self._stop()
-        from appliance.registry.conversion import child_environment
+        from appliance.core.child_setup import child_environment
 
         folder = Path(tempfile.mkdtemp(prefix="vigil-code-"))
         try:  # a changed archive or a failed start leaves no scratch folder behind

@@ -33,7 +33,7 @@ def _streams() -> tuple[Any, Any]:
 def _load(folder: Path, modules: list[str]) -> Any:
     import skops.io as sio
 
-    from appliance.registry.artifacts import listed_types, unsafe_types
+    from appliance.artifacts.model_files import listed_types, unsafe_types
 
     data = (folder / "model.skops").read_bytes()
     sys.path.insert(0, str(folder / "code"))
@@ -46,7 +46,7 @@ def _load(folder: Path, modules: list[str]) -> Any:
 
 
 def _describe(model: Any) -> dict[str, Any]:
-    from appliance.registry import lineage
+    from appliance.core import lineage
 
     final = lineage.final_estimator(model)
     classes = getattr(model, "classes_", None)
@@ -87,7 +87,7 @@ def serve(folder: Path, protocol_in: Any, protocol_out: Any) -> int:
 
 
 def main(argv: list[str]) -> int:
-    from appliance.training.child_setup import die_with_parent
+    from appliance.core.child_setup import die_with_parent
 
     die_with_parent(int(argv[1]))
     protocol_in, protocol_out = _streams()

@@ -46,7 +46,7 @@ def serve(home: Home, host: str | None, port: int | None) -> int:
 
 def _private_home(home: Home) -> None:
     """Refuse a home other accounts may write to; make everything the daemon creates, and what the
-    home already holds, private to its account (appliance/home.py)."""
+    home already holds, private to its account (appliance/home/)."""
     refuse_shared_home(home.root)
     private_umask()
     home.exports.mkdir(mode=0o700, exist_ok=True)

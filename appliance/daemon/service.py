@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from appliance.alerts.routing import AlertRouter
 from appliance.config import VigilConfig
-from appliance.context import AppContext
+from appliance.home.context import AppContext
 from appliance.contracts.features import features_from_json
 from appliance.errors import DaemonError, ModelNotServed, OperationError
 from appliance.home import Home
@@ -37,9 +37,6 @@ from appliance.store.sql_console import Console
 
 if TYPE_CHECKING:
     from appliance.alerts.evaluation import AlertChange
-
-NOT_IN_DAEMON = {"migrate_status"}
-
 
 class Service:
     def __init__(self, home: Home, config: VigilConfig, store: Store, admin_token: str) -> None:
@@ -114,14 +111,15 @@ class Service:
         from appliance.access.roles import allows
         from appliance.access.users import authorize, identify
 
-        if name in NOT_IN_DAEMON:
+        if name in operations.NOT_IN_DAEMON:
             raise OperationError(f"'{name}' needs the store to itself; stop the daemon first")
         spec = operations.find(name)
         store = self.context().store
         who = identify(store, token, os_user)
-        if not allows(who.role, name):  # a refusal is audited: a write, so under the write lock
+        needed = operations.required_role(name)
+        if not allows(who.role, needed):  # a refusal is audited: a write, so under the write lock
             with self.write_lock:
-                authorize(store, who, name)
+                authorize(store, who, name, needed)
         args = operations.arguments(name, args, who)  # checked (400 naming each field) before anything runs
         instead, after = BY_SCHEDULER.get(spec.in_daemon or ""), AFTER.get(spec.in_daemon or "")
         if instead is not None and self.jobs is not None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hmac
 from typing import TYPE_CHECKING
 
-from appliance.access.os_account import account_name
+from appliance.core.identity import account_name
 from appliance.access.peer import owner_uid
 from appliance.errors import InvalidRequest
 from appliance.http.wsgi import Request, Response, RouteNotFound, json_response
@@ -18,10 +18,10 @@ from appliance.operations import OPERATIONS
 from appliance.serving.access import check_admin_token
 
 if TYPE_CHECKING:
-    from appliance.daemon.service import Service
+    from appliance.http.host import HttpHost
 
 
-def operation(service: "Service", request: Request) -> Response:
+def operation(service: "HttpHost", request: Request) -> Response:
     bearer = request.bearer()
     if bearer is None:
         check_admin_token(service.admin_token, bearer)  # raises: 401 naming what is needed
@@ -47,6 +47,6 @@ def caller_account(request: Request) -> str | None:
     return account_name(uid) if uid is not None else None
 
 
-def status(service: "Service", request: Request) -> Response:
+def status(service: "HttpHost", request: Request) -> Response:
     check_admin_token(service.admin_token, request.bearer())
     return json_response(service.status())

@@ -14,15 +14,15 @@ from appliance.http.openapi import document
 from appliance.http.wsgi import Request, Response, Routes, error_response, json_response
 
 if TYPE_CHECKING:
-    from appliance.daemon.service import Service
+    from appliance.http.host import HttpHost
 
 StartResponse = Callable[..., Any]
 
 
-def build_routes(service: "Service") -> Routes:
+def build_routes(service: "HttpHost") -> Routes:
     routes = Routes()
 
-    def bind(handler: Callable[["Service", Request], Response]) -> Callable[[Request], Response]:
+    def bind(handler: Callable[["HttpHost", Request], Response]) -> Callable[[Request], Response]:
         return lambda request: handler(service, request)
 
     routes.add("GET", "/healthz", lambda r: json_response({"alive": True}))
@@ -50,14 +50,14 @@ def build_routes(service: "Service") -> Routes:
     return routes
 
 
-def _openapi(service: "Service", routes: Routes) -> Response:
+def _openapi(service: "HttpHost", routes: Routes) -> Response:
     """The API document of every route in the table (made on first use: every route is added by then)."""
     if routes.document is None:
         routes.document = raw_json.dumps(document(routes.patterns(), max_rows=service.config.serving.max_rows))
     return Response(200, routes.document.encode())
 
 
-def _readyz(service: "Service") -> Response:
+def _readyz(service: "HttpHost") -> Response:
     ready, detail = service.readiness()
     return json_response({"ready": ready, **detail}, 200 if ready else 503)
 
@@ -65,7 +65,7 @@ def _readyz(service: "Service") -> Response:
 class App:
     """WSGI callable. Sheds load when waitress's queue is long, refuses work while draining."""
 
-    def __init__(self, service: "Service", *, max_body_bytes: int, max_queue: int,
+    def __init__(self, service: "HttpHost", *, max_body_bytes: int, max_queue: int,
                  queue_depth: Callable[[], int] = lambda: 0) -> None:
         self.service = service
         self.routes = build_routes(service)

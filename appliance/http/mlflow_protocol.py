@@ -35,7 +35,7 @@ from appliance.serving.request_frame import check_names, columns_from_records, c
 from appliance.serving.scoring import Scored
 
 if TYPE_CHECKING:
-    from appliance.daemon.service import Service
+    from appliance.http.host import HttpHost
 
 FORMATS = ("dataframe_records", "dataframe_split", "instances", "inputs")
 PREDICT_FNS = ("predict", "predict_proba")
@@ -46,17 +46,17 @@ def is_mlflow(body: dict[str, Any]) -> bool:
     return any(key in body for key in FORMATS)
 
 
-def ping(service: "Service", request: Request) -> Response:
+def ping(service: "HttpHost", request: Request) -> Response:
     """`/ping` and `/health`: MLflow's health check answers 200 with a newline once the server is up."""
     return Response(200, b"\n", "application/json")
 
 
-def version(service: "Service", request: Request) -> Response:
+def version(service: "HttpHost", request: Request) -> Response:
     """`/version`: MLflow answers its version as bare text (with a JSON content type); Vigil answers its own."""
     return Response(200, __version__.encode(), "application/json")
 
 
-def invocations(service: "Service", request: Request) -> Response:
+def invocations(service: "HttpHost", request: Request) -> Response:
     try:
         service.access.check(request.bearer())
         media = mlflow_bodies.media_type(request.headers.get("content-type"))
@@ -66,7 +66,7 @@ def invocations(service: "Service", request: Request) -> Response:
     return _by_media(service, request, name, media)
 
 
-def predict(service: "Service", request: Request) -> Response:
+def predict(service: "HttpHost", request: Request) -> Response:
     """`/v1/models/{name}/predict`: CSV and Parquet bodies answered as `/invocations` answers them, for the
     model named; anything else is the native API's (which also takes MLflow's JSON bodies)."""
     from appliance.http import native
@@ -82,7 +82,7 @@ def predict(service: "Service", request: Request) -> Response:
     return _by_media(service, request, request.params["name"], media)
 
 
-def _by_media(service: "Service", request: Request, name: str, media: str) -> Response:
+def _by_media(service: "HttpHost", request: Request, name: str, media: str) -> Response:
     if media == mlflow_bodies.JSON:
         try:
             body = request.json()
@@ -100,7 +100,7 @@ def _by_media(service: "Service", request: Request, name: str, media: str) -> Re
     return _scored(service, request, name, columns, where, None)  # MLflow passes no params with these
 
 
-def answer(service: "Service", request: Request, name: str, body: dict[str, Any]) -> Response:
+def answer(service: "HttpHost", request: Request, name: str, body: dict[str, Any]) -> Response:
     """A JSON body in one of MLflow's formats, for model `name`."""
     try:
         columns, where = _columns(body)
@@ -110,7 +110,7 @@ def answer(service: "Service", request: Request, name: str, body: dict[str, Any]
     return _scored(service, request, name, columns, where, body.get("params"))
 
 
-def _scored(service: "Service", request: Request, name: str, columns: Columns, where: str,
+def _scored(service: "HttpHost", request: Request, name: str, columns: Columns, where: str,
             params: Any) -> Response:
     try:
         requested = _predict_fn(params)
@@ -146,7 +146,7 @@ def _predict_fn(params: Any) -> str | None:
     return str(chosen)
 
 
-def _require_probabilities(service: "Service", name: str) -> None:
+def _require_probabilities(service: "HttpHost", name: str) -> None:
     """`predict_proba` is for classifiers; every version of a model has its task, so the champion's tells."""
     task = service.router.routes(name).champion.loaded.task
     if task == "regression":

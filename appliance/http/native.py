@@ -13,11 +13,11 @@ from appliance.serving.request_frame import columns_from_records
 from appliance.serving.scoring import Scored
 
 if TYPE_CHECKING:
-    from appliance.daemon.service import Service
+    from appliance.http.host import HttpHost
 
 
 
-def predict(service: "Service", request: Request) -> Response:
+def predict(service: "HttpHost", request: Request) -> Response:
     name = request.params["name"]
     service.access.check(request.bearer())
     body = request.json()
@@ -73,7 +73,7 @@ def native_payload(scored: Scored) -> dict[str, Any]:
     return payload
 
 
-def feedback(service: "Service", request: Request) -> Response:
+def feedback(service: "HttpHost", request: Request) -> Response:
     service.access.check(request.bearer())
     parsed = bodies.feedback(request.json())
     labels = parsed.labels if isinstance(parsed, bodies.Labels) else [parsed]

@@ -46,7 +46,7 @@ from appliance.serving.routing import Routes
 from appliance.serving.scoring import Scored
 
 if TYPE_CHECKING:
-    from appliance.daemon.service import Service
+    from appliance.http.host import HttpHost
 
 HEADER = "inference-header-content-length"
 NUMERIC_TYPES = {"FP64", "FP32", "INT64", "INT32"}
@@ -67,26 +67,26 @@ def protocol_error(error: BaseException) -> Response:
     return json_response(body.model_dump(exclude_none=True), generic.status, generic.headers)
 
 
-def server_metadata(service: "Service", request: Request) -> Response:
+def server_metadata(service: "HttpHost", request: Request) -> Response:
     return _json(ServerMetadata(name="vigil", version=__version__, extensions=["binary_tensor_data"]))
 
 
-def live(service: "Service", request: Request) -> Response:
+def live(service: "HttpHost", request: Request) -> Response:
     return _json(ServerLive(live=True))
 
 
-def ready(service: "Service", request: Request) -> Response:
+def ready(service: "HttpHost", request: Request) -> Response:
     is_ready, _ = service.readiness()
     return _json(ServerReady(ready=is_ready), 200 if is_ready else 503)
 
 
-def model_ready(service: "Service", request: Request) -> Response:
+def model_ready(service: "HttpHost", request: Request) -> Response:
     name = request.params["name"]
     _, predictor = _addressed(service.router.routes(name), name, request.params.get("version"))
     return _json(ModelReady(name=name, ready=True, version=str(predictor.loaded.version)))
 
 
-def model_metadata(service: "Service", request: Request) -> Response:
+def model_metadata(service: "HttpHost", request: Request) -> Response:
     name = request.params["name"]
     routes = service.router.routes(name)
     loaded = _addressed(routes, name, request.params.get("version"))[1].loaded
@@ -100,7 +100,7 @@ def model_metadata(service: "Service", request: Request) -> Response:
         parameters=_class_parameters(loaded.classes) if multiclass else None))
 
 
-def infer(service: "Service", request: Request) -> Response:
+def infer(service: "HttpHost", request: Request) -> Response:
     name = request.params["name"]
     body = request.body
     try:
@@ -138,7 +138,7 @@ def _addressed(routes: Routes, name: str, version: str | None) -> tuple[str, Pre
     return serving[found]
 
 
-def _version(service: "Service", name: str, version: str | None) -> int | None:
+def _version(service: "HttpHost", name: str, version: str | None) -> int | None:
     """The version a versioned path pins (404 unless it answers traffic), or None for the router's choice."""
     if version is None:
         return None

@@ -153,9 +153,7 @@ def document(patterns: list[tuple[str, str]], *, max_rows: int) -> dict[str, Any
 
 def _declarations(patterns: list[tuple[str, str]]) -> dict[tuple[str, str], Endpoint]:
     """Each routed (method, path) with its description; the admin route as one path per operation."""
-    from appliance.access.roles import required_role
-    from appliance.daemon.service import NOT_IN_DAEMON
-    from appliance.operations import OPERATIONS
+    from appliance.operations import NOT_IN_DAEMON, OPERATIONS, required_role
 
     found: dict[tuple[str, str], Endpoint] = {}
     for method, path in patterns:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from appliance.alerts.evaluation import AlertChange
     from appliance.config import VigilConfig
-    from appliance.context import AppContext
+    from appliance.home.context import AppContext
     from appliance.home import Home
 
 

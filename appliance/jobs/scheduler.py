@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from appliance.clock import utc_now
 from appliance.monitoring.after_monitor import AfterMonitor
-from appliance.monitoring.windows import parse_window
+from appliance.core.windows import parse_window
 from appliance.store import job_queries as jq
 
 if TYPE_CHECKING:
@@ -165,7 +165,7 @@ class Jobs:
         return self.record("monitor", None, trigger, work)
 
     def retention(self, trigger: str) -> dict[str, Any]:
-        from appliance.jobs.retention import prune
+        from appliance.maintenance.retention import prune
 
         def work() -> Any:
             with self.host.write_lock:
@@ -194,7 +194,7 @@ class Jobs:
         """Batch scoring by `[jobs.score.NAME]`: paths relative to the home, {date}/{time} in the output."""
         from pathlib import Path
 
-        from appliance.batch_scoring import score_batch
+        from appliance.serving.batch_scoring import score_batch
 
         scoring = self.config.score[model_name]
         home = self.host.home.root
@@ -220,7 +220,7 @@ class Jobs:
 
     def lake_export(self, trigger: str) -> dict[str, Any]:
         """`vigil export` into `[jobs.export] directory`: what is new since this box's watermarks."""
-        from appliance.lake_export import export
+        from appliance.maintenance.lake.export import export
 
         schedule = self.config.export
         assert schedule is not None
@@ -246,7 +246,7 @@ class Jobs:
 
     def retrain(self, model_name: str, reason_trigger: str, reason: str, *, job_trigger: str | None = None,
                 run_id: int | None = None) -> dict[str, Any]:
-        from appliance.training.retraining import retrain
+        from appliance.release.retrain import retrain
 
         def work() -> Any:
             result = retrain(self.host.context(), model_name, trigger=reason_trigger, reason=reason,

@@ -19,7 +19,7 @@ from appliance.store import registry_queries as q
 
 if TYPE_CHECKING:
     from appliance.alerts.evaluation import AlertChange
-    from appliance.context import AppContext
+    from appliance.home.context import AppContext
 
 ACTOR = "vigil-jobs"
 

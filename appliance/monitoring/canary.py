@@ -27,7 +27,7 @@ from appliance.alerts.evaluation import AlertChange
 from appliance.alerts.gates import promotion_paused
 from appliance.alerts.incidents import escalate
 from appliance.clock import utc_now
-from appliance.context import AppContext
+from appliance.home.context import AppContext
 from appliance.monitoring.drift import categorical_drift, numeric_drift
 from appliance.registry.versions import get_version
 from appliance.release.canary import graduate, withdraw

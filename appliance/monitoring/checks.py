@@ -14,12 +14,12 @@ from appliance.alerts.evaluation import AlertChange, Observation, evaluate
 from appliance.alerts.incidents import escalate
 from appliance.alerts.rules import AlertRule
 from appliance.clock import utc_now
-from appliance.context import AppContext
+from appliance.home.context import AppContext
 from appliance.errors import MonitoringError, RegistryError
 from appliance.monitoring.model_drift import check_model_drift
 from appliance.monitoring.outcomes import outcome_report
 from appliance.monitoring.quality import quality_report
-from appliance.monitoring.windows import parse_window
+from appliance.core.windows import parse_window
 from appliance.registry.versions import require_model
 from appliance.store import alert_queries as aq
 from appliance.store import quality_queries as qq

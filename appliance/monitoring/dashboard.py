@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from appliance.clock import utc_now
-from appliance.context import AppContext
-from appliance.monitoring.windows import parse_window
+from appliance.home.context import AppContext
+from appliance.core.windows import parse_window
 from appliance.registry.versions import require_model
 from appliance.store import rollup_queries as rq
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from appliance.context import AppContext
+from appliance.home.context import AppContext
 from appliance.registry.versions import require_model
 from appliance.store import console_queries as cq
 

@@ -14,7 +14,7 @@ import numpy as np
 import polars as pl
 
 from appliance.clock import utc_now
-from appliance.context import AppContext
+from appliance.home.context import AppContext
 from appliance.contracts.features import NUMERIC, Feature, features_from_json, model_input
 from appliance.errors import MonitoringError
 from appliance.monitoring.class_outputs import mean_shift, output_features, reference_frame, window_frame
@@ -22,7 +22,7 @@ from appliance.monitoring.drift import Bands, ColumnDrift
 from appliance.monitoring.profile import CategoricalProfile, NumericProfile, Profile
 from appliance.monitoring.reference import find_profiles, store_profiles
 from appliance.registry.loading import load_version_model
-from appliance.monitoring.windows import parse_window
+from appliance.core.windows import parse_window
 from appliance.registry.versions import get_version, require_model
 from appliance.store import drift_queries as dq
 from appliance.store import registry_queries as q

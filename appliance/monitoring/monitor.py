@@ -10,7 +10,7 @@ from appliance.alerts.incidents import escalate
 from appliance.alerts.routing import AlertRouter
 from appliance.alerts.rules import load_rules
 from appliance.clock import utc_now
-from appliance.context import AppContext
+from appliance.home.context import AppContext
 from appliance.monitoring.checks import run_check
 from appliance.store import registry_queries as q
 

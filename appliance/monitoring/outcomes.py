@@ -11,8 +11,8 @@ import numpy as np
 import polars as pl
 
 from appliance.clock import utc_now
-from appliance.context import AppContext
-from appliance.monitoring.windows import parse_window
+from appliance.home.context import AppContext
+from appliance.core.windows import parse_window
 from appliance.registry.versions import require_model
 from appliance.store import outcome_queries as oq
 from appliance.store import registry_queries as q

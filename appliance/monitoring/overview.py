@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 from appliance.clock import utc_now
-from appliance.context import AppContext
+from appliance.home.context import AppContext
 from appliance.store import console_queries as cq
 from appliance.store import registry_queries as q
 from appliance.store import rollup_queries as rq

@@ -10,11 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from appliance.clock import utc_now
-from appliance.context import AppContext
+from appliance.home.context import AppContext
 from appliance.contracts.contract import Contract
 from appliance.contracts.features import features_from_json
 from appliance.errors import MonitoringError
-from appliance.monitoring.windows import parse_window
+from appliance.core.windows import parse_window
 from appliance.registry.contracts import current_contract
 from appliance.registry.versions import get_version, require_model
 from appliance.store import quality_queries as qq

@@ -6,9 +6,9 @@ import hashlib
 import logging
 
 from appliance.clock import utc_now
-from appliance.context import AppContext
+from appliance.home.context import AppContext
 from appliance.monitoring.profile import FORMAT, Profile, from_bytes, to_bytes
-from appliance.registry.blobs import BlobWriter
+from appliance.core.blobs import BlobWriter
 from appliance.store import drift_queries as dq
 
 log = logging.getLogger("vigil.monitoring")

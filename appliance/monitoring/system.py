@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from appliance.clock import utc_now
-from appliance.context import AppContext
-from appliance.monitoring.windows import parse_window
+from appliance.home.context import AppContext
+from appliance.core.windows import parse_window
 from appliance.registry.versions import require_model
 from appliance.store import quality_queries as qq
 

@@ -49,7 +49,7 @@ def _path(value: str) -> str:
 def _window(value: str) -> str:
     """A span such as 30m, 24h or 7d, read by the parser every monitoring function uses."""
     from appliance.errors import MonitoringError
-    from appliance.monitoring.windows import parse_window
+    from appliance.core.windows import parse_window
 
     try:
         span = parse_window(value)

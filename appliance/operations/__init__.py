@@ -5,7 +5,7 @@ The CLI runs an operation in-process when no daemon runs, and through the daemon
 (`POST /admin/v1/ops/NAME`) when one does; the same code answers both ways. Each domain module
 (`registry`, `training`, `monitoring`, `alerts`, `administration`, `bundles`, `home`) declares its
 commands in `COMMANDS`; the command line (appliance/cli/parser.py), the admin API's dispatch (here),
-the role check (appliance/access/roles.py) and docs/cli.md are built from those declarations.
+the role check (`required_role`, below) and docs/cli.md are built from those declarations.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from appliance.operations.declaration import Cli, Declared, LocalCommand, Operat
 
 if TYPE_CHECKING:
     from appliance.access.users import Identity
-    from appliance.context import AppContext
+    from appliance.home.context import AppContext
 
 __all__ = ["COMMANDS", "GROUPS", "OPERATIONS", "Checked", "Cli", "Declared", "LocalCommand", "Operation",
-           "OperationSpec", "Option", "arguments", "declared", "find", "run", "run_as"]
+           "NOT_IN_DAEMON", "OperationSpec", "Option", "arguments", "declared", "find", "required_role", "run", "run_as"]
 
 _DOMAINS = (home, registry, training, monitoring, alerts, administration, bundles)
 
@@ -42,11 +42,18 @@ COMMANDS: dict[str, Declared] = _merged([domain.COMMANDS for domain in _DOMAINS]
 GROUPS: dict[str, str] = _merged([domain.GROUPS for domain in _DOMAINS])  # help of commands with verbs
 OPERATIONS: dict[str, OperationSpec] = {name: found for name, found in COMMANDS.items()
                                         if isinstance(found, OperationSpec)}
+NOT_IN_DAEMON = {"migrate_status"}  # operations that need the store to themselves: refused by the daemon
 
 
 def declared(name: str) -> Declared | None:
     """The declaration of the command or operation `name`, if there is one."""
     return COMMANDS.get(name)
+
+
+def required_role(name: str) -> str:
+    """The least role that may run `name`, as its declaration says; admin for a name nothing declares."""
+    found = declared(name)
+    return found.role if found is not None else "admin"
 
 
 def find(name: str) -> OperationSpec:
@@ -63,7 +70,7 @@ def run_as(ctx: AppContext, name: str, args: dict[str, Any], token: str | None, 
 
     find(name)
     who = identify(ctx.store, token, os_user)
-    authorize(ctx.store, who, name)
+    authorize(ctx.store, who, name, required_role(name))
     return run(ctx, name, arguments(name, args, who))
 
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from appliance.operations.declaration import CONFINED, NO_ARGS, Cli, Declared, OperationSpec, arg, opt
 
 if TYPE_CHECKING:
-    from appliance.context import AppContext
+    from appliance.home.context import AppContext
 
 
 def _sql(ctx: AppContext, a: dict[str, Any]) -> Any:
@@ -101,13 +101,13 @@ def _audit_log(ctx: AppContext, a: dict[str, Any]) -> Any:
 
 
 def _explain_request(ctx: AppContext, a: dict[str, Any]) -> Any:
-    from appliance.registry.explain import explain_request
+    from appliance.training.explain import explain_request
 
     return explain_request(ctx, str(a["request_id"]))
 
 
 def _retention_run(ctx: AppContext, a: dict[str, Any]) -> Any:
-    from appliance.jobs.retention import prune
+    from appliance.maintenance.retention import prune
 
     jobs = ctx.config.jobs
     return prune(ctx, int(a.get("inputs_days") or jobs.retention_days),
@@ -129,14 +129,14 @@ def _retention_status(ctx: AppContext, a: dict[str, Any]) -> Any:
 
 def _backup(ctx: AppContext, a: dict[str, Any]) -> Any:
     from appliance.access.output_paths import output_path
-    from appliance.backups import backup
+    from appliance.maintenance.backups import backup
 
     return backup(ctx, output_path(ctx, a["directory"]), a["actor"])
 
 
 def _export(ctx: AppContext, a: dict[str, Any]) -> Any:
     from appliance.access.output_paths import output_path
-    from appliance.lake_export import export
+    from appliance.maintenance.lake.export import export
 
     return export(ctx, output_path(ctx, a["directory"]), a.get("box"), bool(a.get("full")))
 

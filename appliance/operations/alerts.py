@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from appliance.operations.declaration import NO_ARGS, Cli, Declared, OperationSpec, arg, opt
 
 if TYPE_CHECKING:
-    from appliance.context import AppContext
+    from appliance.home.context import AppContext
 
 
 def _alerts(ctx: AppContext, a: dict[str, Any]) -> Any:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from appliance.operations.declaration import CONFINED, NO_ARGS, Cli, Declared, OperationSpec, arg, opt
 
 if TYPE_CHECKING:
-    from appliance.context import AppContext
+    from appliance.home.context import AppContext
 
 
 def _keys_init(ctx: AppContext, a: dict[str, Any]) -> Any:

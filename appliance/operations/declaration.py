@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Literal
 
 if TYPE_CHECKING:
-    from appliance.context import AppContext
+    from appliance.home.context import AppContext
     from appliance.operation_args.types import Args
 
 Operation = Callable[["AppContext", dict[str, Any]], Any]

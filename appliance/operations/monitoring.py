@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from appliance.operations.declaration import CONFINED, NO_ARGS, Cli, Declared, OperationSpec, Option, arg, opt
 
 if TYPE_CHECKING:
-    from appliance.context import AppContext
+    from appliance.home.context import AppContext
 
 
 def _drift(ctx: AppContext, a: dict[str, Any]) -> Any:
@@ -84,7 +84,7 @@ def _job_schedule(ctx: AppContext, a: dict[str, Any]) -> Any:
 
 def _score(ctx: AppContext, a: dict[str, Any]) -> Any:
     from appliance.access.output_paths import output_path
-    from appliance.batch_scoring import score_batch
+    from appliance.serving.batch_scoring import score_batch
 
     return score_batch(ctx, a["name"], input_path=a.get("input"), query=a.get("query"),
                        output=output_path(ctx, a["output"]),

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from appliance.operations.declaration import NO_ARGS, Cli, Declared, LocalCommand, OperationSpec, arg, opt
 
 if TYPE_CHECKING:
-    from appliance.context import AppContext
+    from appliance.home.context import AppContext
 
 
 def _spec_file(ctx: AppContext, named: str) -> Path:
@@ -28,7 +28,7 @@ def _train(ctx: AppContext, a: dict[str, Any]) -> Any:
 def _import(ctx: AppContext, a: dict[str, Any]) -> Any:
     """An import of a skops file, loaded with the type allow-list; trusted imports are `import_trusted`."""
     from appliance.errors import InvalidRequest
-    from appliance.registry.importing import import_version
+    from appliance.training.importing import import_version
     from appliance.training.spec import load_spec
 
     if a.get("trust"):
@@ -40,7 +40,7 @@ def _import(ctx: AppContext, a: dict[str, Any]) -> Any:
 
 def _import_trusted(ctx: AppContext, a: dict[str, Any]) -> Any:
     """An import of a joblib/pickle (or any skops) file: audited first, loaded and converted in a child process."""
-    from appliance.registry.importing import import_version
+    from appliance.training.importing import import_version
     from appliance.training.spec import load_spec
 
     return import_version(ctx, a["name"], Path(a["file"]), load_spec(_spec_file(ctx, a["spec"])), trust=True, actor=a["actor"],
@@ -54,7 +54,7 @@ def _reproduce(ctx: AppContext, a: dict[str, Any]) -> Any:
 
 
 def _retrain(ctx: AppContext, a: dict[str, Any]) -> Any:
-    from appliance.training.retraining import retrain
+    from appliance.release.retrain import retrain
 
     return retrain(ctx, a["name"], trigger="event", reason=a["reason"], actor=a["actor"])
 

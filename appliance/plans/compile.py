@@ -20,7 +20,7 @@ from appliance.contracts.features import NUMERIC, Feature
 from appliance.plans.forest import NODE_ARRAYS
 from appliance.plans.plan import FORMAT, ScoringPlan
 from appliance.plans.steps import StepData
-from appliance.serving.inputs import Inputs
+from appliance.core.inputs import Inputs
 
 
 def column_groups(model: Any, features: list[Feature]) -> tuple[list[tuple[Any, list[str]]], Any] | None:

@@ -15,7 +15,7 @@ from appliance.plans.random_forest import random_forest_runner
 from appliance.plans.row_inputs import row_encoder
 from appliance.plans.steps import chain, step_runner
 from appliance.plans.trees import booster_runner
-from appliance.serving.inputs import Inputs
+from appliance.core.inputs import Inputs
 
 FORMAT = 3  # bump when the meaning of a plan's contents changes; older plans are then recompiled
 # (2: estimators of kind "booster", XGBoost, LightGBM and CatBoost trees, and the "passthrough" step;

@@ -14,7 +14,7 @@ from typing import Any, Callable
 import numpy as np
 
 from appliance.contracts.features import NUMERIC, Feature
-from appliance.serving.inputs import Inputs
+from appliance.core.inputs import Inputs
 
 Source = tuple[str, dict[Any, float] | None, float]  # (feature, category codes or None for a number, unknown)
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
@@ -20,21 +19,16 @@ import polars as pl
 from appliance.clock import utc_now
 from appliance.contracts.contract import Contract
 from appliance.contracts.features import Feature
+from appliance.core.blobs import BlobWriter
+from appliance.core.records import PlanRecord
 from appliance.plans.plan import FORMAT, ScoringPlan
 from appliance.plans.probes import probe_rows
-from appliance.registry.blobs import Blob, BlobWriter
 from appliance.store import plan_queries as pq
 from appliance.store.connection import Store
 
 log = logging.getLogger("vigil.plans")
 SUFFIX = ".plan.npz"
 SAMPLE_ROWS = 2000
-
-
-@dataclass(frozen=True, slots=True)
-class PlanRecord:
-    blob: Blob
-    checked_rows: int
 
 
 @lru_cache(maxsize=1)

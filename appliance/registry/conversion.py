@@ -8,7 +8,7 @@ writes the model back as skops and exits; the caller reads only those bytes and 
 Vigil's type allow-list, so nothing the file holds ever runs in the caller (the daemon or the CLI).
 
 A model is accepted when it scores (`predict`) and is built only from the types of Vigil's allow-list
-(`artifacts.py`: scikit-learn, NumPy, SciPy, the boosting libraries' estimators), the same rule every
+(`artifacts/model_files.py`: scikit-learn, NumPy, SciPy, the boosting libraries' estimators), the same rule every
 stored artifact follows.
 """
 
@@ -23,6 +23,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from appliance.core.child_setup import child_environment
 from appliance.errors import ArtifactError
 
 TIMEOUT_S = 300.0
@@ -31,7 +32,6 @@ ACCEPTS = ("a scikit-learn estimator or pipeline built only from scikit-learn, N
            "XGBoost, LightGBM or CatBoost estimators (saved with joblib, pickle or skops)")
 _CONVERTED = "converted.skops"
 _ERRORS = "errors.txt"
-_QUIET_THREADS = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 def convert_trusted(data: bytes, file_name: str, timeout_s: float = TIMEOUT_S) -> bytes:
@@ -86,12 +86,6 @@ def run_isolated(module: str, args: list[str], folder: Path, file_name: str, tim
         raise ArtifactError(f"{file_name}: {_last_line(folder / _ERRORS) or f'the loading process exited {code}'}")
 
 
-def child_environment() -> dict[str, str]:
-    """The caller's environment without Vigil's own variables (tokens among them), on one thread."""
-    kept = {key: value for key, value in os.environ.items() if not key.startswith("VIGIL_")}
-    return {**kept, **_QUIET_THREADS}
-
-
 def _last_line(path: Path, limit: int = 4096) -> str:
     with path.open("rb") as handle:
         handle.seek(max(0, path.stat().st_size - limit))
@@ -110,7 +104,7 @@ def _load_any(source: Path) -> Any:
 
         return joblib.load(source)
     if suffix == ".skops":
-        from appliance.registry.artifacts import deserialize
+        from appliance.artifacts.model_files import deserialize
 
         return deserialize(source.read_bytes(), source.name, trust_all=True)
     import pickle
@@ -121,7 +115,7 @@ def _load_any(source: Path) -> Any:
 
 def _to_skops(model: Any) -> bytes:
     """The model as skops bytes, refused unless it scores and every type in it is on the allow-list."""
-    from appliance.registry.artifacts import serialize, unsafe_types
+    from appliance.artifacts.model_files import serialize, unsafe_types
 
     if not hasattr(model, "predict"):
         raise ArtifactError(f"it holds a {type(model).__name__}, not a model that predicts; a trusted import "
@@ -137,7 +131,7 @@ def _to_skops(model: Any) -> bytes:
 def main(argv: list[str]) -> int:
     """`python -m appliance.registry.conversion SOURCE OUT PARENT_PID`: 0 with OUT written, else 2 and one
     line on stderr. The process dies with its parent (a daemon killed mid-import leaves no loader behind)."""
-    from appliance.training.child_setup import prepare
+    from appliance.core.child_setup import prepare
 
     prepare(int(argv[2]))
     source, out = Path(argv[0]), Path(argv[1])

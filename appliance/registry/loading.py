@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from appliance.context import AppContext
-from appliance.registry.artifacts import load_verified, read_verified
+from appliance.home.context import AppContext
+from appliance.artifacts.model_files import load_verified, read_verified
 from appliance.registry.versions import get_version, require_artifact
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from appliance.registry.versions import NewVersion
+    from appliance.core.records import NewVersion
 
 SMALL_SEGMENT = "row_count"
 

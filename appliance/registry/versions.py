@@ -2,57 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from appliance.clock import utc_now
+from appliance.core.blobs import BlobWriter
+from appliance.core.records import PRIMARY, NewVersion, SnapshotInfo
 from appliance.errors import ArtifactDeleted, NotFound, RegistryError
-from appliance.registry.blobs import Blob, BlobWriter
 from appliance.registry.model_card import render_model_card
 from appliance.store import registry_queries as q
 from appliance.store.connection import Store
-from appliance.training.comparison import Comparison
-from appliance.training.evaluation import PRIMARY, MetricRow
-
-if TYPE_CHECKING:
-    from appliance.plans.storage import PlanRecord
-
-
-@dataclass(frozen=True, slots=True)
-class SnapshotInfo:
-    blob: Blob
-    source: str
-    row_count: int
-    time_column: str
-    time_min: datetime
-    time_max: datetime
-
-
-@dataclass(slots=True)
-class NewVersion:
-    """Everything known about a version before it gets its number."""
-
-    model_name: str
-    task: str
-    description: str
-    origin: str  # 'trained' or 'imported'
-    artifact: Blob
-    snapshot: SnapshotInfo
-    lineage: dict[str, Any]  # columns of model_versions not derived from the fields above
-    metrics: list[MetricRow]
-    comparison: Comparison | None
-    champion_version: int | None
-    comparison_note: str
-    contract: dict[str, Any]
-    actor: str
-    reason: str
-    created_at: datetime = field(default_factory=lambda: utc_now())
-    plan: "PlanRecord | None" = None  # the artifact compiled to a scoring plan, when it has one
-    importance: list[Any] = field(default_factory=list)  # training.importance.Importance per feature
-    fairness: list[Any] = field(default_factory=list)  # training.fairness.FairnessRow per group and gap
-    cost: dict[str, Any] | None = None  # training.cost.cost_row
-    datasheet: list[Any] | None = None  # the snapshot's columns measured (store.datasheet_queries.measure)
 
 
 def register(store: Store, writer: BlobWriter, new: NewVersion) -> int:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from appliance.context import AppContext
+from appliance.home.context import AppContext
 from appliance.release import moves
 from appliance.release.requests import pending_for, request_promotion
 from appliance.store import release_queries as rq

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from appliance.context import AppContext
+from appliance.home.context import AppContext
 from appliance.release.requests import request_promotion
 
 

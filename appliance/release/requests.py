@@ -14,10 +14,10 @@ from datetime import timedelta
 from typing import Any, Iterable
 
 from appliance.clock import utc_now
-from appliance.context import AppContext
+from appliance.home.context import AppContext
 from appliance.errors import Forbidden, ReleaseError
 from appliance.registry.aliases import ALIASES
-from appliance.registry.gates import run_gates
+from appliance.release.gates import run_gates
 from appliance.registry.versions import servable_version
 from appliance.release import moves
 from appliance.release.rules import approval_reasons, approval_waived

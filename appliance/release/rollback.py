@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from appliance.context import AppContext
+from appliance.home.context import AppContext
 from appliance.contracts.features import features_from_json, model_input
 from appliance.errors import ReleaseError, VigilError
 from appliance.registry.contracts import current_contract

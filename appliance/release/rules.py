@@ -14,7 +14,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from appliance.context import AppContext
+from appliance.home.context import AppContext
 from appliance.registry.versions import get_version
 from appliance.serving.routing import DEFAULT_CANARY_PERCENT
 from appliance.store import registry_queries as q

@@ -17,10 +17,10 @@ from typing import Any
 import numpy as np
 
 from appliance.clock import utc_now
-from appliance.context import AppContext
+from appliance.home.context import AppContext
 from appliance.contracts.features import features_from_json
 from appliance.monitoring.drift import Bands
-from appliance.monitoring.windows import parse_window
+from appliance.core.windows import parse_window
 from appliance.registry.versions import get_version, require_model
 from appliance.store import registry_queries as q
 from appliance.store import report_queries as rpq

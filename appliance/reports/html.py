@@ -7,7 +7,7 @@ from datetime import datetime
 from html import escape
 from typing import Any, Sequence
 
-from appliance.monitoring.windows import parse_window
+from appliance.core.windows import parse_window
 from appliance.reports.charts import Series, histogram, time_chart
 
 _CSS = """

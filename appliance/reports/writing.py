@@ -12,7 +12,7 @@ from typing import Any
 
 from appliance.access.output_paths import new_file, require_absent
 from appliance.clock import utc_now
-from appliance.context import AppContext
+from appliance.home.context import AppContext
 from appliance.errors import ReportError
 from appliance.store import registry_queries as q
 from appliance.store import report_queries as rpq

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from appliance.serving.inputs import Inputs
+from appliance.core.inputs import Inputs
 from appliance.serving.loaded import LoadedVersion
 
 Result = tuple[np.ndarray, np.ndarray | None]

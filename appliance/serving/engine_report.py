@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from appliance.context import AppContext
+from appliance.home.context import AppContext
 from appliance.contracts.features import features_from_json
 from appliance.errors import ArtifactDeleted, ArtifactError
 from appliance.plans.storage import environment, plan_on_record

@@ -17,7 +17,7 @@ import numpy as np
 from appliance.contracts.contract import Contract
 from appliance.contracts.features import Feature
 from appliance.plans.probes import probe_rows
-from appliance.serving.inputs import Inputs
+from appliance.core.inputs import Inputs
 from appliance.serving.transform_fast import compile_steps
 
 

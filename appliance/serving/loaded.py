@@ -15,7 +15,7 @@ import numpy as np
 from appliance.contracts.contract import Contract
 from appliance.contracts.features import Feature
 from appliance.serving.cost_meter import METER, CostMeter
-from appliance.serving.inputs import Inputs
+from appliance.core.inputs import Inputs
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,7 @@ import numpy as np
 
 from appliance.clock import utc_now
 from appliance.errors import RetryLater, StoreError, StoreFull
-from appliance.serving.inputs import Inputs
+from appliance.core.inputs import Inputs
 from appliance.store import prediction_queries as pq
 from appliance.store.connection import Store
 

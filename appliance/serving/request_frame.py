@@ -24,7 +24,7 @@ from appliance.contracts import rules
 from appliance.contracts.contract import CategoricalColumn, Contract
 from appliance.contracts.features import NUMERIC, Feature
 from appliance.errors import InvalidRequest
-from appliance.serving.inputs import Inputs
+from appliance.core.inputs import Inputs
 
 MAX_ERRORS = 20
 MAX_IGNORED_NAMES = 64  # names of ignored columns kept for the answer

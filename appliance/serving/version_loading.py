@@ -14,18 +14,18 @@ from typing import Any, Callable
 
 import numpy as np
 
-from appliance.context import AppContext
+from appliance.home.context import AppContext
 from appliance.contracts.contract import Contract
 from appliance.contracts.features import Feature
 from appliance.errors import StoreError
 from appliance.plans.storage import check_plan, find_plan, record_plan, write_plan
-from appliance.registry.blobs import BlobWriter
+from appliance.core.blobs import BlobWriter
 from appliance.registry.loading import load_version_model
 from appliance.registry.versions import require_artifact
 from appliance.serving.fast_path import compile_pipeline
-from appliance.serving.inputs import Inputs
+from appliance.core.inputs import Inputs
 from appliance.serving.loaded import LoadedVersion
-from appliance.serving.threads import pin_library_threads
+from appliance.core.threads import pin_library_threads
 
 log = logging.getLogger("vigil.serving")
 ScoreFn = Callable[[Inputs], np.ndarray]
@@ -51,7 +51,7 @@ def scoring_engine(ctx: AppContext, row: dict[str, Any], features: list[Feature]
                    contract: Contract, *, keep_plan: bool = True) -> tuple[Any, ScoreFn | None, str]:
     """(fitted pipeline or None, fast function or None, engine name) for a version row.
 
-    A model a library scores has its threads pinned to the daemon's (appliance/serving/threads.py).
+    A model a library scores has its threads pinned to the daemon's (appliance/core/threads.py).
     `keep_plan=False` (a read-only store) compiles a plan as usual but does not store it."""
     require_artifact(row)
     plan = find_plan(ctx.store, ctx.home.root, row["artifact_sha256"])

@@ -1,4 +1,4 @@
-"""SQL of the partitioned Parquet export (`vigil export`, appliance/lake_export.py).
+"""SQL of the partitioned Parquet export (`vigil export`, appliance/maintenance/lake/export.py).
 
 An append-only log is exported in ranges of a strict total order: each table's rows are ordered by
 its time column and then by columns that tell rows at the same instant apart (`LogTable.keys`). A
@@ -48,7 +48,7 @@ STATES: dict[str, str] = {
     "alerts": "SELECT * FROM alerts",
 }
 
-# The partition value of a name (appliance/lake/partitions.py holds the same rule in Python): the name
+# The partition value of a name (appliance/maintenance/lake/partitions.py holds the same rule in Python): the name
 # itself when it is 1-64 letters, digits, '_', '.' or '-'; otherwise its first 32 characters with
 # every other character as '_', then '~' and the first 16 hex digits of the SHA-256 of its UTF-8 bytes.
 # NULL is '~none'. A value with '~' is never a name kept as it is, so the two forms never meet.

@@ -14,7 +14,8 @@ from appliance.contracts.features import features_from_json, model_input
 from appliance.registry.loading import load_stored_model
 from appliance.store import registry_queries as q
 from appliance.store.connection import Store
-from appliance.training.comparison import Comparison, paired_bootstrap
+from appliance.core.records import Comparison
+from appliance.training.comparison import paired_bootstrap
 from appliance.training.evaluation import scores_of
 from appliance.training.spec import TrainingSpec
 

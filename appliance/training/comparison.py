@@ -2,37 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-from appliance.training.evaluation import PRIMARY, primary_metric
-
-
-@dataclass(frozen=True, slots=True)
-class Comparison:
-    """`difference` is version minus champion; the interval is the bootstrap percentile interval."""
-
-    metric: str
-    higher_is_better: bool
-    version_value: float | None
-    champion_value: float | None
-    difference: float | None
-    ci_low: float | None
-    ci_high: float | None
-    confidence: float
-    resamples: int
-    row_count: int
-
-    @property
-    def verdict(self) -> str:
-        if self.ci_low is None or self.ci_high is None:
-            return "undetermined"
-        if self.ci_low > 0:
-            return "better" if self.higher_is_better else "worse"
-        if self.ci_high < 0:
-            return "worse" if self.higher_is_better else "better"
-        return "no significant difference"
+from appliance.core.records import PRIMARY, Comparison
+from appliance.training.evaluation import primary_metric
 
 
 def paired_bootstrap(task: str, y: np.ndarray, version_scores: np.ndarray, champion_scores: np.ndarray,

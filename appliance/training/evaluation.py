@@ -13,23 +13,12 @@ A metric that is undefined on a slice (AUC of one class) is None.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import polars as pl
 
-PRIMARY = {"binary": ("roc_auc", True), "regression": ("mae", False),
-           "multiclass": ("log_loss", False)}  # metric, higher is better
-
-
-@dataclass(frozen=True, slots=True)
-class MetricRow:
-    segment_column: str | None
-    segment_value: str | None
-    metric: str
-    value: float | None
-    row_count: int
+from appliance.core.records import PRIMARY, MetricRow
 
 
 def metrics(task: str, y_true: np.ndarray, scores: np.ndarray, threshold: float = 0.5,

@@ -23,7 +23,8 @@ import numpy as np
 import polars as pl
 
 from appliance.contracts.features import NUMERIC, Feature, model_input
-from appliance.training.evaluation import PRIMARY, primary_metric, scores_of
+from appliance.core.records import PRIMARY
+from appliance.training.evaluation import primary_metric, scores_of
 
 ROWS = 1000
 REPEATS = 2

@@ -6,11 +6,11 @@ from typing import Any
 
 import numpy as np
 
-from appliance.context import AppContext
+from appliance.home.context import AppContext
 from appliance.contracts.features import features_from_json, model_input
 from appliance.errors import ArtifactError, TrainingError
-from appliance.registry import lineage
-from appliance.registry.blobs import sha256_file
+from appliance.core import lineage
+from appliance.core.blobs import sha256_file
 from appliance.registry.loading import load_version_model
 from appliance.registry.versions import get_version
 from appliance.training.dataset import labels, load_snapshot, split_by_time

@@ -5,9 +5,9 @@ the champion and writes the artifact and plan files; it never opens the store (t
 lock). It dies with the daemon, even while paused (`child_setup.py`), runs at the lowest CPU priority from
 its first import on (`idle_priority.py`), and on one thread (OpenMP and BLAS limited to one) so that
 scoring keeps its latency. The parent registers the
-result in one transaction, records the trigger (schedule, drift, event) in the version's lineage,
-points the `challenger` alias at it for the promotion workflow — never at champion — and adds it to
-the model's open incidents.
+result (`release/retrain.py`: registered in one transaction with the trigger in the version's
+lineage, named `challenger` for the promotion workflow — never champion — and added to the model's
+open incidents).
 """
 
 from __future__ import annotations
@@ -22,51 +22,13 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
-from appliance.alerts.incidents import record_for_model
 from appliance.config import TrainingConfig
-from appliance.context import AppContext
-from appliance.errors import TrainingError
-from appliance.release.challenger import designate
-from appliance.registry.blobs import BlobWriter
-from appliance.registry.versions import NewVersion, require_model
-from appliance.store import registry_queries as q
-from appliance.training.champion import ChampionInfo, champion_info
-from appliance.training.child_setup import prepare
-from appliance.training.trainer import register_prepared
+from appliance.core.blobs import BlobWriter
+from appliance.core.child_setup import prepare
+from appliance.core.records import NewVersion
+from appliance.training.champion import ChampionInfo
 
-TRIGGERS = ("schedule", "drift", "event")
 T = TypeVar("T")
-
-
-def retrain(ctx: AppContext, model_name: str, *, trigger: str, reason: str, actor: str,
-            write_lock: Any = None, busy: Callable[[], bool] | None = None, busy_share: float = 1.0) -> dict[str, Any]:
-    """Retrain in a separate process; with `busy` (the daemon: is it answering requests?), the process
-    runs only `busy_share` of the time while busy() holds, paused with SIGSTOP in between."""
-    if trigger not in TRIGGERS:
-        raise TrainingError(f"retrain trigger must be one of {', '.join(TRIGGERS)}")
-    require_model(ctx.store, model_name)
-    info = champion_info(ctx.store, model_name)
-    source = info.row if info.row is not None else (
-        q.version(ctx.store, model_name, info.latest_version) if info.latest_version is not None else None)
-    if source is None or not source.get("spec_toml"):
-        raise TrainingError(f"model '{model_name}' has no trained version whose spec could be reused; "
-                            "train it with `vigil train --spec FILE` first")
-    (new, created), paused = run_in_training_process(
-        train_in_child, (str(ctx.home.root), ctx.config.training, source["spec_toml"], source.get("spec_path"), info,
-                         actor, reason, trigger), busy=busy, busy_share=busy_share)
-    writer = BlobWriter(ctx.home.root)
-    writer.created = [Path(p) for p in created]
-    with write_lock or contextlib.nullcontext():
-        registered = register_prepared(ctx.store, writer, new)
-        named = designate(ctx, model_name, registered.version, actor=actor, reason=f"retrained ({trigger}): {reason}")
-        with ctx.store.transaction():
-            record_for_model(ctx.store, model_name, "retrain", actor,
-                             f"v{registered.version} retrained ({trigger}): {reason}; "
-                             + ("now challenger" if named["status"] == "applied" else
-                                f"challenger on approval of request {named['request_id']}"))
-    return {**registered.as_dict(), "trigger": trigger, "alias": "challenger", "request_id": named["request_id"],
-            "request_status": named["status"], "from_version": source["version"],
-            "paused_s": round(paused, 1)}
 
 
 def run_in_training_process(work: Callable[..., T], args: tuple[Any, ...], *, busy: Callable[[], bool] | None,

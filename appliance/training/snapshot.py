@@ -8,8 +8,8 @@ from typing import cast
 import polars as pl
 
 from appliance.access.output_paths import input_path, read_roots
-from appliance.registry.blobs import BlobWriter
-from appliance.registry.versions import SnapshotInfo
+from appliance.core.blobs import BlobWriter
+from appliance.core.records import SnapshotInfo
 from appliance.store.extraction import extract_to_parquet
 from appliance.training.dataset import load_snapshot, require_valid
 from appliance.training.spec import LoadedSpec

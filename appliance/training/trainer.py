@@ -10,15 +10,16 @@ import numpy as np
 import polars as pl
 
 from appliance.config import TrainingConfig
-from appliance.context import AppContext
+from appliance.home.context import AppContext
 from appliance.contracts.contract import infer_contract
 from appliance.contracts.features import Feature, features_from, model_input
 from appliance.errors import DatasetError, SpecError
 from appliance.plans.storage import compile_checked, write_plan
-from appliance.registry import lineage
-from appliance.registry.artifacts import artifact_bytes
-from appliance.registry.blobs import BlobWriter
-from appliance.registry.versions import NewVersion, SnapshotInfo, register
+from appliance.core import lineage
+from appliance.artifacts.model_files import artifact_bytes
+from appliance.core.blobs import BlobWriter
+from appliance.core.records import NewVersion, SnapshotInfo
+from appliance.registry.versions import register
 from appliance.store.connection import Store
 from appliance.store.datasheet_queries import measure
 from appliance.training.champion import ChampionInfo, champion_info, compare_with_champion

@@ -76,7 +76,7 @@ def test_spark_counts_per_table_and_box_equal_each_store_with_no_row_twice(fleet
 
 
 def test_spark_reads_hostile_model_names_back_as_they_were(fleet: dict[str, Any], spark: Any) -> None:
-    from appliance.lake.partitions import partition_value
+    from appliance.maintenance.lake.partitions import partition_value
 
     frame = spark.read.parquet(str(fleet["lake"] / "prediction_log"))
     for box, home in fleet["homes"].items():

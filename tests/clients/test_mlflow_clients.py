@@ -69,7 +69,7 @@ def _saved_by_mlflow(home: Path, directory: Path, sample_records: list[dict[str,
     from mlflow.models import infer_signature
     from mlflow.pyfunc import load_model
 
-    from appliance.context import open_context
+    from appliance.home.context import open_context
     from appliance.home import Home
     from appliance.registry.loading import load_version_model
     from appliance.registry.versions import get_version

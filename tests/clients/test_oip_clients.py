@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from appliance.cli.backend import call
+from appliance.admin_client import call
 from daemon_support import FEATURES, Daemon
 
 CATEGORICAL = ("carrier", "origin")

@@ -12,7 +12,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from appliance.cli.backend import call
+from appliance.admin_client import call
 from daemon_support import Daemon, start_daemon
 
 ANSWERED = 7

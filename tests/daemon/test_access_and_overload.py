@@ -6,7 +6,7 @@ import json
 import threading
 from pathlib import Path
 
-from appliance.cli.backend import call
+from appliance.admin_client import call
 
 
 def test_api_keys_and_rate_limits(configured_daemon, sample_records, cli) -> None:

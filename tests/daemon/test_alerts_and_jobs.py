@@ -60,7 +60,7 @@ def query_daemon(daemon: Daemon, sql: str) -> list[tuple[Any, ...]]:
 
 def test_an_overdue_job_runs_once_at_startup_and_interrupted_runs_are_marked(fresh_home: Path, tmp_path: Path) -> None:
     from appliance.clock import utc_now
-    from appliance.context import open_context
+    from appliance.home.context import open_context
     from appliance.home import Home
 
     with open_context(Home(fresh_home)) as ctx:
@@ -118,7 +118,7 @@ def test_retrain_without_a_daemon_registers_a_challenger(fresh_home: Path, cli: 
 def test_a_missed_cron_retrain_runs_at_startup_and_a_job_never_overlaps_itself(
         fresh_home: Path, tmp_path: Path) -> None:
     from appliance.clock import utc_now
-    from appliance.context import open_context
+    from appliance.home.context import open_context
     from appliance.home import Home
 
     (fresh_home / "vigil.toml").write_text('[jobs.retrain.delay]\ncron = "0 3 * * *"\n')  # daily at 03:00 UTC
@@ -145,9 +145,9 @@ def test_a_missed_cron_retrain_runs_at_startup_and_a_job_never_overlaps_itself(
 
 
 def test_retention_deletes_old_inputs_and_keeps_the_log(daemon: Daemon, sample_records: list[dict[str, Any]]) -> None:
-    from appliance.context import open_context
+    from appliance.home.context import open_context
     from appliance.home import Home
-    from appliance.jobs.retention import prune
+    from appliance.maintenance.retention import prune
     from appliance.registry.holds import release_hold
 
     assert daemon.post("/v1/models/delay/predict", {"records": sample_records[:5], "request_id": "old"})[0] == 200
@@ -173,7 +173,7 @@ def test_retention_deletes_old_inputs_and_keeps_the_log(daemon: Daemon, sample_r
 
 
 def _canary_traffic(daemon: Daemon, sample_records: list[dict[str, Any]]) -> None:
-    from appliance.cli.backend import call
+    from appliance.admin_client import call
 
     call(str(daemon.home), "promote", {"name": "delay", "version": 2, "alias": "canary", "reason": "try v2",
                                        "percent": 50.0})
@@ -242,7 +242,7 @@ def test_scheduled_batch_scoring_runs_is_recorded_and_a_failure_alerts(fresh_hom
     import polars as pl
 
     from appliance.clock import utc_now
-    from appliance.context import open_context
+    from appliance.home.context import open_context
     from appliance.home import Home
 
     (fresh_home / "landing").mkdir()

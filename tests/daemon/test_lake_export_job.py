@@ -17,7 +17,7 @@ from support import VIGIL
 def _overdue(home: Path) -> None:
     """The last scheduled export ran a day ago: overdue, so the daemon runs it once at start-up."""
     from appliance.clock import utc_now
-    from appliance.context import open_context
+    from appliance.home.context import open_context
     from appliance.home import Home
 
     with open_context(Home(home)) as ctx:
@@ -34,7 +34,7 @@ def _startup_run(daemon: Any, after: int = 0) -> dict[str, Any]:
 
 def test_the_export_job_keeps_the_lake_current_and_a_failure_alerts(fresh_home: Path, tmp_path: Path) -> None:
     from appliance.clock import utc_now
-    from appliance.context import open_context
+    from appliance.home.context import open_context
     from appliance.home import Home
 
     (fresh_home / "vigil.toml").write_text('[jobs.export]\ncron = "*/15 * * * *"\ndirectory = "lake"\n'

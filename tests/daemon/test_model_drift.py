@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from appliance.cli.backend import call
+from appliance.admin_client import call
 from daemon_support import Daemon
 
 
@@ -68,13 +68,13 @@ def test_reference_can_be_an_earlier_window_of_traffic(fresh_home, sample_record
     import polars as pl
 
     from appliance.clock import utc_now
-    from appliance.context import open_context
+    from appliance.home.context import open_context
     from appliance.contracts.features import features_from_json
     from appliance.errors import MonitoringError
     from appliance.home import Home
     from appliance.monitoring.model_drift import check_model_drift
     from appliance.registry.versions import get_version
-    from appliance.serving.inputs import Inputs
+    from appliance.core.inputs import Inputs
     from appliance.serving.prediction_log import LogRecord, PredictionLog
     from appliance.store import prediction_queries as pq
 

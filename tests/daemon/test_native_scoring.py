@@ -12,7 +12,7 @@ from daemon_support import Daemon
 
 def _log(daemon: Daemon, sql: str) -> list[tuple[Any, ...]]:
     from appliance.cli.main import main  # noqa: F401 (the CLI is the way in while the daemon runs)
-    from appliance.cli.backend import call
+    from appliance.admin_client import call
 
     result = call(str(daemon.home), "sql", {"query": sql})
     return [tuple(r) for r in result["rows"]]
@@ -40,7 +40,7 @@ def test_answers_match_the_model_in_process(daemon: Daemon, sample_records) -> N
     import polars as pl
 
     from appliance.contracts.features import features_from_json, model_input
-    from appliance.registry.artifacts import load_verified
+    from appliance.artifacts.model_files import load_verified
 
     path, sha, features = _log(daemon, "SELECT a.path, a.sha256, v.features FROM model_versions v "
                                        "JOIN artifacts a ON a.sha256 = v.artifact_sha256 WHERE version = 1")[0]
@@ -181,7 +181,7 @@ def test_openapi_describes_the_native_api(daemon: Daemon) -> None:
 
 
 def test_explain_request_reproduces_a_logged_answer(daemon: Daemon, sample_records) -> None:
-    from appliance.cli.backend import call
+    from appliance.admin_client import call
     from appliance.errors import VigilError
 
     status, answer = daemon.post("/v1/models/delay/predict", {"records": sample_records[:3], "request_id": "why-1"})

@@ -114,7 +114,7 @@ def test_feedback_is_idempotent_and_reports_each_item(daemon: Daemon, sample_rec
         ("labels[1].request_id", "required"), ("labels[2].row_index", "must be a non-negative integer")]
     status, answer = daemon.post("/v1/models/delay/feedback", {"request_id": "fb-1", "label": False})
     assert answer["results"][0]["status"] == "updated"
-    from appliance.cli.backend import call
+    from appliance.admin_client import call
 
     rows = call(str(daemon.home), "sql", {"query": "SELECT row_index, label, label_value FROM feedback "
                                                    "WHERE request_id = 'fb-1' ORDER BY row_index"})["rows"]

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from appliance.access.os_account import current_account
+from appliance.core.identity import current_account
 from daemon_support import Daemon, admin, start_daemon, wait_until
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -116,7 +116,7 @@ def test_a_report_over_real_traffic_opens_in_chromium_with_its_charts(daemon: Da
 def test_the_weekly_report_job_writes_into_reports_and_the_console_lists_it(
         fresh_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from appliance.clock import utc_now
-    from appliance.context import open_context
+    from appliance.home.context import open_context
     from appliance.home import Home
 
     monkeypatch.delenv("VIGIL_TOKEN", raising=False)

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any, Callable
 
-from appliance.access.os_account import current_account
+from appliance.core.identity import current_account
 from daemon_support import Daemon, start_daemon
 from tests.support import query
 

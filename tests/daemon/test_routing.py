@@ -6,8 +6,8 @@ import threading
 import time
 from collections import Counter
 
-from appliance.access.os_account import current_account
-from appliance.cli.backend import call
+from appliance.core.identity import current_account
+from appliance.admin_client import call
 from daemon_support import Daemon
 
 

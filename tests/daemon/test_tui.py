@@ -10,7 +10,7 @@ from typing import Any, Awaitable, Callable
 
 import pytest
 
-from appliance.access.os_account import current_account
+from appliance.core.identity import current_account
 from daemon_support import Daemon, start_daemon
 
 pytest.importorskip("textual")
@@ -88,13 +88,13 @@ def test_overview_shows_live_numbers(daemon: Daemon, sample_records: list[dict[s
 
 
 def _token(home: Path, name: str, role: str) -> str:
-    from appliance.cli.backend import call
+    from appliance.admin_client import call
 
     return str(call(str(home), "user_add", {"name": name, "role": role})["token"])
 
 
 def test_approve_flow_and_self_approval_refused(daemon: Daemon, monkeypatch: pytest.MonkeyPatch) -> None:
-    from appliance.cli.backend import call
+    from appliance.admin_client import call
 
     _token(daemon.home, current_account(), "admin")
     ann = _token(daemon.home, "ann", "approver")
@@ -135,7 +135,7 @@ def test_approve_flow_and_self_approval_refused(daemon: Daemon, monkeypatch: pyt
 
 
 def test_rollback_end_to_end_and_wrong_role(daemon: Daemon, monkeypatch: pytest.MonkeyPatch) -> None:
-    from appliance.cli.backend import call
+    from appliance.admin_client import call
 
     call(str(daemon.home), "promote", {"name": "delay", "version": 2, "alias": "champion", "reason": "v2"})
     _token(daemon.home, current_account(), "admin")
@@ -213,7 +213,7 @@ def test_daemon_down_then_read_only_then_back(fresh_home: Path, tmp_path: Path) 
 def test_drift_alerts_jobs_audit_and_sql_screens(configured_daemon: Callable[[str], Daemon],
                                                  sample_records: list[dict[str, Any]], tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    from appliance.cli.backend import call
+    from appliance.admin_client import call
 
     daemon = configured_daemon("[jobs]\ndrift_retrain_windows = 0\n")
     hot = [{**r, "temp": float(r["temp"]) + 45.0} for r in sample_records]

@@ -20,7 +20,7 @@ def audited(home: Path, cli: Callable[..., Any], write_spec: Callable[..., Path]
 
 
 def _tamper(home: Path, sql: str) -> None:
-    from appliance.context import open_context
+    from appliance.home.context import open_context
     from appliance.home import Home
 
     with open_context(Home(home)) as ctx:

@@ -14,7 +14,7 @@ from tests.support import query
 def test_a_file_is_scored_with_rejects_logged_and_audited(home: Path, cli: Callable[..., Any], tmp_path: Path,
                                                           write_spec: Callable[..., Path], flights_small: Path,
                                                           monkeypatch: Any) -> None:
-    import appliance.batch_scoring as batch
+    import appliance.serving.batch_scoring as batch
 
     monkeypatch.setattr(batch, "CHUNK_ROWS", 700)  # several chunks
     assert cli("train", "--spec", write_spec(), "--home", home).code == 0
@@ -37,7 +37,7 @@ def test_a_file_is_scored_with_rejects_logged_and_audited(home: Path, cli: Calla
     assert dict(zip(rejects["input_row"], rejects["reasons"].to_list())) == {
         5: ["unknown_category:carrier"], 7: ["temp: not finite"]}
     # the same answers as the model on those rows, and logged like real-time predictions, with inputs
-    from appliance.context import open_context
+    from appliance.home.context import open_context
     from appliance.contracts.features import features_from_json, model_input
     from appliance.home import Home
     from appliance.registry.loading import load_model

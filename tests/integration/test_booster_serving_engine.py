@@ -28,13 +28,13 @@ def _team_frame(flights_small: Path) -> pd.DataFrame:
 def _served_and_library(home: Path) -> tuple[np.ndarray, np.ndarray, Any]:
     """Version 1's answers through its stored plan and through its library, on 4,000 later flights with
     missing values and an unseen carrier."""
-    from appliance.context import open_context
+    from appliance.home.context import open_context
     from appliance.contracts.features import features_from, model_input
     from appliance.home import Home
     from appliance.plans.storage import find_plan
     from appliance.registry.loading import load_model
     from appliance.registry.versions import get_version
-    from appliance.serving.inputs import Inputs
+    from appliance.core.inputs import Inputs
 
     features = features_from(NUMERIC, CATEGORICAL)
     later = model_input(pl.read_parquet(SAMPLE).filter(pl.col("month") >= 11).head(4000), features)

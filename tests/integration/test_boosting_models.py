@@ -59,7 +59,7 @@ def _own_probabilities(library: str, model: Any, flights_small: Path) -> np.ndar
 
 def _stored_probabilities(home: Path, frame: pl.DataFrame) -> np.ndarray:
     """Version 1's probabilities, loaded from the store the way serving loads it."""
-    from appliance.context import open_context
+    from appliance.home.context import open_context
     from appliance.contracts.features import features_from, model_input
     from appliance.home import Home
     from appliance.registry.loading import load_model

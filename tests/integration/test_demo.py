@@ -42,7 +42,7 @@ def _check(step: int, demo: Any) -> None:
     """The state after each step of the story, read with SQL (through the daemon's admin API once it runs)."""
     aliases = lambda: dict(demo.sql("SELECT alias, version FROM aliases ORDER BY alias"))  # noqa: E731
     if step == 1:
-        from appliance.access.os_account import current_account
+        from appliance.core.identity import current_account
 
         users = dict(demo.sql("SELECT name, role FROM users"))
         assert users == {current_account(): "admin", "dana": "approver", "sam": "approver"}
@@ -95,7 +95,7 @@ checked: list[int] = []
 
 
 def test_lifecycle_end_to_end(tmp_path: Path) -> None:
-    from appliance.demo import run_demo
+    from appliance.demo.story import run_demo
 
     lines: list[str] = []
     checked.clear()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,3 +36,32 @@ def test_ci_runs_the_readme_test_command() -> None:
     commands = [line.split("#")[0].strip() for line in quick_start.strip().splitlines()]
     assert commands == ["make demo", "make test"]
     assert (ROOT / ".ci" / "run").read_text().strip().splitlines()[-1] == commands[1]
+
+
+def _missing_paths(text: str) -> list[str]:
+    """The modules and code folders a document names in backticks that are not in the tree. A name with
+    a folder is looked for from the repository and from `appliance/`; a bare file name (`rules.py`, in a
+    package's row) anywhere in the code. A folder that is no code's (`artifacts/` of a home) is left."""
+    tops = ("appliance", "tui", "migrations")
+    missing = []
+    for name in sorted(set(re.findall(r"`([\w./]+(?:\.py|\.sql|/))`", text))):
+        first = name.split("/")[0]
+        if name.endswith("/") and first not in (*tops, "tests") and not (ROOT / "appliance" / first).is_dir():
+            continue
+        if "/" in name.rstrip("/") or name.endswith("/"):
+            found = (ROOT / name).exists() or (ROOT / "appliance" / name).exists()
+        else:
+            found = any(next(ROOT.joinpath(top).rglob(name), None) for top in tops)
+        if not found:
+            missing.append(name)
+    return missing
+
+
+def test_the_architecture_names_only_modules_that_exist() -> None:
+    assert _missing_paths((ROOT / "docs" / "architecture.md").read_text()) == []
+
+
+def test_the_path_check_sees_a_module_that_is_gone() -> None:
+    assert _missing_paths("`appliance/serving/scoring.py`, `rules.py`, `plans/`, `artifacts/`, `tui/`") == []
+    assert _missing_paths("`appliance/batch_scoring.py`, `no_such_module.py`, `appliance/lake/`") == [
+        "appliance/batch_scoring.py", "appliance/lake/", "no_such_module.py"]

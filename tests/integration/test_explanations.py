@@ -28,7 +28,7 @@ def test_linear_contributions_are_exact_and_add_up(home: Path, cli: Callable[...
                                                    write_spec: Callable[..., Path]) -> None:
     import polars as pl
 
-    from appliance.context import open_context
+    from appliance.home.context import open_context
     from appliance.contracts.features import features_from_json, model_input
     from appliance.home import Home
     from appliance.registry.loading import load_model

@@ -33,7 +33,7 @@ def _export(cli: Callable[..., Any], lake: Path, home: Path, *more: str) -> dict
 
 
 def _killed_export(lake: Path, home: Path, failpoint: str) -> None:
-    """`vigil export` in a child process that SIGKILLs itself at `failpoint` (appliance/lake/files.py)."""
+    """`vigil export` in a child process that SIGKILLs itself at `failpoint` (appliance/maintenance/lake/files.py)."""
     done = subprocess.run([str(VIGIL), "export", str(lake), "--box", "edge-1", "--home", str(home)],
                           capture_output=True, text=True, timeout=120,
                           env={**os.environ, "VIGIL_EXPORT_FAILPOINT": failpoint})
@@ -93,7 +93,7 @@ def test_rows_at_the_watermark_instant_are_split_by_the_total_order(store_home: 
 
 def test_hostile_model_names_are_safe_partitions_and_read_back(store_home: Path, tmp_path: Path,
                                                                 cli: Callable[..., Any]) -> None:
-    from appliance.lake.partitions import partition_value
+    from appliance.maintenance.lake.partitions import partition_value
     from appliance.store import lake_queries as lq
     from appliance.store.connection import Store
 

@@ -14,8 +14,8 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OrdinalEncoder, QuantileTransformer
 
-from appliance.registry.gates import WARM_UP_CALLS
-from appliance.serving.threads import SETTING
+from appliance.release.gates import WARM_UP_CALLS
+from appliance.core.threads import SETTING
 from support import query
 
 NUMERIC = ["sched_dep_time", "distance", "temp", "wind_speed", "visib"]

@@ -97,7 +97,7 @@ def _own_probabilities(library: str, model: Any, flights_small: Path) -> np.ndar
 
 
 def _stored_probabilities(home: Path, flights_small: Path, version: int = 1) -> np.ndarray:
-    from appliance.context import open_context
+    from appliance.home.context import open_context
     from appliance.contracts.features import features_from, model_input
     from appliance.home import Home
     from appliance.registry.loading import load_model
@@ -187,7 +187,7 @@ def test_a_lightgbm_scikit_learn_model_comes_as_skops_or_with_trust(home: Path, 
     assert result.code == 0, result.err
     assert query(home, "SELECT imported_from->'mlflow'->>'run_id', imported_from->>'format' FROM model_versions") \
         == [(run_id, "skops")]
-    from appliance.context import open_context
+    from appliance.home.context import open_context
     from appliance.contracts.features import features_from, model_input
     from appliance.home import Home
     from appliance.registry.loading import load_model

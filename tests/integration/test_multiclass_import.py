@@ -83,7 +83,7 @@ def test_lightgbm_and_catboost_multiclass_files_answer_as_their_library(
     import catboost
     import lightgbm
 
-    from appliance.context import open_context
+    from appliance.home.context import open_context
     from appliance.contracts.features import features_from, model_input
     from appliance.home import Home
     from appliance.registry.loading import load_model

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from appliance.access.os_account import current_account
+from appliance.core.identity import current_account
 from tests.support import query
 
 

@@ -8,13 +8,13 @@ from typing import Any, Callable
 
 import pytest
 
-from appliance.access.os_account import current_account
+from appliance.core.identity import current_account
 from tests.support import query
 
 
 def _backdate(home: Path, days: int) -> None:
     """Make every registration and alias move `days` older, as if that much time had passed."""
-    from appliance.context import open_context
+    from appliance.home.context import open_context
     from appliance.home import Home
 
     with open_context(Home(home)) as ctx:

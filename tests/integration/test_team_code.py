@@ -53,7 +53,7 @@ def test_trusted_code_imports_and_scores_in_a_worker_only(home: Path, cli, team:
     assert shown["estimator"] == "sklearn.linear_model._logistic.LogisticRegression"
     assert query(home, "SELECT action, actor, reason FROM audit_log ORDER BY id")[0][0] == "code.trust"
     # the stored version answers as the team's model does, through its worker
-    from appliance.context import open_context
+    from appliance.home.context import open_context
     from appliance.contracts.features import features_from, model_input
     from appliance.home import Home
     from appliance.registry.loading import load_model

@@ -73,7 +73,7 @@ def test_same_spec_and_data_give_same_metrics_and_predictions(home: Path, cli, w
     assert first["metrics"] == second["metrics"]
     assert first["snapshot_id"] == second["snapshot_id"]
     assert len(files_under(home / "datasets")) == 1  # the snapshot is stored once
-    from appliance.context import open_context
+    from appliance.home.context import open_context
     from appliance.contracts.features import features_from_json, model_input
     from appliance.home import Home
     from appliance.registry.loading import load_model

@@ -53,7 +53,7 @@ def _fix_artifacts(store: Any) -> None:
 
 @pytest.fixture(scope="module")
 def console_home(tmp_path_factory: pytest.TempPathFactory, flights_small: Path) -> tuple[Path, str]:
-    from appliance.cli.backend import call
+    from appliance.admin_client import call
     from appliance.cli.main import main
     from appliance.store.connection import Store
     from tests.support import SPEC

@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 import polars as pl
 
-from appliance.access.os_account import current_account
+from appliance.core.identity import current_account
 from daemon_support import Daemon, start_daemon, token_of
 from tests.support import VIGIL
 

@@ -19,7 +19,7 @@ OLD = ("old-a", "old-b")
 
 def _age(home: Path, days: int) -> None:
     """Make everything logged so far `days` older (the daemon is stopped)."""
-    from appliance.context import open_context
+    from appliance.home.context import open_context
     from appliance.home import Home
 
     with open_context(Home(home)) as ctx:
@@ -111,9 +111,9 @@ def test_held_rows_survive_retention_through_the_daemon(daemon: Daemon, sample_r
 def test_a_held_shadow_keeps_inputs_its_unheld_champion_shares(daemon: Daemon, sample_records: list[dict[str, Any]],
                                                                tmp_path: Path) -> None:
     """The other way round: the shadow (v2) is held, the champion (v1) that logged the inputs is not."""
-    from appliance.context import open_context
+    from appliance.home.context import open_context
     from appliance.home import Home
-    from appliance.jobs.retention import prune
+    from appliance.maintenance.retention import prune
     from appliance.registry.holds import place_hold
 
     home = daemon.home
@@ -130,7 +130,7 @@ def test_a_held_shadow_keeps_inputs_its_unheld_champion_shares(daemon: Daemon, s
 def test_a_model_hold_keeps_every_artifact_and_file(home: Path, cli: Callable[..., Any],
                                                     write_spec: Callable[..., Path]) -> None:
     """Artifacts, scoring plans and snapshot files of every version of a held model survive retention."""
-    from appliance.context import open_context
+    from appliance.home.context import open_context
     from appliance.home import Home
 
     for seed in (7, 8, 9):

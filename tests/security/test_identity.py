@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 from typing import Any, Callable
 
-from appliance.access.os_account import current_account
+from appliance.core.identity import current_account
 from daemon_support import Daemon, start_daemon, token_of
 from tests.support import VIGIL, query
 

@@ -119,7 +119,7 @@ def _dies_with_its_parent(parent: subprocess.Popen[Any], find_child: Callable[[]
 
 
 def test_the_setup_module_imports_nothing_heavy() -> None:
-    found = subprocess.run([sys.executable, "-c", "import sys, appliance.training.child_setup; "
+    found = subprocess.run([sys.executable, "-c", "import sys, appliance.core.child_setup; "
                             "print(sorted(m for m in ('numpy', 'polars', 'sklearn', 'duckdb', 'pydantic') "
                             "if m in sys.modules))"], capture_output=True, text=True, check=True)
     assert found.stdout.strip() == "[]"

@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from appliance.access.os_account import current_account
+from appliance.core.identity import current_account
 from daemon_support import Daemon, start_daemon, wait_until, token_of
 from support import query
 

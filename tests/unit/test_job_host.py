@@ -12,7 +12,7 @@ import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from appliance.clock import utc_now
-from appliance.context import AppContext, open_context
+from appliance.home.context import AppContext, open_context
 from appliance.home import Home
 from appliance.jobs.scheduler import Jobs
 

@@ -15,7 +15,7 @@ from appliance.alerts.incidents import acknowledge, escalate, note, postmortem, 
 from appliance.alerts.routing import JSONL_FILE, AlertRouter, WebhookSender
 from appliance.alerts.rules import DEFAULT_RULES, AlertRule, load_rules, render_rules
 from appliance.clock import utc_now
-from appliance.context import AppContext, open_context
+from appliance.home.context import AppContext, open_context
 from appliance.errors import AlertError, ConfigError, NotFound
 from appliance.home import Home
 from appliance.store import alert_queries as aq

@@ -12,7 +12,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from appliance.batch_scoring import _reasons
+from appliance.serving.batch_scoring import _reasons
 from appliance.contracts import rules
 from appliance.contracts.contract import CategoricalColumn, Contract, NumericColumn
 from appliance.contracts.features import features_from

@@ -9,7 +9,7 @@ from typing import Iterator
 import numpy as np
 import pytest
 
-from appliance.context import AppContext, open_context
+from appliance.home.context import AppContext, open_context
 from appliance.home import Home
 from appliance.monitoring.dashboard import dashboard, roll_up
 from appliance.store import rollup_queries as rq

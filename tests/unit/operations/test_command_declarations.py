@@ -30,7 +30,7 @@ def test_every_declared_command_has_a_handler_a_role_and_a_section_in_the_refere
     assert len(with_cli) > 70
     for name, found in operations.COMMANDS.items():
         assert found.role in roles.ROLES, name
-        assert roles.required_role(name) == found.role, name
+        assert operations.required_role(name) == found.role, name
         if found.cli is None:
             assert isinstance(found, OperationSpec), name  # admin API only
             continue
@@ -60,8 +60,9 @@ def test_every_option_fills_a_field_of_its_model_or_is_the_command_lines_own() -
 
 
 def test_an_undeclared_operation_needs_admin() -> None:
-    assert roles.required_role("no_such_operation") == "admin"
-    assert not roles.allows("approver", "no_such_operation") and roles.allows("admin", "no_such_operation")
+    assert operations.required_role("no_such_operation") == "admin"
+    needed = operations.required_role("no_such_operation")
+    assert not roles.allows("approver", needed) and roles.allows("admin", needed)
 
 
 def test_help_reads_the_declarations_without_importing_models_or_the_store() -> None:
@@ -117,7 +118,8 @@ def test_one_declaration_makes_the_parser_the_role_check_the_dispatch_and_the_do
     declare("toy_echo", TOY)
     parsed = build_parser().parse_args(["toy-echo", "delay", "--version", "3"])
     assert (getattr(parsed, DECLARED), parsed.name, parsed.version, parsed.json) == ("toy_echo", "delay", 3, False)
-    assert roles.required_role("toy_echo") == "approver" and not roles.allows("operator", "toy_echo")
+    assert operations.required_role("toy_echo") == "approver"
+    assert not roles.allows("operator", operations.required_role("toy_echo"))
     assert operations.find("toy_echo") is TOY
     with pytest.raises(InvalidRequest):  # the admin API's check: the declared model
         operations.arguments("toy_echo", {"name": "delay", "version": "3"}, _identity())

@@ -16,7 +16,7 @@ from appliance.contracts.features import features_from, model_input
 from appliance.plans.compile import explain_plan
 from appliance.plans.plan import ScoringPlan
 from appliance.plans.trees import ROW_BY_ROW
-from appliance.serving.inputs import Inputs
+from appliance.core.inputs import Inputs
 from appliance.training.pipeline import build_pipeline, fit_params
 from appliance.training.spec import parse_spec
 

@@ -14,7 +14,7 @@ from appliance.contracts.features import features_from, model_input
 from appliance.plans.compile import compile_plan
 from appliance.plans.forest import ROW_BY_ROW
 from appliance.plans.plan import ScoringPlan
-from appliance.serving.inputs import Inputs
+from appliance.core.inputs import Inputs
 from appliance.training.pipeline import build_pipeline
 from appliance.training.spec import parse_spec
 from tests.support import query
@@ -125,7 +125,7 @@ def test_a_plan_file_is_read_as_data_only() -> None:
 
 def test_training_stores_a_checked_plan_and_a_damaged_one_is_ignored(
         home: Path, cli: Callable[..., object], write_spec: Callable[..., Path]) -> None:
-    from appliance.context import open_context
+    from appliance.home.context import open_context
     from appliance.home import Home
     from appliance.plans.storage import environment, find_plan
 

@@ -14,7 +14,7 @@ from appliance.contracts.features import features_from, model_input
 from appliance.plans.compile import explain_plan
 from appliance.plans.plan import ScoringPlan
 from appliance.plans.trees import ROW_BY_ROW
-from appliance.serving.inputs import Inputs
+from appliance.core.inputs import Inputs
 from appliance.training.pipeline import build_pipeline
 from tests.unit.plans.test_booster_plans import CATEGORICAL, NUMERIC, _later, _spec, _training
 

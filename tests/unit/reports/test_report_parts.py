@@ -11,10 +11,10 @@ from typing import Iterator
 import numpy as np
 import pytest
 
-from appliance.context import AppContext, open_context
+from appliance.home.context import AppContext, open_context
 from appliance.home import Home
 from appliance.monitoring.dashboard import roll_up
-from appliance.monitoring.windows import parse_window
+from appliance.core.windows import parse_window
 from appliance.reports.charts import MAX_BINS, Series, histogram, time_chart
 from appliance.reports.content import bucket_for
 from appliance.store import report_queries as rpq

@@ -12,7 +12,7 @@ from sklearn.linear_model import LogisticRegression
 from appliance.contracts.contract import infer_contract
 from appliance.contracts.features import Feature
 from appliance.serving.batching import Predictor
-from appliance.serving.inputs import Inputs
+from appliance.core.inputs import Inputs
 from appliance.serving.loaded import LoadedVersion
 from appliance.serving.model_cache import ModelCache
 

@@ -12,7 +12,7 @@ from sklearn.linear_model import LogisticRegression
 from appliance.contracts.contract import infer_contract
 from appliance.contracts.features import features_from, model_input
 from appliance.serving.fast_path import compile_pipeline
-from appliance.serving.inputs import Inputs
+from appliance.core.inputs import Inputs
 from appliance.training.pipeline import build_pipeline
 from appliance.training.spec import parse_spec
 

@@ -11,7 +11,7 @@ import pytest
 
 from appliance.contracts.features import Feature
 from appliance.errors import RetryLater
-from appliance.serving.inputs import Inputs
+from appliance.core.inputs import Inputs
 from appliance.serving.prediction_log import LogRecord, PredictionLog
 from appliance.store import migrations
 from appliance.store import prediction_queries as pq

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from appliance.training.comparison import Comparison, paired_bootstrap
+from appliance.core.records import Comparison
+from appliance.training.comparison import paired_bootstrap
 from appliance.training.evaluation import roc_auc
 
 

@@ -7,8 +7,8 @@ import polars as pl
 import pytest
 from sklearn import metrics as skm
 
+from appliance.core.records import MetricRow
 from appliance.training.evaluation import (
-    MetricRow,
     evaluate,
     expected_calibration_error,
     metrics,

@@ -4,6 +4,8 @@ The home is private to the account that runs Vigil: the directory and every fold
 file 0600, whatever the umask (the CLI and the daemon set it to 077; `vigil init` and the daemon's
 start take group and other permissions off what is already there). A home that other accounts may
 write to is refused, as PostgreSQL refuses such a data directory: they could replace its files.
+
+`initialise` creates a home (`vigil init`); `context` opens one for a command (`AppContext`).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""appliance/registry/artifacts.py: skops round trip, hash checks and the type allow-list."""
+"""appliance/artifacts/model_files.py: skops round trip, hash checks and the type allow-list."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from appliance.errors import ArtifactError
-from appliance.registry.artifacts import deserialize, load_verified, serialize, unsafe_types
+from appliance.artifacts.model_files import deserialize, load_verified, serialize, unsafe_types
 
 
 class Holder:

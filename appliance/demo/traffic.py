@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any, Callable
 from appliance.store import demo_queries as dq
 
 if TYPE_CHECKING:
-    from appliance.demo import Demo
+    from appliance.demo.story import Demo
 
-SAMPLE = Path(__file__).resolve().parents[1] / "sample_data" / "flights.parquet"
+SAMPLE = Path(__file__).resolve().parents[2] / "sample_data" / "flights.parquet"
 FEATURES = ["sched_dep_time", "sched_arr_time", "distance", "day_of_week", "temp", "dewp", "humid", "wind_dir",
             "wind_speed", "precip", "pressure", "visib", "carrier", "origin", "dest"]
 MODEL = "flight_delay"
@@ -89,7 +89,7 @@ def _july(demo: "Demo", rows: int) -> None:
 
 
 def _december(demo: "Demo", rows: int) -> None:
-    from appliance.demo import FIRST_CUTOFF, LANDED_CUTOFF, _land
+    from appliance.demo.story import FIRST_CUTOFF, LANDED_CUTOFF, _land
 
     landed = _land(demo, LANDED_CUTOFF, "flights_2013_jul_nov.parquet", after=FIRST_CUTOFF)
     demo.say(f"6. The data pipeline lands July to November's {landed} labelled flights; December's traffic "

@@ -17,13 +17,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from appliance.clock import utc_now
-from appliance.context import AppContext
+from appliance.home.context import AppContext
 from appliance.contracts.categories import label_text
 from appliance.contracts.features import model_input
 from appliance.errors import ArtifactError, SpecError
 from appliance.boosters import files as native
-from appliance.registry.artifacts import deserialize
-from appliance.registry.blobs import BlobWriter
+from appliance.artifacts.model_files import deserialize
+from appliance.core.blobs import BlobWriter
 from appliance.registry.conversion import check_format, convert_trusted
 from appliance.store import registry_queries as q
 from appliance.training.dataset import choose_positive, split_by_time
@@ -167,7 +167,7 @@ def read_safe(file: Path, data: bytes, spec: Any, *, isolated: bool = False, spe
     parses is read first in a child process (`parse_check`), unless this is that child (`isolated`)."""
     suffix = file.suffix.lower()
     if not isolated and (suffix in native.SUFFIXES or (suffix in SKOPS and _holds_library_types(data, file))):
-        from appliance.registry.parse_check import check_in_child
+        from appliance.training.parse_check import check_in_child
 
         check_in_child(data, file.name, spec_text)
     if suffix in SKOPS:
@@ -186,7 +186,7 @@ def read_safe(file: Path, data: bytes, spec: Any, *, isolated: bool = False, spe
 
 
 def _holds_library_types(data: bytes, file: Path) -> bool:
-    from appliance.registry.artifacts import LIBRARY_TYPES, listed_types
+    from appliance.artifacts.model_files import LIBRARY_TYPES, listed_types
 
     return any(name in LIBRARY_TYPES for name in listed_types(data, file.name))
 

@@ -18,11 +18,11 @@ from threadpoolctl import threadpool_info
 
 from appliance.contracts.contract import infer_contract
 from appliance.contracts.features import Feature
-from appliance.registry.gates import WARM_UP_CALLS, predict_latency_ms
+from appliance.release.gates import WARM_UP_CALLS, predict_latency_ms
 from appliance.serving.cost_meter import METER
-from appliance.serving.inputs import Inputs
+from appliance.core.inputs import Inputs
 from appliance.serving.loaded import LoadedVersion
-from appliance.serving.threads import PREDICT_THREADS, observed_threads, pin_library_threads, predict_threads
+from appliance.core.threads import PREDICT_THREADS, observed_threads, pin_library_threads, predict_threads
 
 FEATURES = [Feature("x", "numeric"), Feature("y", "numeric")]
 MORE_THAN_ONE_CORE = pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: nothing to limit")
@@ -75,7 +75,7 @@ def test_the_gate_measures_the_daemons_predict_under_its_thread_limit() -> None:
 
 def test_limit_process_starts_every_thread_limited() -> None:
     """What `vigil up` does first: OpenMP and BLAS loaded afterwards use one thread, in new threads too."""
-    code = ("from appliance.serving.threads import limit_process\n"
+    code = ("from appliance.core.threads import limit_process\n"
             "limit_process()\n"
             "import threading, sklearn.ensemble\n"
             "from threadpoolctl import threadpool_info\n"
@@ -93,7 +93,7 @@ def test_pinning_imports_no_boosting_library() -> None:
     code = ("import sys\n"
             "from sklearn.linear_model import LogisticRegression\n"
             "from sklearn.pipeline import Pipeline\n"
-            "from appliance.serving.threads import pin_library_threads\n"
+            "from appliance.core.threads import pin_library_threads\n"
             "pin_library_threads(Pipeline([('lr', LogisticRegression())]))\n"
             "print(sorted(n for n in ('xgboost', 'lightgbm', 'catboost') if n in sys.modules))\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

@@ -1,4 +1,5 @@
-"""What a spawned training process does first: tie its life to the daemon's, then lower its priority.
+"""What a spawned training process does first: tie its life to the daemon's, then lower its priority;
+and the environment every child Vigil spawns starts with (`child_environment`).
 
 The daemon pauses a training process with SIGSTOP while it answers traffic. If the daemon then died
 (kill -9, OOM killer), a stopped orphan would keep its memory for good. On Linux the child asks the
@@ -17,9 +18,10 @@ import ctypes
 import os
 import signal
 
-from appliance.training.idle_priority import lower_priority
+from appliance.core.idle_priority import lower_priority
 
 PR_SET_PDEATHSIG = 1
+_QUIET_THREADS = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 def prepare(parent_pid: int) -> None:
@@ -46,3 +48,9 @@ def _request_parent_death_signal(signum: int) -> bool:
     prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
     prctl.restype = ctypes.c_int
     return prctl(PR_SET_PDEATHSIG, int(signum), 0, 0, 0) == 0
+
+
+def child_environment() -> dict[str, str]:
+    """The caller's environment without Vigil's own variables (tokens among them), on one thread."""
+    kept = {key: value for key, value in os.environ.items() if not key.startswith("VIGIL_")}
+    return {**kept, **_QUIET_THREADS}

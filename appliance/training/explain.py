@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from appliance.context import AppContext
+from appliance.home.context import AppContext
 from appliance.contracts.features import features_from_json, model_input
 from appliance.errors import NotFound
 from appliance.registry.loading import load_version_model

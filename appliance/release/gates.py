@@ -21,7 +21,7 @@ import numpy as np
 
 from appliance.clock import utc_now
 from appliance.config import PromotionPolicy
-from appliance.context import AppContext
+from appliance.home.context import AppContext
 from appliance.contracts.features import features_from_json
 from appliance.registry.contracts import current_contract
 from appliance.registry.versions import get_version
@@ -176,7 +176,7 @@ def _paired_holdout(ctx: AppContext, model: str, version: int, champion: int) ->
 def _latency(ctx: AppContext, row: dict[str, Any], policy: PromotionPolicy, calls: int = 60) -> Gate:
     """p95 of single-row predicts of the version loaded and called as `vigil up` serves it."""
     from appliance.plans.probes import probe_rows
-    from appliance.serving.inputs import Inputs
+    from appliance.core.inputs import Inputs
     from appliance.serving.version_loading import loaded_version
 
     features = features_from_json(row["features"])
@@ -200,7 +200,7 @@ def predict_latency_ms(loaded: Any, rows: list[Any], calls: int) -> tuple[float,
     warm-up calls (a runtime's first call starts its thread pool, a library's first call fills its
     caches), with the CPU time kept apart from the version's serving cost."""
     from appliance.serving.cost_meter import CostMeter
-    from appliance.serving.threads import observed_threads, predict_threads
+    from appliance.core.threads import observed_threads, predict_threads
 
     meter = CostMeter()
     with predict_threads():
@@ -216,7 +216,7 @@ def predict_latency_ms(loaded: Any, rows: list[Any], calls: int) -> tuple[float,
 
 
 def _threads_text(threads: int) -> str:
-    from appliance.serving.threads import PREDICT_THREADS, SETTING
+    from appliance.core.threads import PREDICT_THREADS, SETTING
 
     if threads <= PREDICT_THREADS:
         return SETTING

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Protocol
 
 from appliance.config import VigilConfig, load_config
 from appliance.home import Home
@@ -12,8 +12,16 @@ from appliance.store import migrations
 from appliance.store.connection import Store
 
 if TYPE_CHECKING:
-    from appliance.alerts.routing import AlertRouter
     from appliance.store.sql_console import Console
+
+
+class AlertDelivery(Protocol):
+    """Where alert changes go: the daemon's one `alerts.routing.AlertRouter` (typed here by what the
+    context needs, so the home stays below the alerts that use it)."""
+
+    def deliver(self, changes: list[Any]) -> None: ...
+
+    def close(self, timeout: float = 10.0) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,7 +29,7 @@ class AppContext:
     home: Home
     config: VigilConfig
     store: Store
-    alerts: "AlertRouter | None" = None  # the daemon's alert routing; None: commands route for themselves
+    alerts: AlertDelivery | None = None  # the daemon's alert routing; None: commands route for themselves
     console: "Console | None" = None  # the daemon's SQL console; None: a query gets a console of its own
     client_gone: Callable[[], bool] | None = None  # True once the caller's connection closed (admin API)
 

@@ -1,4 +1,6 @@
-"""Facts recorded with every version: environment, spec repository commit, creator, hyperparameters."""
+"""Facts recorded with every version: environment, spec repository commit, estimator, hyperparameters.
+
+The creator is the OS account (`core/identity.py`) or the identified user."""
 
 from __future__ import annotations
 
@@ -27,14 +29,6 @@ def environment() -> dict[str, Any]:
         "platform": platform.platform(),
         "packages": packages,
     }
-
-
-def creator() -> str:
-    """The OS account running this process, by its uid (never `$USER` or `$LOGNAME`): the identity
-    of a caller without a token, and the `created_by` of what it records."""
-    from appliance.access.os_account import current_account
-
-    return current_account()
 
 
 def git_commit(path: Path | None) -> tuple[str | None, bool | None]:

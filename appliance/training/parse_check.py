@@ -26,20 +26,20 @@ def check_in_child(data: bytes, file_name: str, spec_text: str) -> None:
         folder = Path(scratch)
         (folder / f"model{suffix}").write_bytes(data)
         (folder / "spec.toml").write_text(spec_text, encoding="utf-8")
-        run_isolated("appliance.registry.parse_check", [f"model{suffix}", "spec.toml", file_name], folder,
+        run_isolated("appliance.training.parse_check", [f"model{suffix}", "spec.toml", file_name], folder,
                      file_name, timeout_s=120.0)
 
 
 def main(argv: list[str]) -> int:
-    """`python -m appliance.registry.parse_check MODEL SPEC NAME PARENT_PID`: 0 when the model reads
+    """`python -m appliance.training.parse_check MODEL SPEC NAME PARENT_PID`: 0 when the model reads
     cleanly and agrees with the spec; else 2 and one line on stderr."""
-    from appliance.training.child_setup import prepare
+    from appliance.core.child_setup import prepare
 
     prepare(int(argv[3]))
     model_file, spec_file, name = Path(argv[0]), Path(argv[1]), argv[2]
     try:
         from appliance.contracts.contract import infer_contract  # noqa: F401 - imported here, in the child
-        from appliance.registry.importing import read_safe
+        from appliance.training.importing import read_safe
         from appliance.training.spec import parse_spec
 
         spec = parse_spec(spec_file.read_text(encoding="utf-8"), "the spec").spec

@@ -1,11 +1,11 @@
-"""appliance/registry/blobs.py: content-addressed files and discarding what a writer created."""
+"""appliance/core/blobs.py: content-addressed files and discarding what a writer created."""
 
 from __future__ import annotations
 
 import hashlib
 from pathlib import Path
 
-from appliance.registry.blobs import Blob, BlobWriter, sha256_file
+from appliance.core.blobs import Blob, BlobWriter, sha256_file
 
 
 def stored_files(root: Path) -> list[str]:

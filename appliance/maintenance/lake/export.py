@@ -3,7 +3,7 @@ Trino or DuckDB to read across a fleet (docs/scaling.md).
 
 Logs (predictions, feedback, rejections, drift results, audit rows, alias moves, incident events)
 are appended under `DIR/<table>/box=<box>/[model=<partition value>/]day=<date>/`. Each table has its
-own watermark, committed with the table's new files (appliance/lake/journal.py): an export stopped at
+own watermark, committed with the table's new files (appliance/maintenance/lake/journal.py): an export stopped at
 any point and run again writes every row exactly once. Each run takes the rows after the watermark up
 to a minute ago, so rows still being committed are never skipped. Current-state tables (lineage,
 versions, aliases, incidents, alerts) replace their one file per box atomically. Many boxes can
@@ -23,8 +23,8 @@ from typing import Any
 from appliance.access.output_paths import require_absent, require_directory
 from appliance.clock import utc_now
 from appliance.errors import ExportError, OutputRefused
-from appliance.lake import journal
-from appliance.lake.files import exclusive, failpoint, fsync_directory, fsync_file
+from appliance.maintenance.lake import journal
+from appliance.maintenance.lake.files import exclusive, failpoint, fsync_directory, fsync_file
 from appliance.store import lake_queries as lq
 
 LAG = timedelta(minutes=1)

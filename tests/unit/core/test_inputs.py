@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from appliance.contracts.features import Feature
-from appliance.serving.inputs import Inputs
+from appliance.core.inputs import Inputs
 
 FEATURES = [Feature("a", "numeric"), Feature("c", "categorical"), Feature("b", "numeric")]
 

@@ -18,7 +18,7 @@ from typing import Any, Callable
 from appliance.home import Home
 from appliance.store import demo_queries as dq
 
-SAMPLE_DIR = Path(__file__).resolve().parents[1] / "sample_data"
+SAMPLE_DIR = Path(__file__).resolve().parents[2] / "sample_data"
 SPEC = SAMPLE_DIR / "flight_delay.toml"
 MARKER = ".vigil-demo"
 FIRST_CUTOFF = "2013-07-01"
@@ -57,9 +57,9 @@ class Demo:
 
     def call(self, name: str, args: dict[str, Any], user: str | None = None) -> Any:
         """An operation as `user` (through the daemon once it runs; as the OS user, the admin, by default)."""
-        from appliance.cli.backend import call
+        from appliance.admin_client import AdminClient
 
-        return call(str(self.home.root), name, args, token=self.tokens.get(user or ""))
+        return AdminClient(self.home, token=self.tokens.get(user or "")).call(name, args)
 
     def sql(self, query: str) -> list[list[Any]]:
         return list(self.call("sql", {"query": query})["rows"])
@@ -67,7 +67,7 @@ class Demo:
 
 def run_demo(root: Path, *, fast: bool, say: Say = print, on_step: OnStep | None = None,
              keep_running: bool = False) -> None:
-    from appliance.demo_traffic import serve_story
+    from appliance.demo.traffic import serve_story
 
     demo = Demo(_fresh_home(root), fast, say, {})
     step = on_step or (lambda n, d: None)
@@ -96,14 +96,14 @@ def _fresh_home(root: Path) -> Home:
 
 
 def _initialise(demo: Demo) -> None:
-    from appliance.initialise import initialise
-    from appliance.registry.lineage import creator
+    from appliance.home.initialise import initialise
+    from appliance.core.identity import current_account
 
     home = demo.home
     applied = initialise(home)
     home.config_path.write_text(SETTINGS + ("[training]\nbootstrap_samples = 100\n" if demo.fast else ""),
                                 encoding="utf-8")
-    me = creator()
+    me = current_account()
     demo.call("user_add", {"name": me, "role": "admin"})
     demo.tokens[me] = ""
     for name, role in (("dana", "approver"), ("sam", "approver")):
@@ -167,7 +167,7 @@ def _first_champion(demo: Demo, version: int) -> None:
 def _contract_and_reproduce(demo: Demo, version: int) -> None:
     import polars as pl
 
-    from appliance.context import open_context
+    from appliance.home.context import open_context
     from appliance.contracts.validation import validate_frame
     from appliance.registry.contracts import current_contract
     from appliance.training.frames import read_frame

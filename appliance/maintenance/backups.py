@@ -25,7 +25,7 @@ from typing import Any
 from appliance.clock import utc_now
 from appliance.errors import HomeError
 from appliance.home import STORE_FILE, Home
-from appliance.registry.blobs import sha256_file
+from appliance.core.blobs import sha256_file
 from appliance.store.audit_anchors import ANCHOR_FILE, write_lines
 
 MANIFEST = "backup.json"
@@ -124,14 +124,16 @@ def verify_backup(directory: Path) -> dict[str, Any]:
     return manifest
 
 
-def restore(directory: Path, home: Home, *, replace: bool, token: str | None, os_user: str) -> dict[str, Any]:
+def restore(directory: Path, home: Home, *, replace: bool, token: str | None, os_user: str,
+            needed_role: str) -> dict[str, Any]:
     """Make `home` the backed-up home (the daemon must not run). With `replace`, the home's current
     store is kept beside it as `vigil.duckdb.before-restore-<time>`.
 
-    Restoring over a store is an admin's act, checked against the store it replaces (the caller's
+    Restoring over a store is an admin's act (`needed_role`: the role `restore` is declared with), checked
+    against the store it replaces (the caller's
     token, else their OS account; a refusal is audited there). A backup with no users restored over
     a store with users would drop every user and waive every approval: refused."""
-    from appliance.context import open_context
+    from appliance.home.context import open_context
     from appliance.registry.audit import verify
     from appliance.store import registry_queries as q
 
@@ -141,7 +143,7 @@ def restore(directory: Path, home: Home, *, replace: bool, token: str | None, os
     if existing and not replace:
         raise HomeError(f"{home.root} already has a store; pass --replace to restore over it (the current store "
                         "is kept as vigil.duckdb.before-restore-<time>)")
-    actor = _authorized_restorer(home, directory, token, os_user) if existing else os_user
+    actor = _authorized_restorer(home, directory, token, os_user, needed_role) if existing else os_user
     home.root.mkdir(parents=True, exist_ok=True)
     kept = None
     if existing:
@@ -176,17 +178,17 @@ def restore(directory: Path, home: Home, *, replace: bool, token: str | None, os
             "previous_store": None if kept is None else str(kept)}
 
 
-def _authorized_restorer(home: Home, directory: Path, token: str | None, os_user: str) -> str:
+def _authorized_restorer(home: Home, directory: Path, token: str | None, os_user: str, needed_role: str) -> str:
     """The admin restoring over `home`'s store (refusals audited in it); refuses a user-less backup over users."""
     from appliance.access.users import authorize, identify
-    from appliance.context import open_context
+    from appliance.home.context import open_context
     from appliance.errors import Forbidden
     from appliance.store import user_queries as uq
     from appliance.store.connection import Store
 
     with open_context(home, check_schema=False) as ctx:
         who = identify(ctx.store, token, os_user)
-        authorize(ctx.store, who, "restore")
+        authorize(ctx.store, who, "restore", needed_role)
         users_now = uq.active_count(ctx.store)
     with Store.open(directory / STORE_FILE, read_only=True) as backed_up:
         users_then = uq.active_count(backed_up)

@@ -21,7 +21,7 @@ from datetime import timedelta
 from typing import Any
 
 from appliance.clock import utc_now
-from appliance.context import AppContext
+from appliance.home.context import AppContext
 from appliance.store import registry_queries as q
 from appliance.store import retention_queries as rq
 

@@ -1,7 +1,7 @@
 """`vigil init`: create a home with its store, artifact, dataset and export folders and a commented config.
 
 Everything is created private (folders 0700, files 0600) whatever the umask, and a home that exists
-already has group and other permissions taken off (appliance/home.py).
+already has group and other permissions taken off (appliance/home/).
 """
 
 from __future__ import annotations

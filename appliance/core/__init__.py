@@ -1,0 +1,8 @@
+"""The foundation every package shares: time windows (`windows`), a request's model input (`inputs`),
+content-addressed blobs (`blobs`), the records passed between packages (`records`), who runs this
+process (`identity`), the facts recorded with every version (`lineage`), prediction threads
+(`threads`) and the set-up of a spawned child process (`child_setup`, `idle_priority`).
+
+It imports only the standard library, NumPy/polars, the foundation's leaf modules (`errors`, `clock`)
+and the feature list of `contracts`; tests/unit/test_layering.py holds every package above it.
+"""
