@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from appliance.core.durable import fsync_directory
 from appliance.clock import utc_now
 from appliance.errors import StoreError, StoreFull
 from appliance.signing import create_key, key_id, load_key, raw_public, verify
@@ -102,7 +103,7 @@ class AuditAnchors:
             finally:
                 os.close(descriptor)
             if created:
-                _fsync_directory(self.path.parent)
+                fsync_directory(self.path.parent)
         except OSError as e:
             kind = StoreFull if e.errno in (errno.ENOSPC, errno.EDQUOT) else StoreError
             raise kind(f"the change was committed, but its audit anchor could not be written to "
@@ -183,14 +184,6 @@ def _load_or_create(path: Path) -> Any:
         return load_key(path)
     except (OSError, ValueError) as e:
         raise StoreError(f"cannot read the audit-anchor key {path}: {e}") from e
-
-
-def _fsync_directory(directory: Path) -> None:
-    descriptor = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
 
 
 def _to_syslog(line: str) -> None:

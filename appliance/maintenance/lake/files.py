@@ -19,8 +19,10 @@ import os
 import signal
 from contextlib import contextmanager
 from pathlib import Path
+
 from typing import Any, Iterator
 
+from appliance.core.durable import fsync_directory, fsync_file
 from appliance.errors import OutputRefused
 
 FAILPOINT_ENV = "VIGIL_EXPORT_FAILPOINT"
@@ -35,23 +37,6 @@ def failpoint(table: str, step: str) -> None:
         raise OSError(f"export failure point {table}:{step}")
     if wanted == f"{table}:{step}":
         os.kill(os.getpid(), signal.SIGKILL)
-
-
-def fsync_file(path: Path) -> None:
-    descriptor = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
-
-
-def fsync_directory(path: Path) -> None:
-    """Make the names in `path` (new, renamed, removed) durable."""
-    descriptor = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
 
 
 def write_json(target: Path, value: Any) -> None:
