@@ -29,7 +29,8 @@ def add_rows(store_path: Path, tag: str, count: int, names: list[str] = HOSTILE,
             "?::TIMESTAMP + to_seconds(i // 4), (?::VARCHAR[])[i % ? + 1], 1, 'champion', 'native', 1, 0.5, 2.5, "
             "[] FROM range(?) t(i)", [tag, start, names, len(names), count])
         store.execute(
-            "INSERT INTO feedback SELECT request_id, row_index, model_name, 'true', 1, logged_at FROM prediction_log "
+            "INSERT INTO feedback (request_id, row_index, model_name, label, label_value, received_at) "
+            "SELECT request_id, row_index, model_name, 'true', 1, logged_at FROM prediction_log "
             "WHERE request_id LIKE ? || '%' AND row_index = 0", [tag])
         store.execute(
             "INSERT INTO rejected_requests SELECT ? || 'rej' || i, ?::TIMESTAMP + to_seconds(i), "

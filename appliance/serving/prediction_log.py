@@ -44,6 +44,7 @@ class LogRecord:
     inputs: Inputs | None  # typed model input; None when already logged (shadow)
     audit_sample: bool = False  # chosen at random, when answered, for unbiased outcome metrics
     logged_at: Any = field(default_factory=utc_now)
+    event_times: list[Any] | None = None  # per row, when what it scores happened (client-given); None: not given
     done: threading.Event = field(default_factory=threading.Event)
     error: BaseException | None = None
     log_rows: list[tuple[Any, ...]] = field(default_factory=list)
@@ -53,9 +54,10 @@ class LogRecord:
         # Rows are built here, in the request's thread: the writer thread only appends and commits,
         # so the one thread every request waits for needs the interpreter lock as little as possible.
         scores, probabilities = _scores_and_probabilities(self.predictions, self.scores)
+        events = self.event_times if self.event_times is not None else [None] * len(self.predictions)
         self.log_rows = [(self.request_id, index, self.logged_at, self.model_name, self.version, self.route,
                           self.api, prediction, score, self.latency_ms, self.flags[index], self.audit_sample,
-                          probabilities[index])
+                          probabilities[index], events[index])
                          for index, (prediction, score) in enumerate(zip(self.predictions.tolist(), scores))]
         if self.inputs is not None:
             self.input_rows = [(self.request_id, index, *values) for index, values in enumerate(self.inputs.rows())]

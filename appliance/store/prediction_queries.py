@@ -32,6 +32,16 @@ LOG_COLUMNS = ("request_id", "row_index", "logged_at", "model_name", "version", 
                "latency_ms", "flags", "audit_sample", "probabilities")
 
 
+def time_expression(axis: str, alias: str = "p") -> str:
+    """The SQL time a row of `prediction_log` (as `alias`) is placed at on a period's axis: its event
+    time falling back to its arrival time (`event`), or its arrival time (`arrival`)."""
+    if axis == "event":
+        return f"coalesce({alias}.event_time, {alias}.logged_at)"
+    if axis == "arrival":
+        return f"{alias}.logged_at"
+    raise ValueError(f"unknown time axis {axis!r}")
+
+
 def insert_log_file(store: Store, path: Path) -> None:
     """Append a Parquet file of prediction-log rows (columns LOG_COLUMNS), read by DuckDB itself."""
     columns = ", ".join(LOG_COLUMNS)
@@ -104,7 +114,8 @@ def existing_labels(store: Store, keys: list[tuple[str, int]]) -> dict[tuple[str
 def upsert_label(store: Store, request_id: str, row_index: int, model_name: str, label: str,
                  label_value: float, at: datetime) -> None:
     store.execute(
-        "INSERT INTO feedback VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (request_id, row_index) DO UPDATE SET "
+        "INSERT INTO feedback (request_id, row_index, model_name, label, label_value, received_at) "
+        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (request_id, row_index) DO UPDATE SET "
         "label = excluded.label, label_value = excluded.label_value, received_at = excluded.received_at",
         [request_id, row_index, model_name, label, label_value, at],
     )
