@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test browser test-tools bench bench-serving bench-boosting bench-booster-plans bench-sklearn-plans bench-drift bench-retrain bench-batch bench-tui bench-sql install
+.PHONY: demo test browser test-tools bench bench-serving bench-boosting bench-booster-plans bench-sklearn-plans bench-labels bench-drift bench-multivariate bench-estimation bench-retrain bench-batch bench-tui bench-sql install
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -69,6 +69,11 @@ bench-booster-plans: $(STAMP)
 bench-sklearn-plans: $(STAMP)
 	$(VENV)/bin/python bench/sklearn_plans.py
 
+# Labels per second: the feedback API at 1k/10k/100k per call and `vigil labels load` of 1M labels,
+# against one INSERT per label (the former feedback path) in the same run.
+bench-labels: $(STAMP)
+	$(VENV)/bin/python bench/labels.py
+
 EVIDENTLY_VENV := .bench-venv-evidently
 
 $(EVIDENTLY_VENV)/.installed: bench/evidently-requirements.txt
@@ -79,6 +84,21 @@ $(EVIDENTLY_VENV)/.installed: bench/evidently-requirements.txt
 # The drift benchmark compares with Evidently, installed in its own venv.
 bench-drift: $(STAMP) $(EVIDENTLY_VENV)/.installed
 	$(VENV)/bin/python bench/drift.py --markdown
+
+NANNYML_VENV := .bench-venv-nannyml
+
+$(NANNYML_VENV)/.installed: bench/nannyml-requirements.txt
+	$(PYTHON) -m venv $(NANNYML_VENV)
+	$(NANNYML_VENV)/bin/pip install --quiet --disable-pip-version-check -r bench/nannyml-requirements.txt
+	touch $(NANNYML_VENV)/.installed
+
+# Multivariate drift (PCA reconstruction error) against NannyML's, installed in its own venv.
+bench-multivariate: $(STAMP) $(NANNYML_VENV)/.installed
+	$(VENV)/bin/python bench/multivariate_drift.py --markdown
+
+# Label-free performance estimation (CBPE, DLE) against NannyML's, in its venv: agreement per chunk and 1M-row speed.
+bench-estimation: $(STAMP) $(NANNYML_VENV)/.installed
+	$(VENV)/bin/python bench/estimation.py --markdown
 
 # Scoring latency while four viewers run heavy SQL console queries (needs wrk).
 bench-sql: $(STAMP)

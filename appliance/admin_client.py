@@ -63,13 +63,6 @@ def call(home_arg: str | None, name: str, args: dict[str, Any], *, token: str | 
     return AdminClient(resolve_home(home_arg), token=token).call(name, args)
 
 
-def call_object(home_arg: str | None, name: str, args: dict[str, Any]) -> dict[str, Any]:
-    """`call` for an operation whose result is a JSON object."""
-    result = call(home_arg, name, args)
-    assert isinstance(result, dict)
-    return result
-
-
 def token_file() -> Path:
     """The user's config file for their token: $XDG_CONFIG_HOME/vigil/token (~/.config/vigil/token)."""
     base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
@@ -90,13 +83,15 @@ def user_token() -> str | None:
 def run_local(home: Home, name: str, args: dict[str, Any], token: str | None = None, *,
               read_only: bool = False) -> Any:
     """Run an operation in this process on the home's store, opened for writing only when the
-    operation writes and `read_only` is not asked for."""
+    operation writes, or needs more than the viewer role (so a refusal is audited as through the
+    daemon), and `read_only` is not asked for."""
     from appliance import operations
     from appliance.home.context import open_context
     from appliance.core.identity import current_account
 
     spec = operations.find(name)
-    with open_context(home, read_only=read_only or not spec.writes) as ctx:
+    reads_only = not spec.writes and operations.required_role(name) == "viewer"
+    with open_context(home, read_only=read_only or reads_only) as ctx:
         return operations.run_as(ctx, name, args, token or user_token(), current_account())
 
 

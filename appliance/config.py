@@ -100,12 +100,13 @@ class TrainingConfig(_Section):
 
 class ModelPolicy(_Section):
     """What the scoring API does with a model's unknown categories, out-of-range numbers, columns it does not
-    take, and what `/invocations` answers."""
+    take, what `/invocations` answers, and which input column carries each row's event time."""
 
     unknown_category: Literal["flag", "reject"] = "flag"
     out_of_range: Literal["flag", "reject"] = "flag"
     extra_columns: Literal["reject", "ignore"] = "reject"
     mlflow_output: Literal["auto", "predict", "predict_proba", "decision"] = "auto"
+    event_time_column: str = Field("", max_length=128)
 
 
 class ServingConfig(_Section):
@@ -126,6 +127,10 @@ class ServingConfig(_Section):
         64, ge=1, description="Requests waiting for a worker before new ones get 503 with Retry-After."
     )
     max_body_bytes: int = Field(1_048_576, ge=1024, description="Largest request body accepted (413 above).")
+    max_feedback_body_bytes: int = Field(
+        33_554_432, ge=1024, description="Largest feedback body accepted (413 above): labels come up to 100,000 in "
+        "one call, about 60 to 300 bytes each."
+    )
     max_rows: int = Field(1000, ge=1, description="Most records in one scoring request (413 above).")
     max_pending_log_rows: int = Field(
         50_000, ge=100, description="Prediction-log rows waiting for commit before requests get 503."
@@ -157,6 +162,11 @@ class ServingConfig(_Section):
         "version's threshold, as the native API answers), or auto (what `mlflow models serve` of the version "
         "answers: the pyfunc function an imported MLflow model was saved with, else predict)."
     )
+    event_time_column: str = Field(
+        "", max_length=128, description="Input column (or Open Inference Protocol tensor) carrying each row's event "
+        "time (ISO-8601 text or epoch seconds): not a feature, taken out before scoring and stored as the row's "
+        "event_time; a version with a feature of that name keeps it as its feature (empty: none)."
+    )
     shutdown_timeout_s: float = Field(30.0, gt=0, description="Longest wait for in-flight requests on shutdown.")
     read_timeout_s: float = Field(
         10.0, gt=0, le=3600, description="Longest time a client may take to send one request's headers and body; "
@@ -175,20 +185,64 @@ class ServingConfig(_Section):
         return _for_model(self, model_name, ModelPolicy)
 
 
+_SPAN = r"^\s*[0-9]*[1-9][0-9]*[mhd]\s*$"  # 30m, 24h, 7d
+
+
 class DriftBands(_Section):
-    """A model's drift verdict bands (effect sizes)."""
+    """A model's monitoring settings: its drift verdict bands (effect sizes) and the clock its windows use."""
+
+    time_axis: Literal["event", "arrival"] = Field(
+        "event", description="Clock the monitoring windows of drift, data quality and outcomes use: 'event' (each "
+        "row's event time as its client or batch file gave it, else its arrival time) or 'arrival' (when Vigil "
+        "answered it). System health (latency, requests/s, errors) is always by arrival time; `--axis` overrides."
+    )
 
     psi_warning: float = Field(0.1, gt=0, description="PSI at or above this is a warning.")
     psi_critical: float = Field(0.25, gt=0, description="PSI above this is critical.")
     js_warning: float = Field(0.1, gt=0, le=1, description="Jensen-Shannon distance at or above this is a warning.")
     js_critical: float = Field(0.2, gt=0, le=1, description="Jensen-Shannon distance above this is critical.")
+    false_page_budget_days: float | None = Field(
+        None, gt=0, le=3650, description="Calibrate each feature's drift thresholds to the reference's own "
+        "window-to-window variability, so that a stable model pages (a critical drift verdict) at most once in this "
+        "many days by chance, and warns at most ten times as often (docs/monitoring.md, calibrated alerts). Empty: "
+        "the fixed bands above."
+    )
+    calibration_may_lower: bool = Field(
+        False, description="Let a calibrated threshold go below its fixed band (a feature so stable that a smaller "
+        "move is already unlikely by chance); off: calibration only raises thresholds. A lowered threshold is marked "
+        "in `vigil drift`."
+    )
+    label_key: str | None = Field(
+        None, min_length=1, max_length=255, description="Input column that names a prediction in a label file "
+        "(a business key such as an order id): `vigil labels load FILE --key COLUMN` joins labels to the answered "
+        "rows holding that value. Empty: label files name request_id (and row_index)."
+    )
+    label_due: str = Field(
+        "1d", pattern=_SPAN, description="How long after a prediction its label is due: label coverage is measured "
+        "over the rows answered in the span of this length that ended this long ago."
+    )
+    label_coverage_target: float | None = Field(
+        None, gt=0, le=1, description="Share of the predictions that should have a label by their due time; below "
+        "it, the label_coverage_ratio observation falls under 1 (default rule: label-coverage-low). Empty: not checked."
+    )
+    label_max_age: str | None = Field(
+        "7d", pattern=_SPAN, description="Labels have stopped when the newest label is older than this while "
+        "predictions were made that are due by now (label_age_ratio above 1; default rule: labels-stale). Empty: "
+        "not checked."
+    )
+    label_max_delay: str | None = Field(
+        None, pattern=_SPAN, description="Median time from prediction to label, over the labels received in the "
+        "last label_due, above which labels are late (label_delay_ratio above 1; default rule: labels-late). "
+        "Empty: not checked."
+    )
 
 
 class MonitoringConfig(DriftBands):
-    """Drift checks: the default bands, and bands per model."""
+    """Drift checks: the default bands and time axis, and their values per model."""
 
     models: dict[str, DriftBands] = Field(
-        default_factory=dict, description="Per-model bands: [monitoring.models.NAME] psi_critical = ..."
+        default_factory=dict, description="Per-model bands and axis: [monitoring.models.NAME] psi_critical = ..., "
+        "time_axis = \"arrival\""
     )
 
     def bands_for(self, model_name: str) -> DriftBands:
@@ -255,13 +309,16 @@ class ScoreSchedule(_CronSchedule):
         return self
 
 
+BOX_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"  # a box's name in the lake's partitions
+
+
 class ExportSchedule(_CronSchedule):
     """The lake export on a schedule (`vigil export` into a fleet's shared directory)."""
 
     directory: str = Field(description="The lake directory: relative to <home>/exports/, or absolute under "
                            "<home>/exports/ or a directory of [exports] allowed_dirs (checked at `vigil up` and on "
                            "every run, as every output the daemon writes).")
-    box: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
+    box: str | None = Field(None, pattern=BOX_PATTERN,
                             description="This box's name in the partitions (default: the host name).")
 
 
@@ -313,12 +370,12 @@ class JobsConfig(_Section):
     @field_validator("monitor_every", "retention_every", "rollup_every", "report_window")
     @classmethod
     def _span(cls, value: str) -> str:
-        from appliance.errors import MonitoringError
+        from appliance.errors import WindowError
         from appliance.core.windows import parse_window
 
         try:
             parse_window(value)
-        except MonitoringError as e:
+        except WindowError as e:
             raise ValueError(str(e)) from e
         return value
 
@@ -335,6 +392,11 @@ class CanaryPolicy(_Section):
     max_score_psi: float = Field(0.1, gt=0, description="PSI of the canary's scores against the champion's, at most.")
     max_metric_drop: float = Field(
         0.02, ge=0, description="Drop of the outcome metric (AUC; MAE rise for regression) when both have 30+ labels."
+    )
+    max_estimated_drop: float = Field(
+        0.03, ge=0, description="Before labels exist: the canary's performance estimated without labels, worse than "
+        "the champion's over the same period by at most this (drop of estimated ROC AUC; regression: rise of "
+        "estimated MAE as a share of the champion's, 0.03 = 3%)."
     )
     on_pass: Literal["promote", "report"] = Field(
         "promote", description="A passing canary asks for promotion to champion: a promotion request with the analysis "
@@ -389,6 +451,11 @@ class PromotionPolicy(_Section):
     )
     fairness_min_group_rows: int = Field(
         30, ge=1, description="Groups with fewer holdout rows are reported, not judged."
+    )
+    max_estimated_drop: float = Field(
+        0.03, ge=0, description="A version that scored traffic in the last 24 h (as canary or shadow): its "
+        "performance estimated without labels worse than the champion's over the same hours by at most this (drop "
+        "of estimated ROC AUC; regression: rise of estimated MAE as a share of the champion's)."
     )
 
 

@@ -84,6 +84,10 @@ class ReleaseError(VigilError):
     """A promotion request, approval, alias move or rollback is refused (HTTP 400)."""
 
 
+class WindowError(VigilError):
+    """A time span that is not a duration like 30m, 24h or 7d (HTTP 400)."""
+
+
 class MonitoringError(VigilError):
     """A monitoring question cannot be answered as asked: a bad window, no traffic, no champion (HTTP 400)."""
 
@@ -98,6 +102,10 @@ class ReportError(VigilError):
 
 class ScoringError(VigilError):
     """A batch scoring run cannot start as asked (HTTP 400)."""
+
+
+class LabelError(VigilError):
+    """Labels that cannot be recorded as asked: a label file with bad labels, an unknown key (HTTP 400)."""
 
 
 class BundleError(VigilError):

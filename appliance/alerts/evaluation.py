@@ -25,6 +25,7 @@ class Observation:
     metric: str
     subject: str
     value: float | None
+    bounds: tuple[float, float] | None = None  # the subject's calibrated (warning, critical) thresholds, if any
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +51,8 @@ def _step(store: Store, rule: AlertRule, model_name: str, obs: Observation, at: 
     if obs.value is None or obs.value != obs.value:  # no value (NaN, too few rows): not observed
         return None
     current = aq.open_alert(store, rule.name, model_name, obs.subject)
-    if not rule.breached(obs.value):
+    threshold = rule.threshold_for(obs.bounds)
+    if not rule.breached(obs.value, threshold):
         aq.set_streak(store, rule.name, model_name, obs.subject, 0, at)
         if current is not None:
             return AlertChange("resolved", aq.resolve_alert(store, int(current["alert_id"]), at))
@@ -65,9 +67,10 @@ def _step(store: Store, rule: AlertRule, model_name: str, obs: Observation, at: 
     muted = aq.active_mute(store, rule.name, model_name, at) is not None
     alert = aq.insert_alert(store, dict(
         rule=rule.name, model_name=model_name, subject=obs.subject, metric=rule.metric, severity=rule.severity,
-        value=obs.value, threshold=rule.threshold, windows=breaches, muted=muted, at=at,
+        value=obs.value, threshold=threshold, windows=breaches, muted=muted, at=at,
         message=f"{model_name}: {obs.metric} of {obs.subject} is {_fmt(obs.value)}, "
-                f"{'above' if rule.above is not None else 'below'} {rule.threshold:g}"
+                f"{'above' if rule.above is not None else 'below'} "
+                f"{'its calibrated ' if threshold != rule.threshold else ''}{threshold:.4g}"
                 + (f" for {breaches} consecutive windows" if breaches > 1 else "")))
     return AlertChange("opened", alert)
 

@@ -19,11 +19,22 @@ RULES_FILE = "alerts.toml"
 METRICS = {
     # drift, per feature and '(prediction)'
     "psi": "drift", "js": "drift", "unseen_share": "drift", "missing_increase": "drift",
+    # multivariate drift, '(multivariate)': the window's mean PCA reconstruction error, and how many of the
+    # reference's chunk standard deviations it lies from the reference's mean (its band is 3 of them)
+    "reconstruction_error": "drift", "reconstruction_sigmas": "drift",
     # data quality, per feature or '(model)'
     "missing_rate": "quality", "rejected_share": "quality", "flagged_share": "quality", "volume_ratio": "quality",
     # outcomes, '(model)'
     "roc_auc": "outcomes", "accuracy": "outcomes", "brier": "outcomes", "mae": "outcomes", "rmse": "outcomes",
     "label_coverage": "outcomes",
+    # the label feed, '(model)': raw figures, and ratios to the model's label_* settings (1 = at the limit)
+    "label_coverage_due": "labels", "label_age_s": "labels", "label_delay_s": "labels",
+    "label_coverage_ratio": "labels", "label_age_ratio": "labels", "label_delay_ratio": "labels",
+    # performance estimated without labels (CBPE, DLE), '(model)': the champion's whole-window estimates, and
+    # estimate_alert (1 when any of them left the band of its holdout's own chunks)
+    "estimated_roc_auc": "estimates", "estimated_accuracy": "estimates", "estimated_f1": "estimates",
+    "estimated_precision": "estimates", "estimated_recall": "estimates", "estimated_mae": "estimates",
+    "estimated_rmse": "estimates", "estimate_alert": "estimates",
     # system, '(model)'
     "p99_latency_ms": "system", "error_rate": "system", "requests_per_s": "system",
     # jobs, the job's name
@@ -31,8 +42,13 @@ METRICS = {
     # the box, 'home'
     "disk_free_share": "system",
 }
-Metric = Literal["psi", "js", "unseen_share", "missing_increase", "missing_rate", "rejected_share", "flagged_share",
-                 "volume_ratio", "roc_auc", "accuracy", "brier", "mae", "rmse", "label_coverage", "p99_latency_ms",
+Metric = Literal["psi", "js", "unseen_share", "missing_increase", "reconstruction_error", "reconstruction_sigmas",
+                 "missing_rate", "rejected_share", "flagged_share",
+                 "volume_ratio", "roc_auc", "accuracy", "brier", "mae", "rmse", "label_coverage",
+                 "label_coverage_due", "label_age_s", "label_delay_s", "label_coverage_ratio", "label_age_ratio",
+                 "label_delay_ratio",
+                 "estimated_roc_auc", "estimated_accuracy", "estimated_f1", "estimated_precision", "estimated_recall",
+                 "estimated_mae", "estimated_rmse", "estimate_alert", "p99_latency_ms",
                  "error_rate", "requests_per_s", "job_failed", "disk_free_share"]
 
 
@@ -47,6 +63,9 @@ class AlertRule(BaseModel):
     severity: Literal["warning", "critical"] = "warning"
     model: str = "*"
     subject: str = "*"  # a feature, '(prediction)', '(model)', a job name, or '*'
+    calibrated: bool = Field(False, description="where the model's drift thresholds are calibrated "
+                             "(monitoring.false_page_budget_days), compare with the subject's calibrated threshold "
+                             "of this rule's severity instead of `above`")
     description: str = ""
 
     @model_validator(mode="after")
@@ -59,10 +78,18 @@ class AlertRule(BaseModel):
     def threshold(self) -> float:
         return float(self.above if self.above is not None else self.below)  # type: ignore[arg-type]
 
-    def breached(self, value: float | None) -> bool:
+    def threshold_for(self, bounds: tuple[float, float] | None) -> float:
+        """The bound this rule applies to a value: its own, or (a `calibrated` rule, a value with calibrated
+        (warning, critical) bounds) the one of its severity."""
+        if self.calibrated and bounds is not None and self.above is not None:
+            return float(bounds[1] if self.severity == "critical" else bounds[0])
+        return self.threshold
+
+    def breached(self, value: float | None, threshold: float | None = None) -> bool:
         if value is None or value != value:
             return False
-        return value > self.above if self.above is not None else value < self.below  # type: ignore[operator]
+        bound = self.threshold if threshold is None else threshold
+        return value > bound if self.above is not None else value < bound
 
     def applies(self, model_name: str, metric: str, subject: str) -> bool:
         return (self.metric == metric and self.model in ("*", model_name)
@@ -76,10 +103,15 @@ class AlertRule(BaseModel):
 
 
 DEFAULT_RULES = [
-    AlertRule(name="drift-critical", metric="psi", above=0.25, windows=2, severity="critical",
-              description="A feature's or the score's distribution moved far from the reference (PSI > 0.25)."),
-    AlertRule(name="drift-warning", metric="psi", above=0.1, windows=2, severity="warning",
-              description="A feature's distribution is moving (PSI between 0.1 and 0.25)."),
+    AlertRule(name="drift-critical", metric="psi", above=0.25, windows=2, severity="critical", calibrated=True,
+              description="A feature's or the score's distribution moved far from the reference (PSI > 0.25, or "
+                          "above the feature's calibrated critical threshold)."),
+    AlertRule(name="drift-warning", metric="psi", above=0.1, windows=2, severity="warning", calibrated=True,
+              description="A feature's distribution is moving (PSI between 0.1 and 0.25, or above the feature's "
+                          "calibrated warning threshold)."),
+    AlertRule(name="multivariate-drift", metric="reconstruction_sigmas", above=3.0, windows=2, severity="warning",
+              description="How the features move together changed: the inputs' PCA reconstruction error left the "
+                          "band of the training rows' own chunks (more than 3 standard deviations from their mean)."),
     AlertRule(name="unseen-categories", metric="unseen_share", above=0.05, windows=2, severity="warning",
               description="More than 5% of a categorical feature's values were never seen in training."),
     AlertRule(name="missing-values-rising", metric="missing_increase", above=0.1, windows=2, severity="critical",
@@ -94,6 +126,18 @@ DEFAULT_RULES = [
               description="More than 5% of scoring requests answered with a client error."),
     AlertRule(name="labels-stopped", metric="label_coverage", below=0.01, windows=6, severity="warning",
               description="Almost no predictions get ground-truth labels: the feedback loop may have stopped."),
+    AlertRule(name="label-coverage-low", metric="label_coverage_ratio", below=1.0, windows=2, severity="warning",
+              description="Fewer predictions have a label by their due time than the model's "
+                          "label_coverage_target: the labelling pipeline is missing cases."),
+    AlertRule(name="labels-stale", metric="label_age_ratio", above=1.0, windows=1, severity="warning",
+              description="No label has arrived for longer than the model's label_max_age while predictions "
+                          "fell due: the label feed has stopped."),
+    AlertRule(name="labels-late", metric="label_delay_ratio", above=1.0, windows=2, severity="warning",
+              description="Labels take longer than the model's label_max_delay to arrive (median): outcome "
+                          "metrics lag behind."),
+    AlertRule(name="estimated-performance", metric="estimate_alert", above=0.5, windows=2, severity="warning",
+              description="Performance estimated without labels (CBPE; DLE for regression) left the band of the "
+                          "holdout's own chunks; see `vigil estimate NAME` and docs/monitoring.md."),
     AlertRule(name="job-failed", metric="job_failed", above=0.5, windows=1, severity="warning",
               description="A scheduled job failed; see `vigil jobs`."),
     AlertRule(name="disk-low", metric="disk_free_share", below=0.1, windows=1, severity="critical",
@@ -139,6 +183,8 @@ def render_rules(rules: list[AlertRule]) -> str:
 
 
 def _toml(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, str):
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     return str(value)

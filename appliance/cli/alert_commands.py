@@ -13,6 +13,11 @@ def show_monitor_run(result: Any, args: argparse.Namespace) -> int:
     if args.json:
         emit(to_json(result))
         return 0
+    if "chunks" in result:
+        from appliance.cli.period_commands import show_chunks
+
+        show_chunks(result)
+        return 1 if any(a["change"] == "opened" for c in result["checks"] for a in c["alerts"]) else 0
     opened = 0
     for check in result["checks"]:
         emit(f"{check['model']} v{check['version']}: {check['observations']} observations over "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from appliance.errors import MonitoringError
+from appliance.errors import WindowError
 
 _WINDOW = re.compile(r"^(\d+)([mhd])$")
 
@@ -13,6 +13,6 @@ _WINDOW = re.compile(r"^(\d+)([mhd])$")
 def parse_window(text: str) -> timedelta:
     found = _WINDOW.match(text.strip())
     if not found or int(found.group(1)) == 0:
-        raise MonitoringError(f"window '{text}' is not a duration like 30m, 24h or 7d")
+        raise WindowError(f"window '{text}' is not a duration like 30m, 24h or 7d")
     unit = {"m": "minutes", "h": "hours", "d": "days"}[found.group(2)]
     return timedelta(**{unit: int(found.group(1))})

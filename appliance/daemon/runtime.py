@@ -69,10 +69,11 @@ def _run(home: Home, service: Service, host: str, port: int) -> int:
     serving = service.config.serving
     holder: dict[str, Any] = {}
     app = App(service, max_body_bytes=serving.max_body_bytes, max_queue=serving.max_queue,
-              queue_depth=lambda: len(holder["server"].task_dispatcher.queue))
+              queue_depth=lambda: len(holder["server"].task_dispatcher.queue),
+              max_feedback_body_bytes=serving.max_feedback_body_bytes)
     try:
         server = create_server(app, host=host, port=port, threads=serving.threads, ident="vigil",
-                               max_request_body_size=serving.max_body_bytes * 16, channel_timeout=60,
+                               max_request_body_size=max(serving.max_body_bytes * 16, serving.max_feedback_body_bytes), channel_timeout=60,
                                backlog=1024, clear_untrusted_proxy_headers=True, asyncore_use_poll=True,
                                read_timeout_s=serving.read_timeout_s,
                                max_per_client=serving.max_connections_per_client,

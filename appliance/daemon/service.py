@@ -56,7 +56,7 @@ class Service:
         self.log = PredictionLog(store.cursor(), max_pending_rows=serving.max_pending_log_rows)
         self.scorer = Scorer(self.router, self.log, self.metrics, self._policy, max_rows=serving.max_rows,
                              audit_share=serving.audit_sample_share)
-        self.feedback = FeedbackRecorder(store.cursor())
+        self.feedback = FeedbackRecorder(store.cursor(), home.root)
         self.access = ScoringAccess(store.cursor(), required=serving.require_api_key)
         self.load_error: str | None = None
         self.console = Console(config.sql)  # the SQL console's queries: limited, watched, stopped on shutdown

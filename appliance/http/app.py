@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Callable, Iterable
@@ -9,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 from appliance import raw_json
 from appliance.access import peer
 from appliance.errors import InvalidRequest, RetryLater
-from appliance.http import admin, mlflow_protocol, native, oip_v2
+from appliance.http import admin, feedback_api, mlflow_protocol, oip_v2
 from appliance.http.openapi import document
 from appliance.http.wsgi import Request, Response, Routes, error_response, json_response
 
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from appliance.http.host import HttpHost
 
 StartResponse = Callable[..., Any]
+_FEEDBACK = re.compile(r"^/v1/models/[^/]+/feedback$")  # its own body limit: serving.max_feedback_body_bytes
 
 
 def build_routes(service: "HttpHost") -> Routes:
@@ -31,7 +33,7 @@ def build_routes(service: "HttpHost") -> Routes:
                                                     "text/plain; version=0.0.4; charset=utf-8"))
     routes.add("GET", "/openapi.json", lambda r: _openapi(service, routes))
     routes.add("POST", "/v1/models/{name}/predict", bind(mlflow_protocol.predict))  # CSV/Parquet, else native
-    routes.add("POST", "/v1/models/{name}/feedback", bind(native.feedback))
+    routes.add("POST", "/v1/models/{name}/feedback", bind(feedback_api.feedback))
     routes.add("POST", "/invocations", bind(mlflow_protocol.invocations))
     routes.add("GET", "/ping", bind(mlflow_protocol.ping))
     routes.add("GET", "/health", bind(mlflow_protocol.ping))
@@ -66,10 +68,11 @@ class App:
     """WSGI callable. Sheds load when waitress's queue is long, refuses work while draining."""
 
     def __init__(self, service: "HttpHost", *, max_body_bytes: int, max_queue: int,
-                 queue_depth: Callable[[], int] = lambda: 0) -> None:
+                 queue_depth: Callable[[], int] = lambda: 0, max_feedback_body_bytes: int | None = None) -> None:
         self.service = service
         self.routes = build_routes(service)
         self.max_body_bytes = max_body_bytes
+        self.max_feedback_body_bytes = max_feedback_body_bytes or max_body_bytes  # labels come by the 100,000
         self.max_queue = max_queue
         self.queue_depth = queue_depth
         self.draining = False
@@ -106,7 +109,7 @@ class App:
             if self.queue_depth() > self.max_queue and not path.startswith(("/admin", "/healthz", "/readyz")):
                 self.service.metrics.shed()
                 raise RetryLater("the scoring queue is full; retry shortly", 503, 1.0)
-            request = Request(environ["REQUEST_METHOD"], path, _headers(environ), self._body(environ),
+            request = Request(environ["REQUEST_METHOD"], path, _headers(environ), self._body(environ, path),
                               peer=peer.from_environ(environ),
                               client_gone=environ.get("waitress.client_disconnected"))
             handler, params = self.routes.match(request.method, path)
@@ -115,14 +118,15 @@ class App:
         except Exception as e:  # a VigilError is the client's (4xx) or a 503; anything else is a bug: 500, logged
             return oip_v2.protocol_error(e) if oip_v2.is_protocol_path(path) else error_response(e)
 
-    def _body(self, environ: dict[str, Any]) -> bytes:
+    def _body(self, environ: dict[str, Any], path: str) -> bytes:
         try:
             length = int(environ.get("CONTENT_LENGTH") or 0)
         except ValueError:
             length = 0
-        if length > self.max_body_bytes:
-            raise InvalidRequest(f"the body is {length} bytes; the limit is {self.max_body_bytes}", [
-                {"field": "(body)", "problem": f"larger than {self.max_body_bytes} bytes", "kind": "body_too_large"}],
+        limit = self.max_feedback_body_bytes if _FEEDBACK.match(path) else self.max_body_bytes
+        if length > limit:
+            raise InvalidRequest(f"the body is {length} bytes; the limit is {limit}", [
+                {"field": "(body)", "problem": f"larger than {limit} bytes", "kind": "body_too_large"}],
                 status=413, reason="body_too_large")
         return environ["wsgi.input"].read(length) if length else b""
 

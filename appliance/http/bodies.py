@@ -8,17 +8,22 @@ each bad field (`labels[2].row_index`), with the kind of problem each is (`inval
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, WithJsonSchema
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo, WithJsonSchema,
+                      field_validator)
 from pydantic_core import PydanticCustomError
 
+from appliance.clock import utc_now
+from appliance.core import request_event_time
 from appliance.errors import InvalidRequest
 from appliance.serving import request_ids
 
 MAX_ROW_INDEX = 2**31 - 1  # row_index is an INTEGER column
 MAX_KEY = 128  # routing keys, like request ids
 SCALAR = ["number", "string", "boolean", "null"]
+MAX_LISTED = 20  # bad fields named in one answer; the message counts the rest
 B = TypeVar("B", bound=BaseModel)
 
 
@@ -77,6 +82,19 @@ def _labels(value: Any) -> Any:
     return value
 
 
+def _event_time(value: Any) -> Any:
+    found, problem = request_event_time.read(value, utc_now())
+    if problem is not None:
+        raise _problem(request_event_time.KIND, problem)
+    return found
+
+
+def _event_time_list(value: Any) -> Any:
+    if not isinstance(value, list):
+        raise _problem(request_event_time.KIND, "must be a list of event times, one per record")
+    return value
+
+
 def _fits_double(value: int) -> bool:
     try:
         float(value)
@@ -95,9 +113,18 @@ Records = Annotated[list[Record], BeforeValidator(_records), WithJsonSchema({
     "type": "array", "minItems": 1, "items": {
         "type": "object", "additionalProperties": {"type": SCALAR},
         "description": "One value per feature of the model, no other keys: numbers for numeric features, text "
-                       "(or integers, booleans) for categorical ones, null for a missing value."}})]
+                       "(or integers, booleans) for categorical ones, null for a missing value; and, where the "
+                       "model's serving.event_time_column names a column, that column's event time."}})]
 RowIndex = Annotated[int, Field(ge=0, le=MAX_ROW_INDEX, description="Which row of the request (default 0)"),
                      BeforeValidator(_row_index)]
+EVENT_TIME_FORMS = ("ISO-8601 text (an offset such as Z or +05:30 is converted to UTC; none means UTC) or a number "
+                    "of seconds since 1970-01-01 UTC; from 1900-01-01 to a day after now")
+EventTime = Annotated[datetime, BeforeValidator(_event_time), WithJsonSchema({
+    "type": ["string", "number"], "description": "When what is scored happened: " + EVENT_TIME_FORMS})]
+EventTimes = Annotated[list[EventTime | None], BeforeValidator(_event_time_list), WithJsonSchema({
+    "type": "array", "items": {"type": ["string", "number", "null"]},
+    "description": "One event time per record, in the order of 'records' (null: that record has none): "
+                   + EVENT_TIME_FORMS})]
 LabelValue = Annotated[Any, BeforeValidator(_label), WithJsonSchema({
     "type": ["boolean", "string", "number"],
     "description": "binary: the class (or true/false); regression: a number; multiclass: a class name of the "
@@ -110,6 +137,23 @@ class PredictBody(Body):
     records: Records
     request_id: RequestId | None = None
     routing_key: RoutingKey | None = None
+    event_time: EventTime | None = None
+    event_times: EventTimes | None = None
+
+    @field_validator("event_times", mode="before")
+    @classmethod
+    def _one_per_record(cls, value: Any, info: ValidationInfo) -> Any:
+        """Before any time is read: one per record, and not beside `event_time` (which is for every record)."""
+        if value is None:
+            return value
+        if info.data.get("event_time") is not None:
+            raise _problem(request_event_time.KIND,
+                           "give event_time (every record) or event_times (one per record), not both")
+        records = info.data.get("records")
+        if isinstance(value, list) and records is not None and len(value) != len(records):
+            raise _problem(request_event_time.KIND,
+                           f"has {len(value)} times for {len(records)} records; send one per record")
+        return value
 
 
 class Label(Body):
@@ -118,12 +162,13 @@ class Label(Body):
     request_id: RequestId
     row_index: RowIndex = 0
     label: LabelValue
+    event_time: EventTime | None = Field(None, description="When the outcome was observed (default: not given)")
 
 
 class Labels(Body):
-    """Many labels in one body."""
+    """Many labels in one body: up to 100,000, recorded in one transaction."""
 
-    labels: Annotated[list[Label], BeforeValidator(_labels), Field(min_length=1)]
+    labels: Annotated[list[Label], BeforeValidator(_labels), Field(min_length=1, max_length=100_000)]
 
 
 class Answer(BaseModel):
@@ -155,18 +200,20 @@ class LabelResult(Answer):
     """What became of one label."""
 
     index: int
-    status: Literal["recorded", "unchanged", "updated", "unknown_request_id", "wrong_model", "unknown_row",
-                    "invalid"]
+    status: Literal["recorded", "unchanged", "updated", "unknown_request_id", "wrong_model", "unknown_row"]
     request_id: str | None = None
     row_index: int | None = None
     problem: str | None = None
 
 
 class FeedbackAnswer(Answer):
-    """One result per label, and how many of each status."""
+    """How many labels of each status, and the results: every label's for a call of at most 1,000 labels
+    (`listed` "all"), else only those of the labels not recorded because their row was not answered
+    (`listed` "not_answered")."""
 
-    results: list[LabelResult]
     counts: dict[str, int]
+    listed: Literal["all", "not_answered"]
+    results: list[LabelResult]
 
 
 class FieldError(Answer):
@@ -244,7 +291,7 @@ def invalid(error: ValidationError, hint: str = "") -> InvalidRequest:
     first = problems[0]
     more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
     reason = first["kind"] if first["kind"] != "invalid_body" else "invalid_request"
-    return InvalidRequest(f"{first['field']}: {first['problem']}{more}{hint}", problems, reason=reason)
+    return InvalidRequest(f"{first['field']}: {first['problem']}{more}{hint}", problems[:MAX_LISTED], reason=reason)
 
 
 def _field_error(item: Any) -> dict[str, str]:
@@ -256,7 +303,7 @@ def _field_error(item: Any) -> dict[str, str]:
         return {"field": field, "problem": "unexpected field", "kind": "invalid_body"}
     if kind in ("model_type", "model_attributes_type", "dict_type"):
         return {"field": field, "problem": "must be an object", "kind": "invalid_body"}
-    if kind in ("invalid_body", "invalid_request_id", "number_too_large"):
+    if kind in ("invalid_body", "invalid_request_id", "number_too_large", request_event_time.KIND):
         return {"field": field, "problem": item["msg"], "kind": kind}
     return {"field": field, "problem": item["msg"], "kind": "invalid_body"}
 

@@ -62,11 +62,13 @@ def _depth(text: str, max_depth: int) -> int:
 
 
 def _bracket_depth(text: str) -> int:
+    """One table look-up per byte (+1 opens, -1 closes), then a running sum over the brackets alone."""
     import numpy as np
 
-    codes = np.frombuffer(text.encode("utf-8", "surrogateescape"), dtype=np.uint8)
-    steps = (codes == ord("[")).astype(np.int64) + (codes == ord("{")) - (codes == ord("]")) - (codes == ord("}"))
-    return int(np.cumsum(steps).max(initial=0))
+    steps = np.zeros(256, dtype=np.int8)
+    steps[[ord("["), ord("{")]], steps[[ord("]"), ord("}")]] = 1, -1
+    per_byte = steps[np.frombuffer(text.encode("utf-8", "surrogateescape"), dtype=np.uint8)]
+    return int(np.cumsum(per_byte[per_byte != 0], dtype=np.int64).max(initial=0))
 
 
 def _children(item: dict[str, Any] | list[Any], path: str) -> list[tuple[Any, str]]:

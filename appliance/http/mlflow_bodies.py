@@ -14,6 +14,11 @@ claiming more rows than `max_rows`, or columns that decompress (by the footer or
 appliance/http/parquet_pages.py) or expand from their dictionaries to more than MAX_PARQUET_BYTES, is
 refused before any page is read.
 A file that cannot be read is a 400 that says why.
+
+The model's event-time column (`serving.event_time_column`), when the body has it and no feature has
+its name, is read too: a CSV cell as a number where it reads as one (epoch seconds), else as text
+(ISO-8601); a Parquet column of numbers, text, timestamps or dates, a timestamp or date given to the
+event-time reader as seconds since 1970 (a timestamp without a time zone is UTC).
 """
 
 from __future__ import annotations
@@ -59,9 +64,10 @@ def _unsupported(problem: str) -> InvalidRequest:
                           status=415, reason="unsupported_media_type")
 
 
-def csv_columns(body: bytes, features: list[Feature], max_rows: int) -> dict[str, list[Any]]:
+def csv_columns(body: bytes, features: list[Feature], max_rows: int, event_column: str = "") -> dict[str, list[Any]]:
     """Every column of a CSV body by its header name (duplicates renamed `name.1` as pandas does), feature
-    cells typed as the model reads them; at most `max_rows` + 1 rows are read (the limit is then refused)."""
+    cells typed as the model reads them, event-time cells as numbers where they are; at most `max_rows` + 1
+    rows are read (the limit is then refused)."""
     text = _utf8(body)
     reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""), strict=True)
     try:
@@ -73,6 +79,8 @@ def csv_columns(body: bytes, features: list[Feature], max_rows: int) -> dict[str
     except csv.Error as e:
         raise _bad_csv(f"not readable as CSV: {e}") from e
     kinds = {f.name: f.kind for f in features}
+    if event_column and event_column not in kinds:
+        kinds[event_column] = NUMERIC  # a number where the cell is one (epoch seconds), else its text
     return {name: [_cell(row[j] if j < len(row) else "", kinds.get(name)) for row in rows]
             for j, name in enumerate(names)}
 
@@ -142,27 +150,61 @@ def _bad_csv(problem: str) -> InvalidRequest:
                           reason="invalid_csv")
 
 
-def parquet_columns(body: bytes, features: list[Feature], max_rows: int) -> dict[str, list[Any]]:
-    """Every column of a Parquet body by name: the model's features with their values, the others (which the
-    model's policy refuses or ignores) without reading them. Sizes are checked on the footer first."""
+def parquet_columns(body: bytes, features: list[Feature], max_rows: int,
+                    event_column: str = "") -> dict[str, list[Any]]:
+    """Every column of a Parquet body by name: the model's features and the event-time column with their
+    values, the others (which the model's policy refuses or ignores) without reading them. Sizes are
+    checked on the footer first."""
     parquet = _open_parquet(body)
     names = parquet.schema_arrow.names
     if len(set(names)) != len(names):
         raise _bad_parquet("the file has two columns of the same name")
     rows = _checked_rows(parquet, max_rows)
     wanted = [f.name for f in features if f.name in names]
+    event = event_column if event_column in names and event_column not in wanted else ""
     _check_types(parquet, wanted)
-    _check_size(body, parquet, wanted)
-    table = _read(body, parquet, wanted, rows) if wanted else None
+    _check_event_type(parquet, event)
+    read = [*wanted, event] if event else wanted
+    _check_size(body, parquet, read)
+    table = _read(body, parquet, read, rows) if read else None
     if table is not None:
         _check_expanded(table)
     columns: dict[str, list[Any]] = {name: [] for name in names}  # not a feature: named, never read
-    for name in wanted:
-        columns[name] = table.column(name).to_pylist() if table is not None else []
+    for name in read:
+        columns[name] = _values(table.column(name)) if table is not None else []
         for row, value in enumerate(columns[name]):
             if isinstance(value, str):
                 check_text(value, f"parquet[{row}].{name}")
     return columns
+
+
+def _check_event_type(parquet: Any, event: str) -> None:
+    """The event-time column holds numbers, text, timestamps or dates (or only nulls)."""
+    import pyarrow as pa
+
+    if not event:
+        return
+    kind = parquet.schema_arrow.field(event).type
+    if not (_plain(kind) or pa.types.is_timestamp(kind) or pa.types.is_date(kind)):
+        raise InvalidRequest(f"parquet column {event!r} holds {str(kind)[:80]}, not event times", [
+            {"field": f"parquet.{event}", "problem": f"type {str(kind)[:80]}; send timestamps, dates, ISO-8601 text "
+             "or epoch seconds", "kind": "wrong_type"}])
+
+
+def _values(column: Any) -> list[Any]:
+    """A column's values as Python values; timestamps and dates as seconds since 1970 (naive ones read as UTC),
+    counted in whole microseconds, so no date beyond Python's years is ever made."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    kind = column.type
+    if pa.types.is_timestamp(kind):
+        micros = pc.cast(pc.cast(column, pa.timestamp("us", kind.tz), safe=False), pa.int64())
+        return [None if m is None else m / 1e6 for m in micros.to_pylist()]
+    if pa.types.is_date(kind):
+        days = pc.cast(pc.cast(column, pa.date32()), pa.int32())
+        return [None if d is None else d * 86400 for d in days.to_pylist()]
+    return list(column.to_pylist())
 
 
 def _open_parquet(body: bytes) -> Any:

@@ -14,8 +14,11 @@ classes (a binary model's: `[1 - p, p]`). `decision` answers the class at the ve
 the native API does. `auto` (the default) answers what `mlflow models serve` of the version answers:
 the pyfunc `predict_fn` an MLflow model was saved with (`mlflow.sklearn.save_model(...,
 pyfunc_predict_fn=...)`), else `predict`. A request may ask with `"params": {"predict_fn": ...}`.
-Other params, and params that are not an object, are ignored, as MLflow's server ignores params a
-model does not take. The prediction log records the classes answered.
+`"params": {"event_time": ...}` is the event time of every row (ISO-8601 text or epoch seconds,
+`core.request_event_time`); a frame may instead carry each row's in the column the model's
+`serving.event_time_column` names (JSON, CSV or Parquet), which is no feature. Other params, and
+params that are not an object, are ignored, as MLflow's server ignores params a model does not take.
+The prediction log records the classes answered.
 """
 
 from __future__ import annotations
@@ -30,8 +33,9 @@ from appliance.contracts.features import Feature
 from appliance.errors import InvalidRequest, VigilError
 from appliance.http import mlflow_bodies
 from appliance.http.wsgi import Request, Response, error_response, json_response
-from appliance.serving import request_ids
+from appliance.serving import request_ids, request_times
 from appliance.serving.request_frame import check_names, columns_from_records, columns_from_split
+from appliance.serving.request_times import RequestTimes
 from appliance.serving.scoring import Scored
 
 if TYPE_CHECKING:
@@ -40,6 +44,7 @@ if TYPE_CHECKING:
 FORMATS = ("dataframe_records", "dataframe_split", "instances", "inputs")
 PREDICT_FNS = ("predict", "predict_proba")
 Columns = Callable[[list[Feature]], dict[str, Any]]
+Reader = Callable[[str], Columns]  # the event-time column's name -> the body's columns reader
 
 
 def is_mlflow(body: dict[str, Any]) -> bool:
@@ -96,8 +101,11 @@ def _by_media(service: "HttpHost", request: Request, name: str, media: str) -> R
     read = mlflow_bodies.csv_columns if media == mlflow_bodies.CSV else mlflow_bodies.parquet_columns
     where = "csv" if media == mlflow_bodies.CSV else "parquet"
     max_rows = service.scorer.max_rows
-    columns: Columns = lambda f: check_names(read(request.body, f, max_rows), f, where)  # noqa: E731
-    return _scored(service, request, name, columns, where, None)  # MLflow passes no params with these
+
+    def reader(event: str) -> Columns:  # `event`: the model's event-time column
+        return lambda f: check_names(read(request.body, f, max_rows, event), f, where, event)
+
+    return _scored(service, request, name, reader, where, None)  # MLflow passes no params with these
 
 
 def answer(service: "HttpHost", request: Request, name: str, body: dict[str, Any]) -> Response:
@@ -110,16 +118,18 @@ def answer(service: "HttpHost", request: Request, name: str, body: dict[str, Any
     return _scored(service, request, name, columns, where, body.get("params"))
 
 
-def _scored(service: "HttpHost", request: Request, name: str, columns: Columns, where: str,
+def _scored(service: "HttpHost", request: Request, name: str, reader: Reader, where: str,
             params: Any) -> Response:
     try:
         requested = _predict_fn(params)
         if requested == "predict_proba":
             _require_probabilities(service, name)
         request_id = request_ids.checked(request.headers.get("x-request-id"), "X-Request-Id")
-        output = requested or service.config.serving.policy_for(name).mlflow_output
-        scored = service.scorer.score(name, columns, api="mlflow", where=where, request_id=request_id,
-                                      routing_key=request.headers.get("x-routing-key"), output=output)
+        policy = service.config.serving.policy_for(name)
+        output = requested or policy.mlflow_output
+        scored = service.scorer.score(name, reader(policy.event_time_column), api="mlflow", where=where,
+                                      request_id=request_id, routing_key=request.headers.get("x-routing-key"),
+                                      output=output, event_time=_event_time(params))
     except InvalidRequest as e:
         service.scorer.reject(name, "mlflow", None, e, request.body)
         return _mlflow_error(e)
@@ -146,6 +156,13 @@ def _predict_fn(params: Any) -> str | None:
     return str(chosen)
 
 
+def _event_time(params: Any) -> RequestTimes | None:
+    """`params.event_time`: the event time of every row (None when params are not an object, or lack it)."""
+    if not isinstance(params, dict):
+        return None
+    return request_times.given("params.event_time", params.get("event_time"))
+
+
 def _require_probabilities(service: "HttpHost", name: str) -> None:
     """`predict_proba` is for classifiers; every version of a model has its task, so the champion's tells."""
     task = service.router.routes(name).champion.loaded.task
@@ -164,7 +181,7 @@ def _probabilities(scored: Scored) -> list[list[float]]:
     return scores.tolist()
 
 
-def _columns(body: dict[str, Any]) -> tuple[Callable[[list[Feature]], dict[str, Any]], str]:
+def _columns(body: dict[str, Any]) -> tuple[Reader, str]:
     present = [k for k in FORMATS if k in body]
     extra = sorted(set(body) - set(FORMATS) - {"params"})
     if len(present) != 1 or extra:
@@ -176,10 +193,15 @@ def _columns(body: dict[str, Any]) -> tuple[Callable[[list[Feature]], dict[str, 
         if not isinstance(value, dict):
             raise InvalidRequest("'dataframe_split' must be an object with 'columns' and 'data'", [
                 {"field": key, "problem": "must be an object", "kind": "invalid_body"}])
-        return (lambda f: columns_from_split(value.get("columns"), value.get("data"), f, key)), key
-    if isinstance(value, dict):  # {"column": [values, ...]}
-        return (lambda f: check_names(_lists(value, key), f, key)), key
-    return (lambda f: columns_from_records(value, f, key)), key
+
+    def reader(event: str) -> Columns:  # `event`: the model's event-time column
+        if key == "dataframe_split":
+            return lambda f: columns_from_split(value.get("columns"), value.get("data"), f, key, event)
+        if isinstance(value, dict):  # {"column": [values, ...]}
+            return lambda f: check_names(_lists(value, key), f, key, event)
+        return lambda f: columns_from_records(value, f, key, event)
+
+    return reader, key
 
 
 def _lists(value: dict[str, Any], key: str) -> dict[str, list[Any]]:

@@ -1,4 +1,4 @@
-"""Vigil's native scoring API (which also accepts MLflow's bodies) and the feedback API."""
+"""Vigil's native scoring API (which also accepts MLflow's bodies); labels come on `feedback_api`."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from appliance.http import bodies, mlflow_protocol
 from appliance.http.wsgi import Request, Response, json_response
 from appliance.serving import request_ids
 from appliance.serving.request_frame import columns_from_records
+from appliance.serving.request_times import RequestTimes
 from appliance.serving.scoring import Scored
 
 if TYPE_CHECKING:
@@ -24,9 +25,11 @@ def predict(service: "HttpHost", request: Request) -> Response:
     if isinstance(body, dict) and mlflow_protocol.is_mlflow(body):
         return mlflow_protocol.answer(service, request, name, body)
     try:
-        records, request_id, routing_key = _native_body(body, request)
-        scored = service.scorer.score(name, lambda features: columns_from_records(records, features),
-                                      api="native", request_id=request_id, routing_key=routing_key)
+        parsed, request_id, routing_key = _native_body(body, request)
+        records, column = parsed.records, service.config.serving.policy_for(name).event_time_column
+        scored = service.scorer.score(name, lambda features: columns_from_records(records, features, "records", column),
+                                      api="native", request_id=request_id, routing_key=routing_key,
+                                      event_time=_request_times(parsed))
     except InvalidRequest as e:
         service.scorer.reject(name, "native", None, e, request.body)
         raise
@@ -34,14 +37,23 @@ def predict(service: "HttpHost", request: Request) -> Response:
                                                          ("X-Request-Id", scored.request_id)])
 
 
-def _native_body(body: Any, request: Request) -> tuple[Any, str | None, str | None]:
-    """The records, request id and routing key of a native body (validated with `bodies.PredictBody`); the
-    id and key may come as the `X-Request-Id` and `X-Routing-Key` headers instead."""
+def _native_body(body: Any, request: Request) -> tuple[bodies.PredictBody, str | None, str | None]:
+    """A native body (validated with `bodies.PredictBody`), its request id and routing key; the id and key may
+    come as the `X-Request-Id` and `X-Routing-Key` headers instead."""
     parsed = bodies.parse(bodies.PredictBody, body, hint="; send 'records' (or an MLflow body)")
     request_id = parsed.request_id if parsed.request_id is not None \
         else request_ids.checked(request.headers.get("x-request-id"), "X-Request-Id")
     routing_key = parsed.routing_key if parsed.routing_key is not None else _header_key(request)
-    return parsed.records, request_id, routing_key
+    return parsed, request_id, routing_key
+
+
+def _request_times(parsed: bodies.PredictBody) -> RequestTimes | None:
+    """The body's `event_time` (every record) or `event_times` (one per record), read by the body's model."""
+    if parsed.event_times is not None:
+        return RequestTimes("event_times", per_row=tuple(parsed.event_times))
+    if parsed.event_time is not None:
+        return RequestTimes("event_time", every_row=parsed.event_time)
+    return None
 
 
 def _header_key(request: Request) -> str | None:
@@ -71,18 +83,6 @@ def native_payload(scored: Scored) -> dict[str, Any]:
     if scored.ignored_columns:
         payload["ignored_columns"] = list(scored.ignored_columns)  # sent, not taken: serving.extra_columns
     return payload
-
-
-def feedback(service: "HttpHost", request: Request) -> Response:
-    service.access.check(request.bearer())
-    parsed = bodies.feedback(request.json())
-    labels = parsed.labels if isinstance(parsed, bodies.Labels) else [parsed]
-    items = [label.model_dump() for label in labels]
-    results = service.feedback.record(request.params["name"], items, listed=isinstance(parsed, bodies.Labels))
-    counts: dict[str, int] = {}
-    for r in results:
-        counts[r["status"]] = counts.get(r["status"], 0) + 1
-    return json_response({"results": results, "counts": counts})
 
 
 def feature_names(features: list[Feature]) -> list[str]:

@@ -18,6 +18,10 @@ the protocol). Tensors travel as JSON `data`, or as raw little-endian bytes afte
 `tritonclient[http]` does by default. A request body may be gzip or deflate (`Content-Encoding`), and
 an answer is compressed when the client asks (`Accept-Encoding`).
 
+A request's `parameters.event_time` (ISO-8601 text or epoch seconds) is the event time of every row;
+instead, an input tensor named by the model's `serving.event_time_column` (BYTES of ISO-8601 text, or
+INT64 or FP64 epoch seconds; one element per row) carries each row's, and is no feature.
+
 Every error under `/v2` has the protocol's shape, `{"error": "<message>"}` (plus `errors`, naming
 each bad field): `protocol_error` reshapes what the one error mapping (`wsgi.error_response`) decides.
 """
@@ -39,7 +43,7 @@ from appliance.http.oip_bodies import (ErrorBody, InferenceRequest, InferenceRes
                                        inference_request)
 from appliance.http.oip_tensors import NUMPY, Tensor, bad
 from appliance.http.wsgi import Request, Response, error_response, json_response
-from appliance.serving import request_ids
+from appliance.serving import request_ids, request_times
 from appliance.serving.batching import Predictor
 from appliance.serving.request_frame import ReadColumns
 from appliance.serving.routing import Routes
@@ -51,6 +55,7 @@ if TYPE_CHECKING:
 HEADER = "inference-header-content-length"
 NUMERIC_TYPES = {"FP64", "FP32", "INT64", "INT32"}
 CATEGORICAL_TYPES = {"BYTES", "INT64", "INT32", "BOOL"}
+EVENT_TIME_TYPES = {"BYTES", "INT64", "FP64"}  # text, or seconds: INT32 ends in 2038, FP32 keeps 7 digits
 MAX_SHOWN = 64  # characters of a client's model name or version repeated in a message
 
 
@@ -110,9 +115,11 @@ def infer(service: "HttpHost", request: Request) -> Response:
                                         service.config.serving.max_body_bytes)
         header, tensors = _split_body(body, request.headers.get(HEADER))
         request_id = request_ids.checked(header.id or None, "id")
-        scored = service.scorer.score(name, lambda features: _columns(tensors, features), api="v2",
+        event_time = request_times.given("parameters.event_time", (header.parameters or {}).get("event_time"))
+        column = service.config.serving.policy_for(name).event_time_column
+        scored = service.scorer.score(name, lambda features: _columns(tensors, features, column), api="v2",
                                       request_id=request_id, where="inputs", version=version,
-                                      routing_key=_routing_key(request))
+                                      routing_key=_routing_key(request), event_time=event_time)
     except InvalidRequest as e:
         service.scorer.reject(name, "v2", None, e, body)
         raise
@@ -168,16 +175,17 @@ def _split_body(body: bytes, length: str | None) -> tuple[InferenceRequest, dict
     return header, oip_tensors.read(header.inputs, binary)
 
 
-def _columns(tensors: dict[str, Tensor], features: list[Feature]) -> ReadColumns:
+def _columns(tensors: dict[str, Tensor], features: list[Feature], event_column: str = "") -> ReadColumns:
     """The answering version's feature columns; extra tensors are left to the model's policy (refused or
-    ignored, `serving.extra_columns`)."""
+    ignored, `serving.extra_columns`); the event-time tensor, unless a feature has its name, is read as times."""
     wanted = {f.name: f for f in features}
+    event = event_column if event_column in tensors and event_column not in wanted else ""
     columns = ReadColumns({n: tensors[n].values for n in wanted if n in tensors})
     for name in wanted:
         if name not in tensors:
             columns.problem(f"inputs.{name}", "missing input tensor", "missing_column")
     for name in tensors:
-        if name not in wanted:
+        if name not in wanted and name != event:
             columns.unexpected(f"inputs.{name}", name)
     for name, values in columns.items():
         allowed = NUMERIC_TYPES if wanted[name].kind == NUMERIC else CATEGORICAL_TYPES
@@ -185,9 +193,23 @@ def _columns(tensors: dict[str, Tensor], features: list[Feature]) -> ReadColumns
             columns.problem(f"inputs.{name}", f"datatype {tensors[name].datatype} not accepted; use one of "
                             f"{sorted(allowed)}", "wrong_type")
     lengths = {len(values) for values in columns.values()}
+    if event:
+        lengths.add(len(tensors[event].values))
     if len(lengths) > 1:
         raise bad("inputs", f"tensors have different lengths {sorted(lengths)}")
+    if event:
+        _event_tensor(columns, tensors[event], event)
     return columns
+
+
+def _event_tensor(columns: ReadColumns, tensor: Tensor, name: str) -> None:
+    """The event-time tensor's elements read as times, each bad one named (`inputs[3].happened_at`)."""
+    if tensor.datatype not in EVENT_TIME_TYPES:
+        columns.problem(f"inputs.{name}", f"datatype {tensor.datatype} not accepted for event times; use one of "
+                        f"{sorted(EVENT_TIME_TYPES)}", "wrong_type")
+        return
+    values = tensor.values.tolist() if isinstance(tensor.values, np.ndarray) else tensor.values
+    columns.take_event_times(values, "inputs", name)
 
 
 def _output_metadata(task: str, classes: tuple[str, ...]) -> list[MetadataTensor]:

@@ -53,8 +53,11 @@ _MLFLOW_SPLIT: Schema = {"type": "object", "required": ["columns", "data"], "pro
     "columns": {"type": "array", "items": {"type": "string"}}, "index": {"type": "array"},
     "data": {"type": "array", "minItems": 1, "items": {"type": "array", "items": {"type": bodies.SCALAR}}}}}
 _PARAMS: Schema = {"type": "object", "description": "Ignored, as MLflow ignores params a model does not take; "
-                   "except predict_fn, which chooses predict (labels) or predict_proba", "properties": {
-                       "predict_fn": {"enum": ["predict", "predict_proba"]}}}
+                   "except predict_fn, which chooses predict (labels) or predict_proba, and event_time, the event "
+                   "time of every row", "properties": {
+                       "predict_fn": {"enum": ["predict", "predict_proba"]},
+                       "event_time": {"type": ["string", "number", "null"],
+                                      "description": "When what is scored happened: " + bodies.EVENT_TIME_FORMS}}}
 
 
 def mlflow_body() -> Schema:
@@ -96,7 +99,7 @@ ENDPOINTS: dict[tuple[str, str], Endpoint] = {
         error_model={"anyOf": [bodies.ErrorAnswer, _MLFLOW_ERROR]}, security="optional",
         headers=("X-Request-Id", "X-Routing-Key")),
     ("POST", "/v1/models/{name}/feedback"): Endpoint(
-        "Record ground-truth labels by request_id (idempotent)",
+        "Record ground-truth labels by request_id (idempotent): one, or up to 100,000 in one transaction",
         request={JSON: {"oneOf": [bodies.Label, bodies.Labels]}}, answer=bodies.FeedbackAnswer,
         errors=(400, 401, 404, 413, 429, 503), security="optional"),
     ("POST", "/invocations"): Endpoint(

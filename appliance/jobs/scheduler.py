@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from appliance.clock import utc_now
 from appliance.monitoring.after_monitor import AfterMonitor
 from appliance.core.windows import parse_window
+from appliance.jobs.schedules import scheduled
 from appliance.store import job_queries as jq
 
 if TYPE_CHECKING:
@@ -58,19 +59,19 @@ class Jobs:
             abandoned = jq.abandon_running(self.host.context().store, now)
         if abandoned:
             log.warning("%d job run(s) were interrupted by the daemon stopping; marked failed", abandoned)
-        self._interval("monitor", None, parse_window(self.config.monitor_every), self.monitor, now, IntervalTrigger)
-        self._interval("retention", None, parse_window(self.config.retention_every), self.retention, now,
-                       IntervalTrigger)
-        self._interval("rollup", None, parse_window(self.config.rollup_every), self.rollup, now, IntervalTrigger)
-        for model_name, schedule in self.config.retrain.items():
-            self._cron("retrain", model_name, schedule.cron, self.scheduled_retrain, now, CronTrigger)
-        for model_name, scoring in self.config.score.items():
-            self._cron("score", model_name, scoring.cron, self.scheduled_score, now, CronTrigger)
-        if self.config.report_cron:
-            self._cron("report", None, self.config.report_cron, self.weekly_reports, now, CronTrigger)
-        if self.config.export is not None:
-            self._lake_directory()  # a directory the daemon may not write to stops `vigil up` here
-            self._cron("export", None, self.config.export.cron, self.lake_export, now, CronTrigger)
+        runs: dict[str, Callable[..., Any]] = {
+            "monitor": self.monitor, "retention": self.retention, "rollup": self.rollup,
+            "retrain": self.scheduled_retrain, "score": self.scheduled_score, "report": self.weekly_reports,
+            "export": self.lake_export}
+        for schedule in scheduled(self.config):
+            if schedule.job == "export":
+                self._lake_directory()  # a directory the daemon may not write to stops `vigil up` here
+            if schedule.every is not None:
+                self._interval(schedule.job, schedule.model_name, parse_window(schedule.every), runs[schedule.job],
+                               now, IntervalTrigger)
+            else:
+                assert schedule.cron is not None
+                self._cron(schedule.job, schedule.model_name, schedule.cron, runs[schedule.job], now, CronTrigger)
 
     def _cron(self, job: str, model_name: str | None, cron: str, run: Callable[..., Any], now: datetime,
               trigger_class: Any) -> None:

@@ -25,10 +25,12 @@ ACTOR = "vigil-jobs"
 
 
 class PolicyHost(Protocol):
-    """What the policy needs from the daemon it runs in."""
+    """What the policy needs from the daemon it runs in (the jobs' host, `jobs/host.py`, extends it)."""
 
     @property
-    def write_lock(self) -> AbstractContextManager[Any]: ...
+    def write_lock(self) -> AbstractContextManager[Any]:
+        """Held by every writing operation and job: one writer at a time."""
+        ...
 
     def context(self) -> AppContext: ...
 
@@ -78,6 +80,8 @@ class AfterMonitor:
 
     def __call__(self, result: dict[str, Any]) -> None:
         for check in result["checks"]:
+            if not check.get("alerting", True):
+                continue  # a past period's check: it neither retrains nor judges a canary
             self.drift_retrain(check["model"])
             self.canary(check["model"])
 

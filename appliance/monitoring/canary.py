@@ -63,6 +63,9 @@ def analyse(ctx: AppContext, model_name: str, errors: tuple[tuple[int, int], tup
     outcome = _outcome(ctx, model_name, canary, champion, since, now, policy.max_metric_drop)
     if outcome is not None:
         checks.append(outcome)
+    estimated = _estimated(ctx, model_name, canary, champion, since, now, policy.max_estimated_drop)
+    if estimated is not None:
+        checks.append(estimated)
     return {**base, "status": _status(checks), "canary_requests": len(by_version[canary]), "checks": checks}
 
 
@@ -165,6 +168,25 @@ def _scores(by_version: dict[int, list[dict[str, Any]]], canary: int, champion: 
                 "note": "inconclusive: no champion traffic to compare with"}
     psi = numeric_drift(values(champion), values(canary)).psi
     return {"check": "score_psi", "value": psi, "limit": limit, "ok": psi <= limit}
+
+
+def _estimated(ctx: AppContext, model: str, canary: int, champion: int, since: datetime, now: datetime,
+               limit: float) -> dict[str, Any] | None:
+    """The canary's performance estimated without labels against the champion's over the canary's period
+    (arrival time); None when either cannot be estimated (no holdout, too few rows)."""
+    from appliance.core.periods import Period
+    from appliance.estimation.comparison import compare_versions
+
+    if now <= since:
+        return None
+    found = compare_versions(ctx, model, canary, champion, Period(since, now, "arrival"), limit)
+    if found["ok"] is None:
+        return None
+    name = "estimated_mae_rise" if found["metric"] == "estimated_mae" else "estimated_roc_auc_drop"
+    return {"check": name, "value": found["worse_by"], "limit": limit, "ok": found["ok"],
+            "canary_estimate": found["candidate"]["estimate"], "champion_estimate": found["champion"]["estimate"],
+            "canary_band": [found["candidate"]["lower"], found["candidate"]["upper"]],
+            "champion_band": [found["champion"]["lower"], found["champion"]["upper"]]}
 
 
 def _outcome(ctx: AppContext, model: str, canary: int, champion: int, since: datetime, now: datetime,

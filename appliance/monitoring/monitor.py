@@ -21,13 +21,18 @@ def served_models(ctx: AppContext) -> list[str]:
     return sorted(m["name"] for m in q.list_models(ctx.store) if q.aliases(ctx.store, m["name"]).get("champion"))
 
 
-def monitor(ctx: AppContext, names: list[str] | None, *, window: str, trigger: str, actor: str) -> dict[str, Any]:
+def monitor(ctx: AppContext, names: list[str] | None, *, window: str, trigger: str, actor: str,
+            axis: str | None = None) -> dict[str, Any]:
+    """Check each model over the `window` ending now, on its time axis (or `axis`), and route the alerts."""
+    from appliance.monitoring.period_choice import recent_period
+
     rules = load_rules(ctx.home.root)
     router = ctx.alerts or AlertRouter.from_config(ctx.home.root, ctx.config)
     checks = []
     try:
         for name in names or served_models(ctx):
-            summary, changes = run_check(ctx, name, window=window, trigger=trigger, actor=actor, rules=rules)
+            period = recent_period(ctx, name, window, axis)
+            summary, changes = run_check(ctx, name, period=period, trigger=trigger, actor=actor, rules=rules)
             router.deliver(changes)
             checks.append(summary)
     finally:

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from appliance.clock import utc_now
+from appliance.core.periods import Period
 from appliance.home.context import AppContext
 from appliance.core.windows import parse_window
 from appliance.registry.versions import require_model
@@ -21,17 +21,19 @@ from appliance.training.evaluation import roc_auc
 MIN_LABELS = 30  # fewer labels than this: counts only, no performance metrics
 
 
-def outcome_report(ctx: AppContext, model_name: str, window: str, bucket: str) -> dict[str, Any]:
+def outcome_report(ctx: AppContext, model_name: str, period: Period, bucket: str | None) -> dict[str, Any]:
+    """Performance of the rows answered in the period (on its axis), whole and per `bucket` within it (None:
+    the whole period is one bucket)."""
     model = require_model(ctx.store, model_name)
-    span, step = parse_window(window), parse_window(bucket)
-    end = utc_now()
-    start = end - span
+    step = parse_window(bucket) if bucket else period.span
+    start, end = period.start, period.end
     versions = q.list_versions(ctx.store, model_name)
     segments = sorted({s for v in versions for s in _segments_of(ctx, model_name, v["version"])})
-    rows = oq.labelled_window(ctx.store, model_name, start, end, segments)
+    rows = oq.labelled_window(ctx.store, model_name, period, segments)
     task = model["task"]
     return {
-        "model": model_name, "task": task, "window_start": start, "window_end": end, "bucket": bucket,
+        "model": model_name, "task": task, "window_start": start, "window_end": end, "axis": period.axis,
+        "bucket": bucket,
         "overall": _summary(rows, task),
         "audit_samples": _summary(rows.filter(pl.col("audit_sample")), task) if rows.height else _summary(rows, task),
         "not_audit_samples": _summary(rows.filter(~pl.col("audit_sample")), task) if rows.height
@@ -55,7 +57,7 @@ def _buckets(rows: pl.DataFrame, start: datetime, end: datetime,
     found = []
     edge = start
     while edge < end:
-        part = rows.filter((pl.col("logged_at") >= edge) & (pl.col("logged_at") < edge + step)) if rows.height else rows
+        part = rows.filter((pl.col("(at)") >= edge) & (pl.col("(at)") < edge + step)) if rows.height else rows
         found.append((edge, part))
         edge += step
     return found
@@ -106,9 +108,10 @@ def _multiclass_metrics(labelled: pl.DataFrame) -> dict[str, float | None]:
 
 def metrics_of_versions(ctx: AppContext, model_name: str, versions: list[int], start: datetime, end: datetime,
                         min_labels: int) -> dict[int, dict[str, float | None]]:
-    """Outcome metrics per version over [start, end), for versions with at least `min_labels` labels."""
+    """Outcome metrics per version over [start, end) of arrival time (a canary is judged on what it answered
+    while it ran), for versions with at least `min_labels` labels."""
     task = require_model(ctx.store, model_name)["task"]
-    rows = oq.labelled_window(ctx.store, model_name, start, end, [])
+    rows = oq.labelled_window(ctx.store, model_name, Period(start, end, "arrival"), [])
     found: dict[int, dict[str, float | None]] = {}
     for version in versions:
         labelled = rows.filter((pl.col("version") == version) & pl.col("label_value").is_not_null()) \

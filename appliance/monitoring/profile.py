@@ -127,12 +127,6 @@ def _counts(sorted_present: np.ndarray, rows: int, edges: np.ndarray) -> np.ndar
     return np.append(counts, rows - len(sorted_present)).astype(np.float64)
 
 
-def build_profile(columns: dict[str, tuple[str, Any]]) -> dict[str, Profile]:
-    """{name: (kind, values)} → {name: profile}; kind 'numeric' or 'categorical'."""
-    return {name: NumericProfile.of(values) if kind == "numeric" else CategoricalProfile.of(values)
-            for name, (kind, values) in columns.items()}
-
-
 def to_bytes(profiles: dict[str, Profile]) -> bytes:
     meta: dict[str, Any] = {"format": FORMAT, "columns": {}}
     arrays: dict[str, np.ndarray] = {}

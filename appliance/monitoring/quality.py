@@ -1,20 +1,20 @@
-"""Data quality of a model's traffic in a window: what arrived broken, unusual or not at all.
+"""Data quality of a model's traffic in a period (on its axis): what arrived broken, unusual or not at all.
 
 Missing rates per feature (against the contract's limit), rows accepted with out-of-range numbers or
 unseen categories (the serving flags), requests rejected by reason, and the request volume against
-the same time of day over the previous week.
+the same time of day over the previous week. Refused requests carry no event time, so they are
+counted by arrival time over the period's start and end whatever its axis.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from appliance.clock import utc_now
+from appliance.core.periods import Period
 from appliance.home.context import AppContext
 from appliance.contracts.contract import Contract
 from appliance.contracts.features import features_from_json
 from appliance.errors import MonitoringError
-from appliance.core.windows import parse_window
 from appliance.registry.contracts import current_contract
 from appliance.registry.versions import get_version, require_model
 from appliance.store import quality_queries as qq
@@ -24,22 +24,21 @@ LOW_VOLUME = 0.5  # fewer than half the usual requests is a problem
 HIGH_VOLUME = 2.0
 
 
-def quality_report(ctx: AppContext, model_name: str, window: str) -> dict[str, Any]:
+def quality_report(ctx: AppContext, model_name: str, period: Period) -> dict[str, Any]:
     require_model(ctx.store, model_name)
     champion = q.aliases(ctx.store, model_name).get("champion")
     if champion is None:
         raise MonitoringError(f"model '{model_name}' has no champion, so no traffic to check")
     row = get_version(ctx.store, model_name, champion)
     _, contract = current_contract(ctx.store, model_name, champion)
-    end = utc_now()
-    start = end - parse_window(window)
     features = [f.name for f in features_from_json(row["features"])]
-    missing = qq.missing_rates(ctx.store, model_name, features, start, end)
-    flags = qq.flag_counts(ctx.store, model_name, start, end)
-    rejected = qq.rejections(ctx.store, model_name, start, end)
-    volume = qq.volume(ctx.store, model_name, start, end)
+    missing = qq.missing_rates(ctx.store, model_name, features, period)
+    flags = qq.flag_counts(ctx.store, model_name, period)
+    rejected = qq.rejections(ctx.store, model_name, period.start, period.end)
+    volume = qq.volume(ctx.store, model_name, period)
     problems = _problems(missing, contract, flags, rejected, volume)
-    return {"model": model_name, "version": champion, "window_start": start, "window_end": end,
+    return {"model": model_name, "version": champion, "window_start": period.start, "window_end": period.end,
+            "axis": period.axis,
             "missing_rates": missing, "flags": flags, "rejected": rejected, "volume": volume,
             "problems": problems, "ok": not problems}
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from appliance.operation_args.types import Args, FilePath, Id, Limit, Name, Text, Version, Window
+from appliance.operation_args.types import Args, Axis, Chunk, FilePath, Id, Limit, Moment, Name, Text, Version, Window
 
 
 class Drift(Args):
@@ -12,6 +12,7 @@ class Drift(Args):
     window: Window = "24h"
     version: Version | None = None
     reference_window: Window | None = None
+    axis: Axis | None = None
 
 
 class Outcomes(Args):
@@ -20,6 +21,7 @@ class Outcomes(Args):
     name: Name
     window: Window = "7d"
     bucket: Window = "1d"
+    axis: Axis | None = None
 
 
 class RecentWindow(Args):
@@ -29,11 +31,44 @@ class RecentWindow(Args):
     window: Window = "1h"
 
 
+class QualityWindow(RecentWindow):
+    """Data quality over the last window, on a time axis (default: the model's)."""
+
+    axis: Axis | None = None
+
+
+class Estimate(Args):
+    """Estimate a version's performance without labels over the last window, or a past period [start, end),
+    per chunk; the estimates are stored."""
+
+    name: Name
+    window: Window = "7d"
+    start: Moment | None = None
+    end: Moment | None = None
+    chunk: Chunk | None = None
+    axis: Axis | None = None
+    version: Version | None = None
+
+
+class Estimates(Args):
+    """Stored estimates of a model, newest first, those overlapping [start, end) when given."""
+
+    name: Name
+    start: Moment | None = None
+    end: Moment | None = None
+    limit: Limit | None = 20
+
+
 class MonitorRun(Args):
-    """Run the monitor now for some models (default: every served model) over a window."""
+    """Run the monitor now for some models (default: every served model) over the last window, or over a
+    past period [start, end) cut into chunks."""
 
     names: list[Name] | None = None
     window: Window | None = None
+    start: Moment | None = None
+    end: Moment | None = None
+    chunk: Chunk | None = None
+    axis: Axis | None = None
 
 
 class Alerts(Args):
@@ -93,6 +128,21 @@ class Score(Args):
     output: FilePath
     rejects: FilePath | None = None
     version: Version | None = None
+    event_time_column: Name | None = None
+
+
+class History(Args):
+    """Score a historical file with event times, record its labels, check it period by period."""
+
+    name: Name
+    input: FilePath
+    output: FilePath | None = None
+    event_time_column: Name | None = None
+    labels: FilePath | None = None
+    label_column: Name | None = None
+    key: Name | None = None
+    chunk: Chunk = "1M"
+    version: Version | None = None
 
 
 class Report(Args):
@@ -101,6 +151,14 @@ class Report(Args):
     name: Name
     window: Window | None = "7d"
     out: FilePath | None = None
+
+
+class LabelsLoad(Args):
+    """A file of labels for a model, joined by request id or by a business key."""
+
+    file: FilePath
+    name: Name | None = None
+    key: Name | None = None
 
 
 class Reports(Args):

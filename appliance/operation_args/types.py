@@ -7,7 +7,7 @@ hold, so a client's mistake is refused before the operation starts instead of fa
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, get_args
+from typing import Annotated, Literal, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic.fields import FieldInfo
@@ -48,17 +48,40 @@ def _path(value: str) -> str:
 
 def _window(value: str) -> str:
     """A span such as 30m, 24h or 7d, read by the parser every monitoring function uses."""
-    from appliance.errors import MonitoringError
+    from appliance.errors import WindowError
     from appliance.core.windows import parse_window
 
     try:
         span = parse_window(value)
-    except MonitoringError as e:
+    except WindowError as e:
         raise ValueError(str(e)) from None
     except OverflowError:  # more days than a timedelta holds
         span = timedelta.max
     if span > LONGEST_WINDOW:
         raise ValueError(f"window '{value}' is longer than {LONGEST_WINDOW.days}d")
+    return value
+
+
+def _moment(value: str) -> str:
+    """A time such as 2016-03-01, 2016-03-01T12:00 or 2016-03-01T12:00:00+02:00 (no zone: UTC)."""
+    from datetime import datetime
+
+    try:
+        datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError(f"'{value}' is not a date or time like 2016-03-01 or 2016-03-01T12:00") from None
+    return value
+
+
+def _chunk(value: str) -> str:
+    """A chunking: a calendar period (1d, 1w, 1M, 1y), rows:N or chunks:N."""
+    from appliance.errors import MonitoringError
+    from appliance.monitoring.chunking import parse_chunk
+
+    try:
+        parse_chunk(value)
+    except MonitoringError as e:
+        raise ValueError(str(e)) from None
     return value
 
 
@@ -68,6 +91,11 @@ FilePath = Annotated[str, Field(min_length=1, max_length=4096, description=f"Eac
                      AfterValidator(_path)]
 Window = Annotated[str, Field(max_length=32, json_schema_extra={"pattern": r"^\s*[0-9]*[1-9][0-9]*[mhd]\s*$"},
                               description="A span such as 30m, 24h or 7d, at most 3650d"), AfterValidator(_window)]
+Moment = Annotated[str, Field(min_length=4, max_length=40, description="A date or time in ISO 8601, e.g. "
+                              "2016-03-01 or 2016-03-01T12:00 (no zone: UTC)"), AfterValidator(_moment)]
+Chunk = Annotated[str, Field(min_length=2, max_length=32, description="A calendar period (30m, 6h, 1d, 1w, 1M, 1y), "
+                             "rows:N or chunks:N"), AfterValidator(_chunk)]
+Axis = Literal["event", "arrival"]
 Reason = Annotated[str, Field(min_length=1, max_length=2000), AfterValidator(_text)]  # a required why
 Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 Id = Annotated[int, Field(ge=1, le=BIGINT_MAX)]

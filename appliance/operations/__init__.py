@@ -42,7 +42,7 @@ COMMANDS: dict[str, Declared] = _merged([domain.COMMANDS for domain in _DOMAINS]
 GROUPS: dict[str, str] = _merged([domain.GROUPS for domain in _DOMAINS])  # help of commands with verbs
 OPERATIONS: dict[str, OperationSpec] = {name: found for name, found in COMMANDS.items()
                                         if isinstance(found, OperationSpec)}
-NOT_IN_DAEMON = {"migrate_status"}  # operations that need the store to themselves: refused by the daemon
+NOT_IN_DAEMON = {name for name, spec in OPERATIONS.items() if spec.store_to_itself}  # refused by the daemon
 
 
 def declared(name: str) -> Declared | None:

@@ -153,7 +153,8 @@ COMMANDS: dict[str, Declared] = {
         (arg("query", "one SELECT (or SHOW, DESCRIBE, EXPLAIN) statement"),
          opt("format", choices=("table", "csv", "json"), default="table")), show="store_commands.show_sql",
         json=False)),
-    "migrate_status": OperationSpec(_migrate_status, writes=False, args_model=NO_ARGS, role="viewer"),
+    "migrate_status": OperationSpec(_migrate_status, writes=False, store_to_itself=True, args_model=NO_ARGS,
+                                    role="viewer"),
     "api_key_add": OperationSpec(_api_key_add, writes=True, changes_routes=True, args_model="administration.ApiKeyAdd",
                                  role="admin", cli=Cli(
         "api-keys add", "create a key (printed once)",

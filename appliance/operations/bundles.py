@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from appliance.operations.declaration import CONFINED, NO_ARGS, Cli, Declared, OperationSpec, arg, opt
@@ -49,9 +48,11 @@ def _bundle_export(ctx: AppContext, a: dict[str, Any]) -> Any:
 
 
 def _bundle_import(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.access.output_paths import input_path
     from appliance.bundles.bundle import import_bundle
 
-    return import_bundle(ctx, Path(a["file"]), a["actor"], a.get("reason") or "")
+    # through the daemon, never a file of the home (but exports/)
+    return import_bundle(ctx, input_path(ctx.home.root, a["file"]), a["actor"], a.get("reason") or "")
 
 
 GROUPS = {"keys": "this box's signing key, and the keys whose bundles it trusts",

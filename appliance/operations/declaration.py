@@ -86,6 +86,7 @@ class OperationSpec:
     changes_routes: bool = False
     read_only_ok: bool = False  # writes only incidentally (housekeeping) and also runs on a read-only store
     in_daemon: str | None = None  # what the daemon does beyond running it: a kind in daemon/service.py's tables
+    store_to_itself: bool = False  # needs the store to itself: the daemon refuses it (run it with the daemon stopped)
     args_model: str = field(kw_only=True)
     role: Role = field(kw_only=True)
     cli: Cli | None = field(default=None, kw_only=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from appliance.jobs.schedules import JOB_NAMES
 from appliance.operations.declaration import CONFINED, NO_ARGS, Cli, Declared, OperationSpec, Option, arg, opt
 
 if TYPE_CHECKING:
@@ -12,21 +13,30 @@ if TYPE_CHECKING:
 
 def _drift(ctx: AppContext, a: dict[str, Any]) -> Any:
     from appliance.monitoring.model_drift import check_model_drift
+    from appliance.monitoring.period_choice import recent_period
 
-    return check_model_drift(ctx, a["name"], a.get("window", "24h"), version=a.get("version"), actor=a["actor"],
+    period = recent_period(ctx, a["name"], a.get("window", "24h"), a.get("axis"))
+    return check_model_drift(ctx, a["name"], period, version=a.get("version"), actor=a["actor"],
                              reference_window=a.get("reference_window"))
 
 
 def _outcomes(ctx: AppContext, a: dict[str, Any]) -> Any:
     from appliance.monitoring.outcomes import outcome_report
+    from appliance.monitoring.period_choice import recent_period
 
-    return outcome_report(ctx, a["name"], a.get("window", "7d"), a.get("bucket", "1d"))
+    from appliance.monitoring.estimation_uses import estimates_beside
+
+    period = recent_period(ctx, a["name"], a.get("window", "7d"), a.get("axis"))
+    report = outcome_report(ctx, a["name"], period, a.get("bucket", "1d"))
+    report["estimated"] = estimates_beside(ctx, a["name"], period, [int(v) for v in report["versions"]])
+    return report
 
 
 def _quality(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.monitoring.period_choice import recent_period
     from appliance.monitoring.quality import quality_report
 
-    return quality_report(ctx, a["name"], a.get("window", "1h"))
+    return quality_report(ctx, a["name"], recent_period(ctx, a["name"], a.get("window", "1h"), a.get("axis")))
 
 
 def _system(ctx: AppContext, a: dict[str, Any]) -> Any:
@@ -53,11 +63,47 @@ def _drift_view(ctx: AppContext, a: dict[str, Any]) -> Any:
     return drift_history(ctx, a["name"])
 
 
+def _estimate(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.estimation.performance import estimate_performance
+    from appliance.monitoring.estimation_chunks import chunker
+    from appliance.monitoring.past_periods import moment
+    from appliance.monitoring.period_choice import given_period, recent_period
+
+    if a.get("start"):
+        from appliance.clock import utc_now
+
+        end = moment(a["end"]) if a.get("end") else utc_now()
+        period = given_period(ctx, a["name"], moment(a["start"]), end, a.get("axis"))
+    else:
+        period = recent_period(ctx, a["name"], a.get("window") or "7d", a.get("axis"))
+    return estimate_performance(ctx, a["name"], period, version=a.get("version"), chunker=chunker(a.get("chunk")),
+                                actor=a["actor"])
+
+
+def _estimates(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.estimation.stored import stored_estimates
+    from appliance.monitoring.past_periods import moment
+
+    return stored_estimates(ctx, a["name"], moment(a["start"]) if a.get("start") else None,
+                            moment(a["end"]) if a.get("end") else None, int(a.get("limit") or 20))
+
+
+def _results(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.monitoring.stored_results import stored_results
+
+    return stored_results(ctx, a["name"])
+
+
 def _monitor_run(ctx: AppContext, a: dict[str, Any]) -> Any:
     from appliance.monitoring.monitor import monitor
 
-    return monitor(ctx, a.get("names") or None, window=a.get("window") or ctx.config.jobs.monitor_every,
-                   trigger="manual", actor=a["actor"])
+    window = a.get("window") or ctx.config.jobs.monitor_every
+    if a.get("start") or a.get("end") or a.get("chunk"):
+        from appliance.monitoring.past_periods import monitor_past
+
+        return monitor_past(ctx, a.get("names") or None, start=a.get("start"), end=a.get("end"), window=window,
+                            chunk=a.get("chunk"), axis=a.get("axis"), actor=a["actor"])
+    return monitor(ctx, a.get("names") or None, window=window, trigger="manual", actor=a["actor"], axis=a.get("axis"))
 
 
 def _jobs(ctx: AppContext, a: dict[str, Any]) -> Any:
@@ -68,17 +114,10 @@ def _jobs(ctx: AppContext, a: dict[str, Any]) -> Any:
 
 def _job_schedule(ctx: AppContext, a: dict[str, Any]) -> Any:
     """The configured schedules; the daemon answers with its scheduler's next runs instead (Service)."""
+    from appliance.jobs.schedules import scheduled
+
     jobs = ctx.config.jobs
-    rows = [{"job": job, "trigger": f"every {every}", "next_run": None}
-            for job, every in (("monitor", jobs.monitor_every), ("rollup", jobs.rollup_every),
-                               ("retention", jobs.retention_every))]
-    rows += [{"job": f"retrain:{name}", "trigger": f"cron {s.cron}", "next_run": None}
-             for name, s in jobs.retrain.items()]
-    rows += [{"job": f"score:{name}", "trigger": f"cron {s.cron}", "next_run": None} for name, s in jobs.score.items()]
-    if jobs.report_cron:
-        rows.append({"job": "report", "trigger": f"cron {jobs.report_cron}", "next_run": None})
-    if jobs.export is not None:
-        rows.append({"job": "export", "trigger": f"cron {jobs.export.cron}", "next_run": None})
+    rows = [{"job": s.job_id, "trigger": s.trigger, "next_run": None} for s in scheduled(jobs)]
     return {"running": False, "enabled": jobs.enabled, "jobs": rows}
 
 
@@ -89,7 +128,16 @@ def _score(ctx: AppContext, a: dict[str, Any]) -> Any:
     return score_batch(ctx, a["name"], input_path=a.get("input"), query=a.get("query"),
                        output=output_path(ctx, a["output"]),
                        rejects_path=output_path(ctx, a["rejects"]) if a.get("rejects") else None,
-                       version=a.get("version"), actor=a["actor"], replace=False)
+                       version=a.get("version"), actor=a["actor"], replace=False,
+                       event_time_column=a.get("event_time_column"))
+
+
+def _history(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.monitoring.history import history
+
+    return history(ctx, a["name"], input_file=a["input"], output=a.get("output"), labels_file=a.get("labels"),
+                   label_column=a.get("label_column"), key=a.get("key"), event_time_column=a.get("event_time_column"),
+                   chunk=a.get("chunk") or "1M", version=a.get("version"), actor=a["actor"])
 
 
 def _report(ctx: AppContext, a: dict[str, Any]) -> Any:
@@ -106,9 +154,19 @@ def _reports(ctx: AppContext, a: dict[str, Any]) -> Any:
     return {"reports": list_reports(ctx, a.get("name"), int(a.get("limit") or 50))}
 
 
-GROUPS = {"monitor": "run the monitoring checks now (what the monitor job does)"}
+def _labels_load(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.access.output_paths import input_path
+    from appliance.serving.label_files import load_labels
+
+    return load_labels(ctx, a.get("name"), input_path(ctx.home.root, a["file"]), a.get("key"))
+
+
+GROUPS = {"monitor": "run the monitoring checks now (what the monitor job does)",
+          "labels": "ground-truth labels from a labelling pipeline's file"}
 
 _WINDOW = opt("window", "how far back to look, e.g. 15m, 24h, 7d")
+_AXIS = opt("axis", "select rows by event time (falling back to arrival time) or by arrival time (default: the model's "
+                    "monitoring.time_axis)", choices=("event", "arrival"))
 
 
 def _model_window(command: str, help_text: str, *options: Option) -> Cli:
@@ -124,6 +182,8 @@ COMMANDS: dict[str, Declared] = {
          opt("version", "with NAME: the version to check (default: the champion)"),
          opt("reference_window", "with NAME: compare with the traffic of the SPAN before the window, not the training "
                                  "rows", metavar="SPAN"),
+         opt("axis", "with NAME: select rows by event or arrival time (default: the model's monitoring.time_axis)",
+             choices=("event", "arrival")),
          opt("reference", "without NAME: reference data (.parquet or .csv)", metavar="FILE"),
          opt("current", "without NAME: current data (.parquet or .csv)", metavar="FILE"),
          opt("columns", "without NAME: only these columns (default: all shared)", metavar="A,B")),
@@ -131,40 +191,94 @@ COMMANDS: dict[str, Declared] = {
     "outcomes": OperationSpec(_outcomes, writes=False, args_model="monitoring.Outcomes", role="viewer",
                               cli=_model_window(
         "outcomes", "a model's performance on feedback labels, label coverage and delay",
-        opt("bucket", "rolling buckets within the window, e.g. 1h, 1d"))),
+        opt("bucket", "rolling buckets within the window, e.g. 1h, 1d"), _AXIS)),
     "system": OperationSpec(_system, writes=False, args_model="monitoring.RecentWindow", role="viewer",
                             cli=_model_window(
         "system", "a model's requests/s, client-error rate and latency per minute")),
-    "quality": OperationSpec(_quality, writes=False, args_model="monitoring.RecentWindow", role="viewer",
-                             cli=_model_window("quality", "data quality of a model's recent traffic")),
+    "quality": OperationSpec(_quality, writes=False, args_model="monitoring.QualityWindow", role="viewer",
+                             cli=_model_window("quality", "data quality of a model's recent traffic", _AXIS)),
     "dashboard": OperationSpec(_dashboard, writes=False, args_model="monitoring.RecentWindow", role="viewer", cli=Cli(
         "dashboard", "latency percentiles, requests per minute and worst drift of a model",
         (arg("name"), opt("window", "how far back, e.g. 1h, 7d")), show="alert_commands.show_dashboard")),
     "overview": OperationSpec(_overview, writes=False, args_model=NO_ARGS, role="viewer"),
     "drift_view": OperationSpec(_drift_view, writes=False, args_model="registry.Model", role="viewer"),
+    "results": OperationSpec(_results, writes=False, args_model="registry.Model", role="viewer", cli=Cli(
+        "results", "a model's latest stored drift, quality, outcome and estimate results (reads only; viewer)",
+        (arg("name"),), show="monitoring_commands.show_results")),
+    "estimate": OperationSpec(_estimate, writes=True, args_model="monitoring.Estimate", role="operator", cli=Cli(
+        "estimate", "estimate a model's performance without labels (CBPE, DLE), per chunk, and store it",
+        (arg("name"), opt("window", "how far back to look, e.g. 24h, 7d (default 7d)"),
+         opt("start", "estimate the past period from this time (a date or ISO time, UTC)", flag="--from", metavar="T"),
+         opt("end", "end of the past period, exclusive (default: now)", flag="--to", metavar="T"),
+         opt("chunk", "cut the period into chunks: 1d, 1w, 1M (calendar, UTC), rows:N or chunks:N (default: one)",
+             metavar="SPEC"),
+         opt("axis", "select rows by event time (falling back to arrival time) or by arrival time (default: the "
+                     "model's monitoring.time_axis)", choices=("event", "arrival")),
+         opt("version", "the version to estimate (default: the champion)")),
+        show="estimate_commands.show_estimate")),
+    "estimates": OperationSpec(_estimates, writes=False, args_model="monitoring.Estimates", role="viewer", cli=Cli(
+        "estimates", "a model's stored performance estimates, beside the realized metric where labels came",
+        (arg("name"), opt("start", "only runs overlapping the period from this time", flag="--from", metavar="T"),
+         opt("end", "only runs overlapping the period up to this time", flag="--to", metavar="T"),
+         opt("limit", "at most this many runs, newest first")),
+        show="estimate_commands.show_estimates")),
     "monitor_run": OperationSpec(_monitor_run, writes=True, in_daemon="after_monitor",
                                  args_model="monitoring.MonitorRun", role="operator", cli=Cli(
-        "monitor run", "check models over the last window and apply the alert rules",
+        "monitor run", "check models over the last window and apply the alert rules, or check a past period",
         (arg("names", "models to check (default: every served model)", metavar="NAME"),
-         opt("window", "window to check (default: jobs.monitor_every)")), show="alert_commands.show_monitor_run")),
+         opt("window", "window to check (default: jobs.monitor_every)"),
+         opt("start", "check the past period from this time (a date or ISO time, UTC): each chunk is one stored run; "
+                      "only a chunk ending within the last window applies the alert rules", flag="--from",
+             metavar="T"),
+         opt("end", "end of the past period, exclusive (default: now)", flag="--to", metavar="T"),
+         opt("chunk", "cut the period (or the window) into chunks: 1d, 1w, 1M, 1y (calendar, UTC), rows:N or chunks:N",
+             metavar="SPEC"),
+         _AXIS), show="alert_commands.show_monitor_run")),
     "jobs": OperationSpec(_jobs, writes=False, args_model="monitoring.Jobs", role="viewer", cli=Cli(
         "jobs", "recent runs of the scheduled jobs",
-        (opt("job", "only this job", choices=("monitor", "rollup", "retention", "retrain", "canary")), opt("limit")),
+        (opt("job", "only this job", choices=JOB_NAMES), opt("limit")),
         show="alert_commands.show_jobs")),
     "job_schedule": OperationSpec(_job_schedule, writes=False, in_daemon="schedule", args_model=NO_ARGS,
                                   role="viewer"),
     "score": OperationSpec(_score, writes=True, args_model="monitoring.Score", role="operator", cli=Cli(
         "score", "score a Parquet/CSV file or a DuckDB query with a version (batch)",
-        (arg("name"), opt("input", "a Parquet or CSV file"), opt("query", "a DuckDB SELECT"),
+        (arg("name"), opt("input", "a Parquet (.parquet, .pq) or CSV file"), opt("query", "a DuckDB SELECT"),
          opt("output", f"the scored rows (Parquet): a new file ({CONFINED})"),
          opt("rejects", "rows refused by the contract, with reasons (default: OUTPUT.rejects.parquet); a new file"),
-         opt("version", "a version (default: the champion)")), show="datasheet_commands.show_score",
+         opt("version", "a version (default: the champion)"),
+         opt("event_time_column", "input column holding each row's event time, logged beside its arrival time "
+                                  "(default: the model's serving.event_time_column when the input has it)",
+             metavar="COL")), show="datasheet_commands.show_score",
         one_of=("input", "query"))),
+    "history": OperationSpec(_history, writes=True, args_model="monitoring.History", role="operator", cli=Cli(
+        "history", "score a historical file with event times, record its labels, and check drift, data quality and "
+                   "realized performance period by period",
+        (arg("name"), opt("input", "the historical rows: a Parquet (.parquet, .pq) or CSV file"),
+         opt("event_time_column", "column holding each row's event time (default: the model's "
+                                  "serving.event_time_column)", metavar="COL"),
+         opt("labels", "a label file (Parquet or CSV): row i labels input row i, or rows joined by --key",
+             metavar="FILE"),
+         opt("label_column", "the label column, of --labels FILE or else of the input (default: label)",
+             metavar="COL"),
+         opt("key", "a column of both the input and --labels FILE that joins them", metavar="COL"),
+         opt("chunk", "periods to check: 1d, 1w, 1M, 1y (calendar, UTC), rows:N or chunks:N", metavar="SPEC"),
+         opt("output", f"the scored rows (Parquet), a new file (default: <home>/exports/NAME-history-<UTC>.parquet; "
+                       f"{CONFINED})"),
+         opt("version", "the version that scores (default: the champion)")),
+        show="period_commands.show_history")),
     "report": OperationSpec(_report, writes=True, args_model="monitoring.Report", role="operator", cli=Cli(
         "report", "write a model's report over a window as one self-contained HTML file",
         (arg("name"), opt("window", "how far back the report looks, e.g. 24h, 7d, 30d"),
          opt("out", f"the HTML file to write, a new one (default: <home>/reports/NAME-<UTC time>.html; {CONFINED})")),
         show="report_commands.show_report")),
+    "labels_load": OperationSpec(_labels_load, writes=True, args_model="monitoring.LabelsLoad", role="operator", cli=Cli(
+        "labels load", "record a Parquet/CSV file of labels in one transaction (all or nothing; idempotent)",
+        (arg("file", "columns request_id [row_index] label [event_time], or the key column instead of request_id"),
+         opt("name", "the model (default: the one that answered the file's requests)", flag="--model",
+             metavar="NAME"),
+         opt("key", "request_id, or the input column that names a prediction (default: monitoring.models.NAME."
+                    "label_key, else request_id)", metavar="COLUMN")),
+        show="label_commands.show_labels_load")),
     "reports": OperationSpec(_reports, writes=False, args_model="monitoring.Reports", role="viewer", cli=Cli(
         "reports", "reports written (by `vigil report` and the weekly report job)",
         (opt("name", "only this model's reports", flag="--model", metavar="MODEL"),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from appliance.operations.declaration import NO_ARGS, Cli, Declared, OperationSpec, arg, opt
@@ -98,11 +97,12 @@ def _contract_apply(ctx: AppContext, a: dict[str, Any]) -> Any:
 
 
 def _contract_check(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.access.output_paths import input_path
     from appliance.contracts.validation import validate_frame
     from appliance.registry.contracts import current_contract
     from appliance.training.frames import read_frame
 
-    frame = read_frame(Path(a["file"]))
+    frame = read_frame(input_path(ctx.home.root, a["file"]))  # through the daemon, never a file of the home
     _, contract = current_contract(ctx.store, a["name"], int(a["version"]))
     return validate_frame(frame, contract).as_dict()
 

@@ -7,8 +7,11 @@ tolerance), no segment regressing by more than the limit (both versions scored o
 rows, the new version's), latency budget (p95 of single-row predict
 of the version as `vigil up` serves it: its engine, the daemon's predict call and thread limit,
 after warm-up), contract compatibility with the last 24 hours of traffic,
-model card present, no open incident with a critical alert for the model. Evidence that does not
-apply (a regression model's AUC, no champion yet, no traffic yet) passes and says why.
+model card present, no open incident with a critical alert for the model, and performance estimated
+without labels (CBPE; DLE for regression) on what the version scored in the last 24 hours, as canary
+or shadow, not worse than the champion's over the same hours by more than `max_estimated_drop`.
+Evidence that does not apply (a regression model's AUC, no champion yet, no traffic yet) passes and
+says why.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import numpy as np
 from appliance.clock import utc_now
 from appliance.config import PromotionPolicy
 from appliance.home.context import AppContext
+from appliance.contracts import rules
 from appliance.contracts.features import features_from_json
 from appliance.registry.contracts import current_contract
 from appliance.registry.versions import get_version
@@ -47,7 +51,7 @@ def run_gates(ctx: AppContext, model_name: str, version: int, policy: PromotionP
             _gate("model_card", bool((row.get("model_card") or "").strip()), None, None,
                   "model card present" if (row.get("model_card") or "").strip() else "no model card"),
             _incident(ctx, model_name, alias), _fairness(ctx, model_name, version, row["task"], policy),
-            _cost(ctx, model_name, version, champion, policy)]
+            _cost(ctx, model_name, version, champion, policy), _estimated(ctx, model_name, version, champion, policy)]
 
 
 _MIN_METRIC = {"binary": ("roc_auc", "holdout ROC AUC"), "multiclass": ("roc_auc_ovr_macro", "holdout macro one-vs-rest ROC AUC")}
@@ -240,11 +244,11 @@ def _contract(ctx: AppContext, model: str, version: int, policy: PromotionPolicy
     frame = frame.select([c for c in frame.columns if c in contract.columns])
     report = validate_frame(frame, contract)
     serving = ctx.config.serving.policy_for(model)
-    accepted = {"missing_rate"}  # a window-level limit, watched by monitoring, never a refusal
+    accepted = {rules.MISSING_RATE}  # a window-level limit, watched by monitoring, never a refusal
     if serving.out_of_range == "flag":
-        accepted |= {"below_min", "above_max"}
+        accepted |= {rules.BELOW_MIN, rules.ABOVE_MAX}
     if serving.unknown_category == "flag":
-        accepted.add("unknown_category")
+        accepted.add(rules.UNKNOWN_CATEGORY)
     refusing = [v for v in report.violations if v.kind not in accepted]
     refused = max((v.rows or len(rows) for v in refusing), default=0) / len(rows)
     flagged = [v for v in report.violations if v.kind in accepted]
@@ -307,6 +311,26 @@ def _cost(ctx: AppContext, model: str, version: int, champion: int | None, polic
     return _gate("cost", ratio <= policy.max_cost_ratio, ratio, policy.max_cost_ratio,
                  f"{mine:.3f} vs champion v{champion}'s {float(theirs['bench_cpu_s_per_1k']):.3f} CPU s per 1,000 "
                  f"predictions ({ratio:.2f}x)")
+
+
+def _estimated(ctx: AppContext, model: str, version: int, champion: int | None, policy: PromotionPolicy) -> Gate:
+    """The version's performance estimated without labels on what it scored in the last 24 h (as canary or
+    shadow) against the champion's over the same hours."""
+    from appliance.core.periods import Period
+    from appliance.estimation.comparison import compare_versions
+
+    if champion is None or champion == version:
+        return _gate("estimated_performance", True, None, None, "no other champion to compare with")
+    now = utc_now()
+    found = compare_versions(ctx, model, version, champion, Period(now - timedelta(hours=24), now, "arrival"),
+                             policy.max_estimated_drop)
+    if found["ok"] is None:
+        return _gate("estimated_performance", True, None, policy.max_estimated_drop,
+                     f"not estimated: {found['note']}")
+    ours, theirs = found["candidate"]["estimate"], found["champion"]["estimate"]
+    return _gate("estimated_performance", found["ok"], found["worse_by"], policy.max_estimated_drop,
+                 f"{found['metric']} over the last 24 h: v{version} {ours:.4f} vs champion v{champion} {theirs:.4f} "
+                 f"({found['measure']} {found['worse_by']:+.4f})")
 
 
 def _incident(ctx: AppContext, model: str, alias: str) -> Gate:

@@ -15,16 +15,21 @@ from appliance.store.connection import Store
 KINDS = ("move", "rollback")
 
 
+def check_alias(alias: str, percent: float | None) -> None:
+    """Refuse an alias that does not exist, and a traffic share given for anything but a canary."""
+    if alias not in ALIASES:
+        raise ReleaseError(f"unknown alias '{alias}'; use one of {', '.join(ALIASES)}")
+    if percent is not None and (alias != "canary" or not 0 < percent <= 100):
+        raise ReleaseError("--percent applies to the canary alias only, between 0 (exclusive) and 100")
+
+
 def apply(store: Store, model_name: str, alias: str, number: int, *, actor: str, reason: str,
           percent: float | None = None, kind: str = "move", why: str | None = None) -> int | None:
     """Point `alias` at `number`; returns the version it pointed at before (None if unset).
 
     `percent` is the share of requests a canary answers (default 10); `why` says why this version
     (a rollback's choice), kept in the audit row and the incident note."""
-    if alias not in ALIASES:
-        raise ReleaseError(f"unknown alias '{alias}'; use one of {', '.join(ALIASES)}")
-    if percent is not None and (alias != "canary" or not 0 < percent <= 100):
-        raise ReleaseError("--percent applies to the canary alias only, between 0 (exclusive) and 100")
+    check_alias(alias, percent)
     if not reason.strip():
         raise ReleaseError("an alias change needs a reason; pass --reason TEXT")
     assert kind in KINDS, kind

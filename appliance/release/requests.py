@@ -16,7 +16,6 @@ from typing import Any, Iterable
 from appliance.clock import utc_now
 from appliance.home.context import AppContext
 from appliance.errors import Forbidden, ReleaseError
-from appliance.registry.aliases import ALIASES
 from appliance.release.gates import run_gates
 from appliance.registry.versions import servable_version
 from appliance.release import moves
@@ -34,12 +33,9 @@ def request_promotion(ctx: AppContext, model_name: str, version: int, alias: str
 
     `evidence`: extra gate rows (a canary's analysis) stored and judged with the policy's gates;
     `gates=False` only for a retrain naming its challenger, which answers no traffic."""
-    if alias not in ALIASES:
-        raise ReleaseError(f"unknown alias '{alias}'; use one of {', '.join(ALIASES)}")
+    moves.check_alias(alias, percent)
     if not reason.strip():
         raise ReleaseError("a promotion needs a reason; pass --reason TEXT")
-    if percent is not None and (alias != "canary" or not 0 < percent <= 100):
-        raise ReleaseError("--percent applies to the canary alias only, between 0 (exclusive) and 100")
     servable_version(ctx.store, model_name, version)
     policy = ctx.config.promotion.policy_for(model_name)
     checks = [*(run_gates(ctx, model_name, version, policy, alias) if gates else []), *evidence]

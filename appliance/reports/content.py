@@ -2,7 +2,9 @@
 bucket, drift of every feature against the champion's training rows with the histograms of those that
 moved, the score distribution (multiclass: the predicted-class distribution and each class's
 probability), the champion's holdout metrics (multiclass: per class and its confusion matrix),
-outcome metrics per bucket, and the alerts, incidents and releases of the window.
+outcome metrics per bucket, and the alerts, incidents and releases of the window. Multivariate drift:
+the window's PCA reconstruction error against the training rows' band, and the stored monitor checks'
+errors over the window.
 
 Drift is computed afresh for the report on a uniform sample of at most `DRIFT_SAMPLE_ROWS` rows
 answered by the champion in the window (stated in the report when sampled); the checks of the
@@ -21,8 +23,10 @@ from appliance.home.context import AppContext
 from appliance.contracts.features import features_from_json
 from appliance.monitoring.drift import Bands
 from appliance.core.windows import parse_window
+from appliance.core.periods import Period
 from appliance.registry.versions import get_version, require_model
 from appliance.store import registry_queries as q
+from appliance.store import reconstruction_queries as rcq
 from appliance.store import report_queries as rpq
 from appliance.store import rollup_queries as rq
 
@@ -57,8 +61,9 @@ def report_content(ctx: AppContext, model_name: str, window: str, *, now: dateti
         "bucket": bucket, "generated_at": utc_now(), "aliases": aliases, "champion": champion,
         "traffic": traffic, "latency": rq.latency_percentiles(ctx.store, model_name, start, end, upto),
         "drift": _drift(ctx, model_name, int(champion), start, end) if champion is not None else None,
+        "multivariate_history": rcq.results_between(ctx.store, model_name, start, end),
         "holdout": _holdout(ctx, model_name, int(champion)) if champion is not None else None,
-        "outcomes": outcome_report(ctx, model_name, window, bucket),
+        "outcomes": outcome_report(ctx, model_name, Period(start, end, "arrival"), bucket),
         "alerts": rpq.alerts_in(ctx.store, model_name, start, end),
         "incidents": rpq.incidents_in(ctx.store, model_name, start, end),
         "releases": rpq.releases_in(ctx.store, model_name, start, end),
@@ -68,6 +73,7 @@ def report_content(ctx: AppContext, model_name: str, window: str, *, now: dateti
 def _drift(ctx: AppContext, model_name: str, version: int, start: datetime, end: datetime) -> dict[str, Any]:
     from appliance.monitoring.class_outputs import mean_shift, output_features, probability_column
     from appliance.monitoring.model_drift import PREDICTION, classes_of, training_profiles, values_for, window_rows
+    from appliance.monitoring.multivariate_check import judge
     from appliance.monitoring.profile import NumericProfile
 
     row = get_version(ctx.store, model_name, version)
@@ -75,7 +81,7 @@ def _drift(ctx: AppContext, model_name: str, version: int, start: datetime, end:
     classes = classes_of(row)
     outputs = output_features(classes)
     class_of = {probability_column(c): c for c in classes or []}
-    current = window_rows(ctx, row, start, end, features, sample=DRIFT_SAMPLE_ROWS)
+    current = window_rows(ctx, row, Period(start, end, "arrival"), features, sample=DRIFT_SAMPLE_ROWS)
     answered = rpq.answered_rows(ctx.store, model_name, version, start, end)
     found: dict[str, Any] = {"version": version, "answered_rows": answered, "rows": current.height,
                              "sampled": current.height < answered, "features": [], "histograms": [],
@@ -85,6 +91,7 @@ def _drift(ctx: AppContext, model_name: str, version: int, start: datetime, end:
     configured = ctx.config.monitoring.bands_for(model_name)
     bands = Bands(configured.psi_warning, configured.psi_critical, configured.js_warning, configured.js_critical)
     profiles = training_profiles(ctx, row, features)
+    found["multivariate"] = judge(ctx, row, features, current).as_dict()
     for feature in [*features, *outputs]:
         profile = profiles.get(feature.name)
         if profile is None or feature.name not in current.columns:

@@ -9,6 +9,7 @@ from typing import Any, Sequence
 
 from appliance.core.windows import parse_window
 from appliance.reports.charts import Series, histogram, time_chart
+from appliance.reports.multivariate_html import multivariate_section
 
 _CSS = """
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #111827; margin: 0; background: #f9fafb; }
@@ -36,7 +37,8 @@ def render(content: dict[str, Any]) -> str:
     body = [f"<h1>{escape(title)}</h1>",
             f'<p class="meta">{_when(c["window_start"])} to {_when(c["window_end"])} UTC · champion '
             f"{_version(c['champion'])} · {_aliases(c['aliases'])} · generated {_when(c['generated_at'])} UTC</p>",
-            _cards(c), _traffic(c), _drift(c), _scores(c), _holdout(c), _outcomes(c), _alerts(c), _releases(c),
+            _cards(c), _traffic(c), _drift(c), multivariate_section(c), _scores(c), _holdout(c), _outcomes(c),
+            _alerts(c), _releases(c),
             '<footer>Written by <code>vigil report</code>. Every number comes from the store; the same data answers SQL '
             "through <code>vigil sql</code> (tables <code>prediction_log</code>, <code>request_rollups</code>, "
             "<code>drift_results</code>, <code>alerts</code>, <code>incidents</code>, <code>version_releases</code>)."

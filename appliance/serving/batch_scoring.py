@@ -9,6 +9,14 @@ input row number, model, version, prediction and score; they are logged in `pred
 and API `batch`, request id = the batch id, row index = the input row number) with their inputs — each
 chunk written to Parquet with polars and read by DuckDB, so no row passes through Python objects — so
 drift, outcomes and "which version scored this" work as for real-time traffic. The batch is audited.
+
+Event time: the column named by `--event-time-column` (else by the model's `serving.event_time_column`)
+gives each row's event time, logged in `prediction_log.event_time`, so a historical file is monitored
+by when its rows happened (`vigil monitor run --from/--to`, `vigil history`). It may hold dates or
+timestamps, an integer year or a year-month (`core.time_columns`), ISO-8601 text or epoch seconds
+(`core.event_times`); a value that is none of these refuses its row, with the reason, and an empty
+cell leaves the row without one. A column named on the command line must be in the input; the
+configured one is used when the input has it.
 """
 
 from __future__ import annotations
@@ -27,6 +35,8 @@ import polars as pl
 from appliance.access.output_paths import new_file, require_absent
 from appliance.clock import utc_now
 from appliance.contracts import rules
+from appliance.core import event_times
+from appliance.core.time_columns import as_timestamps
 from appliance.contracts.contract import CategoricalColumn, Contract, NumericColumn
 from appliance.contracts.features import NUMERIC, Feature, features_from_json, model_input
 from appliance.errors import ScoringError
@@ -34,6 +44,7 @@ from appliance.store import prediction_queries as pq
 from appliance.store import registry_queries as q
 
 CHUNK_ROWS = 50_000
+EVENT_TIME = "_event_time"  # a row's event time while it is checked and logged; not in the output file
 
 
 def _reasons(frame: pl.DataFrame, features: list[Feature], contract: Contract, policy: rules.Policy) -> pl.DataFrame:
@@ -43,7 +54,13 @@ def _reasons(frame: pl.DataFrame, features: list[Feature], contract: Contract, p
     flags: list[pl.Expr] = []
     for feature in features:
         spec = contract.columns.get(feature.name) or _unbounded(feature)
-        for broken in rules.column_problems(frame[feature.name], spec, nan_is_missing=False):
+        column = frame[feature.name]
+        if feature.name in _text_numbers(frame, features):  # one cell that is no number made the column text
+            column = _as_numbers(column)
+            unreadable = frame[feature.name].is_not_null() & column.is_null()
+            rejects.append(pl.when(pl.lit(unreadable)).then(
+                pl.lit(rules.reason(rules.WRONG_TYPE, feature.name, feature.kind))))
+        for broken in rules.column_problems(column, spec, nan_is_missing=False):
             reason = pl.when(pl.lit(pl.Series(broken.rows))).then(
                 pl.lit(rules.reason(broken.kind, feature.name, feature.kind)))
             (rejects if rules.refuses(broken.kind, policy) else flags).append(reason)
@@ -53,6 +70,17 @@ def _reasons(frame: pl.DataFrame, features: list[Feature], contract: Contract, p
         (pl.concat_list(flags).list.drop_nulls() if flags else empty).alias("_flags"))
 
 
+def _text_numbers(frame: pl.DataFrame, features: list[Feature]) -> list[str]:
+    """The numeric features a file holds as text (a CSV column with a cell such as "n/a" is read as text):
+    their values are read as numbers row by row, so only the rows whose value is no number are refused."""
+    return [f.name for f in features if f.kind == NUMERIC and frame.schema.get(f.name) == pl.String]
+
+
+def _as_numbers(column: pl.Series) -> pl.Series:
+    """A text column's values as numbers; a value that is no number becomes missing."""
+    return column.str.strip_chars().cast(pl.Float64, strict=False)
+
+
 def _unbounded(feature: Feature) -> NumericColumn | CategoricalColumn:
     """A feature the contract does not list: its type is checked, nothing else."""
     return NumericColumn() if feature.kind == NUMERIC else CategoricalColumn(any_category=True)
@@ -60,7 +88,8 @@ def _unbounded(feature: Feature) -> NumericColumn | CategoricalColumn:
 
 def score_batch(ctx: Any, model_name: str, *, input_path: str | None, query: str | None, output: Path,
                 rejects_path: Path | None, version: int | None, actor: str, write_lock: Any = None,
-                base_dir: Path | None = None, replace: bool = True) -> dict[str, Any]:
+                base_dir: Path | None = None, replace: bool = True,
+                event_time_column: str | None = None) -> dict[str, Any]:
     """Score a file or query with a version (the champion by default); see the module's text.
 
     `write_lock`, when given (the daemon's jobs), is held for each chunk's commit only, so the daemon's other
@@ -102,27 +131,31 @@ def score_batch(ctx: Any, model_name: str, *, input_path: str | None, query: str
             checked_input(ctx.home.root, folder / input_path)
         total = extract_to_parquet(path=input_path, query=query, base_dir=folder, dest=source,
                                    read_roots=read_roots(ctx.home.root, folder))
-        missing = [f.name for f in features if f.name not in pl.scan_parquet(source).collect_schema().names()]
+        names = pl.scan_parquet(source).collect_schema().names()
+        missing = [f.name for f in features if f.name not in names]
         if missing:
             raise ScoringError(f"the input has no column {', '.join(missing)}, which v{number} needs; nothing scored")
+        event_column = _event_column(ctx, model_name, event_time_column, names)
         with locked:
             pq.ensure_inputs_table(ctx.store, model_name, features)
         scored = rejected = 0
         for part, offset in enumerate(range(0, total, CHUNK_ROWS)):
             chunk = pl.scan_parquet(source).slice(offset, CHUNK_ROWS).collect().with_row_index("input_row", offset)
-            checked = _reasons(chunk, features, contract, policy)
+            checked = _with_event_times(_reasons(chunk, features, contract, policy), event_column)
             bad = checked.filter(pl.col("_reject").list.len() > 0)
             good = checked.filter(pl.col("_reject").list.len() == 0)
             if bad.height:
-                bad.drop("_flags").rename({"_reject": "reasons"}).write_parquet(scratch / f"rejects-{part:06d}.parquet")
+                rejects_file = scratch / f"rejects-{part:06d}.parquet"
+                bad.drop("_flags", EVENT_TIME).rename({"_reject": "reasons"}).write_parquet(rejects_file)
             rejected += bad.height
             if not good.height:
                 continue
             started = time.perf_counter()
+            good = good.with_columns(_as_numbers(good[name]) for name in _text_numbers(good, features))
             inputs = model_input(good, features)
             answer = _Answer(row, scores_of(model, row["task"], inputs))
             latency = (time.perf_counter() - started) * 1000 / good.height
-            out = good.drop("_reject", "_flags").with_columns(
+            out = good.drop("_reject", "_flags", EVENT_TIME).with_columns(
                 pl.lit(batch_id).alias("batch_id"), pl.lit(model_name).alias("model"), pl.lit(int(number)).alias("version"),
                 *answer.output_columns())
             out.write_parquet(scratch / f"scored-{part:06d}.parquet")
@@ -142,6 +175,7 @@ def score_batch(ctx: Any, model_name: str, *, input_path: str | None, query: str
         shutil.rmtree(scratch, ignore_errors=True)
     seconds = time.perf_counter() - began
     result = {"batch_id": batch_id, "model": model_name, "version": int(number), "rows": total, "scored": scored,
+              "event_time_column": event_column or None,
               "rejected": rejected, "output": str(output), "rejects": str(rejects_path) if rejected else None,
               "seconds": seconds, "rows_per_s": total / seconds if seconds else None}
     with locked, ctx.store.transaction():
@@ -191,6 +225,28 @@ class _Answer:
         return [pl.Series("prediction", self.predictions, dtype=pl.Float64), self._score(), self._probabilities()]
 
 
+def _event_column(ctx: Any, model_name: str, named: str | None, columns: list[str]) -> str:
+    """The input column holding event times: the one named (it must exist), else the model's configured
+    one when the input has it, else none ("")."""
+    if named:
+        if named not in columns:
+            raise ScoringError(f"the input has no column {named} (--event-time-column); nothing scored")
+        return named
+    configured = ctx.config.serving.policy_for(model_name).event_time_column
+    return configured if configured and configured in columns else ""
+
+
+def _with_event_times(checked: pl.DataFrame, column: str) -> pl.DataFrame:
+    """`checked` with `_event_time` (naive UTC, null: none); a value that is no time refuses its row."""
+    if not column:
+        return checked.with_columns(pl.lit(None, dtype=pl.Datetime("us")).alias(EVENT_TIME))
+    found = as_timestamps(checked[column])  # a year or year-month first; then the scoring doors' rule and bounds
+    times, bad = event_times.parse_column(found[0] if found is not None else checked[column])
+    reason = pl.when(pl.lit(pl.Series(bad))).then(pl.lit([f"{column}: not an event time ({event_times.EXPECTED})"]))
+    return checked.with_columns(times.alias(EVENT_TIME), pl.concat_list(
+        pl.col("_reject"), reason.otherwise(pl.lit([], dtype=pl.List(pl.String)))).alias("_reject"))
+
+
 def _log_frame(good: pl.DataFrame, batch_id: str, model_name: str, version: int, answer: _Answer,
                latency: float) -> pl.DataFrame:
     """The chunk's prediction-log rows (route and API `batch`, request id = batch id, row = input row)."""
@@ -200,7 +256,7 @@ def _log_frame(good: pl.DataFrame, batch_id: str, model_name: str, version: int,
         pl.lit(utc_now()).alias("logged_at"), pl.lit(model_name).alias("model_name"),
         pl.lit(version, pl.Int32).alias("version"), pl.lit("batch").alias("route"), pl.lit("batch").alias("api"),
         prediction, score, pl.lit(latency).alias("latency_ms"), pl.col("_flags").alias("flags"),
-        pl.lit(False).alias("audit_sample"), probabilities)
+        pl.lit(False).alias("audit_sample"), probabilities, pl.col(EVENT_TIME).alias("event_time"))
 
 
 def _combine(scratch: Path, pattern: str, target: Path, replace: bool) -> None:

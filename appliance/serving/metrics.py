@@ -97,10 +97,6 @@ class Metrics:
             found = [(key[4], n) for key, n in self._requests.items() if key[0] == model and key[1] == version]
         return sum(n for status, n in found if status == 200), sum(n for status, n in found if status == 500)
 
-    def requests_total(self) -> int:
-        with self._lock:
-            return sum(self._requests.values())
-
     def render(self) -> str:
         """The Prometheus text exposition (format 0.0.4) of every family."""
         from prometheus_client import CollectorRegistry

@@ -11,19 +11,27 @@ Columns the model does not take (`serving.extra_columns`) are found while a body
 or ignored in `build_frame`, where the model's policy is known: refused, each is named like any other
 bad field; ignored, it is neither checked nor scored nor logged, and the frame lists its name
 (`RequestFrame.ignored`) so the answer can say so.
+
+The column a model's `serving.event_time_column` names, when a request carries it and the answering
+version takes no feature of that name, is no feature: it is taken out while the body is read (so it
+is never an extra column), each value read as an event time (`core.request_event_time`; null: that row has
+none) or named as a bad field, and the frame carries the times (`RequestFrame.event_times`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Sequence
 
 import numpy as np
 
+from appliance.clock import utc_now
 from appliance.contracts import rules
 from appliance.contracts.contract import CategoricalColumn, Contract
 from appliance.contracts.features import NUMERIC, Feature
 from appliance.errors import InvalidRequest
+from appliance.core import request_event_time
 from appliance.core.inputs import Inputs
 
 MAX_ERRORS = 20
@@ -42,6 +50,8 @@ class RequestFrame:
     inputs: Inputs
     flags: list[list[str]]
     ignored: tuple[str, ...] = ()  # columns sent that the model does not take, ignored by its policy
+    event_times: list[datetime | None] | None = None  # per row, from the event-time column; None: not sent
+    event_field: str = ""  # where the event times came from, for messages
 
 
 class ReadColumns(dict[str, Any]):
@@ -54,10 +64,19 @@ class ReadColumns(dict[str, Any]):
         self.problems: list[dict[str, str]] = []
         self.extra: list[dict[str, str]] = []
         self.extra_names: set[str] = set()
+        self.event_times: list[datetime | None] | None = None
+        self.event_field = ""
 
     def problem(self, field: str, problem: str, kind: str) -> None:
         if len(self.problems) < MAX_ERRORS:
             self.problems.append({"field": field, "problem": problem, "kind": kind})
+
+    def take_event_times(self, values: Sequence[Any], where: str, name: str) -> None:
+        """The event-time column's values read as times; each bad one is named (`records[3].happened_at`)."""
+        times, problems = request_event_time.read_all(values, utc_now())
+        for row, problem in problems:
+            self.problem(f"{where}[{row}].{name}", problem, request_event_time.KIND)
+        self.event_times, self.event_field = times, f"{where}[].{name}"
 
     def unexpected(self, field: str, name: str) -> None:
         if len(self.extra_names) < MAX_IGNORED_NAMES:
@@ -94,14 +113,18 @@ class _Errors:
                                  reason=first["kind"])
 
 
-def columns_from_records(records: Any, features: list[Feature], where: str = "records") -> ReadColumns:
-    """Records (a list of objects) to columns; missing fields are errors, extra ones follow the policy."""
+def columns_from_records(records: Any, features: list[Feature], where: str = "records",
+                         event_column: str = "") -> ReadColumns:
+    """Records (a list of objects) to columns; missing fields are errors, extra ones follow the policy; the
+    event-time column (`event_column`, unless a feature has its name) is taken out and read as times."""
     if not isinstance(records, list) or not records:
         raise InvalidRequest(f"'{where}' must be a non-empty list of objects", [
             {"field": where, "problem": "must be a non-empty list of objects", "kind": "invalid_body"}])
     names = [f.name for f in features]
     wanted = set(names)
+    taken = _event_column(event_column, names)
     columns = ReadColumns({n: [] for n in names})
+    times: list[Any] = []
     for row, record in enumerate(records):
         if not isinstance(record, dict):
             columns.problem(f"{where}[{row}].", "must be an object", "invalid_body")
@@ -109,14 +132,24 @@ def columns_from_records(records: Any, features: list[Feature], where: str = "re
         else:
             for name in sorted(wanted - record.keys()):
                 columns.problem(f"{where}[{row}].{name}", "missing column", "missing_column")
-            for name in sorted(record.keys() - wanted):
+            for name in sorted(record.keys() - wanted - {taken}):
                 columns.unexpected(f"{where}[{row}].{name}", name)
         for name in names:
             columns[name].append(record.get(name))
+        times.append(record.get(taken) if taken else None)
+    if taken and any(isinstance(r, dict) and taken in r for r in records):
+        columns.take_event_times(times, where, taken)
     return columns
 
 
-def columns_from_split(columns: Any, data: Any, features: list[Feature], where: str) -> dict[str, list[Any]]:
+def _event_column(event_column: str, names: list[str]) -> str:
+    """The column read as event times: the one configured, unless the version takes a feature of that name
+    (a feature is never taken from the model)."""
+    return event_column if event_column and event_column not in names else ""
+
+
+def columns_from_split(columns: Any, data: Any, features: list[Feature], where: str,
+                       event_column: str = "") -> dict[str, list[Any]]:
     """Column names plus rows of values (MLflow's dataframe_split) to columns."""
     if not isinstance(columns, list) or not isinstance(data, list) or not data:
         raise InvalidRequest(f"'{where}' needs 'columns' (a list) and 'data' (a non-empty list of rows)", [
@@ -127,12 +160,14 @@ def columns_from_split(columns: Any, data: Any, features: list[Feature], where: 
             errors.add(row, "", f"must be a list of {len(columns)} values", "invalid_body")
     errors.raise_if_any()
     by_name = {name: [values[i] for values in data] for i, name in enumerate(columns)}
-    return check_names(by_name, features, where)
+    return check_names(by_name, features, where, event_column)
 
 
-def check_names(by_name: dict[str, Any], features: list[Feature], where: str) -> ReadColumns:
-    """Columns given by name: each feature present; others follow the policy (`build_frame`)."""
+def check_names(by_name: dict[str, Any], features: list[Feature], where: str, event_column: str = "") -> ReadColumns:
+    """Columns given by name: each feature present; others follow the policy (`build_frame`); the event-time
+    column (`event_column`, unless a feature has its name) is read as times."""
     names = [f.name for f in features]
+    taken = _event_column(event_column, names)
     present = [n for n in names if n in by_name]
     lengths = {len(by_name[n]) for n in present}
     if len(lengths) > 1:
@@ -143,9 +178,19 @@ def check_names(by_name: dict[str, Any], features: list[Feature], where: str) ->
     for name in names:
         if name not in by_name:
             columns.problem(f"{where}.{name}", "missing column", "missing_column")
-    for name in sorted(by_name.keys() - set(names)):
+    for name in sorted(by_name.keys() - set(names) - {taken}):
         columns.unexpected(f"{where}.{name}", name)
+    if taken in by_name:
+        _take_column(columns, by_name[taken], rows, where, taken)
     return columns
+
+
+def _take_column(columns: ReadColumns, values: Any, rows: int, where: str, name: str) -> None:
+    if not isinstance(values, Sequence) or isinstance(values, str) or (rows and len(values) != rows):
+        columns.problem(f"{where}.{name}", f"must be a list of {rows} event times, one per row",
+                        request_event_time.KIND)
+        return
+    columns.take_event_times(values, where, name)
 
 
 def build_frame(columns: dict[str, Sequence[Any]], features: list[Feature], contract: Contract, policy: Policy,
@@ -170,7 +215,8 @@ def build_frame(columns: dict[str, Sequence[Any]], features: list[Feature], cont
         spec = contract.columns[feature.name]
         categorical[:, j] = _categorical(columns[feature.name], feature.name, spec, policy, errors, flags)  # type: ignore[arg-type]
     errors.raise_if_any()
-    return RequestFrame(Inputs(tuple(features), numeric, categorical), flags, ignored)
+    times, field = (columns.event_times, columns.event_field) if isinstance(columns, ReadColumns) else (None, "")
+    return RequestFrame(Inputs(tuple(features), numeric, categorical), flags, ignored, times, field)
 
 
 def _numeric(values: Sequence[Any], name: str, errors: _Errors) -> np.ndarray:

@@ -21,6 +21,7 @@ from appliance.serving.batching import Predictor
 from appliance.serving.metrics import UNKNOWN_MODEL, Metrics
 from appliance.serving.prediction_log import LogRecord, PredictionLog
 from appliance.serving.request_frame import Policy, build_frame
+from appliance.serving.request_times import RequestTimes, Times, for_rows
 from appliance.serving.routing import Router
 
 Columns = Callable[[list[Feature]], dict[str, Any]]
@@ -72,9 +73,10 @@ class Scorer:
 
     def score(self, model_name: str, columns: Columns, *, api: str, request_id: str | None = None,
               routing_key: str | None = None, where: str = "records", output: str = "decision",
-              version: int | None = None) -> Scored:
+              version: int | None = None, event_time: RequestTimes | None = None) -> Scored:
         """Score and log one request. `output` is what the client is answered (`answered_output`); the log
-        records the classes answered, so outcome metrics measure what clients were told."""
+        records the classes answered, so outcome metrics measure what clients were told. Each row's event
+        time is the one the request gave beside its rows (`event_time`) or in its event-time column."""
         started = time.perf_counter()
         try:
             routes = self.router.routes(model_name)
@@ -85,6 +87,7 @@ class Scorer:
         loaded = predictor.loaded
         request = build_frame(columns(loaded.features), loaded.features, loaded.contract, self.policy(model_name),
                               max_rows=self.max_rows, where=where)
+        times = for_rows(event_time, request.event_times, request.event_field, len(request.flags))
         output = answered_output(output, loaded)
         try:
             predictions, scores = predictor.predict(request.inputs)
@@ -95,18 +98,21 @@ class Scorer:
         request_id = request_id or uuid.uuid4().hex
         audit = self.audit_share > 0 and self._random.random() < self.audit_share
         record = LogRecord(request_id, model_name, loaded.version, route, api, predictions, scores,
-                           (time.perf_counter() - started) * 1000, request.flags, request.inputs, audit)
+                           (time.perf_counter() - started) * 1000, request.flags, request.inputs, audit,
+                           event_times=times)
         self.log.submit(record)
         self.log.wait(record)
         self.metrics.request(model_name, str(loaded.version), route, api, 200, time.perf_counter() - started)
         if routes.shadow is not None:
-            self._shadow(routes.shadow, columns, request_id, api, where, output)
+            self._shadow(routes.shadow, columns, request_id, api, where, output, times)
         return Scored(model_name, loaded.version, route, request_id, loaded.task, loaded.positive_class,
                       predictions, scores, request.flags, audit, loaded.classes, loaded.predict_fn, output,
                       request.ignored)
 
     def _shadow(self, predictor: Predictor, columns: Columns, request_id: str, api: str, where: str,
-                output: str) -> None:
+                output: str, times: Times | None) -> None:
+        """Score the request's inputs with the shadow version off the request path; its rows carry the same
+        event times as the answer's."""
         if not self._shadow_backlog.acquire(blocking=False):
             self.metrics.shadow_error(predictor.loaded.model_name)
             return
@@ -121,7 +127,8 @@ class Scorer:
                 predictions = as_answered(predictions, scores, loaded.task, output)
                 self.log.submit(LogRecord(request_id, loaded.model_name, loaded.version, "shadow", api, predictions,
                                           scores, (time.perf_counter() - started) * 1000, request.flags,
-                                          None))  # the answering version already logged the inputs
+                                          None,  # the answering version already logged the inputs
+                                          event_times=times))
             except Exception:  # a shadow never affects the answer; it is counted instead
                 self.metrics.shadow_error(predictor.loaded.model_name)
             finally:

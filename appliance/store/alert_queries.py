@@ -10,8 +10,9 @@ from appliance.store.connection import Store
 
 def insert_monitor_run(store: Store, row: dict[str, Any]) -> int:
     return int(store.scalar(
-        "INSERT INTO monitor_runs (model_name, version, window_start, window_end, drift_run_id, computed_at, trigger) "
-        "VALUES ($model_name, $version, $window_start, $window_end, $drift_run_id, $computed_at, $trigger) "
+        "INSERT INTO monitor_runs (model_name, version, window_start, window_end, drift_run_id, computed_at, "
+        "trigger, axis) VALUES ($model_name, $version, $window_start, $window_end, $drift_run_id, $computed_at, "
+        "$trigger, $axis) "
         "RETURNING run_id", row))
 
 
@@ -85,16 +86,12 @@ def list_mutes(store: Store, at: datetime) -> list[dict[str, Any]]:
     return store.rows("SELECT * FROM alert_mutes WHERE until > ? ORDER BY until", [at])
 
 
-def latest_observations(store: Store, model_name: str, metric: str, limit: int) -> list[dict[str, Any]]:
-    return store.rows("SELECT * FROM monitor_observations WHERE model_name = ? AND metric = ? "
-                      "ORDER BY window_end DESC LIMIT ?", [model_name, metric, limit])
-
-
 def recent_drift_verdicts(store: Store, model_name: str, limit: int) -> list[str | None]:
-    """Drift verdicts of the model's latest monitor runs, newest first (None: no drift computed)."""
+    """Drift verdicts of the model's latest monitor runs of current traffic, newest first (None: no drift
+    computed); checks of a past period (trigger 'past') are not part of a streak."""
     return [r[0] for r in store.execute(
         "SELECT d.verdict FROM monitor_runs m LEFT JOIN drift_runs d ON d.run_id = m.drift_run_id "
-        "WHERE m.model_name = ? ORDER BY m.run_id DESC LIMIT ?", [model_name, limit])]
+        "WHERE m.model_name = ? AND m.trigger <> 'past' ORDER BY m.run_id DESC LIMIT ?", [model_name, limit])]
 
 
 def alerts_of_incident(store: Store, incident_id: int) -> list[dict[str, Any]]:

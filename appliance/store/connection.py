@@ -29,6 +29,12 @@ _PID = re.compile(r"\(PID (\d+)\)")
 _NO_SPACE = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)  # the device, the user's quota, or a file-size limit
 
 
+
+def sql_literal(text: str) -> str:
+    """`text` as a SQL string literal, for the few places DuckDB takes no bound parameter (a COPY's or a
+    table function's file path, SQL text handed to the SQL console)."""
+    return "'" + text.replace("'", "''") + "'"
+
 class Store:
     """One DuckDB connection with Vigil's settings. Use as a context manager to close it."""
 
@@ -116,6 +122,13 @@ class Store:
         except duckdb.Error as e:
             raise StoreError(f"store query failed: {e}") from e
 
+    def arrow(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
+        """A bound query's result as one Arrow table (columnar: no Python object per value)."""
+        try:
+            return self._connection.sql(sql, params=params or None).to_arrow_table()
+        except duckdb.Error as e:
+            raise _failure(f"store query failed: {e}", e) from e
+
     def statement_types(self, sql: str) -> list[str]:
         """The type of each statement in `sql` ('SELECT', 'INSERT', …), without running it."""
         try:
@@ -149,6 +162,19 @@ class Store:
         except duckdb.Error as e:
             self._appenders.clear()
             raise _failure(f"appending to {table} failed: {e}", e) from e
+
+    @contextmanager
+    def registered(self, name: str, table: Any) -> Iterator[str]:
+        """`table` (an Arrow table) readable by this handle's statements as the view `name`, for set-wise
+        statements over many rows at once (no row-by-row inserts); unregistered on leaving."""
+        try:
+            self._connection.register(name, table)
+        except duckdb.Error as e:
+            raise StoreError(f"cannot register {name}: {e}") from e
+        try:
+            yield name
+        finally:
+            self._connection.unregister(name)
 
     def set_option(self, name: str, value: str) -> None:
         """Set a DuckDB option on this connection (names are Vigil's constants, never user input)."""

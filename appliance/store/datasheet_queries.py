@@ -6,13 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from appliance.store.connection import Store
+from appliance.store.connection import Store, sql_literal
 
 MAX_CATEGORIES = 50
-
-
-def _literal(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
 
 
 def snapshot_of_version(store: Store, model_name: str, version: int) -> dict[str, Any] | None:
@@ -42,7 +38,7 @@ def measure(store: Store, path: Path) -> list[tuple[Any, ...]]:
     """Each column of a Parquet file: name, type, missing share, min, max, distinct values and, for a
     text or boolean column with few values, the count of each (JSON). Any store can measure (a
     retraining process measures in an in-memory one and the daemon only inserts)."""
-    source = f"read_parquet({_literal(path)})"
+    source = f"read_parquet({sql_literal(str(path))})"
     summary = store.execute(f"SELECT column_name, column_type, min, max, approx_unique, count, null_percentage "
                             f"FROM (SUMMARIZE SELECT * FROM {source})")
     found = []
@@ -87,4 +83,5 @@ def trained_on(store: Store, snapshot_id: str) -> list[dict[str, Any]]:
 def label_balance(store: Store, path: Path, target: str) -> list[tuple[str, int]]:
     quoted = '"' + target.replace('"', '""') + '"'
     return [(str(v), int(n)) for v, n in store.execute(
-        f"SELECT {quoted}::VARCHAR, count(*) FROM read_parquet({_literal(path)}) GROUP BY ALL ORDER BY 2 DESC")]
+        f"SELECT {quoted}::VARCHAR, count(*) FROM read_parquet({sql_literal(str(path))}) "
+        "GROUP BY ALL ORDER BY 2 DESC")]

@@ -7,6 +7,8 @@ here: the demo's own model name, version numbers and the landing folder's path.
 
 from __future__ import annotations
 
+from appliance.store.connection import sql_literal
+
 FEEDBACK_ACCURACY = ("SELECT count(*), avg((p.prediction = f.label_value)::INT) FROM prediction_log p "
                      "JOIN feedback f USING (request_id, row_index)")
 LATEST_DRIFT_RETRAIN = ("SELECT v.version, d.row_count, d.time_max FROM model_versions v JOIN dataset_snapshots d "
@@ -16,23 +18,18 @@ CANARY_SHARE = ("SELECT avg((route = 'canary')::INT) FROM prediction_log WHERE r
 LATEST_CANARY_VERDICT = "SELECT status, detail FROM job_runs WHERE job = 'canary' ORDER BY run_id DESC LIMIT 1"
 
 
-def _literal(text: str) -> str:
-    """`text` as a SQL string literal."""
-    return "'" + text.replace("'", "''") + "'"
-
-
 def sample_source(cutoff: str) -> str:
     """The shipped spec's training source: the sample flights before `cutoff` (YYYY-MM-DD)."""
-    return f"SELECT * FROM 'flights.parquet' WHERE time_hour < TIMESTAMP {_literal(cutoff)}"
+    return f"SELECT * FROM 'flights.parquet' WHERE time_hour < TIMESTAMP {sql_literal(cutoff)}"
 
 
 def landed_source(pattern: str) -> str:
     """The demo spec's training source: every Parquet file matching `pattern` (the landing folder)."""
-    return f"SELECT * FROM {_literal(pattern)}"
+    return f"SELECT * FROM {sql_literal(pattern)}"
 
 
 def holdout_auc(model_name: str, version: int) -> str:
-    return (f"SELECT value FROM version_overall_metrics WHERE model_name = {_literal(model_name)} "
+    return (f"SELECT value FROM version_overall_metrics WHERE model_name = {sql_literal(model_name)} "
             f"AND version = {int(version)} AND metric = 'roc_auc'")
 
 
@@ -44,4 +41,4 @@ def shadow_agreement(version: int) -> str:
 
 
 def unresolved_incident(model_name: str) -> str:
-    return f"SELECT incident_id FROM incidents WHERE model_name = {_literal(model_name)} AND status <> 'resolved'"
+    return f"SELECT incident_id FROM incidents WHERE model_name = {sql_literal(model_name)} AND status <> 'resolved'"

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any
 
 import polars as pl
 
+from appliance.core.periods import Period
 from appliance.store import prediction_queries as pq
 from appliance.store.connection import Store
 
 
-def window_inputs(store: Store, model_name: str, version: int, start: datetime, end: datetime,
+def window_inputs(store: Store, model_name: str, version: int, period: Period,
                   features: list[str], sample: int | None = None, classes: bool = False) -> pl.DataFrame:
-    """The inputs and score of every row the version answered in [start, end) (shadow rows excluded);
+    """The inputs and score of every row the version answered in the period, placed on its axis (shadow rows
+    excluded);
     with `sample`, a uniform random sample of at most that many of them (repeatable). With `classes`
     (a multiclass version), also the chosen class's position and every class's probability."""
     table = pq.inputs_table(model_name)
@@ -26,18 +27,19 @@ def window_inputs(store: Store, model_name: str, version: int, start: datetime, 
     outputs = ', p.prediction AS "(class)", p.probabilities AS "(probabilities)"' if classes else ""
     sql = (f'SELECT {selected}, coalesce(p.score, p.prediction) AS "(prediction)"{outputs} FROM prediction_log p '
            f"JOIN {table} i USING (request_id, row_index) "
-           "WHERE p.model_name = ? AND p.version = ? AND p.route <> 'shadow' AND p.logged_at >= ? AND p.logged_at < ?")
+           "WHERE p.model_name = ? AND p.version = ? AND p.route <> 'shadow' "
+           f"AND {pq.time_expression(period.axis)} >= ? AND {pq.time_expression(period.axis)} < ?")
     if sample is not None:
         sql = f"SELECT * FROM ({sql}) USING SAMPLE reservoir({int(sample)} ROWS) REPEATABLE (7)"
-    columns, rows = store.table_params(sql, [model_name, version, start, end])
+    columns, rows = store.table_params(sql, [model_name, version, period.start, period.end])
     return pl.DataFrame(rows, schema=columns, orient="row", infer_schema_length=None)
 
 
 def insert_run(store: Store, row: dict[str, Any]) -> int:
     return int(store.scalar(
         "INSERT INTO drift_runs (model_name, version, reference, window_start, window_end, current_rows, "
-        "reference_rows, verdict, computed_at, computed_by) VALUES ($model_name, $version, $reference, "
-        "$window_start, $window_end, $current_rows, $reference_rows, $verdict, $computed_at, $computed_by) "
+        "reference_rows, verdict, computed_at, computed_by, axis) VALUES ($model_name, $version, $reference, "
+        "$window_start, $window_end, $current_rows, $reference_rows, $verdict, $computed_at, $computed_by, $axis) "
         "RETURNING run_id", row))
 
 

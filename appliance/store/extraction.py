@@ -41,7 +41,7 @@ def _select(scratch: Store, path: str | None, query: str | None, base_dir: Path)
         resolved = Path(path) if Path(path).is_absolute() else base_dir / path
         if not resolved.is_file():
             raise SpecError(f"source file {resolved} does not exist; fix 'source.path' in the spec")
-        reader = "read_parquet" if resolved.suffix.lower() == ".parquet" else "read_csv"
+        reader = "read_parquet" if resolved.suffix.lower() in (".parquet", ".pq") else "read_csv"
         return f"SELECT * FROM {reader}('{_quote(str(resolved))}')"
     assert query is not None
     try:

@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from appliance.store.connection import Store
+from appliance.store.connection import Store, sql_literal
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,10 +63,6 @@ def partition_value_sql(column: str) -> str:
     return PARTITION_VALUE.format(c=column)
 
 
-def _literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 def _order(table: str) -> str:
     spec = LOGS[table]
     return "(" + ", ".join((spec.time, *spec.keys)) + ")"
@@ -107,10 +103,10 @@ def copy_range(store: Store, table: str, staging: Path, box: str, after: list[An
     by = "box, model, day" if spec.by_model else "box, day"
     upper, upper_params = _compare(table, "<", "<=", upto)
     rows = store.execute(
-        f"COPY (SELECT {_literal(box)} AS box, *{model}, {spec.time}::DATE AS day FROM {table} "
+        f"COPY (SELECT ? AS box, *{model}, {spec.time}::DATE AS day FROM {table} "
         f"WHERE {condition} AND {upper}) "
-        f"TO {_literal(str(staging))} (FORMAT parquet, PARTITION_BY ({by}), FILENAME_PATTERN 'part-{{i}}')",
-        [*params, *upper_params])
+        f"TO {sql_literal(str(staging))} (FORMAT parquet, PARTITION_BY ({by}), FILENAME_PATTERN 'part-{{i}}')",
+        [box, *params, *upper_params])
     return int(rows[0][0]) if rows else 0
 
 
@@ -122,7 +118,7 @@ def state_file(directory: Path, name: str, box: str) -> Path:
 def copy_state(store: Store, name: str, target: Path, box: str) -> int:
     """Copy a current-state table (with the box as a column) into the Parquet file `target`; returns its rows."""
     sql = STATES[name]
-    rows = store.execute(f"COPY (SELECT {_literal(box)} AS box, * FROM ({sql})) TO {_literal(str(target))} "
+    rows = store.execute(f"COPY (SELECT {sql_literal(box)} AS box, * FROM ({sql})) TO {sql_literal(str(target))} "
                          "(FORMAT parquet)")
     return int(rows[0][0]) if rows else 0
 

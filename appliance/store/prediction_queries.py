@@ -29,7 +29,7 @@ def column_name(name: str) -> str:
 
 
 LOG_COLUMNS = ("request_id", "row_index", "logged_at", "model_name", "version", "route", "api", "prediction", "score",
-               "latency_ms", "flags", "audit_sample", "probabilities")
+               "latency_ms", "flags", "audit_sample", "probabilities", "event_time")
 
 
 def time_expression(axis: str, alias: str = "p") -> str:
@@ -134,10 +134,6 @@ def api_key_by_hash(store: Store, key_sha256: str) -> dict[str, Any] | None:
                      [key_sha256])
 
 
-def active_api_key_count(store: Store) -> int:
-    return int(store.scalar("SELECT count(*) FROM api_keys WHERE revoked_at IS NULL"))
-
-
 def insert_api_key(store: Store, name: str, key_sha256: str, rate: float | None, actor: str, at: datetime) -> None:
     store.execute("INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, NULL)", [name, key_sha256, rate, actor, at])
 
@@ -149,10 +145,6 @@ def revoke_api_key(store: Store, name: str, at: datetime) -> int:
 
 def list_api_keys(store: Store) -> list[dict[str, Any]]:
     return store.rows("SELECT name, rate_per_second, created_by, created_at, revoked_at FROM api_keys ORDER BY name")
-
-
-def alias_percent(store: Store, model_name: str, alias: str) -> float | None:
-    return store.scalar("SELECT traffic_percent FROM aliases WHERE model_name = ? AND alias = ?", [model_name, alias])
 
 
 def model_labels(store: Store, model_name: str) -> dict[str, Any] | None:

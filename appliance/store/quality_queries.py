@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from appliance.core.periods import Period
 from appliance.store import prediction_queries as pq
 from appliance.store.connection import Store
 
 
-def missing_rates(store: Store, model_name: str, features: list[str], start: datetime,
-                  end: datetime) -> dict[str, float]:
+def missing_rates(store: Store, model_name: str, features: list[str], period: Period) -> dict[str, float]:
     table = pq.inputs_table(model_name)
     present = {r[0] for r in store.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table])}
@@ -20,38 +20,49 @@ def missing_rates(store: Store, model_name: str, features: list[str], start: dat
     parts = ", ".join(f"avg(({pq.column_name(f)} IS NULL)::INT)" for f in chosen)
     row = store.execute(
         f"SELECT {parts} FROM prediction_log p JOIN {table} i USING (request_id, row_index) "
-        "WHERE p.model_name = ? AND p.route <> 'shadow' AND p.logged_at >= ? AND p.logged_at < ?",
-        [model_name, start, end])[0]
+        f"WHERE p.model_name = ? AND p.route <> 'shadow' AND {_within(period)}",
+        [model_name, period.start, period.end])[0]
     return {f: float(v) for f, v in zip(chosen, row) if v is not None}
 
 
-def flag_counts(store: Store, model_name: str, start: datetime, end: datetime) -> dict[str, int]:
+def _within(period: Period, alias: str = "p") -> str:
+    """The SQL condition: a log row's time on the period's axis is in [?, ?)."""
+    at = pq.time_expression(period.axis, alias)
+    return f"{at} >= ? AND {at} < ?"
+
+
+def flag_counts(store: Store, model_name: str, period: Period) -> dict[str, int]:
     """Answered rows per flag, e.g. {'unknown_category:dest': 9, 'out_of_range:temp': 3}."""
     rows = store.execute(
-        "SELECT flag, count(*) FROM (SELECT unnest(flags) AS flag FROM prediction_log "
-        "WHERE model_name = ? AND route <> 'shadow' AND logged_at >= ? AND logged_at < ?) GROUP BY flag ORDER BY 2 DESC",
-        [model_name, start, end])
+        "SELECT flag, count(*) FROM (SELECT unnest(p.flags) AS flag FROM prediction_log p "
+        f"WHERE p.model_name = ? AND p.route <> 'shadow' AND {_within(period)}) GROUP BY flag ORDER BY 2 DESC",
+        [model_name, period.start, period.end])
     return {flag: int(count) for flag, count in rows}
 
 
 def rejections(store: Store, model_name: str, start: datetime, end: datetime) -> dict[str, int]:
+    """Refused requests per reason in [start, end) of arrival time (a refused request has no event time)."""
     rows = store.execute(
         "SELECT reason, count(*) FROM rejected_requests WHERE model_name = ? AND received_at >= ? "
         "AND received_at < ? GROUP BY reason ORDER BY 2 DESC", [model_name, start, end])
     return {reason: int(count) for reason, count in rows}
 
 
-def volume(store: Store, model_name: str, start: datetime, end: datetime) -> dict[str, Any]:
-    """Requests in the window, and the mean for the same span at the same time of day on the 7 days before."""
-    count = int(store.scalar(
-        "SELECT count(DISTINCT request_id) FROM prediction_log WHERE model_name = ? AND route <> 'shadow' "
-        "AND logged_at >= ? AND logged_at < ?", [model_name, start, end]))
+def volume(store: Store, model_name: str, period: Period) -> dict[str, Any]:
+    """Requests in the period, the rows they answered and how many of those rows carry a flag, and the mean
+    requests for the same span at the same time of day on the 7 days before (all on the period's axis)."""
+    at = pq.time_expression(period.axis)
+    count, rows, flagged = store.execute(
+        "SELECT count(DISTINCT p.request_id), count(*), count(*) FILTER (WHERE coalesce(len(p.flags), 0) > 0) "
+        f"FROM prediction_log p WHERE p.model_name = ? AND p.route <> 'shadow' AND {_within(period)}",
+        [model_name, period.start, period.end])[0]
     usual = store.scalar(
-        "SELECT avg(n) FROM (SELECT d, (SELECT count(DISTINCT request_id) FROM prediction_log "
-        "WHERE model_name = ? AND route <> 'shadow' AND logged_at >= ?::TIMESTAMP - d * INTERVAL 1 DAY "
-        "AND logged_at < ?::TIMESTAMP - d * INTERVAL 1 DAY) AS n FROM range(1, 8) t(d))",
-        [model_name, start, end])
-    return {"requests": count, "usual_requests": float(usual) if usual is not None else None}
+        "SELECT avg(n) FROM (SELECT d, (SELECT count(DISTINCT p.request_id) FROM prediction_log p "
+        f"WHERE p.model_name = ? AND p.route <> 'shadow' AND {at} >= ?::TIMESTAMP - d * INTERVAL 1 DAY "
+        f"AND {at} < ?::TIMESTAMP - d * INTERVAL 1 DAY) AS n FROM range(1, 8) t(d))",
+        [model_name, period.start, period.end])
+    return {"requests": int(count), "rows": int(rows), "flagged_rows": int(flagged),
+            "usual_requests": float(usual) if usual is not None else None}
 
 
 def per_minute(store: Store, model_name: str, start: datetime, end: datetime) -> list[dict[str, Any]]:

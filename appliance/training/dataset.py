@@ -14,6 +14,7 @@ from appliance.contracts import rules
 from appliance.contracts.categories import category_series, label_text
 from appliance.contracts.features import CATEGORICAL, NUMERIC
 from appliance.contracts.validation import ValidationReport, Violation, missing_rate_violation
+from appliance.core.time_columns import as_timestamps
 from appliance.errors import DatasetError
 from appliance.training.spec import Split, TrainingSpec
 
@@ -28,16 +29,16 @@ class HoldoutSplit:
 
 
 def load_snapshot(path: Path, time_column: str | None) -> pl.DataFrame:
-    """Read a snapshot; the time column becomes a naive UTC Datetime."""
+    """Read a snapshot; the time column becomes a naive UTC Datetime: a date or timestamp as it is, an
+    integer year or a year-month (201603, "2016-03") as the first instant of its period
+    (`core.time_columns`). The snapshot keeps the column as it came, and every load converts it the same
+    way, so a split by time is the same at training and at `vigil reproduce`. A column of no such form is
+    left as it is, for the spec check to refuse."""
     frame = pl.read_parquet(path)
     if time_column and time_column in frame.columns:
-        dtype = frame.schema[time_column]
-        if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
-            frame = frame.with_columns(
-                pl.col(time_column).dt.convert_time_zone("UTC").dt.replace_time_zone(None)
-            )
-        elif dtype == pl.Date:
-            frame = frame.with_columns(pl.col(time_column).cast(pl.Datetime("us")))
+        found = as_timestamps(frame[time_column])
+        if found is not None:
+            frame = frame.with_columns(found[0])
     return frame
 
 
@@ -90,7 +91,7 @@ def _expected_type(role: str, task: str) -> str:
     if role == "numeric" or (role == "label" and task == "regression"):
         return rules.EXPECTED_TYPE[NUMERIC]
     if role == "time":
-        return "date or timestamp"
+        return "date, timestamp, integer year (2016) or year-month (201603 or '2016-03')"
     return rules.EXPECTED_TYPE[CATEGORICAL]
 
 

@@ -15,7 +15,6 @@ add up, and interactions are not split between features.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -140,6 +139,3 @@ def _per_class(model: Any, row: pl.DataFrame, features: list[Feature], reference
     return {"method": "model-agnostic: each feature replaced by its reference value, one at a time",
             "scale": "probability of each class", "classes": by_class}
 
-
-def reference_json(value: Any) -> str:
-    return json.dumps(value)

@@ -43,7 +43,8 @@ class _Strict(BaseModel):
 
 
 class Source(_Strict):
-    """Exactly one of a Parquet/CSV file path or a DuckDB query (relative paths: the spec's folder)."""
+    """Exactly one of a Parquet (.parquet, .pq)/CSV file path or a DuckDB query (relative paths: the spec's
+    folder)."""
 
     path: str | None = None
     query: str | None = None
@@ -52,8 +53,8 @@ class Source(_Strict):
     def _one_source(self) -> "Source":
         if (self.path is None) == (self.query is None):
             raise ValueError("give exactly one of 'path' or 'query'")
-        if self.path is not None and not self.path.lower().endswith((".parquet", ".csv", ".csv.gz")):
-            raise ValueError("path must be a .parquet, .csv or .csv.gz file")
+        if self.path is not None and not self.path.lower().endswith((".parquet", ".pq", ".csv", ".csv.gz")):
+            raise ValueError("path must be a .parquet, .pq, .csv or .csv.gz file")
         return self
 
 

@@ -24,13 +24,14 @@ SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 ADMIN = "^/admin/"
 # A request the schema allows may still be refused with 400 where the answer depends on what the box
 # holds, not on the body's shape: records against the model's features, SQL text, files named on the
-# box, a version that does not answer traffic. Everywhere else a valid body must be accepted.
+# box, a version that does not answer traffic, an event time against the box's clock (from 1900 to a day
+# past now, which no schema states). Everywhere else a valid body must be accepted.
 CONFIG = """\
 [parameters]
 "path.name" = "delay"
 
 [[operations]]
-include-path-regex = "^/(v1/models/[^/]+/predict|invocations|v2/models/.*infer|admin/v1/ops/.*)$"
+include-path-regex = "^/(v1/models/[^/]+/(predict|feedback)|invocations|v2/models/.*infer|admin/v1/ops/.*)$"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "410", "413", "429"]
 """
 

@@ -101,12 +101,15 @@ def test_feedback_is_idempotent_and_reports_each_item(daemon: Daemon, sample_rec
     status, answer = daemon.post("/v1/models/delay/feedback", {"request_id": "fb-1", "label": True})
     assert status == 200 and answer["results"][0]["status"] == "recorded"
     many = {"labels": [{"request_id": "fb-1", "label": True}, {"request_id": "fb-1", "row_index": 1, "label": False},
-                       {"request_id": "nope", "label": True}, {"request_id": "fb-1", "row_index": 5, "label": True},
-                       {"request_id": "fb-1", "label": 2.5}]}
+                       {"request_id": "nope", "label": True}, {"request_id": "fb-1", "row_index": 5, "label": True}]}
+    bad = {"labels": [many["labels"][0], {"request_id": "fb-1", "row_index": 1, "label": 2.5}]}
+    status, answer = daemon.post("/v1/models/delay/feedback", bad)  # a label the model cannot have: nothing recorded
+    assert status == 400 and answer["error"]["errors"] == [{
+        "field": "labels[1].label", "kind": "unknown_class",
+        "problem": "'2.5' is not a class of this model; its classes are false, true"}]
     status, answer = daemon.post("/v1/models/delay/feedback", many)
-    assert status == 200
-    assert [r["status"] for r in answer["results"]] == [
-        "unchanged", "recorded", "unknown_request_id", "unknown_row", "invalid"]
+    assert status == 200 and answer["listed"] == "all"
+    assert [r["status"] for r in answer["results"]] == ["unchanged", "recorded", "unknown_request_id", "unknown_row"]
     malformed = {"labels": [{"request_id": "fb-1", "label": True}, {"label": True}, {"request_id": "fb-1",
                                                                                    "row_index": -1, "label": True}]}
     status, answer = daemon.post("/v1/models/delay/feedback", malformed)

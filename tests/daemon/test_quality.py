@@ -22,7 +22,7 @@ def test_quality_names_each_problem(daemon: Daemon, sample_records, cli) -> None
     assert abs(report["missing_rates"]["visib"] - 20 / 63) < 1e-9 and report["missing_rates"]["temp"] == 0
     assert report["flags"] == {"unknown_category:carrier": 3}
     assert report["rejected"] == {"wrong_type": 1}
-    assert report["volume"] == {"requests": 3, "usual_requests": 0.0}
+    assert report["volume"] == {"requests": 3, "rows": 63, "flagged_rows": 3, "usual_requests": 0.0}
     problems = " | ".join(report["problems"])
     assert "visib: 31.7% missing" in problems and "carrier: 3 rows with unknown category" in problems
     assert "1 requests rejected: wrong_type" in problems

@@ -112,3 +112,22 @@ def test_a_multiclass_model_is_scored_with_its_class_and_every_probability(
     logged = query(home, "SELECT prediction, score, probabilities FROM prediction_log ORDER BY row_index")
     assert [BAND_CLASSES[int(r[0])] for r in logged] == scored["prediction"].to_list()
     assert [r[2] for r in logged] == probabilities
+
+
+def test_a_csv_cell_that_is_no_number_refuses_only_its_row(home: Path, cli: Callable[..., Any], tmp_path: Path,
+                                                            write_spec: Callable[..., Path], flights_small: Path) -> None:
+    assert cli("train", "--spec", write_spec(), "--home", home).code == 0
+    assert cli("promote", "delay", "1", "--to", "champion", "--reason", "first", "--home", home).code == 0
+    frame = pl.read_parquet(flights_small).head(50)
+    text = frame.with_columns(pl.col("temp").cast(pl.String))  # the CSV reader makes the column text
+    text = text.with_columns(pl.when(pl.int_range(pl.len()) == 3).then(pl.lit("n/a")).otherwise(pl.col("temp"))
+                             .alias("temp"))
+    text.write_csv(tmp_path / "in.csv")
+    made = json.loads(cli("score", "delay", "--input", tmp_path / "in.csv", "--output", tmp_path / "o.parquet",
+                          "--home", home, "--json").out)
+    assert (made["scored"], made["rejected"]) == (49, 1)
+    rejects = pl.read_parquet(made["rejects"])
+    assert rejects["input_row"].to_list() == [3] and rejects["reasons"].to_list() == [["temp: not a number"]]
+    scored = pl.read_parquet(tmp_path / "o.parquet")
+    assert scored["temp"].dtype == pl.Float64
+    assert scored["temp"].to_list() == [t for i, t in enumerate(frame["temp"].to_list()) if i != 3]

@@ -29,7 +29,7 @@ def test_a_failing_gate_rejects_with_its_evidence(home: Path, vigil: Callable[..
     assert "failed min_metric: holdout ROC AUC" in result.out
     gates = query(home, "SELECT gate, passed FROM promotion_evidence WHERE request_id = 1 ORDER BY rowid")
     assert [g for g, _ in gates] == ["min_metric", "calibration", "comparison", "segments", "latency", "contract",
-                                     "model_card", "no_open_incident", "fairness", "cost"]
+                                     "model_card", "no_open_incident", "fairness", "cost", "estimated_performance"]
     assert dict(gates)["min_metric"] is False and sum(not p for _, p in gates) == 1
     assert query(home, "SELECT count(*) FROM aliases") == [(0,)]  # nothing moved
 

@@ -1,10 +1,12 @@
 """Drift: the latest drift run of a model per feature (PSI with a bar, KS, JS, missing rates, PSI
-trend over recent runs) and per segment, each row marked by its verdict."""
+trend over recent runs) and per segment, each row marked by its verdict; above them the multivariate
+PCA reconstruction error with its band, verdict and trend."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Label
@@ -26,6 +28,7 @@ class DriftScreen(DataScreen):
     def compose(self) -> ComposeResult:
         yield StatusBar()
         yield Label(f"Drift of {self.model_name}", classes="section", id="run")
+        yield Label("", id="multivariate")
         features: DataTable[Any] = DataTable(id="features", cursor_type="row", zebra_stripes=True)
         features.add_columns("feature", "verdict", "PSI", "", "KS", "JS", "missing", "trend")
         yield features
@@ -48,6 +51,8 @@ class DriftScreen(DataScreen):
             label.update(f"Drift of {self.model_name} v{run['version']}: run {run['run_id']}, window "
                          f"{when(run['window_start'])} – {when(run['window_end'])}, {run['current_rows']} rows vs "
                          f"{run['reference']} ({run['reference_rows']}) → {run['verdict']}")
+        self.query_one("#multivariate", Label).update(multivariate_text(data.get("multivariate"),
+                                                                        data.get("multivariate_trend") or []))
         wanted = self.filter_text.lower()
         rows = []
         for f in data["features"]:
@@ -71,3 +76,20 @@ class DriftScreen(DataScreen):
 
     def action_filter(self) -> None:
         self.ask_filter()
+
+
+def multivariate_text(m: dict[str, Any] | None, trend: list[float | None]) -> Text:
+    """The latest run's PCA reconstruction error against its training band, marked by its verdict,
+    with its values over recent runs."""
+    if m is None:
+        return Text("Multivariate (PCA reconstruction error): not measured in this run")
+    if m["upper_threshold"] is None:
+        return Text(f"Multivariate (PCA reconstruction error): {number(m['reconstruction_error'])}, inconclusive "
+                    "(the training rows give no band)")
+    lower = number(m["lower_threshold"])
+    line = Text(f"Multivariate (PCA reconstruction error): {number(m['reconstruction_error'])}, training band "
+                f"{lower} – {number(m['upper_threshold'])}, {number(m['reconstruction_sigmas'], 1)} sd from its "
+                "centre → ")
+    line.append_text(verdict(m["verdict"], "outside the band: warning" if m["verdict"] == "warning" else None))
+    line.append(f"   recent runs {sparkline(trend, 16)}")
+    return line

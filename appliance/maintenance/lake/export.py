@@ -22,13 +22,15 @@ from typing import Any
 
 from appliance.access.output_paths import require_absent, require_directory
 from appliance.clock import utc_now
+from appliance.config import BOX_PATTERN
 from appliance.errors import ExportError, OutputRefused
 from appliance.maintenance.lake import journal
-from appliance.maintenance.lake.files import exclusive, failpoint, fsync_directory, fsync_file
+from appliance.core.durable import fsync_directory, fsync_file
+from appliance.maintenance.lake.files import exclusive, failpoint
 from appliance.store import lake_queries as lq
 
 LAG = timedelta(minutes=1)
-_BOX = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+_BOX = re.compile(BOX_PATTERN)
 
 
 def export(ctx: Any, directory: Path, box: str | None, full: bool) -> dict[str, Any]:

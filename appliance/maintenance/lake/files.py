@@ -1,4 +1,4 @@
-"""Durable file steps of the lake export: fsync, an atomic JSON write, an exclusive per-box lock, and
+"""Durable file steps of the lake export: an atomic JSON write, an exclusive per-box lock, and
 the export's failure points.
 
 Failure points: with `VIGIL_EXPORT_FAILPOINT=TABLE:STEP` in its environment, an export kills its own
@@ -22,7 +22,7 @@ from pathlib import Path
 
 from typing import Any, Iterator
 
-from appliance.core.durable import fsync_directory, fsync_file
+from appliance.core.durable import fsync_directory
 from appliance.errors import OutputRefused
 
 FAILPOINT_ENV = "VIGIL_EXPORT_FAILPOINT"

@@ -31,7 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from appliance.errors import OutputRefused
-from appliance.maintenance.lake.files import failpoint, fsync_directory, fsync_file, read_json, write_json
+from appliance.core.durable import fsync_directory, fsync_file
+from appliance.maintenance.lake.files import failpoint, read_json, write_json
 
 Key = list[Any]  # an order key: [time, tie-breaking values...]
 

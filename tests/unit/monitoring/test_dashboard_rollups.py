@@ -26,7 +26,7 @@ def ctx(home: Path) -> Iterator[AppContext]:
 def _log(ctx: AppContext, latencies: list[float], start: datetime, version: int = 1, spread_s: float = 3600) -> None:
     step = spread_s / len(latencies)
     rows = [(f"r{version}-{start:%H%M}-{i}", 0, start + timedelta(seconds=i * step), "m", version, "champion",
-             "native", 1.0, 0.5, latency, [], False, None) for i, latency in enumerate(latencies)]
+             "native", 1.0, 0.5, latency, [], False, None, None) for i, latency in enumerate(latencies)]
     ctx.store.append_rows("prediction_log", None, rows)
 
 

@@ -81,7 +81,7 @@ def ctx(home: Path) -> Iterator[AppContext]:
 def _log(ctx: AppContext, latencies: list[float], start: datetime, spread_s: float) -> None:
     step = spread_s / len(latencies)
     rows = [(f"r-{start:%H%M}-{i}", j, start + timedelta(seconds=i * step), "m", 1, "champion", "native", 1.0, 0.5,
-             latency, [], False, None) for i, latency in enumerate(latencies) for j in range(2)]
+             latency, [], False, None, None) for i, latency in enumerate(latencies) for j in range(2)]
     ctx.store.append_rows("prediction_log", None, rows)
 
 

@@ -71,7 +71,7 @@ def test_source_needs_exactly_one_of_path_and_query() -> None:
     for text in (both, neither):
         message = parse_error(text)
         assert "'source'" in message and "give exactly one of 'path' or 'query'" in message
-    assert "path must be a .parquet, .csv or .csv.gz file" in parse_error(VALID.replace(".parquet", ".json"))
+    assert "path must be a .parquet, .pq, .csv or .csv.gz file" in parse_error(VALID.replace(".parquet", ".json"))
 
 
 def test_bad_model_name() -> None:
