@@ -9,7 +9,7 @@ traffic), starts `vigil up`, and measures:
 - the feedback API at 1,000, 10,000 and 100,000 labels per call (client-side wall time of the HTTP call,
   body encoded beforehand; each call labels fresh rows, so every label is `recorded`); median of 3 calls;
 - `vigil labels load` of a Parquet file of 1,000,000 labels by request id through the daemon (wall time of
-  the command's admin call), then the same file again (all `unchanged`);
+  the command's admin call, and the daemon's CPU seconds for it), then the same file again (all `unchanged`);
 - the peer: the one-insert-per-label path the feedback API used before (one bound INSERT ... ON CONFLICT
   per label in one transaction, after the same look-ups), in this process on the same store with the
   daemon stopped, over 2,000 labels.
@@ -122,7 +122,9 @@ def api_rates(url: str, next_request: int) -> tuple[dict[int, float], int]:
     return rates, next_request
 
 
-def file_rates(home: Path, root: Path, next_request: int) -> dict[str, float]:
+def file_rates(home: Path, root: Path, next_request: int, daemon_pid: int) -> dict[str, float]:
+    """Labels per second of each load, and the daemon's CPU seconds for it (`first_cpu_s`, `again_cpu_s`:
+    what the load costs whatever else the machine runs)."""
     import polars as pl
 
     from appliance.admin_client import call
@@ -132,11 +134,24 @@ def file_rates(home: Path, root: Path, next_request: int) -> dict[str, float]:
     pl.DataFrame(items).write_parquet(path)
     found = {}
     for name, status in (("first", "recorded"), ("again", "unchanged")):
+        cpu = cpu_seconds(daemon_pid)
         began = time.perf_counter()
         result = call(str(home), "labels_load", {"actor": "bench", "file": str(path), "name": "delay"})
         found[name] = FILE_LABELS / (time.perf_counter() - began)
+        found[f"{name}_cpu_s"] = cpu_seconds(daemon_pid) - cpu
         assert result["counts"] == {status: FILE_LABELS}, result["counts"]
     return found
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU seconds a process has used so far (Linux /proc; NaN elsewhere)."""
+    import os
+
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def peer_rate(home: Path, next_request: int) -> float:
@@ -175,14 +190,15 @@ def main() -> int:
         try:
             url = _wait(home)
             api, next_request = api_rates(url, 0)
-            files = file_rates(home, root, next_request)
+            files = file_rates(home, root, next_request, daemon.pid)
             next_request += FILE_LABELS // ROWS_PER_REQUEST
         finally:
             daemon.terminate()
             daemon.wait(60)
         peer = peer_rate(home, next_request)
     result = {"api_labels_per_s": {str(k): round(v) for k, v in api.items()},
-              "file_labels_per_s": {k: round(v) for k, v in files.items()},
+              "file_labels_per_s": {k: round(files[k]) for k in ("first", "again")},
+              "file_daemon_cpu_s": {k: round(files[f"{k}_cpu_s"], 2) for k in ("first", "again")},
               "one_insert_per_label_per_s": round(peer),
               "api_100k_vs_peer": round(api[100_000] / peer, 1), "file_vs_peer": round(files["first"] / peer, 1)}
     if options.json:
@@ -195,6 +211,7 @@ def main() -> int:
           f"{files['first'] / peer:,.1f} |")
     print(f"| the same file again (all unchanged) | {files['again']:,.0f} | {files['again'] / peer:,.1f} |")
     print(f"| one INSERT per label (the former path), {PEER_LABELS:,} labels | {peer:,.0f} | 1.0 |")
+    print(f"\nDaemon CPU seconds per file load: first {files['first_cpu_s']:.2f}, again {files['again_cpu_s']:.2f}")
     return 0
 
 

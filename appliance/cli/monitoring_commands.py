@@ -1,5 +1,5 @@
-"""`vigil drift` (a model's traffic, or two data files compared here), and how `vigil outcomes`, `quality`
-and `system` print their operation's result."""
+"""`vigil drift` (a model's traffic, or two data files compared here), and how `vigil outcomes`, `quality`,
+`system`, `dashboard` and `score` print their operation's result."""
 
 from __future__ import annotations
 
@@ -182,4 +182,33 @@ def show_system(report: Any, args: argparse.Namespace) -> int:
         emit(table(["minute", "version", "req/s", "rows", "p50 ms", "p95 ms", "p99 ms", "error rate"],
                    [[m["minute"][11:16], m["version"], m["requests_per_s"], m["rows"], m["p50_ms"], m["p95_ms"],
                      m["p99_ms"], m["error_rate"]] for m in report["minutes"]]))
+    return 0
+
+
+def show_dashboard(result: Any, args: argparse.Namespace) -> int:
+    if args.json:
+        emit(to_json(result))
+        return 0
+    emit(f"{result['model']} over the last {args.window} (rolled up to {str(result['rolled_up_to'] or '-')[:16]})")
+    emit(table(["version", "requests", "p50 ms", "p95 ms", "p99 ms"],
+               [[r["version"], r["requests"], r["p50_ms"], r["p95_ms"], r["p99_ms"]]
+                for r in result["latency"]]))
+    minutes = result["requests_per_minute"]
+    if minutes:
+        peak = max(minutes, key=lambda r: r["requests"])
+        emit(f"requests per minute: {len(minutes)} minute-version points, peak {peak['requests']} at "
+             f"{str(peak['minute'])[:16]} (v{peak['version']})")
+    for d in result["worst_drift"]:
+        emit(f"drift: {d['feature']} psi {d['psi']:.3f} ({d['verdict']}, run {d['run_id']})")
+    return 0
+
+
+def show_score(result: Any, args: argparse.Namespace) -> int:
+    if args.json:
+        emit(to_json(result))
+        return 0
+    emit(f"{result['batch_id']}: {result['scored']} of {result['rows']} rows scored by {result['model']} "
+         f"v{result['version']} into {result['output']} ({result['rows_per_s']:,.0f} rows/s)")
+    if result["rejected"]:
+        emit(f"  {result['rejected']} rows refused by the contract, with their reasons, in {result['rejects']}")
     return 0

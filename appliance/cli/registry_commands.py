@@ -1,5 +1,5 @@
-"""How `vigil models`, `versions`, `show`, `promote`, `approve`, `reject`, `contract` and `api-keys` print
-their operation's result, and `vigil contract apply`, which reads the contract file first."""
+"""How `vigil models`, `versions`, `show` and `contract` print their operation's result, and `vigil contract
+apply`, which reads the contract file first."""
 
 from __future__ import annotations
 
@@ -100,40 +100,6 @@ def _when(value: str | None) -> str:
     return (value or "-").replace("T", " ")[:19]
 
 
-def show_promote(result: Any, args: argparse.Namespace) -> int:
-    if args.json:
-        emit(to_json(result))
-    else:
-        emit_request(result)
-    return 1 if result["status"] == "rejected" else 0
-
-
-def emit_request(result: dict[str, Any]) -> None:
-    """One line for the outcome of a promotion request, then its failing gates."""
-    name, alias, version = result["model_name"], result["alias"], result["version"]
-    if result["status"] in ("applied", "approved"):
-        previous = result.get("from_version")
-        share = f" ({result['percent']:g}% of requests)" if result.get("percent") is not None else ""
-        emit(f"{name}: {alias} v{previous if previous is not None else '-'} -> v{version}{share} "
-             f"(request {result['request_id']}: {result['decision']})")
-    elif result["status"] == "pending":
-        because = "; ".join(result.get("approval_because") or [])
-        emit(f"request {result['request_id']}: {name} v{version} -> {alias} passed its gates and waits for an "
-             f"approver (vigil approve {result['request_id']}; expires {str(result['expires_at'])[:16]} UTC)"
-             + (f"; approval needed because {because}" if because else ""))
-    else:
-        emit(f"request {result['request_id']}: {name} v{version} -> {alias} {result['status']}: {result['decision']}")
-    for gate in result.get("gates", []):
-        if not gate["passed"]:
-            emit(f"  failed {gate['gate']}: {gate['detail']}")
-
-
-def show_decision(result: Any, args: argparse.Namespace) -> int:
-    """An approved or rejected promotion request (`vigil approve`, `vigil reject`)."""
-    emit(to_json(result)) if args.json else emit_request(result)
-    return 0
-
-
 def show_contract(result: Any, args: argparse.Namespace) -> int:
     """The contract as TOML, printed or written to --out."""
     text = result["toml"]
@@ -168,19 +134,3 @@ def show_contract_check(report: Any, args: argparse.Namespace) -> int:
         emit(dict_table(report["violations"], ["column", "kind", "rows", "observed", "expected"]))
     return 0 if report["ok"] else 1
 
-
-def show_api_key_add(result: Any, args: argparse.Namespace) -> int:
-    emit(to_json(result) if args.json else
-         f"API key '{result['name']}' (shown once; store it now):\n{result['key']}")
-    return 0
-
-
-def show_api_keys(keys: Any, args: argparse.Namespace) -> int:
-    emit(to_json(keys) if args.json else
-         dict_table(keys, ["name", "rate_per_second", "created_by", "created_at", "revoked_at"]))
-    return 0
-
-
-def show_api_key_revoke(result: Any, args: argparse.Namespace) -> int:
-    emit(f"API key '{args.name}' revoked")
-    return 0

@@ -1,5 +1,5 @@
 """`vigil train` and `vigil import`, which check the spec before calling their operation, and how
-`vigil reproduce` prints its result."""
+`vigil reproduce` and `retrain` print their result."""
 
 from __future__ import annotations
 
@@ -65,3 +65,14 @@ def _report(result: dict[str, Any], as_json: bool, verb: str) -> None:
              f"-> {comparison['verdict']}")
     else:
         emit(f"  not compared: {comparison.get('note', '')}")
+
+
+def show_retrain(result: Any, args: argparse.Namespace) -> int:
+    if args.json:
+        emit(to_json(result))
+    elif result.get("queued"):
+        emit(f"retrain of {args.name} queued as job run {result['run_id']}; follow it with `vigil jobs --job retrain`")
+    else:
+        emit(f"retrained {result['model']} v{result['version']} (trigger {result['trigger']}, from "
+             f"v{result['from_version']}); it is now the challenger — promote it after review")
+    return 0

@@ -157,8 +157,7 @@ def _canary(demo: "Demo", version: int, rows: int) -> None:
              f"{len(answered)} requests")
     if verdict:
         detail = json.loads(verdict[0][1]) if isinstance(verdict[0][1], str) else (verdict[0][1] or {})
-        checks = ", ".join(f"{c['check']} {c['value']:.3g} (limit {c['limit']:g}) {'ok' if c['ok'] else 'FAILED'}"
-                           for c in detail.get("checks", []))
+        checks = ", ".join(_check_words(c) for c in detail.get("checks", []))
         demo.say(f"   canary analysis: {detail.get('status', '?')} — {checks}; policy: report, a person decides")
 
 
@@ -265,3 +264,9 @@ def _replay(url: str, flights: list[dict[str, Any]],
     for t in threads:
         t.join()
     return latencies, answered
+
+
+def _check_words(check: dict[str, Any]) -> str:
+    """One canary check as the story tells it: value, limit (plus the sampling noise an estimate allows)."""
+    noise = f" + noise {check['noise']:.3g}" if check.get("noise") else ""
+    return f"{check['check']} {check['value']:.3g} (limit {check['limit']:g}{noise}) {'ok' if check['ok'] else 'FAILED'}"

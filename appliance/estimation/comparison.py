@@ -3,6 +3,7 @@ canary analysis and the release gate judge before any label exists."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from appliance.core.periods import Period
@@ -11,13 +12,17 @@ from appliance.estimation.performance import PRIMARY, estimate_performance
 from appliance.home.context import AppContext
 
 MIN_ROWS = 100  # fewer scored rows than this in a period: no comparison between versions
+# A candidate is stopped only when it is worse than the margin by more than Z combined sampling errors of the
+# two estimates: a few hundred canary rows estimate AUC to a few hundredths, and noise must not stop a release.
+Z = 2.0
 
 
 def compare_versions(ctx: AppContext, model_name: str, candidate: int, champion: int, period: Period,
                      margin: float) -> dict[str, Any]:
     """The candidate's primary estimate against the champion's over the same period: `worse_by` is the
-    estimated ROC AUC drop, or (regression) the estimated MAE's rise as a share of the champion's; `ok` is
-    None when either version scored too few rows or cannot be estimated."""
+    estimated ROC AUC drop, or (regression) the estimated MAE's rise as a share of the champion's; `noise`
+    is Z combined sampling errors on that scale; `ok` is False only when `worse_by - noise` exceeds the
+    margin, and None when either version scored too few rows or cannot be estimated."""
     estimates: dict[int, dict[str, Any]] = {}
     for version in (candidate, champion):
         try:
@@ -33,10 +38,12 @@ def compare_versions(ctx: AppContext, model_name: str, candidate: int, champion:
     if ours["estimate"] is None or theirs["estimate"] is None:
         return _inconclusive(candidate, champion, margin, "an estimate is undefined on this period")
     regression = PRIMARY[ours["task"]] == "mae"
-    worse_by = ((ours["estimate"] - theirs["estimate"]) / theirs["estimate"] if theirs["estimate"] else 0.0) \
+    scale = theirs["estimate"] if regression and theirs["estimate"] else 1.0
+    worse_by = ((ours["estimate"] - theirs["estimate"]) / scale if theirs["estimate"] else 0.0) \
         if regression else theirs["estimate"] - ours["estimate"]
+    noise = Z * math.hypot(ours.get("sampling_error") or 0.0, theirs.get("sampling_error") or 0.0) / scale
     return {"metric": f"estimated_{PRIMARY[ours['task']]}", "worse_by": worse_by, "margin": margin,
-            "ok": worse_by <= margin, "candidate": ours, "champion": theirs,
+            "noise": noise, "ok": worse_by - noise <= margin, "candidate": ours, "champion": theirs,
             "measure": "relative rise of estimated MAE" if regression else "drop of estimated ROC AUC"}
 
 

@@ -2,8 +2,9 @@
 fitted on them, built once from the training snapshot and kept as a content-addressed file (an `.npz`
 of plain arrays, read without unpickling) named by `estimation_references`.
 
-A reference that is missing, damaged or of an older format is rebuilt from the snapshot. Fitted
-estimators (CBPE's calibrators, DLE's loss models) are also kept in this process for the next call.
+A reference that is missing, damaged or of an older format is rebuilt from the snapshot. CBPE's
+calibrators and DLE's loss models (as tables) are stored in the file, so a stored version is not
+refitted; fitted estimators are also kept in this process for the next call.
 """
 
 from __future__ import annotations
@@ -146,6 +147,8 @@ def _arrays(found: Fitted) -> dict[str, np.ndarray]:
             if calibrator.x is not None and calibrator.y is not None:
                 arrays[f"calibrator_x_{i}"], arrays[f"calibrator_y_{i}"] = calibrator.x, calibrator.y
     elif isinstance(reference, RegressionReference):
+        if isinstance(found.estimator, DLE):
+            arrays.update(found.estimator.to_arrays())
         arrays["features"] = reference.features
         arrays["categorical"] = np.asarray(reference.categorical, dtype=bool)
         for name, values in found.categories.items():
@@ -156,7 +159,7 @@ def _arrays(found: Fitted) -> dict[str, np.ndarray]:
 def _store(ctx: AppContext, row: dict[str, Any], found: Fitted) -> str:
     """Keep the reference for later estimates; a read-only store (or any failure) only costs the rebuild."""
     buffer = io.BytesIO()
-    np.savez(buffer, **_arrays(found))  # type: ignore[arg-type]
+    np.savez_compressed(buffer, **_arrays(found))  # type: ignore[arg-type]
     data = buffer.getvalue()
     sha256 = hashlib.sha256(data).hexdigest()
     if ctx.store.read_only:
@@ -196,9 +199,18 @@ def _fitted(arrays: dict[str, np.ndarray], row: dict[str, Any]) -> Fitted:
                       if key.startswith("categories:")}
         regression = RegressionReference(arrays["y_true"], arrays["predicted"], arrays["features"],
                                          tuple(bool(v) for v in arrays["categorical"]))
-        return Fitted(regression, DLE.fit(regression), categories, arrays["times"])
+        return Fitted(regression, _dle(regression, arrays), categories, arrays["times"])
     classifier = ClassifierReference(arrays["y_true"], arrays["scores"], arrays["predicted"])
     columns = 1 if classifier.scores.ndim == 1 else classifier.scores.shape[1]
     calibrators = tuple(Calibrator(arrays.get(f"calibrator_x_{i}"), arrays.get(f"calibrator_y_{i}"))
                         for i in range(columns))
     return Fitted(classifier, CBPE.fit(classifier, calibrators), {}, arrays["times"])
+
+
+def _dle(reference: RegressionReference, arrays: dict[str, np.ndarray]) -> DLE:
+    """The stored loss tables, or (a reference stored without them, or with unusable ones) a refit."""
+    try:
+        return DLE.from_arrays(reference, arrays)
+    except (KeyError, ValueError) as e:
+        log.info("refitting DLE's loss models (%s)", e)
+        return DLE.fit(reference)

@@ -80,7 +80,7 @@ def act(ctx: AppContext, verdict: dict[str, Any]) -> tuple[dict[str, Any], list[
     """Promote, roll back or report, by policy; returns (what was done, alert changes to route)."""
     model = verdict["model"]
     policy = ctx.config.canary.policy_for(model)
-    failed = ", ".join(f"{c['check']} {c['value']:.4g} (limit {c['limit']:g})" for c in verdict["checks"]
+    failed = ", ".join(f"{c['check']} {c['value']:.4g} (limit {c['limit']:g}{_noise(c)})" for c in verdict["checks"]
                        if c["ok"] is not None and not c["ok"])
     if verdict["status"] == "passed" and policy.on_pass == "promote":
         paused = promotion_paused(ctx.store, model)
@@ -183,7 +183,7 @@ def _estimated(ctx: AppContext, model: str, canary: int, champion: int, since: d
     if found["ok"] is None:
         return None
     name = "estimated_mae_rise" if found["metric"] == "estimated_mae" else "estimated_roc_auc_drop"
-    return {"check": name, "value": found["worse_by"], "limit": limit, "ok": found["ok"],
+    return {"check": name, "value": found["worse_by"], "limit": limit, "noise": found["noise"], "ok": found["ok"],
             "canary_estimate": found["candidate"]["estimate"], "champion_estimate": found["champion"]["estimate"],
             "canary_band": [found["candidate"]["lower"], found["candidate"]["upper"]],
             "champion_band": [found["champion"]["lower"], found["champion"]["upper"]]}
@@ -203,3 +203,8 @@ def _outcome(ctx: AppContext, model: str, canary: int, champion: int, since: dat
     drop = ours - theirs if key == "mae" else theirs - ours
     return {"check": "mae_rise" if key == "mae" else f"{key}_drop", "value": drop, "limit": limit,
             "ok": drop <= limit}
+
+
+def _noise(check: dict[str, Any]) -> str:
+    """The sampling noise an estimate-based check allows beyond its limit, as the verdict's words show it."""
+    return f" + noise {check['noise']:.3g}" if check.get("noise") else ""

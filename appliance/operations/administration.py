@@ -145,8 +145,9 @@ GROUPS = {"api-keys": "API keys for scoring clients", "users": "users and roles 
           "audit": "the audit log's hash chain",
           "retention": "retention of logged inputs and archived versions' artifacts"}
 
-_KEYS = "registry_commands."
-_USERS = "alert_commands."
+_KEYS = "access_commands."
+_USERS = "access_commands."
+_AUDIT = "audit_commands."
 COMMANDS: dict[str, Declared] = {
     "sql": OperationSpec(_sql, writes=False, args_model="administration.Sql", role="viewer", cli=Cli(
         "sql", "run one read-only SQL query over the store (limits: [sql] in vigil.toml)",
@@ -177,18 +178,18 @@ COMMANDS: dict[str, Declared] = {
                   "role", show=_USERS + "show_whoami")),
     "audit_verify": OperationSpec(_audit_verify, writes=False, args_model=NO_ARGS, role="viewer", cli=Cli(
         "audit verify", "recompute the chain; name the first changed, removed or inserted row",
-        show=_USERS + "show_audit_verify")),
+        show=_AUDIT + "show_audit_verify")),
     "audit_export": OperationSpec(_audit_export, writes=False, args_model="administration.AuditExport", role="viewer",
                                   cli=Cli(
         "audit export", "write the audit log, lineage, deployments and incidents as Parquet",
         (arg("directory", f"created if missing; must not hold an earlier export ({CONFINED})"),
          opt("openlineage", "also write OpenLineage run events (snapshot in, version out) to DIR/openlineage/")),
-        show=_USERS + "show_audit_export")),
+        show=_AUDIT + "show_audit_export")),
     "audit_log": OperationSpec(_audit_log, writes=False, args_model="administration.AuditLog", role="viewer"),
     "explain_request": OperationSpec(_explain_request, writes=False, args_model="administration.ExplainRequest",
                                      role="viewer", cli=Cli(
         "explain-request", "which version answered a request, with what, and does it reproduce", (arg("request_id"),),
-        show=_USERS + "show_explain_request")),
+        show=_AUDIT + "show_explain_request")),
     "retention_run": OperationSpec(_retention_run, writes=True, args_model="administration.RetentionRun", role="admin",
                                    cli=Cli(
         "retention run", "apply the retention policies now (the daemon's job does it daily)",

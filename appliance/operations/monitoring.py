@@ -199,7 +199,7 @@ COMMANDS: dict[str, Declared] = {
                              cli=_model_window("quality", "data quality of a model's recent traffic", _AXIS)),
     "dashboard": OperationSpec(_dashboard, writes=False, args_model="monitoring.RecentWindow", role="viewer", cli=Cli(
         "dashboard", "latency percentiles, requests per minute and worst drift of a model",
-        (arg("name"), opt("window", "how far back, e.g. 1h, 7d")), show="alert_commands.show_dashboard")),
+        (arg("name"), opt("window", "how far back, e.g. 1h, 7d")), show="monitoring_commands.show_dashboard")),
     "overview": OperationSpec(_overview, writes=False, args_model=NO_ARGS, role="viewer"),
     "drift_view": OperationSpec(_drift_view, writes=False, args_model="registry.Model", role="viewer"),
     "results": OperationSpec(_results, writes=False, args_model="registry.Model", role="viewer", cli=Cli(
@@ -248,7 +248,7 @@ COMMANDS: dict[str, Declared] = {
          opt("version", "a version (default: the champion)"),
          opt("event_time_column", "input column holding each row's event time, logged beside its arrival time "
                                   "(default: the model's serving.event_time_column when the input has it)",
-             metavar="COL")), show="datasheet_commands.show_score",
+             metavar="COL")), show="monitoring_commands.show_score",
         one_of=("input", "query"))),
     "history": OperationSpec(_history, writes=True, args_model="monitoring.History", role="operator", cli=Cli(
         "history", "score a historical file with event times, record its labels, and check drift, data quality and "

@@ -163,18 +163,18 @@ COMMANDS: dict[str, Declared] = {
                              role="operator", cli=Cli(
         "promote", "point an alias (champion, challenger, canary, shadow) at a version",
         (arg("name"), arg("version"), opt("alias", flag="--to", metavar="ALIAS"), opt("reason", required=True),
-         opt("percent", "canary only: share of requests it answers (default 10)")), show=_SHOW + "show_promote")),
+         opt("percent", "canary only: share of requests it answers (default 10)")), show="release_commands.show_promote")),
     "approve": OperationSpec(_approve, writes=True, changes_routes=True, args_model="registry.Request",
                              role="approver", cli=Cli(
-        "approve", "approve a pending promotion request (not your own)", (arg("id"),), show=_SHOW + "show_decision")),
+        "approve", "approve a pending promotion request (not your own)", (arg("id"),), show="release_commands.show_decision")),
     "reject": OperationSpec(_reject, writes=True, args_model="registry.Reject", role="approver", cli=Cli(
         "reject", "reject a pending promotion request", (arg("id"), opt("reason", required=True)),
-        show=_SHOW + "show_decision")),
+        show="release_commands.show_decision")),
     # expires overdue requests as it lists
     "requests": OperationSpec(_requests, writes=True, read_only_ok=True, args_model="registry.Listing",
                               role="viewer", cli=Cli(
         "requests", "pending promotion requests (--all: every one, with its decision)", (opt("all"),),
-        show="alert_commands.show_requests")),
+        show="release_commands.show_requests")),
     "request_show": OperationSpec(_request_show, writes=False, args_model="registry.Request", role="viewer"),
     "rollback": OperationSpec(_rollback, writes=True, changes_routes=True, args_model="registry.Rollback",
                               role="operator", cli=Cli(
@@ -182,7 +182,7 @@ COMMANDS: dict[str, Declared] = {
         (arg("name"), opt("to", "an earlier champion to roll back to (default: the most recent earlier champion whose "
                                 "last time as champion did not end in a rollback); any other version needs "
                                 "`vigil promote`"), opt("reason", required=True)),
-        show="alert_commands.show_rollback")),
+        show="release_commands.show_rollback")),
     "rollback_plan": OperationSpec(_rollback_plan, writes=False, args_model="registry.RollbackPlan", role="viewer"),
     "contract_export": OperationSpec(_contract_export, writes=False, args_model="registry.ModelVersion",
                                      role="viewer", cli=Cli(

@@ -113,7 +113,7 @@ COMMANDS: dict[str, Declared] = {
                              role="operator", cli=Cli(
         "retrain", "retrain a model from its current spec on fresh data (a new challenger)",
         (arg("name"), opt("reason", "why (kept in the version's lineage and audit log)")),
-        show="alert_commands.show_retrain")),
+        show="training_commands.show_retrain")),
     "code_hash": LocalCommand("viewer", Cli(
         "code hash", "the sha256 of the code a spec ships, and its files (to review before trusting)", (_SPEC,),
         handler="code_commands.code_hash", home=False)),

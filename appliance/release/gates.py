@@ -317,7 +317,7 @@ def _estimated(ctx: AppContext, model: str, version: int, champion: int | None, 
     """The version's performance estimated without labels on what it scored in the last 24 h (as canary or
     shadow) against the champion's over the same hours."""
     from appliance.core.periods import Period
-    from appliance.estimation.comparison import compare_versions
+    from appliance.estimation.comparison import MIN_ROWS as MIN_ESTIMATED_ROWS, compare_versions
 
     if champion is None or champion == version:
         return _gate("estimated_performance", True, None, None, "no other champion to compare with")
@@ -326,11 +326,12 @@ def _estimated(ctx: AppContext, model: str, version: int, champion: int | None, 
                              policy.max_estimated_drop)
     if found["ok"] is None:
         return _gate("estimated_performance", True, None, policy.max_estimated_drop,
-                     f"not estimated: {found['note']}")
+                     f"not estimated: each version needs {MIN_ESTIMATED_ROWS} scored rows in the last 24 h and a "
+                     "labelled holdout")
     ours, theirs = found["candidate"]["estimate"], found["champion"]["estimate"]
     return _gate("estimated_performance", found["ok"], found["worse_by"], policy.max_estimated_drop,
                  f"{found['metric']} over the last 24 h: v{version} {ours:.4f} vs champion v{champion} {theirs:.4f} "
-                 f"({found['measure']} {found['worse_by']:+.4f})")
+                 f"({found['measure']} {found['worse_by']:+.4f}, sampling noise {found['noise']:.4f})")
 
 
 def _incident(ctx: AppContext, model: str, alias: str) -> Gate:

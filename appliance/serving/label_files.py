@@ -16,7 +16,6 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import polars as pl
 
 from appliance.clock import utc_now
@@ -35,12 +34,15 @@ def load_labels(ctx: Any, model_name: str | None, path: Path, key: str | None = 
     """Record the file's labels for the model (by default the one model that answered the file's requests);
     the counts per status and the rate."""
     began = time.perf_counter()
+    frame: pl.DataFrame | None = None
     if model_name is None:
         frame = read_file(path, key or BY_REQUEST)
         model_name = _answering_model(ctx, frame, key or BY_REQUEST, path)
+    read_by = key or BY_REQUEST
     key = key or ctx.config.monitoring.bands_for(model_name).label_key or BY_REQUEST
     labels.model_task(ctx.store, model_name)
-    frame = read_file(path, key)
+    if frame is None or key != read_by:
+        frame = read_file(path, key)
     batch, unknown_keys = _batch(ctx, model_name, frame, key, path)
     try:
         statuses = labels.record(ctx.store, ClassBook(ctx.home.root), model_name, batch, utc_now())
@@ -59,7 +61,7 @@ def _answering_model(ctx: Any, frame: pl.DataFrame, key: str, path: Path) -> str
     if key != BY_REQUEST:
         raise LabelError("labels joined by a business key need --model NAME (the key is one of its input columns)")
     view = f"label_requests_{uuid.uuid4().hex}"
-    with ctx.store.registered(view, frame.select(pl.col(BY_REQUEST).cast(pl.String)).to_arrow()):
+    with ctx.store.registered(view, labels.arrow(frame.select(pl.col(BY_REQUEST).cast(pl.String)))):
         models = lq.answering_models(ctx.store, view)
     if len(models) != 1:
         found = f"models {', '.join(models)}" if models else "no model (no request of the file was answered)"
@@ -125,7 +127,7 @@ def _by_key(ctx: Any, model_name: str, frame: pl.DataFrame, key: str) -> tuple[p
         raise LabelError(f"model '{model_name}' logs no input column '{key}' to join labels by (label_key, --key)")
     keyed = frame.select(pl.col("file_row").cast(pl.Int64).alias("index"), pl.col(key).cast(pl.String).alias("key"))
     view = f"label_keys_{uuid.uuid4().hex}"
-    with ctx.store.registered(view, keyed.to_arrow()):
+    with ctx.store.registered(view, labels.arrow(keyed)):
         matched = lq.rows_by_key(ctx.store, model_name, view, key, sql_type)
     matched = matched.with_columns(pl.col("index").cast(pl.Int64).alias("file_row")).drop("index")
     located = matched.join(frame.drop(key).with_columns(pl.col("file_row").cast(pl.Int64)), on="file_row",
@@ -135,21 +137,21 @@ def _by_key(ctx: Any, model_name: str, frame: pl.DataFrame, key: str) -> tuple[p
 
 
 def _typed(located: pl.DataFrame) -> pl.DataFrame:
-    """The located labels as BATCH columns (plus `file_row`), each label read by the category rule."""
-    label = located["label"]
-    if label.dtype == pl.Boolean:
-        text = label.cast(pl.String).str.to_lowercase()
-    elif label.dtype.is_integer() or label.dtype == pl.String:
-        text = label.cast(pl.String)
-    else:
-        text = pl.Series([None] * len(label), dtype=pl.String)
-    number = label.cast(pl.Float64) if label.dtype.is_numeric() else pl.Series([None] * len(label), dtype=pl.Float64)
+    """The located labels as BATCH columns (plus `file_row`), each label read by the category rule:
+    booleans as true/false, integers as digits, text itself; numbers also as `label_number`. Built as
+    column expressions, so a million labels cost a few column casts."""
+    dtype = located.schema["label"]
+    label = pl.col("label")
+    text = label.cast(pl.String) if dtype in (pl.Boolean, pl.String) or dtype.is_integer() \
+        else pl.lit(None, dtype=pl.String)
+    number = label.cast(pl.Float64) if dtype.is_numeric() else pl.lit(None, dtype=pl.Float64)
     times = event_times.parse_column(located["event_time"])[0] if "event_time" in located.columns \
-        else pl.Series([None] * len(label), dtype=pl.Datetime("us"))
-    batch = labels.as_batch({"index": np.arange(located.height, dtype=np.int64), "request_id": located[BY_REQUEST],
-                             "row_index": located["row_index"].cast(pl.Int64), "label_text": text,
-                             "label_number": number, "label_shown": label.cast(pl.String), "event_time": times})
-    return batch.with_columns(file_row=located["file_row"].cast(pl.Int64))
+        else pl.lit(None, dtype=pl.Datetime("us"))
+    batch = located.select(index=pl.int_range(pl.len(), dtype=pl.Int64), request_id=pl.col(BY_REQUEST),
+                           row_index=pl.col("row_index").cast(pl.Int64), label_text=text, label_number=number,
+                           label_shown=label.cast(pl.String), event_time=times,
+                           file_row=pl.col("file_row").cast(pl.Int64))
+    return batch.cast(labels.BATCH)  # type: ignore[arg-type]  # a plain dict of names and types
 
 
 def _refused(path: Path, bad: list[BadLabel], batch: pl.DataFrame) -> LabelError:
