@@ -22,10 +22,11 @@ import polars as pl
 
 from appliance.clock import utc_now
 from appliance.contracts.features import NUMERIC, Feature
-from appliance.core.blobs import BlobWriter
+from appliance.core.blobs import Blob
 from appliance.home.context import AppContext
 from appliance.monitoring.multivariate import INCONCLUSIVE, ReconstructionDrift, window_drift
 from appliance.monitoring.reconstruction import FORMAT, PcaReconstruction
+from appliance.monitoring.reference import keep_derived
 from appliance.monitoring.training_rows import training_inputs
 from appliance.store import reconstruction_queries as rq
 
@@ -141,17 +142,12 @@ def _stored(ctx: AppContext, model_name: str, version: int) -> Reference | None:
 
 
 def _store(ctx: AppContext, model_name: str, version: int, reference: Reference) -> None:
-    """Keep the fit for later checks; a read-only store (or any failure) only costs the refit."""
-    if ctx.store.read_only:
-        return
-    writer = BlobWriter(ctx.home.root)
-    try:
-        blob = writer.put_bytes("datasets", to_bytes(reference), ".reconstruction.npz")
-        with ctx.store.transaction():
-            rq.upsert_reference(ctx.store, dict(
-                model_name=model_name, version=version, fit_format=FORMAT, fit_sha256=blob.sha256,
-                fit_path=blob.relative_path, fit_bytes=blob.size_bytes, reference_rows=int(reference.errors.size),
-                components=int(reference.fit.components_.shape[0]), created_at=utc_now()))
-    except Exception as e:  # noqa: BLE001 - derived data: never fail a drift check for it
-        writer.discard()
-        log.warning("could not store the reconstruction reference of %s v%s: %s", model_name, version, e)
+    """Keep the fit for later checks."""
+    def record(blob: Blob) -> None:
+        rq.upsert_reference(ctx.store, dict(
+            model_name=model_name, version=version, fit_format=FORMAT, fit_sha256=blob.sha256,
+            fit_path=blob.relative_path, fit_bytes=blob.size_bytes, reference_rows=int(reference.errors.size),
+            components=int(reference.fit.components_.shape[0]), created_at=utc_now()))
+
+    keep_derived(ctx, to_bytes(reference), ".reconstruction.npz", record,
+                 f"the reconstruction reference of {model_name} v{version}")

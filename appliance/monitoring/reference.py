@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from typing import Callable
 
 from appliance.clock import utc_now
 from appliance.home.context import AppContext
 from appliance.monitoring.profile import FORMAT, Profile, from_bytes, to_bytes
-from appliance.core.blobs import BlobWriter
+from appliance.core.blobs import Blob, BlobWriter
 from appliance.store import drift_queries as dq
 
 log = logging.getLogger("vigil.monitoring")
@@ -31,17 +32,27 @@ def find_profiles(ctx: AppContext, model_name: str, version: int) -> dict[str, P
 
 
 def store_profiles(ctx: AppContext, model_name: str, version: int, profiles: dict[str, Profile]) -> None:
-    """Keep the profile for later checks; a read-only store (or any failure) only costs the rebuild."""
+    """Keep the profile for later checks."""
+    def record(blob: Blob) -> None:
+        dq.upsert_profile(ctx.store, dict(
+            model_name=model_name, version=version, profile_format=FORMAT, profile_sha256=blob.sha256,
+            profile_path=blob.relative_path, profile_bytes=blob.size_bytes,
+            reference_rows=profiles[PREDICTION].rows, created_at=utc_now()))
+
+    keep_derived(ctx, to_bytes(profiles), ".profile.npz", record,
+                 f"the reference profile of {model_name} v{version}")
+
+
+def keep_derived(ctx: AppContext, data: bytes, suffix: str, record: Callable[[Blob], None], what: str) -> None:
+    """Keep a file derived from a version's training rows (a profile, a fit) under datasets/ and `record` it,
+    in one transaction; a read-only store, or any failure, only costs deriving it again next time."""
     if ctx.store.read_only:
         return
     writer = BlobWriter(ctx.home.root)
     try:
-        blob = writer.put_bytes("datasets", to_bytes(profiles), ".profile.npz")
+        blob = writer.put_bytes("datasets", data, suffix)
         with ctx.store.transaction():
-            dq.upsert_profile(ctx.store, dict(
-                model_name=model_name, version=version, profile_format=FORMAT, profile_sha256=blob.sha256,
-                profile_path=blob.relative_path, profile_bytes=blob.size_bytes,
-                reference_rows=profiles[PREDICTION].rows, created_at=utc_now()))
+            record(blob)
     except Exception as e:  # noqa: BLE001 - derived data: never fail a drift check for it
         writer.discard()
-        log.warning("could not store the reference profile of %s v%s: %s", model_name, version, e)
+        log.warning("could not store %s: %s", what, e)
