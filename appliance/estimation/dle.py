@@ -5,11 +5,12 @@ RMSE), each row's prediction floored at 0.
 
 NannyML trains LightGBM with its defaults; here scikit-learn's HistGradientBoostingRegressor with the
 same shape (up to 100 rounds, 31 leaves, learning rate 0.1) and a fixed seed, so the same reference
-always gives the same loss model. Two differences, for speed: every path down a tree reads at most two
+always gives the same loss model. Differences, for speed: every path down a tree reads at most two
 inputs (`interaction_cst="pairwise"`), so each loss model is exactly a sum of two-input tables
 (appliance/estimation/loss_tables.py) and a row's losses are a few look-ups, whatever the number of
 trees; and above 10,000 rows scikit-learn's early stopping holds out 10% and stops after 10 rounds that
-do not lower its loss. The models see the whole reference up to SAMPLE_ROWS rows (a larger one is
+do not lower its loss, which lets the larger fits take bigger steps on smaller trees (learning rate
+0.3, 15 leaves: about 20 rounds) without overfitting. The models see the whole reference up to SAMPLE_ROWS rows (a larger one is
 sampled uniformly, seeded), and fit on one thread. It assumes the reference's relation between inputs
 and errors holds (no concept drift); it sees shifts into regions where the version was less accurate,
 not a world that changed.
@@ -37,6 +38,7 @@ from appliance.estimation.realized import regression_realized
 METRICS = ("mae", "rmse")
 RANGE: tuple[float | None, float | None] = (0.0, None)
 SEED = 0
+EARLY_STOPPING_ROWS = 10_000  # scikit-learn's early_stopping="auto" holds out 10% above this many rows
 SAMPLE_ROWS = 100_000  # loss models fit on at most this many reference rows (fewer moved the estimates)
 CHECK_ROWS = 2_000  # reference rows on which the tables are checked against the trees
 TABLE_PREFIX = "dle_"  # the loss tables' arrays in the stored reference
@@ -142,7 +144,9 @@ def _inputs(features: np.ndarray, predicted: np.ndarray) -> np.ndarray:
 def _loss_model(inputs: np.ndarray, loss: np.ndarray, categorical: list[bool]) -> Any:
     from sklearn.ensemble import HistGradientBoostingRegressor
 
-    model = HistGradientBoostingRegressor(max_iter=100, learning_rate=0.1, max_leaf_nodes=31, early_stopping="auto",
+    large = len(loss) > EARLY_STOPPING_ROWS  # scikit-learn's early stopping ("auto") is on above this
+    model = HistGradientBoostingRegressor(max_iter=100, learning_rate=0.3 if large else 0.1,
+                                          max_leaf_nodes=15 if large else 31, early_stopping="auto",
                                           categorical_features=np.asarray(categorical) if any(categorical) else None,
                                           interaction_cst="pairwise" if inputs.shape[1] > 2 else None,
                                           random_state=SEED)

@@ -123,18 +123,27 @@ def fit(row: dict[str, Any], target: pl.Series, scores: np.ndarray, inputs: pl.D
 def encode(frame: pl.DataFrame, features: list[Feature], categories: dict[str, list[str]]) -> np.ndarray:
     """The inputs as one float matrix: numbers as they are, categories as their reference code (an unseen or
     missing category is NaN, which the loss model treats as missing)."""
-    columns = []
-    for feature in features:
+    if not features:
+        return np.zeros((frame.height, 0))
+    columns = []  # one select, so polars computes the columns together
+    for i, feature in enumerate(features):
         if feature.name not in frame.columns:
-            columns.append(np.full(frame.height, np.nan))
+            column = pl.lit(float("nan"), dtype=pl.Float64)
         elif feature.kind == NUMERIC:
-            columns.append(frame[feature.name].cast(pl.Float64).fill_null(float("nan")).to_numpy())
+            column = pl.col(feature.name).cast(pl.Float64)
         else:
-            codes = {value: float(code) for code, value in enumerate(categories.get(feature.name, []))}
-            text = frame[feature.name].cast(pl.String)
-            columns.append(text.replace_strict(codes, default=None, return_dtype=pl.Float64)
-                           .fill_null(float("nan")).to_numpy())
-    return np.column_stack(columns) if columns else np.zeros((frame.height, 0))
+            column = _codes(pl.col(feature.name).cast(pl.String), categories.get(feature.name, []))
+        columns.append(column.fill_null(float("nan")).alias(f"c{i}"))
+    return frame.select(columns).to_numpy().astype(np.float64, copy=False)
+
+
+def _codes(text: pl.Expr, known: list[str]) -> pl.Expr:
+    """Each value's position in `known` (NULL when unseen): as an enum's codes when `known` are distinct
+    non-empty texts (twice as fast), else by a mapping."""
+    if known and len(set(known)) == len(known) and all(isinstance(v, str) for v in known):
+        return text.cast(pl.Enum(known), strict=False).to_physical().cast(pl.Float64)
+    codes = {value: float(code) for code, value in enumerate(known)}
+    return text.replace_strict(codes, default=None, return_dtype=pl.Float64)
 
 
 def _arrays(found: Fitted) -> dict[str, np.ndarray]:
