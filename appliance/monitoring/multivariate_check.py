@@ -11,7 +11,6 @@ an explanation in `drift_explanations`.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import logging
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from appliance.core.blobs import Blob
 from appliance.home.context import AppContext
 from appliance.monitoring.multivariate import INCONCLUSIVE, ReconstructionDrift, window_drift
 from appliance.monitoring.reconstruction import FORMAT, PcaReconstruction
-from appliance.monitoring.reference import keep_derived
+from appliance.monitoring.reference import keep_derived, read_derived
 from appliance.monitoring.training_rows import training_inputs
 from appliance.store import reconstruction_queries as rq
 
@@ -129,15 +128,11 @@ def _stored(ctx: AppContext, model_name: str, version: int) -> Reference | None:
     found = rq.find_reference(ctx.store, model_name, version, FORMAT)
     if found is None:
         return None
-    path = ctx.home.root / found["fit_path"]
+    data = read_derived(ctx, found["fit_path"], found["fit_sha256"], "reconstruction reference")
     try:
-        data = path.read_bytes()
-        if hashlib.sha256(data).hexdigest() != found["fit_sha256"]:
-            path.unlink()  # not the content its address names: make room for the refit's file
-            raise ValueError("its sha256 does not match the record")
-        return from_bytes(data)
+        return from_bytes(data) if data is not None else None
     except (OSError, ValueError, KeyError) as e:
-        log.warning("reconstruction reference %s unusable (%s); fitting it again on the training rows", path, e)
+        log.warning("reconstruction reference %s unusable (%s); fitting it again", found["fit_path"], e)
         return None
 
 

@@ -20,15 +20,27 @@ def find_profiles(ctx: AppContext, model_name: str, version: int) -> dict[str, P
     row = dq.find_profile(ctx.store, model_name, version, FORMAT)
     if row is None:
         return None
-    path = ctx.home.root / row["profile_path"]
+    data = read_derived(ctx, row["profile_path"], row["profile_sha256"], "reference profile")
+    try:
+        return from_bytes(data) if data is not None else None
+    except (OSError, ValueError, KeyError) as e:
+        log.warning("reference profile %s unusable (%s); rebuilding it", row["profile_path"], e)
+        return None
+
+
+def read_derived(ctx: AppContext, relative_path: str, sha256: str, what: str) -> bytes | None:
+    """A derived file's bytes if it holds the content its record names; else None, and a file with other
+    content is removed, so the file derived again can take its content address (`keep_derived`)."""
+    path = ctx.home.root / relative_path
     try:
         data = path.read_bytes()
-        if hashlib.sha256(data).hexdigest() != row["profile_sha256"]:
-            raise ValueError("its sha256 does not match the record")
-        return from_bytes(data)
-    except (OSError, ValueError, KeyError) as e:
-        log.warning("reference profile %s unusable (%s); rebuilding it from the training rows", path, e)
-        return None
+        if hashlib.sha256(data).hexdigest() == sha256:
+            return data
+        path.unlink()
+        log.warning("%s %s does not hold the content its record names; deriving it again", what, path)
+    except OSError as e:
+        log.warning("%s %s unreadable (%s); deriving it again", what, path, e)
+    return None
 
 
 def store_profiles(ctx: AppContext, model_name: str, version: int, profiles: dict[str, Profile]) -> None:
