@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test browser test-tools bench bench-serving bench-boosting bench-booster-plans bench-sklearn-plans bench-labels bench-drift bench-multivariate bench-estimation bench-retrain bench-batch bench-tui bench-sql install
+.PHONY: demo test browser test-tools bench bench-serving bench-boosting bench-booster-plans bench-sklearn-plans bench-labels bench-drift bench-multivariate bench-estimation bench-retrain bench-batch bench-tui bench-sql bench-plan install
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -116,3 +116,7 @@ bench-batch: $(STAMP)
 
 bench-tui: $(STAMP)
 	$(VENV)/bin/python bench/tui.py
+
+# An exported scoring plan's rows/s on one core (PortablePlan.score on Arrow) against the pipeline's predict_proba.
+bench-plan: $(STAMP)
+	$(VENV)/bin/python bench/plan_rows.py

@@ -30,31 +30,40 @@ class AdminClient:
 
     `local_read_only` opens the store read-only for every local call (the console, which may run
     beside another process reading the store); otherwise a local call opens it for writing only when
-    the operation writes. Subclasses may wrap `through_daemon` and `in_process` to see which way a
-    call went (the console's header does).
+    the operation writes. A local call opens the store, runs and closes it, so nothing holds the
+    store between calls; while another process holds it for a moment, it waits up to
+    `lock_wait_s` (None: the store's default; the console passes 0 and tries again on its next
+    refresh). Subclasses may wrap `through_daemon` and `in_process` to see which way a call went (the
+    console's header does).
     """
 
     def __init__(self, home: Home, *, token: str | None = None, timeout_s: float = CALL_TIMEOUT_S,
-                 local_read_only: bool = False) -> None:
+                 local_read_only: bool = False, lock_wait_s: float | None = None) -> None:
         self.home = home
         self.token = token
         self.timeout_s = timeout_s
         self.local_read_only = local_read_only
+        self.lock_wait_s = lock_wait_s
 
     def call(self, name: str, args: dict[str, Any] | None = None, timeout_s: float | None = None) -> Any:
         """Run an operation; through the daemon, wait at most `timeout_s` (default: the client's)."""
-        from appliance.daemon.discovery import reach
-
-        daemon = reach(self.home)
+        daemon = self.daemon()
         if daemon is not None:
             return self.through_daemon(daemon, name, args or {}, timeout_s or self.timeout_s)
         return self.in_process(name, args or {})
+
+    def daemon(self) -> "DaemonAddress | None":
+        """The daemon a call goes through now: the one VIGIL_URL names, else the home's running one, else None."""
+        from appliance.daemon.discovery import reach
+
+        return reach(self.home)
 
     def through_daemon(self, daemon: "DaemonAddress", name: str, args: dict[str, Any], timeout_s: float) -> Any:
         return remote(daemon.url, daemon.token, name, args, timeout=timeout_s, token=self.token)
 
     def in_process(self, name: str, args: dict[str, Any]) -> Any:
-        return run_local(self.home, name, args, self.token, read_only=self.local_read_only)
+        return run_local(self.home, name, args, self.token, read_only=self.local_read_only,
+                         lock_wait_s=self.lock_wait_s)
 
 
 def call(home_arg: str | None, name: str, args: dict[str, Any], *, token: str | None = None) -> Any:
@@ -81,17 +90,21 @@ def user_token() -> str | None:
 
 
 def run_local(home: Home, name: str, args: dict[str, Any], token: str | None = None, *,
-              read_only: bool = False) -> Any:
+              read_only: bool = False, lock_wait_s: float | None = None) -> Any:
     """Run an operation in this process on the home's store, opened for writing only when the
     operation writes, or needs more than the viewer role (so a refusal is audited as through the
-    daemon), and `read_only` is not asked for."""
+    daemon), and `read_only` is not asked for. The store is closed again when the operation returns;
+    while another process holds it for a moment (a read-only console's refresh), the open is tried
+    again for up to `lock_wait_s` seconds (default: the store's LOCK_WAIT_S)."""
     from appliance import operations
     from appliance.home.context import open_context
     from appliance.core.identity import current_account
+    from appliance.store.connection import LOCK_WAIT_S
 
     spec = operations.find(name)
     reads_only = not spec.writes and operations.required_role(name) == "viewer"
-    with open_context(home, read_only=read_only or reads_only) as ctx:
+    wait_s = LOCK_WAIT_S if lock_wait_s is None else lock_wait_s
+    with open_context(home, read_only=read_only or reads_only, wait_s=wait_s) as ctx:
         return operations.run_as(ctx, name, args, token or user_token(), current_account())
 
 

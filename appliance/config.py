@@ -202,7 +202,7 @@ class DriftBands(_Section):
     js_warning: float = Field(0.1, gt=0, le=1, description="Jensen-Shannon distance at or above this is a warning.")
     js_critical: float = Field(0.2, gt=0, le=1, description="Jensen-Shannon distance above this is critical.")
     false_page_budget_days: float | None = Field(
-        None, gt=0, le=3650, description="Calibrate each feature's drift thresholds to the reference's own "
+        None, gt=0, le=3650, allow_inf_nan=False, description="Calibrate each feature's drift thresholds to the reference's own "
         "window-to-window variability, so that a stable model pages (a critical drift verdict) at most once in this "
         "many days by chance, and warns at most ten times as often (docs/monitoring.md, calibrated alerts). Empty: "
         "the fixed bands above."
@@ -344,6 +344,17 @@ class JobsConfig(_Section):
         0.5, gt=0, le=1, description="While the daemon is answering requests, a retraining process runs at most this "
         "share of the time and is paused in between (1: never paused)."
     )
+    replay_every: str = Field(
+        "1m", description="How often pending champion and canary requests without replay evidence are replayed "
+        "(each request is also replayed as soon as it is filed through the daemon)."
+    )
+    replay_window: str = Field(
+        "24h", description="A replay re-scores the champion's logged traffic of this span, ending at its most "
+        "recent answered row whose inputs are kept."
+    )
+    replay_max_rows: int = Field(
+        50_000, ge=1, description="At most this many of those rows (the most recent) are replayed."
+    )
     retrain: dict[str, RetrainSchedule] = Field(
         default_factory=dict, description="Scheduled retraining per model: [jobs.retrain.NAME] cron = \"0 3 * * 0\""
     )
@@ -367,7 +378,8 @@ class JobsConfig(_Section):
     def _report_cron(cls, value: str) -> str:
         return _check_crontab(value) if value else value
 
-    @field_validator("monitor_every", "retention_every", "rollup_every", "report_window")
+    @field_validator("monitor_every", "retention_every", "rollup_every", "report_window", "replay_every",
+                     "replay_window")
     @classmethod
     def _span(cls, value: str) -> str:
         from appliance.errors import WindowError
@@ -529,9 +541,31 @@ def load_config(home: Path, environ: Mapping[str, str] | None = None) -> VigilCo
             raise ConfigError(f"{path}: '{section}' must be a table ([{section}]); fix the file")
         table[key] = value
     try:
-        return VigilConfig.model_validate(data)
+        config = VigilConfig.model_validate(data)
     except ValidationError as e:
         raise ConfigError(_blame(e, path, {(s, k) for s, k, _ in overrides})) from e
+    _check_budgets(config, path, {(s, k) for s, k, _ in overrides})
+    return config
+
+
+def _check_budgets(config: VigilConfig, path: Path, from_env: set[tuple[str, str]]) -> None:
+    """A false-page budget shorter than one monitoring check is no budget: the chance of a page per check
+    would exceed one, and no threshold can be calibrated to it."""
+    from appliance.core.windows import parse_window
+
+    every = config.jobs.monitor_every
+    check_days = parse_window(every).total_seconds() / 86400
+    bands = {"monitoring": config.monitoring, **{f"monitoring.models.{name}": model
+                                                 for name, model in config.monitoring.models.items()}}
+    for where, band in bands.items():
+        budget = band.false_page_budget_days
+        if budget is not None and budget < check_days:
+            named = "VIGIL_MONITORING_FALSE_PAGE_BUDGET_DAYS" \
+                if where == "monitoring" and ("monitoring", "false_page_budget_days") in from_env \
+                else f"'{where}.false_page_budget_days'"
+            raise ConfigError(f"{path}: {named}: {budget:g} days is shorter than one "
+                              f"monitoring check (jobs.monitor_every = {every.strip()}); give at least {check_days:g} "
+                              "(see docs/configuration.md)")
 
 
 def _blame(error: ValidationError, path: Path, from_env: set[tuple[str, str]]) -> str:

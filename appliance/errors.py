@@ -140,6 +140,19 @@ class ArtifactDeleted(ArtifactError):
     """Retention deleted the version's artifact: the version keeps its lineage but cannot serve again."""
 
 
+class NoScoringPlan(ArtifactError):
+    """A version has no scoring plan to export; the message says why and what would give it one."""
+
+
+class PlanRefused(ArtifactError):
+    """A scoring-plan package that is incomplete, unsigned, signed by an untrusted key or altered; `file`
+    names the package's file at fault ("" when the package as a whole is)."""
+
+    def __init__(self, message: str, file: str = "") -> None:
+        super().__init__(message)
+        self.file = file
+
+
 class InvalidRequest(VigilError):
     """A client's request is malformed or breaks the serving version's contract (HTTP 4xx)."""
 

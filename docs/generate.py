@@ -58,6 +58,15 @@ def cli_reference() -> str:
         "anchors do not hold), `vigil explain-request` (recomputing the answer gives another) and `vigil promote`",
         "(the request was rejected by its gates).",
         "",
+        "At a terminal, tables colour their status words (critical and FAILED red, warning and pending",
+        "yellow, ok, passed and applied green; the word is always there, colour only adds to it), and work",
+        "that takes longer than a second — `reproduce`, `report`, `promote` with its gates, `retrain`,",
+        "`score`, `train`, any command, here or through the daemon — shows a spinner with the elapsed",
+        "time on standard error, erased before the result is printed. `vigil --no-color COMMAND` or",
+        "`NO_COLOR=1` turns colour off; `FORCE_COLOR=1` turns it on where no terminal is. Piped or",
+        "redirected, the output is plain text without colour or spinner, the same byte for byte as",
+        "without a terminal.",
+        "",
     ]
     for word, node in command_tree().items():
         command = _subparser(parser, word)

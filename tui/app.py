@@ -14,45 +14,27 @@ from textual.command import Hit, Hits, Provider
 from appliance.errors import VigilError
 from appliance.home import Home
 from tui.base import DataScreen
-from tui.connection import Connection
-from tui.dialogs import Ask, Confirm, Help
+from tui.connection import PROBE_EVERY_S, Connection
+from tui.commands import SCREENS, VERBS, CommandError, CommandSuggester, hint, parse
+from tui.dialogs import Ask, Help
+from tui.header import CODE
+from tui.keymap import help_sections
 from tui.screens.alerts import AlertsScreen
 from tui.screens.approvals import ApprovalsScreen
 from tui.screens.audit import AuditScreen
 from tui.screens.drift import DriftScreen
+from tui.screens.incident import IncidentScreen
 from tui.screens.jobs import JobsScreen
 from tui.screens.model import ModelScreen
 from tui.screens.overview import OverviewScreen
 from tui.screens.reports import ReportsScreen
 from tui.screens.sql import SqlScreen
 
-SCREENS = ("overview", "alerts", "approvals", "jobs", "audit", "sql", "reports")
-
-HELP = """\
-[b]Vigil console — keys[/b]
-
-  1 overview   2 alerts & incidents   3 approvals   4 jobs   5 audit   6 SQL   7 reports
-  ?            this help                 :   command mode (below)
-  /            filter the current table  esc back   q quit   ctrl+p command palette
-  ctrl+r       refresh now               enter open the selected model
-  arrows, pgup/pgdn, home/end move in tables; tab moves between tables
-
-[b]Overview and model[/b]   d drift of the model   R roll the champion back (asks, then shows the
-                          new champion)
-[b]Alerts[/b]               k acknowledge   n add a note   s resolve   e write a postmortem file
-                          A show all / only open
-[b]Approvals[/b]            a approve   x reject (asks why)   A show all / only pending
-[b]Jobs[/b]                 m run a drift check now   t retrain a model now
-[b]SQL[/b]                  type a read-only query, enter runs it
-[b]Reports[/b]              enter where the file is   w write a report now (into the home's reports/)
-
-[b]Commands[/b] (after :)  model NAME · drift NAME · rollback NAME · request ID (who answered it, with
-                          what, and each feature's contribution) · overview · alerts · approvals ·
-                          jobs · audit · sql · reports · quit
-
-Every action goes through the daemon's admin API as you (VIGIL_TOKEN or ~/.config/vigil/token,
-else your OS user): your role decides what you may do, and each action is audited.
-"""
+HELP_SCREENS = (("Overview", OverviewScreen), ("Model", ModelScreen), ("Drift", DriftScreen),
+                ("Alerts and incidents", AlertsScreen), ("Incident", IncidentScreen), ("Approvals", ApprovalsScreen),
+                ("Jobs", JobsScreen), ("Audit", AuditScreen), ("SQL", SqlScreen), ("Reports", ReportsScreen))
+HELP_FOOTER = ("Every action goes through the daemon's admin API as you (VIGIL_TOKEN or ~/.config/vigil/token, "
+               "else your OS user): your role decides what you may do, and each action is audited.")
 
 
 def request_text(found: dict[str, Any]) -> str:
@@ -79,19 +61,20 @@ def request_text(found: dict[str, Any]) -> str:
 
 
 class VigilCommands(Provider):
-    """The command palette: every screen, and each model's screen, drift and rollback."""
+    """The command palette: the verbs of `:` (tui/commands.py), each screen, and each model's verbs."""
 
     async def search(self, query: str) -> Hits:
         app = self.app
         assert isinstance(app, VigilApp)
         matcher = self.matcher(query)
-        commands: list[tuple[str, Any, str]] = [
-            (f"screen: {name}", lambda n=name: app.go(n), f"switch to the {name} screen") for name in SCREENS]
-        for model in app.model_names:
-            commands += [(f"model: {model}", lambda m=model: app.open_model(m), "versions, lineage, evidence"),
-                         (f"drift: {model}", lambda m=model: app.open_drift(m), "drift per feature and segment"),
-                         (f"rollback: {model}", lambda m=model: app.start_rollback(app.screen, m),
-                          "roll the champion back (asks first)")]
+        commands: list[tuple[str, Any, str]] = []
+        for verb in VERBS:
+            if verb.argument == "NAME":
+                commands += [(f"{verb.name}: {model}", lambda v=verb, m=model: v.run(app, m), verb.summary)
+                             for model in app.model_names]
+            elif not verb.argument:
+                commands.append((f"{'screen: ' if verb.name in SCREENS else ''}{verb.name}",
+                                 lambda v=verb: v.run(app, ""), verb.summary))
         for text, run, help_text in commands:
             score = matcher.match(text)
             if score > 0:
@@ -110,6 +93,7 @@ class VigilApp(App[None]):
     .dialog-title { text-style: bold; margin-bottom: 1; }
     .dialog-keys { margin-top: 1; color: $text-muted; }
     Confirm, Ask, Help { align: center middle; }
+    ConfirmLine { align: center bottom; }
     """
     MODES = {"overview": OverviewScreen, "alerts": AlertsScreen, "approvals": ApprovalsScreen, "jobs": JobsScreen,
              "audit": AuditScreen, "sql": SqlScreen, "reports": ReportsScreen}
@@ -135,12 +119,36 @@ class VigilApp(App[None]):
         self.last_refresh: datetime | None = None
         self.last_error: str | None = None
         self.model_names: list[str] = []
+        self.incident_ids: list[str] = []  # for the command line's completion (`:incident 2`)
+
+    def notify(self, message: str, *, title: str = "", severity: Any = "information", timeout: float | None = None,
+               markup: bool = True) -> None:
+        """Every notification's text is shown as written: markup in it (a reason, a file name, a daemon's
+        message quoting a client's text) is escaped, and a command named in backticks is shown in bold, as
+        the status line shows it."""
+        from rich.markup import escape
+
+        if markup:
+            message = CODE.sub(lambda found: f"[b]{found.group(1)}[/b]", escape(message))
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     # -- life -----------------------------------------------------------------------------------
     def on_mount(self) -> None:
         self.switch_mode("overview")
         self.set_interval(self.refresh_s, self.tick)
+        self.set_interval(PROBE_EVERY_S, self.heartbeat)
         self._whoami()
+
+    def heartbeat(self) -> None:
+        """Repaint the status line and ask the daemon whether it is alive (in a worker, at most a
+        second): a hung daemon shows as NOT CONNECTED within three seconds, not after a call's timeout."""
+        self.update_status()
+
+        def work() -> None:
+            self.connection.probe()
+            self.call_from_thread(self.update_status)
+
+        self.run_worker(work, thread=True, exclusive=True, group="probe", exit_on_error=False)
 
     def tick(self) -> None:
         screen = self.screen
@@ -159,6 +167,11 @@ class VigilApp(App[None]):
                 self.call_from_thread(self.fetch_failed, str(e))
                 return
             self.call_from_thread(self._identified, who, names)
+            try:
+                found = self.connection.call("incidents", {"all": True})["incidents"]
+            except VigilError:
+                return  # completion only: the alerts screen fills them in too
+            self.call_from_thread(setattr, self, "incident_ids", [str(i["incident_id"]) for i in found])
 
         self.run_worker(work, thread=True, exclusive=True, group="whoami", exit_on_error=False)
 
@@ -167,20 +180,27 @@ class VigilApp(App[None]):
         self.update_status()
 
     # -- the status line --------------------------------------------------------------------------
-    def status_line(self) -> str:
+    def status_parts(self) -> tuple[str, str]:
+        """The status line's state (who, how connected) and its clock (the last refresh; the header
+        keeps it at the right edge, so a narrow terminal shortens the state, never the clock)."""
         who = (f"{self.identity['name']} ({self.identity['role']})" if self.identity else "identifying…")
         state = self.connection.state
         where = {"daemon": f"live {state.detail}", "read-only": f"READ-ONLY ({state.detail})",
                  "down": f"NOT CONNECTED: {state.detail}"}[state.mode]
-        at = (f" · {self.last_refresh:%H:%M:%S}" if self.show_clock and self.last_refresh and state.mode != "down"
+        at = (f"{self.last_refresh:%H:%M:%S}" if self.show_clock and self.last_refresh and state.mode != "down"
               else "")
-        return f"Vigil · {who} · {where}{at}"
+        return f"Vigil · {who} · {where}", at
+
+    def status_line(self) -> str:
+        text, at = self.status_parts()
+        return f"{text} · {at}" if at else text
 
     def update_status(self) -> None:
         from tui.header import StatusBar
 
+        text, at = self.status_parts()
         for bar in self.screen.query(StatusBar):
-            bar.set_status(self.status_line(), self.connection.state.mode)
+            bar.set_status(text, self.connection.state.mode, at)
 
     def fetched(self) -> None:
         self.last_refresh = datetime.now()
@@ -198,6 +218,9 @@ class VigilApp(App[None]):
         self.go(name)
 
     def go(self, name: str) -> None:
+        """Switch screens; the screen left behind drops its filter (a filter belongs to where it was typed)."""
+        if isinstance(self.screen, DataScreen):
+            self.screen.clear_filter()
         self.switch_mode(name)
 
     def open_model(self, name: str) -> None:
@@ -206,44 +229,42 @@ class VigilApp(App[None]):
     def open_drift(self, name: str) -> None:
         self.push_screen(DriftScreen(name))
 
+    def open_incident(self, incident_id: int) -> None:
+        """The incident's screen: timeline, alerts, the drift that opened it, deployments, postmortem."""
+        self.push_screen(IncidentScreen(int(incident_id)))
+
     def action_go_back(self) -> None:
+        """`esc`: clear this screen's filter if it has one, else go back."""
+        if isinstance(self.screen, DataScreen) and self.screen.clear_filter():
+            return
         if len(self.screen_stack) > 1:
             self.pop_screen()
         elif self.current_mode != "overview":
-            self.switch_mode("overview")
+            self.go("overview")
 
     def action_refresh(self) -> None:
         if isinstance(self.screen, DataScreen):
             self.screen.reload()
 
     def action_help(self) -> None:
-        self.push_screen(Help(HELP))
+        sections = help_sections(HELP_SCREENS)
+        self.push_screen(Help([*sections, ("Who you are", [("", HELP_FOOTER)])], title="Vigil console — keys"))
 
     def action_command(self) -> None:
-        self.push_screen(Ask(":", placeholder="model NAME · drift NAME · rollback NAME · alerts · …"), self.run_command)
+        self.push_screen(Ask(":", placeholder="a verb, a screen or a prefix: inc 2 · al · rb NAME · drift NAME · q",
+                             suggester=CommandSuggester(lambda: self.model_names, lambda: self.incident_ids),
+                             hint=lambda text: hint(text, self.model_names)), self.run_command)
 
     def run_command(self, text: str | None) -> None:
+        """Run a command line: a verb (whole, aliased or an unambiguous prefix) and its argument."""
         if not text:
             return
-        verb, _, rest = text.strip().lstrip(":").partition(" ")
-        rest = rest.strip()
-        if verb in SCREENS and not rest:
-            self.go(verb)
-        elif verb in ("model", "drift", "rollback") and rest:
-            if rest not in self.model_names:
-                self.notify(f"no model '{rest}'; models: {', '.join(self.model_names) or 'none'}", severity="error")
-            elif verb == "model":
-                self.open_model(rest)
-            elif verb == "drift":
-                self.open_drift(rest)
-            else:
-                self.start_rollback(self.screen, rest)
-        elif verb == "request" and rest:
-            self.show_request(rest)
-        elif verb in ("q", "quit"):
-            self.exit()
-        else:
-            self.notify(f"unknown command ':{text}'; press ? for the list", severity="error")
+        try:
+            verb, argument = parse(text, self.model_names)
+        except CommandError as e:
+            self.notify(str(e), severity="error")
+            return
+        verb.run(self, argument)
 
     # -- one request, explained -----------------------------------------------------------------
     def show_request(self, request_id: str) -> None:
@@ -267,40 +288,12 @@ class VigilApp(App[None]):
                                      else state.detail), severity="error", timeout=8)
         return False
 
-    def start_rollback(self, screen: Any, model_name: str) -> None:
-        """Ask the daemon which versions a rollback would swap, confirm, ask why, then roll back."""
-        if not self.writable():
-            return
+    def start_rollback(self, screen: Any, model_name: str, reason: str = "") -> None:
+        """Roll `model_name`'s champion back after the plan's confirmation (tui/rollback.py); `reason`
+        pre-fills the reason asked for."""
+        from tui.rollback import start_rollback
 
-        def plan() -> None:
-            try:
-                found = self.connection.call("rollback_plan", {"name": model_name})
-            except VigilError as e:
-                self.call_from_thread(self.notify, str(e), severity="error", timeout=8)
-                return
-            self.call_from_thread(self._confirm_rollback, screen, found)
-
-        self.run_worker(plan, thread=True, group="rollback", exit_on_error=False)
-
-    def _confirm_rollback(self, screen: Any, found: dict[str, Any]) -> None:
-        name, old, new = found["model"], found["from_version"], found["to_version"]
-
-        def reason(yes: bool | None) -> None:
-            if yes:
-                self.push_screen(Ask(f"roll back {name}: why? (kept in the audit log)"), go)
-
-        def go(text: str | None) -> None:
-            if text and isinstance(screen, DataScreen):
-                screen.act("rollback", {"name": name, "to": new, "reason": text},
-                           lambda r: f"{r['model']}: champion v{r['from_version']} → v{r['to_version']}")
-
-        self.push_screen(Confirm(
-            f"Roll back {name}: champion v{old} → v{new}?",
-            f"Why v{new}: {found.get('why', 'the version champion replaced')}.\n"
-            f"Every client gets v{new}'s answers from the next request on (hot swap, no request fails), once its "
-            "pre-flight passes (it loads, has its contract, and its recorded answers repeat).\n"
-            f"v{old} stays registered and can be promoted again. The rollback is audited with your name "
-            "and reason."), reason)
+        start_rollback(self, screen, model_name, reason)
 
 
 def run(home: Home, refresh_s: float, light: bool = False) -> None:

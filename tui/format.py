@@ -3,12 +3,14 @@ bars from block characters, verdicts spelled out (colour only adds to the word).
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
 from rich.text import Text
 
 BLOCKS = " ▁▂▃▄▅▆▇█"
-VERDICT_STYLE = {"critical": "bold red", "warning": "yellow", "ok": "green"}
+VERDICT_STYLE = {"critical": "bold red", "warning": "yellow", "ok": "green", "FAILED": "bold red",
+                 "failed": "bold red", "succeeded": "green"}
+SEVERITY_ORDER = ("critical", "warning", "ok")
 
 
 def sparkline(values: Sequence[float | None], width: int) -> str:
@@ -37,6 +39,18 @@ def verdict(word: str | None, text: str | None = None) -> Text:
     """`text` (default: the verdict itself) styled by the verdict."""
     word = word or "-"
     return Text(text or word, style=VERDICT_STYLE.get(word, ""))
+
+
+def worst_severity(severities: Iterable[str | None]) -> str:
+    """The worst of `severities` (critical, then warning, then ok), or '-' for none."""
+    found = {s for s in severities if s}
+    return next((s for s in SEVERITY_ORDER if s in found), "-")
+
+
+def alert_counts(counts: dict[str, int]) -> Text:
+    """Open alerts by severity, `2c 1w`, styled by the worst of them (`0` when none)."""
+    text = " ".join(f"{n}{s[0]}" for s, n in sorted(counts.items()) if n) or "0"
+    return Text(text, style=VERDICT_STYLE.get(worst_severity(s for s, n in counts.items() if n), ""))
 
 
 def number(value: Any, digits: int = 3) -> str:

@@ -86,7 +86,23 @@ def show_incident(result: Any, args: argparse.Namespace) -> int:
          f"{'to resolve' if result['resolved_at'] else 'so far'}")
     for event in result["timeline"]:
         emit(f"  {str(event['at_time'])[:19]}  {event['kind']:<15} {event['actor']:<14} {event['detail']}")
+    _show_context(result)
     return 0
+
+
+def _show_context(result: dict[str, Any]) -> None:
+    """`incident show`'s extra: the drift run that opened it and the alias moves around it."""
+    drift = result.get("drift")
+    if drift:
+        run = drift["run"]
+        emit(f"drift that opened it: run {run['run_id']} of v{run['version']} ({run['verdict']}): " + ", ".join(
+            f"{f['feature']} PSI {f['psi']:.3f} {f['verdict']}" for f in drift["features"] if f["psi"] is not None))
+    if "deployments" in result:
+        emit(f"alias moves since {str(result['deployments_since'])[:19]}:" if result["deployments"]
+             else f"no alias moves since {str(result['deployments_since'])[:19]}")
+        for d in result["deployments"]:
+            emit(f"  {str(d['changed_at'])[:19]}  {d['kind']:<8} {d['alias']} v{d['from_version'] or '-'} -> "
+                 f"v{d['to_version'] or '-'} by {d['actor']}: {d['reason']}")
 
 
 def show_postmortem(result: Any, args: argparse.Namespace) -> int:

@@ -27,7 +27,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     private_umask()  # whatever Vigil writes (homes, exports, reports, tokens) is the user's alone
     args = build_parser().parse_args(argv)
+    from appliance.cli import colour
     from appliance.errors import VigilError
+
+    colour.switch_off(bool(getattr(args, "no_color", False)))
 
     try:
         return run_command(args)
@@ -53,9 +56,9 @@ def run_command(args: argparse.Namespace) -> int:
         return int(_function(cli.handler, cli.command)(args))
     if not cli.show or not isinstance(found, OperationSpec):
         raise UnknownCommand(f"'vigil {cli.command}' declares no handler")
-    from appliance.admin_client import call
+    from appliance.cli.progress import call
 
-    result = call(args.home, name or "", payload(found, args))
+    result = call(args.home, name or "", payload(found, args), label=f"vigil {cli.command}")
     return int(_function(cli.show, cli.command)(result, args))
 
 
@@ -95,7 +98,11 @@ def _function(dotted: str, command: str) -> Callable[..., Any]:
 
 
 def _one_line(message: str) -> str:
-    return " ".join(message.split())
+    """The message on one line, control characters shown escaped: a message may quote a file's or a
+    client's text, and raw, an escape sequence in it would drive the terminal."""
+    from appliance.cli.output import printable
+
+    return " ".join(printable(message, keep_space=True).split())
 
 
 if __name__ == "__main__":

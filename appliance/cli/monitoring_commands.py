@@ -22,7 +22,7 @@ def drift(args: argparse.Namespace) -> int:
 
 
 def _model_drift(args: argparse.Namespace) -> int:
-    from appliance.admin_client import call
+    from appliance.cli.progress import call
 
     result = call(args.home, "drift", {"name": args.name, "window": args.window, "version": args.version,
                                        "reference_window": args.reference_window, "axis": args.axis})

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 DECLARED = "declared"  # the parsed namespace's attribute naming the command's declaration
 HOME_HELP = "Vigil home (default: $VIGIL_HOME, else ./vigil-home)"
+NO_COLOR_HELP = "no colour on a terminal (as NO_COLOR=1 does); piped output never has any"
 
 
 class Parser(argparse.ArgumentParser):
@@ -78,6 +79,7 @@ def build_parser(complete: bool = False) -> Parser:
 
     parser = Parser(prog="vigil", description="Vigil keeps scikit-learn models working after go-live.")
     parser.add_argument("--version", action="version", version="vigil 0.1.0")
+    parser.add_argument("--no-color", action="store_true", help=NO_COLOR_HELP)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=Parser)
     for word, node in command_tree().items():
         help_text = node.own[1].cli.help if node.own and node.own[1].cli else GROUPS[word]

@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from appliance.admin_client import call
+from appliance.cli.progress import call
 from appliance.cli.output import dict_table, emit, to_json
 
 

@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from appliance.admin_client import call
+from appliance.cli.progress import call
 from appliance.cli.output import emit, to_json
 from appliance.training.metric_groups import metric_lines
 

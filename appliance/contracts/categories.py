@@ -9,10 +9,12 @@ through here: a value at a time (`category_text`), or a frame's column at once (
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import polars as pl
+
+if TYPE_CHECKING:  # polars is imported where a frame is converted, so the plan runtime needs none
+    import polars as pl
 
 
 def category_text(value: Any) -> str | None:
@@ -40,6 +42,8 @@ def label_text(value: Any) -> str:
 
 def category_column(column: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     """The category rule over a frame's column of `dtype` (text, boolean, integer or categorical)."""
+    import polars as pl
+
     if dtype == pl.Boolean:
         return column.cast(pl.String).str.to_lowercase()
     return column.cast(pl.String)
@@ -47,4 +51,6 @@ def category_column(column: pl.Expr, dtype: pl.DataType) -> pl.Expr:
 
 def category_series(series: pl.Series) -> pl.Series:
     """The category rule over a whole series; missing values stay missing."""
+    import polars as pl
+
     return series.to_frame().select(category_column(pl.col(series.name), series.dtype)).to_series()

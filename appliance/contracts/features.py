@@ -8,9 +8,10 @@ the category rule of `contracts.categories`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
-import polars as pl
+if TYPE_CHECKING:  # polars is imported where a frame is converted, so the plan runtime needs none
+    import polars as pl
 
 from appliance.contracts.categories import category_column
 
@@ -43,6 +44,8 @@ def model_input(frame: pl.DataFrame, features: list[Feature]) -> pl.DataFrame:
 
 
 def _cast(dtype: pl.DataType, feature: Feature) -> pl.Expr:
+    import polars as pl
+
     column = pl.col(feature.name)
     if feature.kind == NUMERIC:
         return column.cast(pl.Float64)
@@ -54,4 +57,6 @@ def is_numeric_dtype(dtype: pl.DataType) -> bool:
 
 
 def is_categorical_dtype(dtype: pl.DataType) -> bool:
+    import polars as pl
+
     return dtype in (pl.String, pl.Boolean, pl.Categorical) or dtype.is_integer()

@@ -14,14 +14,15 @@ it (`refuses`); every other problem refuses it.
 Two readers apply the rules: JSON values one at a time, with a NumPy path for plain numbers
 (`read_numbers`, `read_category`: the scoring API), and a frame's columns whole (`column_problems`: batch
 scoring and `validation.validate_frame`). Both then use the same range test (`range_sides`) and category
-set (`known_categories`), and name what they find with the words below.
+set (`known_categories`), and name what they find with the words of `contracts.row_rules` (no frame
+library there, so the portable scoring plan applies the same words and row tests).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Protocol, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import polars as pl
@@ -29,56 +30,13 @@ import polars as pl
 from appliance.contracts.categories import category_series, category_text
 from appliance.contracts.contract import CategoricalColumn, NumericColumn
 from appliance.contracts.features import CATEGORICAL, NUMERIC, is_categorical_dtype, is_numeric_dtype
-
-MISSING_COLUMN = "missing_column"
-WRONG_TYPE = "wrong_type"
-NOT_FINITE = "not_finite"
-NUMBER_TOO_LARGE = "number_too_large"
-OUT_OF_RANGE = "out_of_range"
-UNKNOWN_CATEGORY = "unknown_category"
-MISSING_RATE = "missing_rate"
-BELOW_MIN = "below_min"  # out_of_range below the column's min, as a frame's report names it
-ABOVE_MAX = "above_max"
+from appliance.contracts.row_rules import (  # noqa: F401 (the rules' words, re-exported)
+    ABOVE_MAX, BELOW_MIN, MISSING_COLUMN, MISSING_RATE, NOT_FINITE, NOT_FINITE_PROBLEM, NUMBER_TOO_LARGE,
+    OUT_OF_RANGE, UNKNOWN_CATEGORY, WRONG_TYPE, Policy, Problem, flag, missing_columns, not_finite_rows,
+    range_sides, reason, refuses)
 
 EXPECTED_TYPE = {NUMERIC: "numeric", CATEGORICAL: "text, boolean or integer"}  # a frame column's dtype
-_WRONG_VALUE = {NUMERIC: "not a number", CATEGORICAL: "not text, an integer or a boolean"}  # a batch row
-
-Problem = tuple[str, str]  # (kind, what is wrong in words)
-NOT_FINITE_PROBLEM: Problem = (NOT_FINITE, "NaN or infinity is not a number Vigil accepts")
 Spec = NumericColumn | CategoricalColumn
-
-
-class Policy(Protocol):
-    """What a model does with a value outside its contract: "reject" it, or "flag" it and answer."""
-
-    @property
-    def unknown_category(self) -> str: ...
-
-    @property
-    def out_of_range(self) -> str: ...
-
-
-def refuses(kind: str, policy: Policy) -> bool:
-    """Whether a problem of `kind` refuses its row under `policy` (otherwise the row is answered, flagged)."""
-    if kind == UNKNOWN_CATEGORY:
-        return policy.unknown_category == "reject"
-    if kind == OUT_OF_RANGE:
-        return policy.out_of_range == "reject"
-    return True
-
-
-def flag(kind: str, column: str) -> str:
-    """The mark a flagged row carries (`unknown_category:carrier`), in answers, the log and batch outputs."""
-    return f"{kind}:{column}"
-
-
-def reason(kind: str, column: str, feature_kind: str) -> str:
-    """A batch row's reason: the flag's words for a policy's problem, else `column: what is wrong`."""
-    if kind in (UNKNOWN_CATEGORY, OUT_OF_RANGE):
-        return flag(kind, column)
-    if kind == WRONG_TYPE:
-        return f"{column}: {_WRONG_VALUE[feature_kind]}"
-    return f"{column}: not finite"
 
 
 def dtype_fits(feature_kind: str, dtype: pl.DataType) -> bool:
@@ -91,14 +49,6 @@ def bounds(spec: Spec | None) -> tuple[float, float]:
     if not isinstance(spec, NumericColumn):
         return -math.inf, math.inf
     return (-math.inf if spec.min is None else spec.min), (math.inf if spec.max is None else spec.max)
-
-
-def range_sides(values: np.ndarray, low: Any, high: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Masks of the finite values below `low` and above `high` (arrays broadcast over columns); missing and
-    non-finite values are never out of range."""
-    with np.errstate(invalid="ignore"):
-        finite = np.isfinite(values)
-        return finite & (values < low), finite & (values > high)
 
 
 def known_categories(spec: CategoricalColumn) -> frozenset[str] | None:
@@ -201,9 +151,7 @@ def column_problems(series: pl.Series, spec: Spec, *, nan_is_missing: bool) -> l
 def _number_problems(series: pl.Series, spec: NumericColumn, nan_is_missing: bool) -> list[Broken]:
     numbers = series.cast(pl.Float64)
     values = numbers.to_numpy()  # missing values become NaN
-    not_finite = np.isinf(values)
-    if not nan_is_missing:
-        not_finite |= np.isnan(values) & series.is_not_null().to_numpy()
+    not_finite = not_finite_rows(values, series.is_not_null().to_numpy(), nan_is_missing=nan_is_missing)
     below, above = range_sides(values, *bounds(spec))
     return [Broken(series.name, NOT_FINITE, not_finite, numbers),
             Broken(series.name, OUT_OF_RANGE, below, numbers, BELOW_MIN),

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
-import polars as pl
+
+if TYPE_CHECKING:  # polars is imported where a frame is made, so the plan runtime needs none
+    import polars as pl
 
 from appliance.contracts.features import NUMERIC, Feature
 
@@ -41,6 +43,8 @@ class Inputs:
                                 else self.categorical[:, positions[n][1]] for n in names])
 
     def to_polars(self) -> pl.DataFrame:
+        import polars as pl
+
         data: dict[str, Any] = {}
         positions = _positions(self.features)
         for feature in self.features:
@@ -69,6 +73,8 @@ class Inputs:
 
     @classmethod
     def from_polars(cls, frame: pl.DataFrame, features: Sequence[Feature]) -> "Inputs":
+        import polars as pl
+
         numeric = [f.name for f in features if f.kind == NUMERIC]
         categorical = [f.name for f in features if f.kind != NUMERIC]
         numbers = frame.select([pl.col(n).cast(pl.Float64).fill_null(float("nan")) for n in numeric]).to_numpy() \

@@ -20,7 +20,7 @@ from appliance.errors import DaemonError
 from appliance.home import Home, make_private, private_umask, refuse_shared_home
 from appliance.http.app import App
 from appliance.store import backup_queries, migrations
-from appliance.store.connection import Store
+from appliance.store.connection import LOCK_WAIT_S, Store
 
 log = logging.getLogger("vigil.daemon")
 
@@ -31,7 +31,8 @@ def serve(home: Home, host: str | None, port: int | None) -> int:
     config = load_config(home.root)
     host = host or config.server.host
     port = config.server.port if port is None else port
-    store = Store.open(home.store_path, threads=config.store.threads, memory_limit=config.store.memory_limit)
+    store = Store.open(home.store_path, threads=config.store.threads, memory_limit=config.store.memory_limit,
+                       wait_s=LOCK_WAIT_S)
     service: Service | None = None
     try:
         migrations.require_current(store)

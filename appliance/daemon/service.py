@@ -215,6 +215,12 @@ def _after_monitor(service: Service, args: dict[str, Any], result: Any) -> None:
         service.jobs.after_monitor(result)
 
 
+def _replay_request(service: Service, args: dict[str, Any], result: Any) -> None:
+    """A request left waiting for an approver is replayed now, on a job thread (monitoring/replay.py)."""
+    if service.jobs is not None and isinstance(result, dict) and result.get("status") == "pending":
+        service.jobs.replay_soon()
+
+
 def _unload_named(service: Service, args: dict[str, Any], result: Any) -> None:
     """The named model's loaded versions are dropped (its contract changed), loaded afresh when routed."""
     service.cache.drop(str(args.get("name")))
@@ -228,6 +234,7 @@ def _unload_listed(service: Service, args: dict[str, Any], result: Any) -> None:
 
 AFTER: dict[str, Callable[[Service, dict[str, Any], Any], None]] = {
     "after_monitor": _after_monitor,
+    "replays_request": _replay_request,
     "unloads_model": _unload_named,
     "unloads_listed_models": _unload_listed,
 }

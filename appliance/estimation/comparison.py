@@ -22,11 +22,13 @@ def compare_versions(ctx: AppContext, model_name: str, candidate: int, champion:
     """The candidate's primary estimate against the champion's over the same period: `worse_by` is the
     estimated ROC AUC drop, or (regression) the estimated MAE's rise as a share of the champion's; `noise`
     is Z combined sampling errors on that scale; `ok` is False only when `worse_by - noise` exceeds the
-    margin, and None when either version scored too few rows or cannot be estimated."""
+    margin, and None when either version scored too few rows or cannot be estimated. Only rows the router
+    answered or shadowed count: a batch file scored with one version (`vigil score --version N`) is rows an
+    operator chose, and would let them move a failing comparison."""
     estimates: dict[int, dict[str, Any]] = {}
     for version in (candidate, champion):
         try:
-            result = estimate_performance(ctx, model_name, period, version=version, keep=False)
+            result = estimate_performance(ctx, model_name, period, version=version, keep=False, live_only=True)
         except (MonitoringError, RegistryError) as e:
             return _inconclusive(candidate, champion, margin, str(e))
         if result["rows"] < MIN_ROWS:

@@ -63,9 +63,11 @@ class WholePeriod:
 
 
 def estimate_performance(ctx: AppContext, model_name: str, period: Period, *, version: int | None = None,
-                         chunker: Chunker | None = None, actor: str = "", keep: bool = True) -> dict[str, Any]:
+                         chunker: Chunker | None = None, actor: str = "", keep: bool = True,
+                         live_only: bool = False) -> dict[str, Any]:
     """The version's (default: the champion's) estimates over the period, per chunk (default: the whole
-    period); stored when `keep`."""
+    period); stored when `keep`. With `live_only`, only rows the router answered or shadowed count (not
+    batch-scored files, which an operator chooses)."""
     require_model(ctx.store, model_name)
     number = version if version is not None else q.aliases(ctx.store, model_name).get("champion")
     if number is None:
@@ -73,7 +75,7 @@ def estimate_performance(ctx: AppContext, model_name: str, period: Period, *, ve
     row = get_version(ctx.store, model_name, number)
     cut = chunker or WholePeriod()
     found = fitted(ctx, row)
-    frame = _scored(ctx, row, period, found)
+    frame = _scored(ctx, row, period, found, live_only)
     if frame.height == 0:
         raise MonitoringError(f"{model_name} v{number} scored no rows from {period.start:%Y-%m-%d %H:%M} to "
                               f"{period.end:%Y-%m-%d %H:%M} ({period.axis} time); nothing to estimate")
@@ -93,9 +95,9 @@ def estimate_performance(ctx: AppContext, model_name: str, period: Period, *, ve
     return result
 
 
-def _scored(ctx: AppContext, row: dict[str, Any], period: Period, found: Fitted) -> pl.DataFrame:
+def _scored(ctx: AppContext, row: dict[str, Any], period: Period, found: Fitted, live_only: bool) -> pl.DataFrame:
     features = [f.name for f in features_from_json(row["features"])] if found.method == "dle" else []
-    frame = eq.scored_rows(ctx.store, row["model_name"], int(row["version"]), period, features)
+    frame = eq.scored_rows(ctx.store, row["model_name"], int(row["version"]), period, features, live_only)
     needed = "(probabilities)" if row["task"] == "multiclass" else "(score)" if row["task"] == "binary" \
         else "(prediction)"
     return frame.filter(pl.col(needed).is_not_null()) if frame.height else frame

@@ -35,12 +35,14 @@ class AppContext:
 
 
 @contextmanager
-def open_context(home: Home, *, read_only: bool = False, check_schema: bool = True) -> Iterator[AppContext]:
-    """Open an initialised home's store (refusing one with pending or foreign migrations)."""
+def open_context(home: Home, *, read_only: bool = False, check_schema: bool = True,
+                 wait_s: float = 0.0) -> Iterator[AppContext]:
+    """Open an initialised home's store (refusing one with pending or foreign migrations), waiting up to
+    `wait_s` seconds while another process holds it."""
     home.require()
     config = load_config(home.root)
     store = Store.open(home.store_path, read_only=read_only, threads=config.store.threads,
-                       memory_limit=config.store.memory_limit)
+                       memory_limit=config.store.memory_limit, wait_s=wait_s)
     try:
         if check_schema:
             migrations.require_current(store)

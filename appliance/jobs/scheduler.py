@@ -62,7 +62,7 @@ class Jobs:
         runs: dict[str, Callable[..., Any]] = {
             "monitor": self.monitor, "retention": self.retention, "rollup": self.rollup,
             "retrain": self.scheduled_retrain, "score": self.scheduled_score, "report": self.weekly_reports,
-            "export": self.lake_export}
+            "export": self.lake_export, "replay": self.replay}
         for schedule in scheduled(self.config):
             if schedule.job == "export":
                 self._lake_directory()  # a directory the daemon may not write to stops `vigil up` here
@@ -186,6 +186,34 @@ class Jobs:
                 return rolled
 
         return self.record("rollup", None, trigger, work)
+
+    def replay(self, trigger: str) -> dict[str, Any] | None:
+        """Replay evidence for every pending champion or canary request without it (monitoring/replay.py);
+        a sweep that finds none records no run."""
+        from appliance.monitoring.replay import awaiting, replay_waiting, window_of
+
+        if not awaiting(self.host.context()):
+            return None
+
+        def work() -> Any:
+            return replay_waiting(self.host.context(), window=window_of(self.config.replay_window),
+                                  max_rows=self.config.replay_max_rows, write_lock=self.host.write_lock,
+                                  pause=self._yield_to_serving)
+
+        return self.record("replay", None, trigger, work)
+
+    def replay_soon(self) -> None:
+        """Replay a request just filed now, on a job thread (never on the request's own)."""
+        self._once(self.replay, ["request"], "replay:request")
+
+    def _yield_to_serving(self) -> None:
+        """Wait (at most about a second) while the prediction log is committing: serving goes first."""
+        import time
+
+        for _ in range(20):
+            if not self._serving_busy():
+                return
+            time.sleep(0.05)
 
     def scheduled_retrain(self, model_name: str, trigger: str) -> dict[str, Any]:
         return self.retrain(model_name, "schedule" if trigger in ("cron", "startup") else trigger,

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from appliance.config import JobsConfig
 
 # Every job that records runs in `job_runs`; `canary` runs after a monitoring check, never on a schedule.
-JOB_NAMES = ("monitor", "rollup", "retention", "retrain", "canary", "score", "report", "export")
+JOB_NAMES = ("monitor", "rollup", "retention", "retrain", "canary", "score", "report", "export", "replay")
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +35,7 @@ class Schedule:
 def scheduled(config: JobsConfig) -> list[Schedule]:
     """The jobs `config` schedules, in the order the scheduler starts them."""
     found = [Schedule("monitor", every=config.monitor_every), Schedule("retention", every=config.retention_every),
-             Schedule("rollup", every=config.rollup_every)]
+             Schedule("rollup", every=config.rollup_every), Schedule("replay", every=config.replay_every)]
     found += [Schedule("retrain", name, cron=s.cron) for name, s in config.retrain.items()]
     found += [Schedule("score", name, cron=s.cron) for name, s in config.score.items()]
     if config.report_cron:

@@ -50,6 +50,8 @@ class JobRuns(Protocol):
 
     def request_retrain(self, model_name: str, reason: str, actor: str, trigger: str = "event") -> dict[str, Any]: ...
 
+    def replay_soon(self) -> None: ...
+
 
 def drift_streak_complete(verdicts: Sequence[str | None], needed: int) -> bool:
     """Do the latest verdicts (newest first) open with exactly `needed` critical ones? Exactly, so a
@@ -119,4 +121,6 @@ class AfterMonitor:
             done, changes = act(self.host.context(), verdict)
         self.host.deliver_alerts(changes)
         self.host.refresh_routes()
+        if done.get("action") == "promotion requested":  # the approver sees its replay evidence at once
+            self.runs.replay_soon()
         return done

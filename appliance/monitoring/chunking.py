@@ -98,13 +98,22 @@ def period_chunks(period: Period, spec: ChunkSpec) -> list[Period]:
     edge = unit_start(period.start, spec.unit)
     found: list[Period] = []
     while edge < period.end:
-        following = add_units(edge, spec.unit, spec.count)
+        following = _next_edge(edge, spec, period.end)
         found.append(Period(max(edge, period.start), min(following, period.end), period.axis))
         if len(found) > MAX_CHUNKS:
             raise MonitoringError(f"chunks of {spec.count} {_UNIT_NAMES[spec.unit]}(s) cut this period into more than "
                                   f"{MAX_CHUNKS}; choose a longer chunk")
         edge = following
     return found
+
+
+def _next_edge(edge: datetime, spec: ChunkSpec, end: datetime) -> datetime:
+    """The start of the chunk after the one starting at `edge`; `end` when that lies past year 9999 (the
+    last chunk of a period reaching the calendar's end, or a chunk of 99999 years)."""
+    try:
+        return add_units(edge, spec.unit, spec.count)
+    except (ValueError, OverflowError):
+        return end
 
 
 def row_boundaries(sizes: Sequence[int], times: Sequence[datetime], counts: Sequence[int]) -> list[int]:

@@ -26,6 +26,7 @@ from appliance.home.context import AppContext
 from appliance.monitoring.chunking import ChunkSpec, add_units, parse_chunk, unit_start
 from appliance.monitoring.past_periods import check_period, chunk_row
 from appliance.store import period_queries as ptq
+from appliance.store import registry_queries as aq
 
 EXPORTS = "exports"
 LABEL_COLUMN = "label"
@@ -43,7 +44,7 @@ def history(ctx: AppContext, model_name: str, *, input_file: str, output: str | 
     target = output_path(ctx, output) if output else _default_output(ctx, model_name)
     scored = score_batch(ctx, model_name, input_path=input_file, query=None, output=target, rejects_path=None,
                          version=version, actor=actor, replace=False, event_time_column=event_time_column)
-    label_counts = _record_labels(ctx, model_name, scored, input_file, labels_file, label_column, key) \
+    label_counts = _record_labels(ctx, model_name, scored, input_file, labels_file, label_column, key, actor) \
         if labels_file or label_column else {}
     first, last = ptq.request_time_range(ctx.store, [scored["batch_id"]], "event")
     if first is None or last is None:
@@ -68,9 +69,11 @@ def _default_output(ctx: AppContext, model_name: str) -> Path:
 
 
 def _record_labels(ctx: AppContext, model_name: str, scored: dict[str, Any], input_file: str,
-                   labels_file: str | None, label_column: str | None, key: str | None) -> dict[str, int]:
+                   labels_file: str | None, label_column: str | None, key: str | None,
+                   actor: str) -> dict[str, int]:
     """Record the labels of the scored rows: label `i` labels input row `i` (a column of the input, or a
-    label file of as many rows), or the input row with the same `key`."""
+    label file of as many rows), or the input row with the same `key`; audited as `labels.load` under
+    `actor` in the same transaction, as a label file loaded on its own is."""
     from appliance.serving import labels
     from appliance.serving.labels import ClassBook, LabelsRefused
 
@@ -87,8 +90,14 @@ def _record_labels(ctx: AppContext, model_name: str, scored: dict[str, Any], inp
         "row_index": found["row"], "label_text": [category_text(v) for v in values],
         "label_number": [float(v) if type(v) in (int, float) else None for v in values],
         "label_shown": [category_text(v) or str(v) for v in values], "event_time": [None] * found.height})
+    def audit(statuses: pl.DataFrame) -> None:
+        aq.insert_audit(ctx.store, utc_now(), actor, "labels.load", model_name, None,
+                        {"file": labels_file or input_file, "column": None if labels_file else column, "key": key,
+                         "labels": found.height, "batch_id": scored["batch_id"]},
+                        subject=f"labels:{model_name}", after=labels.counts(statuses))
+
     try:
-        statuses = labels.record(ctx.store, ClassBook(ctx.home.root), model_name, batch, utc_now())
+        statuses = labels.record(ctx.store, ClassBook(ctx.home.root), model_name, batch, utc_now(), audit)
     except LabelsRefused as e:
         first = e.bad[0]
         raise MonitoringError(f"{len(e.bad)} label(s) refused, none recorded; the first, of input row "

@@ -21,6 +21,19 @@ def served_models(ctx: AppContext) -> list[str]:
     return sorted(m["name"] for m in q.list_models(ctx.store) if q.aliases(ctx.store, m["name"]).get("champion"))
 
 
+def models_to_check(ctx: AppContext, names: list[str] | None) -> list[str]:
+    """The named models, each once and all known before any is checked (a name repeated 10,000 times is one
+    check, and an unknown last name leaves nothing stored for the first); no names: every served model."""
+    from appliance.registry.versions import require_model
+
+    if not names:
+        return served_models(ctx)
+    chosen = list(dict.fromkeys(names))
+    for name in chosen:
+        require_model(ctx.store, name)
+    return chosen
+
+
 def monitor(ctx: AppContext, names: list[str] | None, *, window: str, trigger: str, actor: str,
             axis: str | None = None) -> dict[str, Any]:
     """Check each model over the `window` ending now, on its time axis (or `axis`), and route the alerts."""
@@ -30,7 +43,7 @@ def monitor(ctx: AppContext, names: list[str] | None, *, window: str, trigger: s
     router = ctx.alerts or AlertRouter.from_config(ctx.home.root, ctx.config)
     checks = []
     try:
-        for name in names or served_models(ctx):
+        for name in models_to_check(ctx, names):
             period = recent_period(ctx, name, window, axis)
             summary, changes = run_check(ctx, name, period=period, trigger=trigger, actor=actor, rules=rules)
             router.deliver(changes)

@@ -25,9 +25,8 @@ from appliance.errors import MonitoringError
 from appliance.home.context import AppContext
 from appliance.monitoring.checks import run_check
 from appliance.monitoring.chunking import ChunkSpec, parse_chunk, period_chunks, sized_chunks
-from appliance.monitoring.monitor import served_models
+from appliance.monitoring.monitor import models_to_check
 from appliance.monitoring.period_choice import given_period, model_axis, naive_utc
-from appliance.registry.versions import require_model
 from appliance.store import period_queries as pq
 
 
@@ -40,8 +39,7 @@ def monitor_past(ctx: AppContext, names: list[str] | None, *, start: str | None,
     spec = parse_chunk(chunk) if chunk else None
     now = utc_now()
     checks: list[dict[str, Any]] = []
-    for name in names or served_models(ctx):
-        require_model(ctx.store, name)
+    for name in models_to_check(ctx, names):
         checks += check_period(ctx, name, _period(ctx, name, start, end, window, axis, now), spec, actor=actor)
     return {"window": window, "from": start, "to": end, "chunk": str(spec) if spec else None,
             "checks": checks, "chunks": [chunk_row(c) for c in checks]}
@@ -78,9 +76,13 @@ def _period(ctx: AppContext, name: str, start: str | None, end: str | None, wind
 def moment(text: str) -> datetime:
     """An ISO date or time as naive UTC (a time without a zone is UTC)."""
     try:
-        return naive_utc(datetime.fromisoformat(text.strip()))
+        found = datetime.fromisoformat(text.strip())
     except ValueError:
         raise MonitoringError(f"'{text}' is not a date or time like 2016-03-01 or 2016-03-01T12:00") from None
+    try:
+        return naive_utc(found)
+    except OverflowError:  # an offset moving it before year 1 or past year 9999
+        raise MonitoringError(f"'{text}' is outside the years 1 to 9999 in UTC") from None
 
 
 def chunks_of(ctx: AppContext, model_name: str, period: Period, spec: ChunkSpec | None) -> list[Period]:

@@ -96,7 +96,8 @@ class Rollback(Args):
 
 
 class RollbackPlan(Args):
-    """Which versions a rollback would swap, changing nothing."""
+    """Which versions a rollback would swap and why that one, with the target's pre-flight run now and
+    the traffic it answered in its earlier times as champion; changes nothing."""
 
     name: Name
     to: Version | None = None
@@ -143,6 +144,14 @@ class BundleExport(Args):
     name: Name
     version: Version
     file: FilePath
+
+
+class PlanExport(Args):
+    """Write a version's scoring plan, contract and lineage as a signed package directory."""
+
+    name: Name
+    version: Version
+    directory: FilePath
 
 
 class BundleImport(Args):

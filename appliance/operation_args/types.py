@@ -64,12 +64,16 @@ def _window(value: str) -> str:
 
 def _moment(value: str) -> str:
     """A time such as 2016-03-01, 2016-03-01T12:00 or 2016-03-01T12:00:00+02:00 (no zone: UTC)."""
-    from datetime import datetime
+    from datetime import datetime, timezone
 
     try:
-        datetime.fromisoformat(value.strip())
+        parsed = datetime.fromisoformat(value.strip())
     except ValueError:
         raise ValueError(f"'{value}' is not a date or time like 2016-03-01 or 2016-03-01T12:00") from None
+    try:
+        parsed.astimezone(timezone.utc) if parsed.tzinfo else parsed
+    except OverflowError:  # an offset moving the time before year 1 or past year 9999 in UTC
+        raise ValueError(f"'{value}' is outside the years 1 to 9999 in UTC") from None
     return value
 
 

@@ -39,9 +39,9 @@ def _incidents(ctx: AppContext, a: dict[str, Any]) -> Any:
 
 
 def _incident_show(ctx: AppContext, a: dict[str, Any]) -> Any:
-    from appliance.alerts.incidents import show
+    from appliance.alerts.incident_context import incident_view
 
-    return show(ctx.store, int(a["id"]))
+    return incident_view(ctx.store, int(a["id"]))
 
 
 def _incident_ack(ctx: AppContext, a: dict[str, Any]) -> Any:
@@ -86,7 +86,8 @@ COMMANDS: dict[str, Declared] = {
         "incidents", "open incidents and MTTR", (opt("all", "also resolved incidents"),),
         show=_SHOW + "show_incidents")),
     "incident_show": OperationSpec(_incident_show, writes=False, args_model="monitoring.Incident", role="viewer",
-                                   cli=Cli("incident show", "the incident and its timeline", (arg("id"),),
+                                   cli=Cli("incident show", "the incident, its timeline, the drift that opened it and the "
+                                                   "alias moves around it", (arg("id"),),
                                            show=_SHOW + "show_incident")),
     "incident_ack": OperationSpec(_incident_ack, writes=True, args_model="monitoring.Incident", role="operator",
                                   cli=Cli("incident ack", "acknowledge it (you are on it)", (arg("id"),),

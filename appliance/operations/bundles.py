@@ -47,6 +47,13 @@ def _bundle_export(ctx: AppContext, a: dict[str, Any]) -> Any:
     return export_bundle(ctx, a["name"], int(a["version"]), output_path(ctx, a["file"]), a["actor"])
 
 
+def _plan_export(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.access.output_paths import output_path
+    from appliance.bundles.plan_export import export_plan
+
+    return export_plan(ctx, a["name"], int(a["version"]), output_path(ctx, a["directory"]), a["actor"])
+
+
 def _bundle_import(ctx: AppContext, a: dict[str, Any]) -> Any:
     from appliance.access.output_paths import input_path
     from appliance.bundles.bundle import import_bundle
@@ -56,7 +63,8 @@ def _bundle_import(ctx: AppContext, a: dict[str, Any]) -> Any:
 
 
 GROUPS = {"keys": "this box's signing key, and the keys whose bundles it trusts",
-          "bundle": "signed model bundles for boxes without a network"}
+          "bundle": "signed model bundles for boxes without a network",
+          "plan": "a version's scoring plan, signed, to score with NumPy elsewhere (docs/scaling.md)"}
 
 _SHOW = "bundle_commands."
 COMMANDS: dict[str, Declared] = {
@@ -82,6 +90,12 @@ COMMANDS: dict[str, Declared] = {
         "bundle export", "write a version as one signed file",
         (arg("name"), arg("version"), arg("file", f"a new file, never an existing one ({CONFINED})")),
         show=_SHOW + "show_bundle_export")),
+    # audited; operator: the package holds the model's internals (its trees or weights)
+    "plan_export": OperationSpec(_plan_export, writes=True, args_model="registry.PlanExport", role="operator",
+                                 cli=Cli(
+        "plan export", "write a version's scoring plan, contract and lineage as a signed package",
+        (arg("name"), arg("version"), arg("directory", f"a new or empty directory ({CONFINED})")),
+        show="plan_commands.show_plan_export")),
     "bundle_import": OperationSpec(_bundle_import, writes=True, args_model="registry.BundleImport", role="operator",
                                    cli=Cli(
         "bundle import", "verify a signed bundle and register its version",

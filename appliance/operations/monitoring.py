@@ -158,7 +158,7 @@ def _labels_load(ctx: AppContext, a: dict[str, Any]) -> Any:
     from appliance.access.output_paths import input_path
     from appliance.serving.label_files import load_labels
 
-    return load_labels(ctx, a.get("name"), input_path(ctx.home.root, a["file"]), a.get("key"))
+    return load_labels(ctx, a.get("name"), input_path(ctx.home.root, a["file"]), a.get("key"), str(a["actor"]))
 
 
 GROUPS = {"monitor": "run the monitoring checks now (what the monitor job does)",

@@ -63,9 +63,11 @@ def _requests(ctx: AppContext, a: dict[str, Any]) -> Any:
 
 
 def _request_show(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.monitoring.replay import view
     from appliance.release.requests import request_beside_champion
 
-    return request_beside_champion(ctx, int(a["id"]))
+    found = request_beside_champion(ctx, int(a["id"]))
+    return {**found, "replay": view(ctx, found)}
 
 
 def _rollback(ctx: AppContext, a: dict[str, Any]) -> Any:
@@ -75,9 +77,9 @@ def _rollback(ctx: AppContext, a: dict[str, Any]) -> Any:
 
 
 def _rollback_plan(ctx: AppContext, a: dict[str, Any]) -> Any:
-    from appliance.release.rollback import rollback_plan
+    from appliance.release.rollback_evidence import plan_with_evidence
 
-    return rollback_plan(ctx, a["name"], a.get("to"))
+    return plan_with_evidence(ctx, a["name"], a.get("to"))
 
 
 def _contract_export(ctx: AppContext, a: dict[str, Any]) -> Any:
@@ -159,8 +161,8 @@ COMMANDS: dict[str, Declared] = {
         "show", "a version's lineage, metrics, comparison and contract",
         (arg("name"), arg("version"), opt("card", "print the model card (Markdown)", type=bool)),
         show=_SHOW + "show_version")),
-    "promote": OperationSpec(_promote, writes=True, changes_routes=True, args_model="registry.Promote",
-                             role="operator", cli=Cli(
+    "promote": OperationSpec(_promote, writes=True, changes_routes=True, in_daemon="replays_request",
+                             args_model="registry.Promote", role="operator", cli=Cli(
         "promote", "point an alias (champion, challenger, canary, shadow) at a version",
         (arg("name"), arg("version"), opt("alias", flag="--to", metavar="ALIAS"), opt("reason", required=True),
          opt("percent", "canary only: share of requests it answers (default 10)")), show="release_commands.show_promote")),
@@ -175,7 +177,11 @@ COMMANDS: dict[str, Declared] = {
                               role="viewer", cli=Cli(
         "requests", "pending promotion requests (--all: every one, with its decision)", (opt("all"),),
         show="release_commands.show_requests")),
-    "request_show": OperationSpec(_request_show, writes=False, args_model="registry.Request", role="viewer"),
+    "request_show": OperationSpec(_request_show, writes=False, args_model="registry.Request", role="viewer", cli=Cli(
+        "requests show", "a promotion request: its gates, holdout metrics beside the champion's, and what the "
+        "candidate would have answered on the champion's last day of traffic (replay evidence)",
+        (arg("id", "the request's id (vigil requests --all lists them)"),),
+        show="request_commands.show_request")),
     "rollback": OperationSpec(_rollback, writes=True, changes_routes=True, args_model="registry.Rollback",
                               role="operator", cli=Cli(
         "rollback", "point champion back at the last known-good version, after a pre-flight",

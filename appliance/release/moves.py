@@ -23,6 +23,11 @@ def check_alias(alias: str, percent: float | None) -> None:
         raise ReleaseError("--percent applies to the canary alias only, between 0 (exclusive) and 100")
 
 
+def already_there(store: Store, model_name: str, alias: str, number: int, percent: float | None) -> bool:
+    """Whether pointing `alias` at `number` would change nothing (a canary's new share is a change)."""
+    return q.aliases(store, model_name).get(alias) == number and percent is None
+
+
 def apply(store: Store, model_name: str, alias: str, number: int, *, actor: str, reason: str,
           percent: float | None = None, kind: str = "move", why: str | None = None) -> int | None:
     """Point `alias` at `number`; returns the version it pointed at before (None if unset).
@@ -37,7 +42,7 @@ def apply(store: Store, model_name: str, alias: str, number: int, *, actor: str,
     at = utc_now()
     with store.transaction():
         previous = q.aliases(store, model_name).get(alias)
-        if previous == number and percent is None:
+        if already_there(store, model_name, alias, number, percent):
             raise ReleaseError(f"{alias} of '{model_name}' is already version {number}")
         rq.set_alias(store, model_name, alias, number, actor, at, percent)
         rq.insert_deployment(store, model_name, alias, previous, number, actor, at, reason, kind)

@@ -37,6 +37,9 @@ def request_promotion(ctx: AppContext, model_name: str, version: int, alias: str
     if not reason.strip():
         raise ReleaseError("a promotion needs a reason; pass --reason TEXT")
     servable_version(ctx.store, model_name, version)
+    if moves.already_there(ctx.store, model_name, alias, version, percent):
+        raise ReleaseError(f"v{version} is already {alias} of '{model_name}': there is nothing to request; "
+                           + _instead(model_name, alias))
     policy = ctx.config.promotion.policy_for(model_name)
     checks = [*(run_gates(ctx, model_name, version, policy, alias) if gates else []), *evidence]
     failing = [g["gate"] for g in checks if not g["passed"]]
@@ -77,12 +80,25 @@ def approve(ctx: AppContext, request_id: int, actor: str) -> dict[str, Any]:
                            subject=f"promotion:{request_id}", before={"status": "pending"},
                            after={"status": "pending"}, reason="the requester cannot approve their own request")
         raise Forbidden(f"{actor} requested promotion {request_id} and cannot approve it; another approver must")
+    if moves.already_there(ctx.store, found["model_name"], found["alias"], int(found["version"]), found["percent"]):
+        raise ReleaseError(f"promotion request {request_id} cannot be approved: v{found['version']} became "
+                           f"{found['alias']} of '{found['model_name']}' after it was requested, so approving it "
+                           f"would change nothing; reject it: vigil reject {request_id} --reason "
+                           f"\"already {found['alias']}\"")
     with ctx.store.transaction():
         previous = moves.apply(ctx.store, found["model_name"], found["alias"], int(found["version"]), actor=actor,
                                reason=f"{found['reason']} (requested by {found['requested_by']}, approved by {actor})",
                                percent=found["percent"])
         _decide(ctx, request_id, "approved", actor, "approved")
     return {**show_request(ctx, request_id), "from_version": previous}
+
+
+def _instead(model_name: str, alias: str) -> str:
+    """What to do instead of asking for a version its alias already points at."""
+    if alias == "champion":
+        return (f"to change the champion, promote another version (vigil versions {model_name} lists them); "
+                f"to go back, vigil rollback {model_name} --reason TEXT")
+    return f"to change the {alias}, promote another version (vigil versions {model_name} lists them)"
 
 
 def reject(ctx: AppContext, request_id: int, actor: str, reason: str) -> dict[str, Any]:

@@ -36,8 +36,9 @@ def rollback_plan(ctx: AppContext, model_name: str, to: int | None) -> dict[str,
     if current is None:
         raise ReleaseError(f"model '{model_name}' has no champion to roll back")
     endings = last_endings(rq.champion_history(ctx.store, model_name), current)
-    if to is None:
-        target, skipped = known_good(endings)
+    good, skipped = known_good(endings)
+    if to is None or int(to) == good:  # the console names the version it showed: still the door's own choice
+        target = good
         if target is None:
             raise ReleaseError(f"champion v{current} of '{model_name}' has no known-good version to go back to "
                                 "(every earlier champion was rolled away from); pass --to VERSION of an earlier "

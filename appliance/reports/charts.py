@@ -2,7 +2,11 @@
 series (lines, or bars), and a histogram comparing reference and current shares per bin.
 
 Each chart is one `<svg>` element with `data-chart` naming it, a `<title>` for screen readers, and
-the numbers it draws in `<title>` tooltips on its marks.
+the numbers it draws in `<title>` tooltips on its marks. A time chart also names its axis
+(`data-axis-start`, `data-axis-end`, ISO times); when that axis is only part of the report's window
+(appliance/reports/zoom.py) a note under it says so, and alias moves outside the axis are drawn at
+the edge they lie beyond (a dashed line with an arrow, its tooltip giving the real time), so no move
+silently disappears or seems to happen at the edge.
 """
 
 from __future__ import annotations
@@ -45,9 +49,9 @@ def _number(value: float) -> str:
 
 
 def _frame(name: str, title: str, y_max: float, y_format: Callable[[float], str], y_label: str,
-           plot_h: float = HEIGHT - TOP - BOTTOM) -> list[str]:
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" data-chart="{escape(name)}" role="img" '
-             f'viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}">',
+           plot_h: float = HEIGHT - TOP - BOTTOM, attributes: str = "") -> list[str]:
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" data-chart="{escape(name)}"{attributes} '
+             f'role="img" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}">',
              f"<title>{escape(title)}</title>",
              f'<text x="{LEFT}" y="18" class="chart-title">{escape(title)}</text>']
     for i in range(5):
@@ -86,9 +90,10 @@ def _time_ticks(start: datetime, end: datetime, x: Callable[[datetime], float]) 
 def time_chart(name: str, title: str, series: Sequence[Series], start: datetime, end: datetime, *,
                bars: bool = False, y_label: str = "", y_format: Callable[[float], str] = _number,
                y_max: float | None = None, step: timedelta | None = None,
-               markers: Sequence[tuple[datetime, str]] = ()) -> str:
+               markers: Sequence[tuple[datetime, str]] = (), note: str = "") -> str:
     """Lines (or, with `bars`, columns of the first series, each `step` wide) over [start, end);
-    `markers` are labelled vertical lines (deployments)."""
+    `markers` are labelled vertical lines (deployments), those outside [start, end] drawn at its edge;
+    `note` is written under the axis (what a zoomed axis shows)."""
     values = [v for s in series for _, v in s.points if v is not None]
     top = y_max if y_max is not None else _nice_max(max(values, default=0.0))
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
@@ -100,11 +105,13 @@ def time_chart(name: str, title: str, series: Sequence[Series], start: datetime,
     def y(value: float) -> float:
         return TOP + plot_h - plot_h * min(max(value / top, 0.0), 1.0)
 
-    parts = _frame(name, title, top, y_format, y_label)
+    axis = f' data-axis-start="{start:%Y-%m-%dT%H:%M:%S}" data-axis-end="{end:%Y-%m-%dT%H:%M:%S}"'
+    parts = _frame(name, title, top, y_format, y_label, attributes=axis)
     parts += _time_ticks(start, end, x)
-    for at, label in markers:
-        parts.append(f'<line x1="{x(at):.1f}" x2="{x(at):.1f}" y1="{TOP}" y2="{TOP + plot_h}" class="marker">'
-                     f"<title>{escape(label)}</title></line>")
+    parts += _markers(markers, start, end, x)
+    if note:
+        parts.append(f'<text x="{WIDTH - RIGHT}" y="{HEIGHT - 4}" class="zoom-note" text-anchor="end">'
+                     f"{escape(note)}</text>")
     for index, s in enumerate(series):
         colour = PALETTE[index % len(PALETTE)]
         if bars:
@@ -132,6 +139,24 @@ def time_chart(name: str, title: str, series: Sequence[Series], start: datetime,
         parts.append(_legend_entry(len(series) - index, s.name, colour))
     parts.append("</svg>")
     return "\n".join(parts)
+
+
+def _markers(markers: Sequence[tuple[datetime, str]], start: datetime, end: datetime,
+             x: Callable[[datetime], float]) -> list[str]:
+    """Dashed vertical lines at the markers' times; one before `start` or after `end` sits on that edge
+    with an arrow pointing out of the axis, and says when it happened."""
+    parts = []
+    for at, label in markers:
+        outside = "before" if at < start else "after" if at > end else ""
+        where = x(at)
+        tip = f"{label} (at {at:%Y-%m-%d %H:%M}, {outside} this axis)" if outside else label
+        parts.append(f'<line x1="{where:.1f}" x2="{where:.1f}" y1="{TOP}" y2="{HEIGHT - BOTTOM}" '
+                     f'class="marker{" marker-outside" if outside else ""}"><title>{escape(tip)}</title></line>')
+        if outside:
+            arrow, anchor = ("◂", "start") if outside == "before" else ("▸", "end")
+            parts.append(f'<text x="{where:.1f}" y="{TOP + 10}" class="marker-edge" text-anchor="{anchor}" '
+                         f'data-outside="{outside}">{arrow}<title>{escape(tip)}</title></text>')
+    return parts
 
 
 def _legend_entry(from_right: int, name: str, colour: str) -> str:

@@ -58,7 +58,8 @@ def report_content(ctx: AppContext, model_name: str, window: str, *, now: dateti
     traffic = rpq.traffic(ctx.store, model_name, start, end, upto, parse_window(bucket))
     return {
         "model": model_name, "task": model["task"], "window": window, "window_start": start, "window_end": end,
-        "bucket": bucket, "generated_at": utc_now(), "aliases": aliases, "champion": champion,
+        "bucket": bucket, "chart": _chart_span(ctx, model_name, window, start, end, upto),
+        "generated_at": utc_now(), "aliases": aliases, "champion": champion,
         "traffic": traffic, "latency": rq.latency_percentiles(ctx.store, model_name, start, end, upto),
         "drift": _drift(ctx, model_name, int(champion), start, end) if champion is not None else None,
         "multivariate_history": rcq.results_between(ctx.store, model_name, start, end),
@@ -68,6 +69,28 @@ def report_content(ctx: AppContext, model_name: str, window: str, *, now: dateti
         "incidents": rpq.incidents_in(ctx.store, model_name, start, end),
         "releases": rpq.releases_in(ctx.store, model_name, start, end),
     }
+
+
+def _chart_span(ctx: AppContext, model_name: str, window: str, start: datetime, end: datetime,
+                upto: datetime | None) -> dict[str, Any]:
+    """The time charts' axis: the window, or when the traffic fills only a small part of it, that part
+    (appliance/reports/zoom.py) with a bucket of its own, its traffic and its outcome buckets."""
+    from appliance.monitoring.outcomes import outcome_report
+    from appliance.reports.zoom import zoomed
+
+    extent = rpq.traffic_extent(ctx.store, model_name, start, end, upto)
+    whole = {"start": start, "end": end, "zoomed": False, "note": ""}
+    if extent is None:
+        return whole
+    first, last = extent
+    bucket = bucket_for(max(last - first, timedelta(minutes=1)))
+    span = zoomed(first, last, start, end, parse_window(bucket))
+    if not span.zoomed:
+        return whole
+    return {"start": span.start, "end": span.end, "zoomed": True, "note": span.note(window), "bucket": bucket,
+            "traffic": rpq.traffic(ctx.store, model_name, span.start, span.end, upto, parse_window(bucket)),
+            "outcome_buckets": outcome_report(ctx, model_name, Period(span.start, span.end, "arrival"),
+                                              bucket)["buckets"]}
 
 
 def _drift(ctx: AppContext, model_name: str, version: int, start: datetime, end: datetime) -> dict[str, Any]:

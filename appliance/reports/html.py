@@ -25,6 +25,8 @@ th { background: #f3f4f6; } td.num { text-align: right; font-variant-numeric: ta
 .ok { color: #15803d; } .warning { color: #b45309; font-weight: 600; } .critical { color: #b91c1c; font-weight: 700; }
 .chart { background: #fff; border: 1px solid #e5e7eb; border-radius: 6px; margin: 6px 0; max-width: 100%; height: auto; }
 .chart .grid { stroke: #f3f4f6; } .chart .axis { stroke: #9ca3af; } .chart .marker { stroke: #9333ea; stroke-dasharray: 4 3; }
+.chart .marker-outside { stroke-width: 3; } .chart .marker-edge { fill: #9333ea; font-size: 13px; }
+.chart .zoom-note { font-style: italic; fill: #4b5563; }
 .chart text { font: 11px system-ui, sans-serif; fill: #374151; } .chart .chart-title { font-weight: 600; font-size: 12px; }
 .empty { color: #6b7280; font-style: italic; }
 footer { color: #6b7280; font-size: 12px; margin-top: 32px; }
@@ -115,18 +117,31 @@ def _markers(c: dict[str, Any]) -> list[tuple[datetime, str]]:
             for r in c["releases"] if r["kind"] == "deployment"]
 
 
+def _span(c: dict[str, Any]) -> dict[str, Any]:
+    """The time charts' axis: the part of the window that holds the traffic when the content chose one
+    (appliance/reports/zoom.py), else the whole window, with the traffic and outcome buckets to draw."""
+    chart = c.get("chart") or {}
+    if chart.get("zoomed"):
+        return chart
+    return {"start": c["window_start"], "end": c["window_end"], "bucket": c["bucket"], "traffic": c["traffic"],
+            "outcome_buckets": c["outcomes"]["buckets"], "zoomed": False, "note": ""}
+
+
 def _traffic(c: dict[str, Any]) -> str:
     parts = ["<h2>Traffic and latency</h2>"]
     if not c["traffic"]:
         return "\n".join(parts + [_empty("No requests in the window.")])
-    step = parse_window(c["bucket"])
-    requests = Series(f"requests per {c['bucket']}", [(t["start"], float(t["requests"] or 0)) for t in c["traffic"]])
-    parts.append(time_chart("traffic", f"Requests per {c['bucket']} (dashed lines: alias moves)", [requests],
-                            c["window_start"], c["window_end"], bars=True, step=step, y_label="requests",
-                            markers=_markers(c)))
-    latency = [Series(p, [(t["start"], t[f"{p}_ms"]) for t in c["traffic"]]) for p in ("p50", "p95", "p99")]
-    parts.append(time_chart("latency", f"Latency per {c['bucket']} (ms)", latency, c["window_start"],
-                            c["window_end"], y_label="ms"))
+    span = _span(c)
+    bucket, traffic = span["bucket"], span["traffic"]
+    requests = Series(f"requests per {bucket}", [(t["start"], float(t["requests"] or 0)) for t in traffic])
+    outside = [at for at, _ in _markers(c) if not span["start"] <= at <= span["end"]]
+    moves = "dashed lines: alias moves" + ("; ◂ ▸ at an edge: before or after this span" if outside else "")
+    parts.append(time_chart("traffic", f"Requests per {bucket} ({moves})", [requests], span["start"], span["end"],
+                            bars=True, step=parse_window(bucket), y_label="requests", markers=_markers(c),
+                            note=span["note"]))
+    latency = [Series(p, [(t["start"], t[f"{p}_ms"]) for t in traffic]) for p in ("p50", "p95", "p99")]
+    parts.append(time_chart("latency", f"Latency per {bucket} (ms)", latency, span["start"], span["end"],
+                            y_label="ms", note=span["note"]))
     if c["latency"]:
         parts.append(_table(["version", "requests", "p50 ms", "p95 ms", "p99 ms"],
                             [[_version(lat["version"]), lat["requests"], lat["p50_ms"], lat["p95_ms"], lat["p99_ms"]]
@@ -214,11 +229,13 @@ def _outcomes(c: dict[str, Any]) -> str:
     if not any(b["labelled"] for b in buckets):
         parts.append(_empty("No labels arrived for predictions of the window."))
     else:
-        parts.append(time_chart("outcomes", f"{metric} and label coverage per {c['bucket']}",
-                                [Series(metric, [(b["start"], (b.get("metrics") or {}).get(metric)) for b in buckets]),
-                                 Series("coverage", [(b["start"], b["coverage"]) for b in buckets])],
-                                c["window_start"], c["window_end"],
-                                y_max=1.0 if metric in ("roc_auc", "accuracy") else None))
+        span = _span(c)
+        drawn = span["outcome_buckets"]
+        parts.append(time_chart("outcomes", f"{metric} and label coverage per {span['bucket']}",
+                                [Series(metric, [(b["start"], (b.get("metrics") or {}).get(metric)) for b in drawn]),
+                                 Series("coverage", [(b["start"], b["coverage"]) for b in drawn])],
+                                span["start"], span["end"], y_max=1.0 if metric in ("roc_auc", "accuracy") else None,
+                                note=span["note"]))
     rows = []
     for name, summary in (("all", o["overall"]), ("audit samples", o["audit_samples"]),
                           ("not audit samples", o["not_audit_samples"])):

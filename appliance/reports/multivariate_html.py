@@ -3,10 +3,12 @@ the champion's training rows, and the monitor checks' stored errors over the win
 
 from __future__ import annotations
 
+from datetime import timedelta
 from html import escape
 from typing import Any
 
 from appliance.reports.charts import Series, time_chart
+from appliance.reports.zoom import zoomed
 
 MIN_CHART_CHECKS = 3  # fewer checks make no line worth drawing; the table shows them
 TABLE_CHECKS = 12
@@ -29,11 +31,13 @@ def multivariate_section(c: dict[str, Any]) -> str:
     history = c.get("multivariate_history") or []
     if len(history) >= MIN_CHART_CHECKS:
         points = [(h["window_end"], h["reconstruction_error"]) for h in history]
+        times = [at for at, _ in points]  # the checks' own span: zoomed when they fill a small part of the window
+        span = zoomed(min(times), max(times), c["window_start"], c["window_end"], timedelta(minutes=1))
         parts.append(time_chart("multivariate", "Reconstruction error of each monitor check, with its band",
                                 [Series("error", points),
                                  Series("upper", [(h["window_end"], h["upper_threshold"]) for h in history]),
                                  Series("lower", [(h["window_end"], h["lower_threshold"]) for h in history])],
-                                c["window_start"], c["window_end"], y_label="error"))
+                                span.start, span.end, y_label="error", note=span.note(c["window"])))
     if history:
         outside = sum(1 for h in history if h["verdict"] == "warning")
         parts.append(f"<p>{len(history)} monitor check(s) in the window, {outside} outside their band; the latest:</p>")

@@ -36,6 +36,7 @@ from appliance.access.output_paths import new_file, require_absent
 from appliance.clock import utc_now
 from appliance.contracts import rules
 from appliance.core import event_times
+from appliance.core.answers import answers
 from appliance.core.time_columns import as_timestamps
 from appliance.contracts.contract import CategoricalColumn, Contract, NumericColumn
 from appliance.contracts.features import NUMERIC, Feature, features_from_json, model_input
@@ -134,7 +135,7 @@ def score_batch(ctx: Any, model_name: str, *, input_path: str | None, query: str
         names = pl.scan_parquet(source).collect_schema().names()
         missing = [f.name for f in features if f.name not in names]
         if missing:
-            raise ScoringError(f"the input has no column {', '.join(missing)}, which v{number} needs; nothing scored")
+            raise ScoringError(rules.missing_columns(missing, int(number)))
         event_column = _event_column(ctx, model_name, event_time_column, names)
         with locked:
             pq.ensure_inputs_table(ctx.store, model_name, features)
@@ -196,16 +197,8 @@ class _Answer:
     def __init__(self, row: dict[str, Any], scores: np.ndarray) -> None:
         self.task = row["task"]
         self.classes = list(row.get("classes") or [])
-        self.probabilities: np.ndarray | None = None
-        if self.task == "multiclass":
-            self.probabilities = scores
-            chosen = np.argmax(scores, axis=1)
-            self.predictions = chosen.astype(np.float64)
-            self.scores: np.ndarray | None = scores[np.arange(len(chosen)), chosen]
-        elif self.task == "binary":
-            self.predictions, self.scores = (scores >= row["threshold"]).astype(np.float64), scores
-        else:
-            self.predictions, self.scores = scores, None
+        found = answers(self.task, scores, row["threshold"])  # the portable plan answers through the same
+        self.predictions, self.scores, self.probabilities = found.predictions, found.scores, found.probabilities
 
     def _score(self) -> pl.Series:
         return pl.Series("score", self.scores if self.scores is not None else [None] * len(self.predictions),

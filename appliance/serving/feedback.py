@@ -34,10 +34,11 @@ class FeedbackRecorder:
         A label the answering version cannot have, or a row named twice, is a 400 naming each such item's
         field (`labels[i].label`, or `label` when the body is one label), and nothing is recorded."""
         batch = batch_of_items(items)
-        try:
-            statuses = labels.record(self._store, self.book, model_name, batch, utc_now())
-        except LabelsRefused as e:
-            raise refusal(e.bad, listed) from None
+        with self._store.cursor() as store:  # a handle of the call's own: calls arrive on many threads at once
+            try:
+                statuses = labels.record(store, self.book, model_name, batch, utc_now())
+            except LabelsRefused as e:
+                raise refusal(e.bad, listed) from None
         return answer(statuses)
 
 

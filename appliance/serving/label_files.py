@@ -24,15 +24,17 @@ from appliance.errors import LabelError
 from appliance.serving import labels
 from appliance.serving.labels import BadLabel, ClassBook, LabelsRefused
 from appliance.store import label_queries as lq
+from appliance.store import registry_queries as q
 
 BY_REQUEST = "request_id"
 SUFFIXES = (".parquet", ".pq", ".csv")
 SHOWN_BAD = 3  # bad labels named in the one-line error
 
 
-def load_labels(ctx: Any, model_name: str | None, path: Path, key: str | None = None) -> dict[str, Any]:
-    """Record the file's labels for the model (by default the one model that answered the file's requests);
-    the counts per status and the rate."""
+def load_labels(ctx: Any, model_name: str | None, path: Path, key: str | None = None,
+                actor: str = "unknown") -> dict[str, Any]:
+    """Record the file's labels for the model (by default the one model that answered the file's requests),
+    audited under `actor` in the same transaction; the counts per status and the rate."""
     began = time.perf_counter()
     frame: pl.DataFrame | None = None
     if model_name is None:
@@ -44,14 +46,20 @@ def load_labels(ctx: Any, model_name: str | None, path: Path, key: str | None = 
     if frame is None or key != read_by:
         frame = read_file(path, key)
     batch, unknown_keys = _batch(ctx, model_name, frame, key, path)
+    counted: dict[str, int] = {}
+
+    def audit(statuses: pl.DataFrame) -> None:
+        counted.update(labels.counts(statuses), **({"unknown_key": unknown_keys} if unknown_keys else {}))
+        q.insert_audit(ctx.store, utc_now(), actor, "labels.load", model_name, None,
+                       {"file": str(path), "key": key, "labels": frame.height}, subject=f"labels:{model_name}",
+                       after=counted)
+
     try:
-        statuses = labels.record(ctx.store, ClassBook(ctx.home.root), model_name, batch, utc_now())
+        labels.record(ctx.store, ClassBook(ctx.home.root), model_name, batch, utc_now(), audit)
     except LabelsRefused as e:
         raise _refused(path, e.bad, batch) from None
     seconds = time.perf_counter() - began
-    counts = labels.counts(statuses)
-    if unknown_keys:
-        counts["unknown_key"] = unknown_keys
+    counts = counted
     return {"model": model_name, "file": str(path), "key": key, "labels": frame.height, "rows": batch.height,
             "counts": counts, "seconds": round(seconds, 3), "labels_per_s": round(frame.height / max(seconds, 1e-9))}
 

@@ -9,6 +9,9 @@ The rules (docs/monitoring.md, "Labels"):
 
 - A label attaches to an answered row: `unknown_request_id`, `wrong_model` (another model answered
   the request) and `unknown_row` (the request had fewer rows) are reported per label, not recorded.
+  A request id is the client's own: answered again (a retry), its row takes one label, checked against
+  the latest answer; answered by several models, each model's label attaches to the model's own rows,
+  and a row labelled for one of them is `wrong_model` for the others (a row holds one label).
 - A label the model cannot have refuses the whole batch, naming each bad label: a binary version
   accepts its two classes as its training data wrote them (true/false, 1/0 or the class names), a
   multiclass version its classes, a regression model finite numbers. Nothing is recorded.
@@ -133,15 +136,21 @@ def duplicates(batch: pl.DataFrame) -> list[BadLabel]:
             for i in repeated["index"]]
 
 
-def record(store: Store, book: ClassBook, model_name: str, batch: pl.DataFrame, now: datetime) -> pl.DataFrame:
+def record(store: Store, book: ClassBook, model_name: str, batch: pl.DataFrame, now: datetime,
+           audit: Callable[[pl.DataFrame], None] | None = None) -> pl.DataFrame:
     """Check and record a batch (columns BATCH); per label (`index`, `request_id`, `row_index`, `status`,
-    `problem`). LabelsRefused when any label breaks the rules; then nothing is written."""
+    `problem`). LabelsRefused when any label breaks the rules; then nothing is written. `audit`, given the
+    statuses, writes the batch's audit row in the same transaction (labels and their audit row commit
+    together or not at all)."""
     repeated = duplicates(batch)
     if repeated:
         raise LabelsRefused(repeated)
     task = model_task(store, model_name)
     with WRITE_LOCK, store.transaction():
-        return write_checked(store, model_name, task, book.of_model(store, model_name), batch, now)
+        statuses = write_checked(store, model_name, task, book.of_model(store, model_name), batch, now)
+        if audit is not None:
+            audit(statuses)
+        return statuses
 
 
 def write_checked(store: Store, model_name: str, task: str, versions: dict[int, VersionClasses], batch: pl.DataFrame,
@@ -149,30 +158,37 @@ def write_checked(store: Store, model_name: str, task: str, versions: dict[int, 
     """Inside the caller's transaction: locate the batch's rows, check each label against the version that
     answered it, and write the new labels (one plain INSERT) and the changed ones (one INSERT ... ON
     CONFLICT); per label in batch order (`index`, `request_id`, `row_index`, `status`, `problem`)."""
-    checked = _checked(_located(store, batch), model_name, task, versions)
+    checked = _checked(_located(store, batch, model_name), model_name, task, versions)
     _write(store, checked, "recorded", model_name, now, lq.insert)
     _write(store, checked, "updated", model_name, now, lq.replace)
     return checked.select("index", "request_id", "row_index", "status", "problem")
 
 
-def _located(store: Store, batch: pl.DataFrame) -> pl.DataFrame:
+def _located(store: Store, batch: pl.DataFrame, model_name: str) -> pl.DataFrame:
     view = f"labels_{uuid.uuid4().hex}"
     with store.registered(view, arrow(batch.select("index", "request_id", "row_index"))):
-        found = lq.locate(store, view)
-    return batch.hstack(found.drop("index").get_columns())  # in `index` order, 0..n-1 (as_batch)
+        found = lq.locate(store, view, model_name)
+    if found.height != batch.height:  # a row answered more than once (its request id reused): its latest answer
+        found = found.sort("index", "logged_at").unique("index", keep="last", maintain_order=True)
+    return batch.hstack(found.drop("index", "logged_at").get_columns())  # in `index` order, 0..n-1 (as_batch)
 
 
 def _checked(located: pl.DataFrame, model_name: str, task: str, versions: dict[int, VersionClasses]) -> pl.DataFrame:
     """The batch with each label's `status`, `problem` and stored `label_value`; LabelsRefused for bad labels."""
+    elsewhere = pl.col("stored_model").is_not_null() & (pl.col("stored_model") != model_name)
     where = (pl.when(pl.col("answered_by").is_null()).then(pl.lit("unknown_request_id"))
              .when(pl.col("answered_by") != model_name).then(pl.lit("wrong_model"))
-             .when(~pl.col("row_answered")).then(pl.lit("unknown_row")))
+             .when(~pl.col("row_answered")).then(pl.lit("unknown_row"))
+             .when(elsewhere).then(pl.lit("wrong_model")))
     problem = (pl.when(pl.col("answered_by").is_null()).then(pl.lit(None, dtype=pl.String))
                .when(pl.col("answered_by") != model_name)
                .then(pl.format("request was answered by model '{}'", pl.col("answered_by")))
                .when(~pl.col("row_answered"))
                .then(pl.format("row {} of the request was not answered (it has {} answered row(s))",
-                               pl.col("row_index"), pl.col("rows"))))
+                               pl.col("row_index"), pl.col("rows")))
+               .when(elsewhere)
+               .then(pl.format("the row's label belongs to model '{}' (its request id was answered by several "
+                               "models)", pl.col("stored_model"))))
     frame = located.with_columns(status=where, problem=problem)
     frame = _with_values(frame, task, versions)
     bad = frame.filter(pl.col("status").is_null() & pl.col("label_value").is_null())

@@ -96,5 +96,5 @@ def recent_drift_verdicts(store: Store, model_name: str, limit: int) -> list[str
 
 def alerts_of_incident(store: Store, incident_id: int) -> list[dict[str, Any]]:
     """The alerts an incident gathered, oldest first."""
-    return store.rows("SELECT alert_id, rule, subject, severity, status, message, opened_at, resolved_at "
+    return store.rows("SELECT alert_id, rule, metric, subject, severity, status, value, message, opened_at, resolved_at "
                       "FROM alerts WHERE incident_id = ? ORDER BY opened_at", [incident_id])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import os
 import re
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -26,6 +27,8 @@ OFFLINE_SETTINGS = {
 }
 
 _PID = re.compile(r"\(PID (\d+)\)")
+LOCK_RETRY_S = 0.05  # between tries while another process holds the store's lock
+LOCK_WAIT_S = 3.0  # how long a command waits for a lock held for a moment (a read-only console's refresh)
 _NO_SPACE = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)  # the device, the user's quota, or a file-size limit
 
 
@@ -51,15 +54,24 @@ class Store:
 
     @classmethod
     def open(
-        cls, path: Path, *, read_only: bool = False, threads: int = 2, memory_limit: str = "2GB"
+        cls, path: Path, *, read_only: bool = False, threads: int = 2, memory_limit: str = "2GB",
+        wait_s: float = 0.0,
     ) -> "Store":
+        """Open the store file; while another process holds its lock, try again for up to `wait_s`
+        seconds (a read-only console holds it for a moment on each refresh) before StoreInUse."""
         config: dict[str, Any] = dict(OFFLINE_SETTINGS, threads=threads, memory_limit=memory_limit)
-        try:
-            connection = duckdb.connect(str(path), read_only=read_only, config=config)
-        except duckdb.IOException as e:
-            raise _lock_error(path, e) from e
-        except duckdb.Error as e:
-            raise StoreError(f"cannot open store {path}: {e}") from e
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                connection = duckdb.connect(str(path), read_only=read_only, config=config)
+                break
+            except duckdb.IOException as e:
+                error = _lock_error(path, e)
+                if not isinstance(error, StoreInUse) or time.monotonic() >= deadline:
+                    raise error from e
+            except duckdb.Error as e:
+                raise StoreError(f"cannot open store {path}: {e}") from e
+            time.sleep(LOCK_RETRY_S)
         store = cls(connection, path, read_only)
         store.anchors = AuditAnchors(path.parent)
         return store

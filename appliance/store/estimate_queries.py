@@ -12,14 +12,17 @@ from appliance.core.periods import Period
 from appliance.store import prediction_queries as pq
 from appliance.store.connection import Store
 
+AND_LIVE = "AND p.route <> 'batch' "  # rows the router answered (or shadowed), not a file an operator chose
 ESTIMATE_COLUMNS = ("run_id", "model_name", "version", "axis", "chunk_index", "chunk_start", "chunk_end", "rows",
                     "metric", "estimate", "sampling_error", "lower", "upper", "lower_threshold", "upper_threshold",
                     "alert", "labelled_rows", "realized")
 
 
-def scored_rows(store: Store, model_name: str, version: int, period: Period, features: list[str]) -> pl.DataFrame:
-    """Every row the version scored in the period (live or shadow), ordered by its time on the period's axis:
-    `(at)`, prediction, score, probabilities, the label's value (NULL until one came) and the named inputs."""
+def scored_rows(store: Store, model_name: str, version: int, period: Period, features: list[str],
+                live_only: bool = False) -> pl.DataFrame:
+    """Every row the version scored in the period (live or shadow; with `live_only`, not batch rows),
+    ordered by its time on the period's axis: `(at)`, prediction, score, probabilities, the label's value
+    (NULL until one came) and the named inputs."""
     at = pq.time_expression(period.axis)
     table = pq.inputs_table(model_name)
     present = {r[0] for r in store.execute(
@@ -29,8 +32,9 @@ def scored_rows(store: Store, model_name: str, version: int, period: Period, fea
     join = f" LEFT JOIN {table} i USING (request_id, row_index)" if chosen else ""
     sql = (f'SELECT {at} AS "(at)", p.prediction AS "(prediction)", p.score AS "(score)", '
            f'p.probabilities AS "(probabilities)", f.label_value AS "(label)"{inputs} '
-           f"FROM prediction_log p LEFT JOIN feedback f USING (request_id, row_index){join} "
+           f"FROM prediction_log p LEFT JOIN feedback f USING (request_id, row_index, model_name){join} "
            f"WHERE p.model_name = ? AND p.version = ? AND {at} >= ? AND {at} < ? "
+           f"{AND_LIVE if live_only else ''}"
            f'ORDER BY "(at)", p.request_id, p.row_index')
     return pl.from_arrow(store.arrow(sql, [model_name, version, period.start, period.end]))  # type: ignore[return-value]
 

@@ -65,3 +65,20 @@ def open_critical_count(store: Store, model_name: str) -> int:
     return int(store.scalar(
         "SELECT count(DISTINCT i.incident_id) FROM incidents i JOIN alerts a USING (incident_id) "
         "WHERE i.model_name = ? AND i.status <> 'resolved' AND a.severity = 'critical'", [model_name]) or 0)
+
+
+def opening_drift_run(store: Store, model_name: str, at: datetime) -> dict[str, Any] | None:
+    """The drift run of the model's latest monitor check at or before `at` (the check whose alerts
+    opened an incident at `at` is that one)."""
+    return store.row(
+        "SELECT d.* FROM monitor_runs m JOIN drift_runs d ON d.run_id = m.drift_run_id "
+        "WHERE m.model_name = ? AND m.computed_at <= ? ORDER BY m.computed_at DESC, m.run_id DESC LIMIT 1",
+        [model_name, at])
+
+
+def alias_moves_since(store: Store, model_name: str, since: datetime) -> list[dict[str, Any]]:
+    """Every alias change of the model from `since` on, oldest first: which alias, from and to which
+    version, who, when, why, and whether it was a rollback."""
+    return store.rows(
+        "SELECT id, alias, from_version, to_version, actor, changed_at, reason, kind FROM deployments "
+        "WHERE model_name = ? AND changed_at >= ? ORDER BY id", [model_name, since])

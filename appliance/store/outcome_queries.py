@@ -24,7 +24,7 @@ def labelled_window(store: Store, model_name: str, period: Period, segments: lis
     columns, rows = store.table_params(
         f"SELECT p.request_id, p.logged_at, {at} AS \"(at)\", p.version, p.prediction, p.score, p.probabilities, "
         f"f.label, f.label_value, f.received_at, p.audit_sample"
-        f"{segment_sql} FROM prediction_log p LEFT JOIN feedback f USING (request_id, row_index) {join} "
+        f"{segment_sql} FROM prediction_log p LEFT JOIN feedback f USING (request_id, row_index, model_name) {join} "
         f"WHERE p.model_name = ? AND p.route <> 'shadow' AND {at} >= ? AND {at} < ? ORDER BY \"(at)\", p.logged_at",
         [model_name, period.start, period.end])
     return pl.DataFrame(rows, schema=columns, orient="row", infer_schema_length=None)

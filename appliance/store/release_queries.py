@@ -115,3 +115,21 @@ def golden_rows(store: Store, model_name: str, version: int, inputs_table: str,
         f"FROM prediction_log l JOIN {inputs_table} i USING (request_id, row_index) "
         "WHERE l.model_name = ? AND l.version = ? AND l.route IN ('champion', 'canary') "
         "ORDER BY l.logged_at DESC LIMIT ?", [model_name, version, limit])
+
+
+def champion_traffic(store: Store, model_name: str, version: int, start: datetime,
+                     end: datetime | None) -> dict[str, Any]:
+    """What `version` answered as champion from `start` until `end` (None: until now), from the log
+    as it is kept: requests, and the 95th percentile of their latency in milliseconds."""
+    found = store.row(
+        "SELECT count(*) AS requests, quantile_cont(latency_ms, 0.95) AS p95_ms FROM ("
+        "SELECT request_id, any_value(latency_ms) AS latency_ms FROM prediction_log "
+        "WHERE model_name = ? AND version = ? AND route = 'champion' AND logged_at >= ? "
+        "AND (? IS NULL OR logged_at < ?) GROUP BY request_id)", [model_name, version, start, end, end])
+    return found or {"requests": 0, "p95_ms": None}
+
+
+def rejected_between(store: Store, model_name: str, start: datetime, end: datetime | None) -> int:
+    """Requests for the model refused by its contract from `start` until `end` (None: until now)."""
+    return int(store.scalar("SELECT count(*) FROM rejected_requests WHERE model_name = ? AND received_at >= ? "
+                            "AND (? IS NULL OR received_at < ?)", [model_name, start, end, end]))

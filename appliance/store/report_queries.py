@@ -48,6 +48,23 @@ def traffic(store: Store, model_name: str, start: datetime, end: datetime, upto:
         [model_name, start, split, model_name, start, split, split, end, model_name, split, end, model_name])
 
 
+def traffic_extent(store: Store, model_name: str, start: datetime, end: datetime,
+                   upto: datetime | None) -> tuple[datetime, datetime] | None:
+    """The first and the last minute of [start, end) with a request (rollups before the watermark, raw
+    rows after it), or None when no request came."""
+    split = max(start, min(upto or start, end))
+    raw = REQUESTS_SQL.format(model="AND model_name = ?")
+    found = store.row(f"""
+        SELECT min(minute) AS first, max(minute) AS last FROM (
+            SELECT minute FROM request_rollups
+            WHERE model_name = ? AND minute >= ? AND minute < ? AND requests > 0
+            UNION ALL
+            SELECT minute FROM ({raw}))""", [model_name, start, split, split, end, model_name])
+    if found is None or found["first"] is None:
+        return None
+    return found["first"], found["last"]
+
+
 def answered_rows(store: Store, model_name: str, version: int, start: datetime, end: datetime) -> int:
     """Rows the version answered in [start, end) (shadow rows excluded)."""
     return int(store.scalar("SELECT count(*) FROM prediction_log WHERE model_name = ? AND version = ? "

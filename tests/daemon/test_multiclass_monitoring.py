@@ -100,6 +100,12 @@ def _canary_runs(daemon: Daemon, token: str) -> list[dict[str, Any]]:
     return [r for r in found["runs"] if r["status"] == "ok"]
 
 
+def _replayed(daemon: Daemon, token: str, request_id: int) -> dict[str, Any] | None:
+    status, shown = op(daemon, token, "request_show", {"id": request_id})
+    assert status == 200 and shown["replay"]["status"] in ("computing", "replayed"), shown["replay"]
+    return shown["replay"] if shown["replay"]["status"] == "replayed" else None
+
+
 def test_a_multiclass_canary_is_analysed_on_classes_and_passes_through_the_release_door(
         band: Daemon, band_people: dict[str, str], band_records: list[dict[str, Any]]) -> None:
     """v2 was trained from the same spec on the same data: its class mix and probabilities match v1's."""
@@ -128,6 +134,13 @@ def test_a_multiclass_canary_is_analysed_on_classes_and_passes_through_the_relea
     assert len(pending) == 1 and pending[0]["requested_by"] == "alice" and pending[0]["version"] == 2
     status, shown = op(band, band_people["otto"], "request_show", {"id": pending[0]["request_id"]})
     assert {"canary_class_psi", "canary_probability_psi"} <= {g["gate"] for g in shown["gates"]}
+    # the approver's replay evidence: the champion's logged traffic re-scored by v2, class by class
+    replay = wait_until(lambda: _replayed(band, band_people["otto"], pending[0]["request_id"]), 60)
+    champion_rows = _sql(band, "SELECT count(*) FROM prediction_log WHERE model_name = 'band' AND version = 1 "
+                               "AND route = 'champion'")[0][0]
+    assert replay["detail"]["task"] == "multiclass" and replay["rows_replayed"] == champion_rows > 300
+    assert replay["agreement"] == 1.0 and replay["score_psi"] == 0.0  # v2 answers as v1 does, class for class
+    assert set(replay["detail"]["shift"]["per_class_psi"]) == set(BAND_CLASSES)
     status, refused = op(band, band_people["alice"], "approve", {"id": pending[0]["request_id"]})
     assert status == 403 and "cannot approve it" in refused["message"]
     status, approved = op(band, band_people["bob"], "approve", {"id": pending[0]["request_id"]})

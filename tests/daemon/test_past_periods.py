@@ -186,3 +186,25 @@ def test_past_period_mistakes_are_one_line_errors(census_daemon: tuple[Daemon, P
               "--event-time-column", "when"), "no column when")):
         done = vigil(*args, "--home", daemon.home)
         assert done.code == 2 and message in done.err and len(done.err.strip().splitlines()) == 1, done.err
+
+
+def test_a_history_with_its_labels_records_them_through_the_label_door_audited(
+        census_daemon: tuple[Daemon, Path], history: dict[str, Any], vigil: Callable[..., Result]) -> None:
+    """Labels from the file's own column are checked and recorded, and the load is audited under the caller."""
+    daemon, root = census_daemon
+    rows = census([2019], seed=5).head(240)
+    rows.write_parquet(root / "labelled.pq")
+    done = run_json(vigil, "history", "census", "--input", root / "labelled.pq", "--event-time-column", "period",
+                    "--label-column", "employed", "--chunk", "1y", "--output",
+                    daemon.home / "exports" / "labelled-scored.parquet", "--home", daemon.home)
+    assert done["batch"]["scored"] == 240 and done["labels"] == {"recorded": 240}, done["labels"]
+    [chunk] = done["chunks"]
+    assert chunk["labelled"] == 240 and chunk["coverage"] == 1.0
+    who = run_json(vigil, "whoami", "--home", daemon.home)["name"]
+    audit = vigil("sql", "SELECT actor, subject, details FROM audit_log WHERE action = 'labels.load'",
+                  "--format", "json", "--home", daemon.home)
+    [row] = json.loads(audit.out)
+    details = json.loads(row["details"])
+    assert (row["actor"], row["subject"]) == (who, "labels:census")
+    assert details["labels"] == 240 and details["column"] == "employed" and details["batch_id"] == \
+        done["batch"]["batch_id"]

@@ -155,6 +155,12 @@ def test_the_weekly_report_job_writes_into_reports_and_the_console_lists_it(
                 table = app.screen.query_one("#reports", DataTable)
                 row = [str(c) for c in table.get_row_at(0)]
                 assert row[1] == "delay" and row[3] == "startup" and row[-1] == str(path)
+                await pilot.press("enter")  # where the file is, and how to open it
+                deadline = time.monotonic() + 20
+                while time.monotonic() < deadline and not app._notifications:
+                    await pilot.pause(0.1)
+                told = [str(n.message) for n in app._notifications]
+                assert told and f"xdg-open {path}" in told[-1] and f"scp HOST:{path} ." in told[-1]
                 path.unlink()  # a report file removed by hand shows as gone
                 await pilot.press("ctrl+r")
                 deadline = time.monotonic() + 20

@@ -55,7 +55,8 @@ def test_promote_refusals_change_nothing(home: Path, cli, write_spec) -> None:
     cases = [
         (["delay", "1", "--to", "king", "--reason", "r"], "unknown alias 'king'"),
         (["delay", "7", "--to", "champion", "--reason", "r"], "has no version 7"),
-        (["delay", "1", "--to", "champion", "--reason", "r"], "already version 1"),
+        (["delay", "1", "--to", "champion", "--reason", "r"],
+         "v1 is already champion of 'delay': there is nothing to request"),
         (["delay", "2", "--to", "champion", "--reason", " "], "needs a reason"),
     ]
     for args, message in cases:

@@ -1,4 +1,6 @@
-"""Snapshots of the console's main screens at 80x24 and 160x48 (SVG, as Textual exports them).
+"""Snapshots of the console's main screens at 60x20, 80x24 and 200x50 (SVG, as Textual exports them):
+the small terminal, the classic one and a big one, where column priorities and the help's columns
+change the layout.
 
 The store is built for real (two trainings, users, a pending promotion), then every value that
 differs between runs — times, paths, artifact hashes, the measured latency — is set to a fixed one,
@@ -18,9 +20,10 @@ from typing import Any, Callable
 import pytest
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
-SIZES = [(80, 24), (160, 48)]
+SIZES = [(60, 20), (80, 24), (200, 50)]
 SCREENS = [("overview", ()), ("model", ("enter",)), ("approvals", ("3",)), ("alerts", ("2",)), ("jobs", ("4",)),
-           ("help", ("question_mark",))]
+           ("audit", ("5",)), ("help", ("question_mark",)), ("command", ("colon", "a", "l")),
+           ("filter", ("slash", "d", "e"))]
 FIXED = "TIMESTAMP '2026-03-02 09:30:00'"
 
 NORMALISE = [
@@ -101,9 +104,21 @@ async def _screenshot(home: Path, size: tuple[int, int], keys: tuple[str, ...], 
                     break
             else:
                 raise AssertionError(f"{type(app.screen).__name__} got no data")
-            await app.workers.wait_for_complete()  # a refresh the first one set off (the cursor's row) ends too
+            await _settled(app)  # a refresh the first one set off (the cursor's row) ends too
         await pilot.pause(0.3)
         return app.export_screenshot()
+
+
+async def _settled(app: Any) -> None:
+    """Wait for the app's workers; a refresh replaced by a newer one (cancelled) is waited past."""
+    from textual.worker import WorkerCancelled
+
+    for _ in range(20):
+        try:
+            await app.workers.wait_for_complete()
+            return
+        except WorkerCancelled:
+            continue
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
@@ -144,7 +159,7 @@ def _compare(actual: str, name: str, tmp_path: Path) -> None:
         failed.write_text(actual, encoding="utf-8")
         pytest.fail(f"{screen}{size} differs from {expected_path}; this run's is {failed}")
     assert "oncall (admin)" in _text(actual)
-    if name == "model-160x48":
+    if name == "model-200x50":
         assert "fairness: origin demographic parity difference" in _text(actual)
 
 

@@ -13,7 +13,8 @@ def _declared() -> dict[str, str]:
 
 def test_the_operations_the_daemon_treats_apart_declare_it() -> None:
     assert _declared() == {"retrain": "queued_job", "job_schedule": "schedule", "monitor_run": "after_monitor",
-                           "contract_apply": "unloads_model", "code_revoke": "unloads_listed_models"}
+                           "contract_apply": "unloads_model", "code_revoke": "unloads_listed_models",
+                           "promote": "replays_request"}
 
 
 def test_every_declared_kind_is_handled_and_every_handled_kind_declared() -> None:

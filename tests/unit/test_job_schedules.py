@@ -15,7 +15,7 @@ def test_every_configured_job_is_listed_with_its_trigger() -> None:
         "report_cron": "0 6 * * 1", "export": {"cron": "30 2 * * *", "directory": "lake"}})
     listed = [(s.job_id, s.trigger) for s in scheduled(config)]
     assert listed == [("monitor", "every 15m"), ("retention", "every 1d"), ("rollup", "every 1m"),
-                      ("retrain:delay", "cron 0 3 * * 0"), ("score:delay", "cron 0 1 * * *"),
+                      ("replay", "every 1m"), ("retrain:delay", "cron 0 3 * * 0"), ("score:delay", "cron 0 1 * * *"),
                       ("report", "cron 0 6 * * 1"), ("export", "cron 30 2 * * *")]
     assert {s.job for s in scheduled(config)} <= set(JOB_NAMES)
 

@@ -9,36 +9,41 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Label
 
-from tui.base import DataScreen, refill, selected_key
-from tui.dialogs import Ask
-from tui.format import number, when
+from tui.base import DataScreen, selected_key
+from tui.columns import Column, fit_table, hidden_note
+from tui.dialogs import Ask, ConfirmLine
+from tui.format import number, verdict, when, worst_severity
 from tui.header import StatusBar
+
+INCIDENT_COLUMNS = (Column("id", "id"), Column("status", "status"), Column("severity", "severity"),
+                    Column("model", "model", 2), Column("title", "title", cap=24), Column("opened", "opened", 3),
+                    Column("acked", "acked by", 4))
+ALERT_COLUMNS = (Column("id", "id"), Column("status", "status", 3), Column("severity", "severity"),
+                 Column("model", "model", 2), Column("rule", "rule", cap=16), Column("subject", "subject", 2, cap=16),
+                 Column("value", "value", 4), Column("opened", "opened", 3), Column("incident", "incident", 2))
 
 
 class AlertsScreen(DataScreen):
     BINDINGS = [
-        Binding("k", "acknowledge", "ack"),
-        Binding("n", "note", "note"),
-        Binding("s", "resolve", "resolve"),
-        Binding("e", "postmortem", "postmortem"),
-        Binding("A", "toggle_all", "all/open"),
-        Binding("slash", "filter", "filter"),
+        Binding("a", "acknowledge", "ack", tooltip="acknowledge the selected incident (y/n on one line)"),
+        Binding("n", "note", "note", tooltip="add a note to the selected incident"),
+        Binding("S", "resolve", "resolve", tooltip="resolve the selected incident (asks what fixed it)"),
+        Binding("e", "postmortem", "postmortem", tooltip="write postmortem-incident-ID.md in the current directory"),
+        Binding("v", "toggle_all", "all/open", tooltip="view all incidents and alerts / only open ones"),
     ]
+    FILTERED = ("incidents", "alerts")
 
     def __init__(self) -> None:
         super().__init__()
         self.show_all = False
+        self.alert_rows: dict[str, dict[str, Any]] = {}  # the alerts shown, by id (for enter)
 
     def compose(self) -> ComposeResult:
         yield StatusBar()
         yield Label("Incidents", classes="section", id="incidents-title")
-        incidents: DataTable[Any] = DataTable(id="incidents", cursor_type="row", zebra_stripes=True)
-        incidents.add_columns("id", "status", "model", "title", "opened", "acked by")
-        yield incidents
+        yield DataTable(id="incidents", cursor_type="row", zebra_stripes=True)
         yield Label("Alerts", classes="section", id="alerts-title")
-        alerts: DataTable[Any] = DataTable(id="alerts", cursor_type="row", zebra_stripes=True)
-        alerts.add_columns("id", "status", "severity", "model", "rule", "subject", "value", "opened", "incident")
-        yield alerts
+        yield DataTable(id="alerts", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
     def fetch(self) -> Any:
@@ -46,20 +51,44 @@ class AlertsScreen(DataScreen):
                 "incidents": self.call("incidents", {"all": self.show_all})}
 
     def show(self, data: Any) -> None:
-        wanted = self.filter_text.lower()
         incident_rows = data["incidents"]["incidents"]
-        refill(self.query_one("#incidents", DataTable), [
-            (str(i["incident_id"]), [i["incident_id"], i["status"], i["model_name"], i["title"], when(i["opened_at"]),
-                                     i.get("acknowledged_by") or ""])
-            for i in incident_rows if wanted in f"{i['model_name']} {i['title']}".lower()])
-        refill(self.query_one("#alerts", DataTable), [
-            (str(a["alert_id"]), [a["alert_id"], a["status"], a["severity"], a["model_name"], a["rule"], a["subject"],
-                                  number(a["value"]), when(a["opened_at"]), a["incident_id"] or ""])
-            for a in data["alerts"]["alerts"] if wanted in f"{a['model_name']} {a['rule']} {a['subject']}".lower()])
+        alerts = data["alerts"]["alerts"]
+        self.vigil.incident_ids = [str(i["incident_id"]) for i in incident_rows]
+        hidden = fit_table(self.query_one("#incidents", DataTable), INCIDENT_COLUMNS, [
+            (str(i["incident_id"]), [i["incident_id"], i["status"],
+                                     verdict(worst_severity(a["severity"] for a in alerts
+                                                            if a["incident_id"] == i["incident_id"])),
+                                     i["model_name"], i["title"], when(i["opened_at"]), i.get("acknowledged_by") or ""])
+            for i in incident_rows])
+        self.alert_rows = {str(a["alert_id"]): a for a in data["alerts"]["alerts"]}
+        hidden_alerts = fit_table(self.query_one("#alerts", DataTable), ALERT_COLUMNS, [
+            (str(a["alert_id"]), [a["alert_id"], a["status"], verdict(a["severity"]), a["model_name"], a["rule"],
+                                  a["subject"], number(a["value"]), when(a["opened_at"]), a["incident_id"] or ""])
+            for a in alerts])
         scope = "all" if self.show_all else "open"
-        self.query_one("#incidents-title", Label).update(f"Incidents ({scope}; k ack, n note, s resolve, "
-                                                         "e postmortem)")
-        self.query_one("#alerts-title", Label).update(f"Alerts ({scope}; A shows {'open' if self.show_all else 'all'})")
+        self.query_one("#incidents-title", Label).update(f"Incidents ({scope}; a ack, n note, S resolve, "
+                                                         f"e postmortem{hidden_note(hidden)})")
+        self.query_one("#alerts-title", Label).update(f"Alerts ({scope}; v shows {'open' if self.show_all else 'all'}"
+                                                      f"{hidden_note(hidden_alerts)})")
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """`enter` drills in: an incident row (or an alert that joined one) opens its incident's screen;
+        an alert without an incident opens the alert in full."""
+        key = None if event.row_key.value is None else str(event.row_key.value)
+        if key is None:
+            return
+        if event.data_table.id == "incidents":
+            self.vigil.open_incident(int(key))
+            return
+        alert = self.alert_rows.get(key)
+        if alert is None:
+            return
+        if alert["incident_id"]:
+            self.vigil.open_incident(int(alert["incident_id"]))
+        else:
+            from tui.text_view import TextView
+
+            self.app.push_screen(TextView(f"alert {key}: {alert['rule']} on {alert['model_name']}", alert_text(alert)))
 
     def _incident(self) -> int | None:
         key = selected_key(self.query_one("#incidents", DataTable))
@@ -68,9 +97,15 @@ class AlertsScreen(DataScreen):
         return int(key) if key else None
 
     def action_acknowledge(self) -> None:
-        incident = self._incident()
-        if incident is not None:
-            self.act("incident_ack", {"id": incident}, lambda r: f"incident {incident} acknowledged")
+        incident = self._incident() if self.vigil.writable() else None
+        if incident is None:
+            return
+
+        def ack(yes: bool | None) -> None:
+            if yes:
+                self.act("incident_ack", {"id": incident}, lambda r: f"incident {incident} acknowledged")
+
+        self.app.push_screen(ConfirmLine(f"acknowledge incident {incident}?"), ack)
 
     def action_note(self) -> None:
         incident = self._incident()
@@ -111,5 +146,7 @@ class AlertsScreen(DataScreen):
         self.show_all = not self.show_all
         self.reload()
 
-    def action_filter(self) -> None:
-        self.ask_filter()
+
+def alert_text(alert: dict[str, Any]) -> str:
+    """An alert in full, field by field."""
+    return "\n".join(f"{name}: {'' if value is None else value}" for name, value in alert.items())

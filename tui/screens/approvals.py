@@ -1,5 +1,7 @@
-"""Approvals: pending promotion requests with their gate evidence, and the candidate's holdout
-metrics beside the champion's; approve or reject with a reason (four-eyes applies)."""
+"""Approvals: pending promotion requests with their gate evidence, the candidate's holdout metrics
+beside the champion's, and its replay on the champion's last day of logged traffic (agreement, score
+shift, metric on labelled rows; information, not a gate); approve or reject with a reason (four-eyes
+applies)."""
 
 from __future__ import annotations
 
@@ -9,18 +11,20 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Label
 
+from appliance.monitoring.replay_text import replay_lines
 from tui.base import DataScreen, refill, selected_key
 from tui.dialogs import Ask, Confirm
-from tui.format import number, version, when
+from tui.format import number, verdict, version, when
 from tui.header import StatusBar
 
 
 class ApprovalsScreen(DataScreen):
     BINDINGS = [
-        Binding("a", "approve", "approve"),
-        Binding("x", "reject", "reject"),
-        Binding("A", "toggle_all", "all/pending"),
+        Binding("A", "approve", "approve", tooltip="approve the selected request (asks y/n; four-eyes applies)"),
+        Binding("X", "reject", "reject", tooltip="reject the selected request (asks why)"),
+        Binding("v", "toggle_all", "all/pending", tooltip="view all requests / only pending ones"),
     ]
+    FILTERED = ("requests",)
 
     def __init__(self) -> None:
         super().__init__()
@@ -30,7 +34,7 @@ class ApprovalsScreen(DataScreen):
 
     def compose(self) -> ComposeResult:
         yield StatusBar()
-        yield Label("Promotion requests (a approve, x reject)", classes="section", id="requests-title")
+        yield Label("Promotion requests (A approve, X reject, v all/pending)", classes="section", id="requests-title")
         requests: DataTable[Any] = DataTable(id="requests", cursor_type="row", zebra_stripes=True)
         requests.add_columns("id", "model", "version", "to", "status", "by", "requested", "reason")
         yield requests
@@ -41,6 +45,9 @@ class ApprovalsScreen(DataScreen):
         metrics: DataTable[Any] = DataTable(id="metrics", cursor_type="row")
         metrics.add_columns("metric", "candidate", "champion", "difference")
         yield metrics
+        replay: DataTable[Any] = DataTable(id="replay", cursor_type="row")
+        replay.add_columns("replay", "what the candidate would have answered on the champion's last day")
+        yield replay
         yield Footer()
 
     def fetch(self) -> Any:
@@ -64,11 +71,12 @@ class ApprovalsScreen(DataScreen):
             title.update("no pending requests" if not self.show_all else "no requests")
             gates.clear()
             metrics.clear()
+            self.query_one("#replay", DataTable).clear()
             return
         title.update(f"request {detail['request_id']}: {detail['model_name']} v{detail['version']} → "
                      f"{detail['alias']} — gate evidence, and holdout metrics beside champion "
                      f"{version(detail['champion_version'])}")
-        refill(gates, [(g["gate"], [g["gate"], "ok" if g["passed"] else "FAILED", number(g["value"]),
+        refill(gates, [(g["gate"], [g["gate"], verdict("ok" if g["passed"] else "FAILED"), number(g["value"]),
                                     number(g["limit_value"]), g["detail"]]) for g in detail["gates"]])
         candidate, champion = detail["candidate_metrics"], detail["champion_metrics"]
         rows = []
@@ -76,6 +84,8 @@ class ApprovalsScreen(DataScreen):
             a, b = candidate.get(name), champion.get(name)
             rows.append((name, [name, number(a), number(b), number(a - b) if a is not None and b is not None else "-"]))
         refill(metrics, rows)
+        refill(self.query_one("#replay", DataTable),
+               [(str(i), [label, text]) for i, (label, text) in enumerate(replay_lines(detail["replay"]))])
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.id != "requests":

@@ -19,7 +19,8 @@ PSI_FULL = 0.5  # a full bar
 
 
 class DriftScreen(DataScreen):
-    BINDINGS = [Binding("escape", "back", "back"), Binding("slash", "filter", "filter")]
+    BINDINGS = [Binding("escape", "back", "back")]
+    FILTERED = ("features", "segments")
 
     def __init__(self, model_name: str) -> None:
         super().__init__()
@@ -53,19 +54,15 @@ class DriftScreen(DataScreen):
                          f"{run['reference']} ({run['reference_rows']}) → {run['verdict']}")
         self.query_one("#multivariate", Label).update(multivariate_text(data.get("multivariate"),
                                                                         data.get("multivariate_trend") or []))
-        wanted = self.filter_text.lower()
         rows = []
         for f in data["features"]:
-            if wanted not in f["feature"].lower():
-                continue
             missing = "" if f["missing_ref"] is None else f"{f['missing_ref']:.1%}→{f['missing_cur']:.1%}"
             rows.append((f["feature"], [f["feature"], verdict(f["verdict"]), number(f["psi"]),
                                         verdict(f["verdict"], bar(f["psi"], PSI_FULL)), number(f["ks_stat"]),
                                         number(f["js"]), missing,
                                         sparkline(data["trends"].get(f["feature"], []), 16)]))
         refill(self.query_one("#features", DataTable), rows)
-        segments = sorted((s for s in data["segments"] if wanted in s["feature"].lower()),
-                          key=lambda s: -(s["psi"] or 0))
+        segments = sorted(data["segments"], key=lambda s: -(s["psi"] or 0))
         refill(self.query_one("#segments", DataTable), [
             (f"{s['segment_column']}={s['segment_value']}:{s['feature']}",
              [f"{s['segment_column']}={s['segment_value']}", s["feature"], verdict(s["verdict"]), number(s["psi"]),
@@ -73,9 +70,6 @@ class DriftScreen(DataScreen):
 
     def action_back(self) -> None:
         self.vigil.action_go_back()
-
-    def action_filter(self) -> None:
-        self.ask_filter()
 
 
 def multivariate_text(m: dict[str, Any] | None, trend: list[float | None]) -> Text:

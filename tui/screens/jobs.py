@@ -10,12 +10,14 @@ from textual.widgets import DataTable, Footer, Label
 
 from tui.base import DataScreen, refill
 from tui.dialogs import Ask
-from tui.format import when
+from tui.format import verdict, when
 from tui.header import StatusBar
 
 
 class JobsScreen(DataScreen):
-    BINDINGS = [Binding("m", "monitor", "drift check now"), Binding("t", "retrain", "retrain now")]
+    BINDINGS = [Binding("m", "monitor", "drift check now", tooltip="run a drift check of every served model now"),
+                Binding("T", "retrain", "retrain now", tooltip="retrain a model now (asks which, and why)")]
+    FILTERED = ("runs",)
 
     def compose(self) -> ComposeResult:
         yield StatusBar()
@@ -37,12 +39,12 @@ class JobsScreen(DataScreen):
         state = "scheduler running" if schedule["running"] else "daemon down: configured schedules"
         if not schedule["enabled"]:
             state = "jobs disabled in vigil.toml ([jobs] enabled = false)"
-        self.query_one("#schedule-title", Label).update(f"Schedules ({state}; m: drift check now, t: retrain now)")
+        self.query_one("#schedule-title", Label).update(f"Schedules ({state}; m: drift check now, T: retrain now)")
         refill(self.query_one("#schedule", DataTable), [
             (j["job"], [j["job"], j["trigger"], when(j["next_run"]) or "-"]) for j in schedule["jobs"]])
         refill(self.query_one("#runs", DataTable), [
             (str(r["run_id"]), [r["run_id"], r["job"], r["model_name"] or "", r["trigger"], when(r["started_at"]),
-                                r["status"], (r["error"] or "")[:80]]) for r in data["runs"]])
+                                verdict(r["status"]), (r["error"] or "")[:80]]) for r in data["runs"]])
 
     def action_monitor(self) -> None:
         self.act("monitor_run", {}, lambda r: "drift check done: " + ", ".join(

@@ -36,10 +36,11 @@ def _metrics(d: dict[str, Any]) -> list[str]:
 
 class ModelScreen(DataScreen):
     BINDINGS = [
-        Binding("R", "rollback", "rollback"),
-        Binding("d", "drift", "drift"),
+        Binding("R", "rollback", "rollback", tooltip="roll this model's champion back (asks y/n, then why)"),
+        Binding("d", "drift", "drift", tooltip="this model's drift per feature and segment"),
         Binding("escape", "back", "back"),
     ]
+    FILTERED = ("versions",)
 
     def __init__(self, model_name: str) -> None:
         super().__init__()

@@ -8,8 +8,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Label, Sparkline
 
-from tui.base import DataScreen, refill, selected_key
-from tui.format import number, sparkline, verdict
+from tui.base import DataScreen, selected_key
+from tui.columns import Column, fit_table, hidden_note
+from tui.format import alert_counts, number, sparkline, verdict
 from tui.header import StatusBar
 
 
@@ -21,27 +22,30 @@ def _alias(aliases: list[dict[str, Any]], name: str) -> str:
     return f"v{found['version']}" + (f" {percent:g}%" if name == "canary" and percent else "")
 
 
-COLUMNS = ("model", "champ", "canary", "shadow", "req/s", "p95ms", "err", "worst drift", "alerts")
-WIDE = 120  # columns from which the table also shows each model's requests per minute
 SPARK = 30
+# Narrow terminals drop columns by priority (tui/columns.py): empty canary/shadow columns first, then
+# the sparkline, traffic and latency, so drift and alerts stay in view beside the champion.
+COLUMNS = (Column("model", "model"), Column("champ", "champ"), Column("canary", "canary", 4),
+           Column("shadow", "shadow", 4), Column("req/s", "req/s", 3), Column("p95ms", "p95ms", 3),
+           Column("err", "err", 2), Column("drift", "worst drift"), Column("alerts", "alerts"),
+           Column("spark", "requests/min", 5))
 
 
 class OverviewScreen(DataScreen):
     BINDINGS = [
-        Binding("enter", "open_model", "open"),
-        Binding("d", "drift", "drift"),
-        Binding("R", "rollback", "rollback"),
-        Binding("slash", "filter", "filter"),
+        Binding("enter", "open_model", "open", tooltip="the selected model: versions, lineage, evidence"),
+        Binding("d", "drift", "drift", tooltip="the selected model's drift per feature and segment"),
+        Binding("R", "rollback", "rollback", tooltip="roll the selected model's champion back (asks y/n, then why)"),
     ]
+    FILTERED = ("models",)
 
     def __init__(self) -> None:
         super().__init__()
         self.models: dict[str, dict[str, Any]] = {}
-        self.wide: bool | None = None  # a wide terminal also gets a sparkline column
 
     def compose(self) -> ComposeResult:
         yield StatusBar()
-        yield Label("Models — last hour", classes="section")
+        yield Label("Models — last hour", classes="section", id="models-title")
         yield DataTable(id="models", cursor_type="row", zebra_stripes=True)
         yield Label("", id="spark-label", classes="section")
         yield Sparkline([], id="spark")
@@ -52,29 +56,18 @@ class OverviewScreen(DataScreen):
 
     def show(self, data: Any) -> None:
         table = self.query_one("#models", DataTable)
-        wide = self.app.size.width >= WIDE
-        if wide != self.wide:
-            self.wide = wide
-            table.clear(columns=True)
-            table.add_columns(*COLUMNS)
-            if wide:
-                table.add_column("requests/min", width=SPARK)
-        models = [m for m in data["models"] if self.filter_text.lower() in m["name"].lower()]
-        self.models = {m["name"]: m for m in models}
+        self.models = {m["name"]: m for m in data["models"]}
         rows = []
-        for m in models:
+        for m in data["models"]:
             worst = m["worst_drift"]
             drift = verdict(worst["verdict"], f"{worst['feature'][:8]} {worst['psi']:.2f} {worst['verdict'][:4]}") \
                 if worst else "-"
-            alerts = m["open_alerts"]
-            alert_text = " ".join(f"{n}{s[0]}" for s, n in sorted(alerts.items())) or "0"
-            cells = [m["name"][:14], _alias(m["aliases"], "champion"), _alias(m["aliases"], "canary"),
-                     _alias(m["aliases"], "shadow"), number(m["requests_per_s"], 1), number(m["p95_ms"], 1),
-                     f"{m['error_rate']:.0%}", drift, alert_text]
-            if wide:
-                cells.append(sparkline(m["requests_per_minute"], SPARK))
-            rows.append((m["name"], cells))
-        refill(table, rows)
+            rows.append((m["name"], [m["name"][:14], _alias(m["aliases"], "champion"), _alias(m["aliases"], "canary"),
+                                     _alias(m["aliases"], "shadow"), number(m["requests_per_s"], 1),
+                                     number(m["p95_ms"], 1), f"{m['error_rate']:.0%}", drift,
+                                     alert_counts(m["open_alerts"]), sparkline(m["requests_per_minute"], SPARK)]))
+        hidden = fit_table(table, COLUMNS, rows)
+        self.query_one("#models-title", Label).update(f"Models — last hour{hidden_note(hidden)}")
         self._show_spark()
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -113,9 +106,6 @@ class OverviewScreen(DataScreen):
         name = self._selected()
         if name:
             self.vigil.start_rollback(self, name)
-
-    def action_filter(self) -> None:
-        self.ask_filter()
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         self.action_open_model()

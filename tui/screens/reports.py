@@ -16,8 +16,10 @@ from tui.header import StatusBar
 
 
 class ReportsScreen(DataScreen):
-    BINDINGS = [Binding("enter", "open", "where is it"), Binding("w", "write", "write a report now"),
-                Binding("slash", "filter", "filter")]
+    BINDINGS = [Binding("enter", "open", "where is it", tooltip="where the selected report's file is, how to open it"),
+                Binding("w", "write", "write a report now",
+                        tooltip="write a report now into the home's reports/ (asks which model and window)")]
+    FILTERED = ("reports",)
     rows: dict[str, dict[str, Any]] = {}
 
     def compose(self) -> ComposeResult:
@@ -32,17 +34,17 @@ class ReportsScreen(DataScreen):
         return self.call("reports", {"limit": 200})
 
     def show(self, data: Any) -> None:
-        found = [r for r in data["reports"]
-                 if not self.filter_text or self.filter_text.lower() in f"{r['model_name']} {r['path']}".lower()]
+        found = data["reports"]
         self.rows = {str(r["report_id"]): r for r in found}
-        shown = f"; filter '{self.filter_text}'" if self.filter_text else ""
-        self.query_one("#reports-title", Label).update(
-            f"Reports ({len(found)}{shown}; enter: where is it, w: write one now)")
-        refill(self.query_one("#reports", DataTable), [
+        table = self.query_one("#reports", DataTable)
+        refill(table, [
             (str(r["report_id"]), [r["report_id"], r["model_name"],
                                    f"{when(r['window_start'])} .. {when(r['window_end'])}", r["trigger"],
                                    when(r["created_at"]), r["created_by"],
                                    r["path"] if r["exists"] else f"{r['path']} (gone)"]) for r in found])
+        shown = f" of {len(found)}; filter '{self.filter_text}'" if self.filter_text else ""
+        self.query_one("#reports-title", Label).update(
+            f"Reports ({table.row_count}{shown}; enter: where is it, w: write one now)")
 
     def action_open(self) -> None:
         key = selected_key(self.query_one("#reports", DataTable))
@@ -53,7 +55,12 @@ class ReportsScreen(DataScreen):
             self.notify(f"report {key}: {r['path']} is no longer there", severity="warning", timeout=8)
             return
         self.notify(f"report {key} ({r['bytes']:,} bytes, self-contained HTML): {r['path']}\n"
-                    f"copy it with: scp HOST:{r['path']} . and open it in any browser", timeout=15)
+                    f"open it on this machine with: xdg-open {r['path']}\n"
+                    f"or copy it with: scp HOST:{r['path']} . and open it in any browser", timeout=15)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """`enter` on a row (the focused table takes the key before the screen's binding)."""
+        self.action_open()
 
     def action_write(self) -> None:
         def ask_window(model: str | None) -> None:
@@ -68,6 +75,3 @@ class ReportsScreen(DataScreen):
             self.app.push_screen(Ask(f"report on {model}: over which window?", value="7d"), go)
 
         self.app.push_screen(Ask("report on which model?"), ask_window)
-
-    def action_filter(self) -> None:
-        self.ask_filter()

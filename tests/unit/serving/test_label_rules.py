@@ -19,7 +19,8 @@ def located(values: list[object], versions: list[int], stored: list[str | None] 
     return batch.with_columns(answered_by=pl.lit("m"), rows=pl.lit(1, dtype=pl.Int64), row_answered=pl.lit(True),
                               version=pl.Series(versions, dtype=pl.Int32),
                               stored_label=pl.Series(stored or [None] * len(values), dtype=pl.String),
-                              stored_event_time=pl.lit(None, dtype=pl.Datetime("us")))
+                              stored_event_time=pl.lit(None, dtype=pl.Datetime("us")),
+                              stored_model=pl.lit(None, dtype=pl.String))
 
 
 def test_binary_labels_take_their_versions_forms_and_values() -> None:
