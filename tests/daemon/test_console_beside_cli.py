@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 import pytest
 
+from console_support import status as _status, until as _until
 from daemon_support import Daemon, token_of
 from support import VIGIL
 
@@ -91,27 +92,6 @@ def test_read_only_console_never_blocks_cli_commands(fresh_home: Path, vigil, tm
         console.until(lambda line: (clock := _read_only_clock(line)) and clock != first_clock)
     finally:
         console.close()
-
-
-def _status(app: Any) -> str:
-    from tui.header import StatusBar
-
-    return str(app.screen.query_one(StatusBar).render())
-
-
-async def _until(pilot: Any, check: Callable[[], Any], timeout: float) -> Any:
-    from textual.css.query import NoMatches
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            found = check()
-        except NoMatches:
-            found = None
-        if found:
-            return found
-        await pilot.pause(0.05)
-    raise AssertionError(f"not within {timeout} s: {check}")
 
 
 def test_hung_daemon_shows_not_connected_within_three_seconds(daemon: Daemon) -> None:

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import signal
 import time
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any, Callable
 
 import pytest
 
 from appliance.core.identity import current_account
+from console_support import until as _until, cells as _cells, status as _status, run as _run
 from daemon_support import Daemon, start_daemon
 
 pytest.importorskip("textual")
@@ -21,40 +21,6 @@ def _app(home: Path, refresh_s: float = 0.5) -> Any:
     from tui.app import VigilApp
 
     return VigilApp(Home(home), refresh_s=refresh_s)
-
-
-async def _until(pilot: Any, check: Callable[[], Any], timeout: float = 20.0) -> Any:
-    """Let the app run until `check()` is truthy; return its value. A widget not found yet (a screen
-    still being composed) counts as not yet."""
-    from textual.css.query import NoMatches
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            found = check()
-        except NoMatches:
-            found = None
-        if found:
-            return found
-        await pilot.pause(0.1)
-    raise AssertionError(f"timed out waiting for {check}")
-
-
-def _cells(app: Any, table_id: str) -> list[list[str]]:
-    from textual.widgets import DataTable
-
-    table = app.screen.query_one(f"#{table_id}", DataTable)
-    return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
-
-
-def _status(app: Any) -> str:
-    from tui.header import StatusBar
-
-    return str(app.screen.query_one(StatusBar).render())
-
-
-def _run(scenario: Callable[[], Awaitable[None]]) -> None:
-    asyncio.run(scenario())
 
 
 @pytest.fixture(autouse=True)

@@ -6,15 +6,14 @@ read-only status line."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 import shutil
-import time
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 
+from console_support import until as _until, table as _table, cells as _cells, notes as _notes, run as _run
 from daemon_support import Daemon, start_daemon
 
 pytest.importorskip("textual")
@@ -55,32 +54,6 @@ def _app(home: Path, refresh_s: float = 0.3) -> Any:
     return VigilApp(Home(home), refresh_s=refresh_s)
 
 
-async def _until(pilot: Any, check: Callable[[], Any], timeout: float = 20.0) -> Any:
-    from textual.css.query import NoMatches
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            found = check()
-        except NoMatches:
-            found = None
-        if found:
-            return found
-        await pilot.pause(0.05)
-    raise AssertionError(f"timed out waiting for {check}")
-
-
-def _table(app: Any, table_id: str) -> Any:
-    from textual.widgets import DataTable
-
-    return app.screen.query_one(f"#{table_id}", DataTable)
-
-
-def _cells(app: Any, table_id: str) -> list[list[str]]:
-    table = _table(app, table_id)
-    return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
-
-
 def _labels(app: Any, table_id: str) -> list[str]:
     return [str(c.label) for c in _table(app, table_id).columns.values()]
 
@@ -89,18 +62,10 @@ def _screen(app: Any) -> str:
     return type(app.screen).__name__
 
 
-def _notes(app: Any) -> list[str]:
-    return [str(n.message) for n in app._notifications]
-
-
 async def _refreshed(pilot: Any, app: Any) -> None:
     """Wait for two more refreshes of the current screen (one that started before now may be stale)."""
     shown = app.screen.shown
     await _until(pilot, lambda: app.screen.shown >= shown + 2)
-
-
-def _run(scenario: Callable[[], Awaitable[None]]) -> None:
-    asyncio.run(scenario())
 
 
 def test_j_k_move_and_scroll_is_kept_across_refreshes(console_daemon: Daemon) -> None:

@@ -6,16 +6,15 @@ incident, from there to the drift, and from an audit row to its before and after
 from __future__ import annotations
 
 import json
-
-import asyncio
 import shutil
 import time
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 
 from appliance.core.identity import current_account
+from console_support import until as _until, cells as _cells, notes as _notes, run as _run
 from daemon_support import Daemon, start_daemon
 from support import Result
 
@@ -71,39 +70,12 @@ def _app(home: Path) -> Any:
     return VigilApp(Home(home), refresh_s=0.5)
 
 
-async def _until(pilot: Any, check: Callable[[], Any], timeout: float = 30.0) -> Any:
-    """Let the app run until `check()` is truthy; return its value (a widget not composed yet: not yet)."""
-    from textual.css.query import NoMatches
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            found = check()
-        except NoMatches:
-            found = None
-        if found:
-            return found
-        await pilot.pause(0.1)
-    raise AssertionError(f"timed out waiting for {check}")
-
-
-def _cells(app: Any, table_id: str) -> list[list[str]]:
-    from textual.widgets import DataTable
-
-    table = app.screen.query_one(f"#{table_id}", DataTable)
-    return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
-
-
 def _on(app: Any, name: str) -> bool:
     return type(app.screen).__name__ == name
 
 
 def _text(app: Any, selector: str) -> str:
     return str(app.screen.query_one(selector).render())
-
-
-def _notes(app: Any) -> list[str]:
-    return [str(n.message) for n in app._notifications]
 
 
 class Keys:
@@ -115,10 +87,6 @@ class Keys:
     async def press(self, *keys: str) -> None:
         self.count += len(keys)
         await self.pilot.press(*keys)
-
-
-def _run(scenario: Callable[[], Awaitable[None]]) -> None:
-    asyncio.run(scenario())
 
 
 def test_enter_drills_from_alert_to_incident_to_drift_and_opens_an_audit_row_in_full(
