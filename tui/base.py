@@ -219,9 +219,18 @@ def refill(table: DataTable[Any], rows: list[tuple[str, list[Any]]]) -> None:
     replace_rows(table, filtered(table, rows))
 
 
+def as_text(cell: Any) -> Any:
+    """A table cell as it reads: a text cell is shown as written, never parsed as markup (a reason, a
+    title or a subject is anyone's text, and `[/b]` in it would stop the screen from drawing)."""
+    from rich.text import Text
+
+    return Text(cell, end="") if isinstance(cell, str) else cell
+
+
 def replace_rows(table: DataTable[Any], rows: list[tuple[str, list[Any]]]) -> None:
     """Replace a table's rows: in place when the same keys come in the same order (scroll and cursor
     untouched), else anew with the cursor on the same key and the horizontal scroll kept."""
+    rows = [(key, [as_text(c) for c in cells]) for key, cells in rows]
     current = [str(key.value) for key in table.rows]
     columns = list(table.columns)
     if current == [key for key, _ in rows] and all(len(cells) == len(columns) for _, cells in rows):

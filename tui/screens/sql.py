@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.widgets import DataTable, Footer, Input, Label
 
 from appliance.errors import VigilError
-from tui.base import DataScreen
+from tui.base import DataScreen, as_text
 from tui.header import StatusBar
 
 MAX_ROWS = 1000  # rows put in the table; the status line gives the whole count
@@ -59,7 +59,7 @@ class SqlScreen(DataScreen):
         table.clear(columns=True)
         table.add_columns(*result["columns"])
         for row in result["rows"][:MAX_ROWS]:
-            table.add_row(*["NULL" if v is None else str(v) for v in row])
+            table.add_row(*[as_text("NULL" if v is None else str(v)) for v in row])
         self.query_one("#sql-status", Label).update(status_line(result))
 
 
