@@ -4,11 +4,11 @@ PYTHON ?= python3
 VENV ?= .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test browser test-tools bench bench-serving bench-boosting bench-booster-plans bench-sklearn-plans bench-labels bench-drift bench-multivariate bench-estimation bench-retrain bench-batch bench-tui bench-sql bench-plan install
+.PHONY: demo test browser test-tools bench bench-serving bench-boosting bench-booster-plans bench-sklearn-plans bench-labels bench-drift bench-multivariate bench-estimation bench-retrain bench-batch bench-tui bench-sql bench-plan bench-log-import install
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test]'
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test,spark]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -29,7 +29,8 @@ browser:
 			$(SUDO) DEBIAN_FRONTEND=noninteractive apt-get update >/dev/null && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y chromium >/dev/null; }; }
 
 # The protocol tests check Vigil's answers with other people's tools: promtool (Debian's prometheus package)
-# and PySpark, which needs a Java runtime (Debian's default-jre-headless). Installed here when missing.
+# and PySpark 4, which needs Java 17 or later (openjdk-17-jre-headless; Debian's default-jre-headless where 17
+# is not packaged). Installed here when missing.
 test-tools:
 	@command -v promtool >/dev/null 2>&1 || { \
 		echo "installing Debian's prometheus for promtool"; \
@@ -37,8 +38,10 @@ test-tools:
 			$(SUDO) DEBIAN_FRONTEND=noninteractive apt-get update >/dev/null && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus >/dev/null; }; }
 	@command -v java >/dev/null 2>&1 || { \
 		echo "installing Debian's headless Java runtime for PySpark"; \
-		$(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends default-jre-headless >/dev/null || { \
-			$(SUDO) DEBIAN_FRONTEND=noninteractive apt-get update >/dev/null && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends default-jre-headless >/dev/null; }; }
+		$(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends openjdk-17-jre-headless >/dev/null || { \
+			$(SUDO) DEBIAN_FRONTEND=noninteractive apt-get update >/dev/null && { \
+			$(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends openjdk-17-jre-headless >/dev/null || \
+			$(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends default-jre-headless >/dev/null; }; }; }
 
 BENCH_VENV := .bench-venv
 
@@ -120,3 +123,8 @@ bench-tui: $(STAMP)
 # An exported scoring plan's rows/s on one core (PortablePlan.score on Arrow) against the pipeline's predict_proba.
 bench-plan: $(STAMP)
 	$(VENV)/bin/python bench/plan_rows.py
+
+# `vigil log import` of a 10-million-row cluster run (made with the recipe's writer), and the exported plan on
+# Spark local mode (one core, every core) against `vigil score` on the same rows (needs Java for PySpark).
+bench-log-import: $(STAMP) test-tools
+	$(VENV)/bin/python bench/log_import.py

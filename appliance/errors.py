@@ -153,6 +153,11 @@ class PlanRefused(ArtifactError):
         self.file = file
 
 
+class RunRefused(VigilError):
+    """A cluster run that `vigil log import` does not bring home: unfinished, partial, damaged, hostile, or
+    scored by a plan this box does not hold (HTTP 400); nothing of it is imported."""
+
+
 class InvalidRequest(VigilError):
     """A client's request is malformed or breaks the serving version's contract (HTTP 4xx)."""
 

@@ -161,6 +161,12 @@ class LabelsLoad(Args):
     key: Name | None = None
 
 
+class LogImport(Args):
+    """A cluster run's directory (its manifest and scored files), brought into the prediction log."""
+
+    directory: FilePath
+
+
 class Reports(Args):
     """Reports written, of one model or all."""
 

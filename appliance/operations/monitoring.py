@@ -161,8 +161,17 @@ def _labels_load(ctx: AppContext, a: dict[str, Any]) -> Any:
     return load_labels(ctx, a.get("name"), input_path(ctx.home.root, a["file"]), a.get("key"), str(a["actor"]))
 
 
+def _log_import(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.access.output_paths import input_path
+    from appliance.serving.run_import import import_run
+
+    # through the daemon, never a folder of the home (but exports/)
+    return import_run(ctx, input_path(ctx.home.root, a["directory"]), str(a["actor"]))
+
+
 GROUPS = {"monitor": "run the monitoring checks now (what the monitor job does)",
-          "labels": "ground-truth labels from a labelling pipeline's file"}
+          "labels": "ground-truth labels from a labelling pipeline's file",
+          "log": "the prediction log: a cluster run's scored rows brought home (docs/scaling.md)"}
 
 _WINDOW = opt("window", "how far back to look, e.g. 15m, 24h, 7d")
 _AXIS = opt("axis", "select rows by event time (falling back to arrival time) or by arrival time (default: the model's "
@@ -279,6 +288,11 @@ COMMANDS: dict[str, Declared] = {
          opt("key", "request_id, or the input column that names a prediction (default: monitoring.models.NAME."
                     "label_key, else request_id)", metavar="COLUMN")),
         show="label_commands.show_labels_load")),
+    # audited; operator, as `vigil score` (it adds rows to the prediction log)
+    "log_import": OperationSpec(_log_import, writes=True, args_model="monitoring.LogImport", role="operator", cli=Cli(
+        "log import", "bring a cluster run's scored rows into the prediction log (whole or nothing; idempotent)",
+        (arg("directory", "the run's directory: its manifest.json and the predictions/ and rejects/ files it lists"),),
+        show="run_commands.show_log_import")),
     "reports": OperationSpec(_reports, writes=False, args_model="monitoring.Reports", role="viewer", cli=Cli(
         "reports", "reports written (by `vigil report` and the weekly report job)",
         (opt("name", "only this model's reports", flag="--model", metavar="MODEL"),
