@@ -39,24 +39,25 @@ HELP_FOOTER = ("Every action goes through the daemon's admin API as you (VIGIL_T
 
 def request_text(found: dict[str, Any]) -> str:
     """The request view: who answered, with what, whether it reproduces, and why."""
-    from rich.markup import escape
+    from tui.format import escaped
 
-    lines = [f"[b]request {escape(found['request_id'])}[/b]: {found['model']} v{found['version']} "
-             f"({found['route']}, {found['api']} API) at {str(found['logged_at'])[:19]} UTC, "
+    lines = [f"[b]request {escaped(found['request_id'])}[/b]: {escaped(found['model'])} v{found['version']} "
+             f"({escaped(found['route'])}, {escaped(found['api'])} API) at {str(found['logged_at'])[:19]} UTC, "
              f"{found['latency_ms']:.1f} ms",
              f"recomputed now: {'matches' if found['matches'] else 'DIFFERS or inputs no longer kept'}", ""]
     references = found.get("references", {})
     for row in found["rows"]:
-        lines.append(f"[b]row {row['row_index']}[/b]: prediction {row['prediction']}, score {row['score']}")
+        lines.append(f"[b]row {row['row_index']}[/b]: prediction {escaped(row['prediction'])}, "
+                     f"score {escaped(row['score'])}")
         why = row.get("explanation")
         if why is None:
             lines.append("  inputs no longer kept (retention): no contributions")
             continue
-        lines.append(f"  {why['method']}; {why['scale']} {why['output']:.4f} vs {why['reference_output']:.4f} "
-                     "for the reference row")
+        lines.append(f"  {escaped(why['method'])}; {escaped(why['scale'])} {why['output']:.4f} vs "
+                     f"{why['reference_output']:.4f} for the reference row")
         for name, part in why["contributions"].items():
-            lines.append(f"  {part:+.4f}  {escape(name)} = {escape(str(row['inputs'][name]))}  "
-                         f"(reference {escape(str(references.get(name)))})")
+            lines.append(f"  {part:+.4f}  {escaped(name)} = {escaped(row['inputs'][name])}  "
+                         f"(reference {escaped(references.get(name))})")
     return "\n".join(lines) + "\n\nesc closes"
 
 
@@ -125,11 +126,12 @@ class VigilApp(App[None]):
                markup: bool = True) -> None:
         """Every notification's text is shown as written: markup in it (a reason, a file name, a daemon's
         message quoting a client's text) is escaped, and a command named in backticks is shown in bold, as
-        the status line shows it."""
-        from rich.markup import escape
+        the status line shows it; control characters are shown escaped (tui/format.plain)."""
+        from tui.format import escaped, plain
 
+        message = plain(message)
         if markup:
-            message = CODE.sub(lambda found: f"[b]{found.group(1)}[/b]", escape(message))
+            message = CODE.sub(lambda found: f"[b]{found.group(1)}[/b]", escaped(message))
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     # -- life -----------------------------------------------------------------------------------

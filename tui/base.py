@@ -221,10 +221,11 @@ def refill(table: DataTable[Any], rows: list[tuple[str, list[Any]]]) -> None:
 
 def as_text(cell: Any) -> Any:
     """A table cell as it reads: a text cell is shown as written, never parsed as markup (a reason, a
-    title or a subject is anyone's text, and `[/b]` in it would stop the screen from drawing)."""
-    from rich.text import Text
+    title or a subject is anyone's text, and `[/b]` in it would stop the screen from drawing), with
+    control characters escaped (tui/format.plain)."""
+    from tui.format import shown
 
-    return Text(cell, end="") if isinstance(cell, str) else cell
+    return shown(cell) if isinstance(cell, str) else cell
 
 
 def replace_rows(table: DataTable[Any], rows: list[tuple[str, list[Any]]]) -> None:

@@ -18,12 +18,15 @@ from textual.screen import ModalScreen
 from textual.suggester import Suggester
 from textual.widgets import Input, Label, Static
 
+from tui.format import plain, shown
+
 Section = tuple[str, Sequence[tuple[str, str]]]  # a title and its (key, what it does) lines
 HELP_TWO_COLUMNS = 150  # terminal columns from which the help shows its sections side by side
 
 
 class Confirm(ModalScreen[bool]):
-    """Say what will happen; `y` does it; `n`, `esc` and `enter` do not."""
+    """Say what will happen; `y` does it; `n`, `esc` and `enter` do not. The title is shown as written;
+    the body is markup (its callers escape what they quote), its control characters escaped."""
 
     BINDINGS = [Binding("y", "answer(True)", "yes"), Binding("n,escape", "answer(False)", "no"),
                 Binding("enter", "enter", "cancel", show=False)]
@@ -35,8 +38,8 @@ class Confirm(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(self.title_text, classes="dialog-title")
-            yield Static(self.body)
+            yield Label(shown(self.title_text), classes="dialog-title")
+            yield Static(plain(self.body))
             yield Label(self.KEYS, classes="dialog-keys")
 
     def action_answer(self, answer: bool) -> None:
@@ -57,7 +60,7 @@ class ConfirmLine(Confirm):
     """
 
     def compose(self) -> ComposeResult:
-        yield Label(f"{self.title_text}  [y/n]", id="confirm-line")
+        yield Label(shown(f"{self.title_text}  [y/n]"), id="confirm-line")
 
 
 class Ask(ModalScreen[str | None]):
@@ -75,7 +78,7 @@ class Ask(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(self.title_text, classes="dialog-title")
+            yield Label(shown(self.title_text), classes="dialog-title")
             yield Input(value=self.value, placeholder=self.placeholder, id="answer", suggester=self.suggester)
             if self.hint is not None:
                 yield Label(Text(self.hint(self.value)), id="hint", classes="dialog-keys")
@@ -129,8 +132,8 @@ class Help(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog help"):
-            if isinstance(self.text, str):
-                yield Static(self.text)
+            if isinstance(self.text, str):  # markup: its callers escape what they quote
+                yield Static(plain(self.text))
                 return
             if self.title_text:
                 yield Label(self.title_text, classes="dialog-title")

@@ -35,10 +35,32 @@ def bar(value: float | None, full: float, width: int = 10) -> str:
     return "█" * cells + "·" * (width - cells)
 
 
+def plain(text: str) -> str:
+    """`text` with control characters shown escaped (`\\x1b`), newlines and tabs kept: stored text (a
+    feature name from a training file, a reason, a request id) is anyone's, and an escape sequence in it
+    would otherwise reach the terminal through the screen."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() or c in "\n\t" else c.encode("unicode_escape").decode("ascii")
+                   for c in text)
+
+
+def escaped(text: Any) -> str:
+    """Stored or typed text for a place that is Textual markup (a notification, a dialog's body): every
+    `[` escaped and control characters shown escaped, so it reads as written. `rich.markup.escape` is not
+    enough for Textual's parser: it leaves `[2J` alone, and a later `=` then stops the text from drawing."""
+    return plain(str(text)).replace("[", "\\[")
+
+
+def shown(text: Any) -> Text:
+    """Stored or typed text as it is written: never parsed as markup, control characters escaped."""
+    return Text(plain(str(text)), end="")
+
+
 def verdict(word: str | None, text: str | None = None) -> Text:
-    """`text` (default: the verdict itself) styled by the verdict."""
+    """`text` (default: the verdict itself) styled by the verdict, shown as written."""
     word = word or "-"
-    return Text(text or word, style=VERDICT_STYLE.get(word, ""))
+    return Text(plain(text or word), style=VERDICT_STYLE.get(word, ""))
 
 
 def worst_severity(severities: Iterable[str | None]) -> str:

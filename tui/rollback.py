@@ -12,12 +12,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from rich.markup import escape
 
 from appliance.errors import VigilError
 from tui.base import DataScreen
 from tui.dialogs import Ask, Confirm
-from tui.format import number, when
+from tui.format import escaped, number, plain, when
 
 if TYPE_CHECKING:
     from tui.app import VigilApp
@@ -45,7 +44,8 @@ def confirm_rollback(app: "VigilApp", screen: Any, found: dict[str, Any], reason
 
     def ask_reason(yes: bool | None) -> None:
         if yes:
-            app.push_screen(Ask(f"roll back {name}: why? (kept in the audit log; enter keeps it)", value=reason), go)
+            app.push_screen(Ask(f"roll back {name}: why? (kept in the audit log; enter keeps it)",
+                                value=plain(reason)), go)
 
     def go(text: str | None) -> None:
         if text and isinstance(screen, DataScreen):
@@ -58,7 +58,7 @@ def confirm_rollback(app: "VigilApp", screen: Any, found: dict[str, Any], reason
 def plan_text(found: dict[str, Any]) -> str:
     """Why the target, its pre-flight, the traffic it answered before, and what the rollback does."""
     old, new = found["from_version"], found["to_version"]
-    lines = [f"Why v{new}: {escape(found.get('why', 'the version champion replaced'))}."]
+    lines = [f"Why v{new}: {escaped(found.get('why', 'the version champion replaced'))}."]
     checks = found.get("preflight") or []
     if checks:
         lines.append("Pre-flight now: " + "; ".join(_check(c) for c in checks) + ".")
@@ -77,7 +77,7 @@ def plan_text(found: dict[str, Any]) -> str:
 
 def _check(check: dict[str, Any]) -> str:
     mark = {True: "ok", False: "FAILED", None: "not run"}[check["ok"]]
-    return f"{check['check']} {mark} ({escape(str(check['detail']))})"
+    return f"{check['check']} {mark} ({escaped(check['detail'])})"
 
 
 def _share(rate: float | None) -> str:

@@ -3,12 +3,13 @@ after, an alert without an incident). Arrows, pgup/pgdn and home/end scroll; esc
 
 from __future__ import annotations
 
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
+
+from tui.format import shown
 
 
 class TextView(ModalScreen[None]):
@@ -25,8 +26,8 @@ class TextView(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog", id="text-view"):
-            yield Label(Text(self.title_text), classes="dialog-title")
-            yield Static(Text(self.text), id="text-view-body")
+            yield Label(shown(self.title_text), classes="dialog-title")
+            yield Static(shown(self.text), id="text-view-body")
             yield Label("arrows / pgup / pgdn scroll    esc: close", classes="dialog-keys")
 
     def action_close(self) -> None:

@@ -11,10 +11,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Label
 
+
 from appliance.monitoring.replay_text import replay_lines
 from tui.base import DataScreen, refill, selected_key
 from tui.dialogs import Ask, Confirm
-from tui.format import number, verdict, version, when
+from tui.format import escaped, number, shown, verdict, version, when
 from tui.header import StatusBar
 
 
@@ -73,9 +74,9 @@ class ApprovalsScreen(DataScreen):
             metrics.clear()
             self.query_one("#replay", DataTable).clear()
             return
-        title.update(f"request {detail['request_id']}: {detail['model_name']} v{detail['version']} → "
-                     f"{detail['alias']} — gate evidence, and holdout metrics beside champion "
-                     f"{version(detail['champion_version'])}")
+        title.update(shown(f"request {detail['request_id']}: {detail['model_name']} v{detail['version']} → "
+                           f"{detail['alias']} — gate evidence, and holdout metrics beside champion "
+                           f"{version(detail['champion_version'])}"))
         refill(gates, [(g["gate"], [g["gate"], verdict("ok" if g["passed"] else "FAILED"), number(g["value"]),
                                     number(g["limit_value"]), g["detail"]]) for g in detail["gates"]])
         candidate, champion = detail["candidate_metrics"], detail["champion_metrics"]
@@ -122,8 +123,8 @@ class ApprovalsScreen(DataScreen):
 
         self.app.push_screen(Confirm(
             f"Approve request {request_id}?",
-            f"{found['model_name']} {found['alias']} moves to v{found['version']} at once, for every client.\n"
-            f"Requested by {found['requested_by']}: {found['reason']}"), go)
+            f"{escaped(found['model_name'])} {escaped(found['alias'])} moves to v{found['version']} at once, for every "
+            f"client.\nRequested by {escaped(found['requested_by'])}: {escaped(found['reason'])}"), go)
 
     def action_reject(self) -> None:
         found = self._pending()

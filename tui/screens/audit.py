@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.widgets import DataTable, Footer, Label
 
 from tui.base import DataScreen, refill
-from tui.format import when
+from tui.format import shown, when
 from tui.header import StatusBar
 
 
@@ -35,8 +35,8 @@ class AuditScreen(DataScreen):
         v = data["verification"]
         chain = (f"chain intact: {v['rows']} rows, head {v['head'][:16]}" if v["ok"]
                  else f"AUDIT LOG BROKEN: {v['problem']}")
-        shown = f"; filter '{data['filter']}'" if data["filter"] else ""
-        self.query_one("#chain", Label).update(f"Audit log ({chain}{shown}; / filters)")
+        narrowed = f"; filter '{data['filter']}'" if data["filter"] else ""
+        self.query_one("#chain", Label).update(shown(f"Audit log ({chain}{narrowed}; / filters)"))
         self.rows = {str(r["id"]): r for r in data["rows"]}
         refill(self.query_one("#audit", DataTable), [
             (str(r["id"]), [r["id"], when(r["recorded_at"]), r["actor"], r["action"],

@@ -12,7 +12,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Label
 
 from tui.base import DataScreen, refill
-from tui.format import bar, number, sparkline, verdict, when
+from tui.format import bar, number, shown, sparkline, verdict, when
 from tui.header import StatusBar
 
 PSI_FULL = 0.5  # a full bar
@@ -49,9 +49,9 @@ class DriftScreen(DataScreen):
             label.update(f"Drift of {self.model_name}: no drift run yet (the monitor job runs them; "
                          "or press 4 then m)")
         else:
-            label.update(f"Drift of {self.model_name} v{run['version']}: run {run['run_id']}, window "
-                         f"{when(run['window_start'])} – {when(run['window_end'])}, {run['current_rows']} rows vs "
-                         f"{run['reference']} ({run['reference_rows']}) → {run['verdict']}")
+            label.update(shown(f"Drift of {self.model_name} v{run['version']}: run {run['run_id']}, window "
+                               f"{when(run['window_start'])} – {when(run['window_end'])}, {run['current_rows']} "
+                               f"rows vs {run['reference']} ({run['reference_rows']}) → {run['verdict']}"))
         self.query_one("#multivariate", Label).update(multivariate_text(data.get("multivariate"),
                                                                         data.get("multivariate_trend") or []))
         rows = []

@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -18,7 +17,7 @@ from textual.widgets import DataTable, Footer, Label, Static
 
 from tui.base import DataScreen, refill
 from tui.dialogs import Ask, ConfirmLine
-from tui.format import bar, number, verdict, version, when
+from tui.format import bar, number, shown, verdict, version, when
 from tui.header import StatusBar
 
 PSI_FULL = 0.5  # a full bar, as on the drift screen
@@ -75,19 +74,19 @@ class IncidentScreen(DataScreen):
     def show(self, data: Any) -> None:
         i = self.incident = data["incident"]
         acked = f", acknowledged by {i['acknowledged_by']}" if i.get("acknowledged_by") else ""
-        self.query_one("#incident-title", Label).update(Text(
+        self.query_one("#incident-title", Label).update(shown(
             f"Incident {i['incident_id']} [{i['status']}] {i['model_name']} — opened {when(i['opened_at'])}, "
             f"{i['minutes_open']:.0f} min {'to resolve' if i['resolved_at'] else 'so far'}{acked}"))
-        self.query_one("#incident-summary", Label).update(Text(f" {i['summary']}  ·  {i['title']}"))
+        self.query_one("#incident-summary", Label).update(shown(f" {i['summary']}  ·  {i['title']}"))
         self._drift(i.get("drift"))
         _fill(self.query_one("#timeline", DataTable), [
-            (str(n), [when(e["at_time"]), e["kind"], e["actor"], Text(e["detail"])])
+            (str(n), [when(e["at_time"]), e["kind"], e["actor"], e["detail"]])
             for n, e in enumerate(i["timeline"])])
         _fill(self.query_one("#incident-alerts", DataTable), [
             (str(a["alert_id"]), [a["alert_id"], verdict(a["severity"]), a["status"], a["rule"], a["subject"],
                                   number(a.get("value")), when(a["opened_at"])]) for a in i["alerts"]])
         self._deployments(i)
-        self.query_one("#postmortem", Static).update(Text(data["postmortem"]))
+        self.query_one("#postmortem", Static).update(shown(data["postmortem"]))
 
     def _drift(self, drift: dict[str, Any] | None) -> None:
         title = self.query_one("#drift-title", Label)
@@ -110,7 +109,7 @@ class IncidentScreen(DataScreen):
         _fill(self.query_one("#deployments", DataTable), [
             (str(d["id"]), [when(d["changed_at"]), d["kind"], d["alias"],
                             f"{version(d['from_version'])} → {version(d['to_version'])}", d["actor"],
-                            Text(d["reason"])]) for d in reversed(i["deployments"])])
+                            d["reason"]]) for d in reversed(i["deployments"])])
 
     # -- drill-down and actions -----------------------------------------------------------------
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.markup import escape
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -13,7 +12,7 @@ from textual.widgets import DataTable, Footer, Label, Markdown, Static
 
 from appliance.training.metric_groups import metric_lines
 from tui.base import DataScreen, refill, selected_key
-from tui.format import number, version, when
+from tui.format import escaped, number, plain, version, when
 from tui.header import StatusBar
 
 
@@ -31,7 +30,7 @@ def _metrics(d: dict[str, Any]) -> list[str]:
     """The holdout metrics: one line, or for a multiclass version the overall values, precision and
     recall per class and the confusion matrix, one class a line."""
     found = metric_lines(dict(sorted(d["metrics"].items())), d.get("classes"), number)
-    return [escape("metrics: " + found[0]), *(escape("  " + line) for line in found[1:])]
+    return ["metrics: " + found[0], *("  " + line for line in found[1:])]
 
 
 class ModelScreen(DataScreen):
@@ -57,7 +56,7 @@ class ModelScreen(DataScreen):
         with VerticalScroll(id="details"):
             yield Static("", id="lineage")
             yield Static("", id="evidence")
-            yield Markdown("", id="card")
+            yield Markdown("", id="card", open_links=False)  # a card quotes anyone's text: no link opens
         yield Footer()
 
     def fetch(self) -> Any:
@@ -82,7 +81,7 @@ class ModelScreen(DataScreen):
         self.details = d
         snap = d["snapshot"]
         lines = [
-            f"[b]v{d['version']}[/b]  {', '.join(d['aliases']) or 'no alias'}  · {d['origin']} by {d['created_by']} "
+            f"{', '.join(d['aliases']) or 'no alias'}  · {d['origin']} by {d['created_by']} "
             f"at {when(d['created_at'])}  · parent {version(d['parent_version'])}",
             f"reason: {d['reason'] or '-'}",
             f"data: snapshot {snap['id'][:12]} ({snap['rows']} rows, {when(snap['time_min'])} – "
@@ -112,22 +111,25 @@ class ModelScreen(DataScreen):
         if worst:
             lines.append("weakest segments: " + "; ".join(
                 f"{m['segment_column']}={m['segment_value']} {m['metric']} {number(m['value'])}" for m in worst))
-        self.query_one("#lineage", Static).update("\n".join(lines))
+        # stored text (reasons, feature and file names, gate details) inside markup reads as written
+        self.query_one("#lineage", Static).update(f"[b]v{d['version']}[/b]  " + escaped("\n".join(lines)))
         evidence = []
         for request in d.get("promotion_requests", []):
-            evidence.append(f"[b]request {request['request_id']}[/b] → {request['alias']}: {request['status']} "
-                            f"(by {request['requested_by']}; {request['decision'] or 'undecided'})")
+            evidence.append(f"[b]request {request['request_id']}[/b] → " + escaped(
+                f"{request['alias']}: {request['status']} (by {request['requested_by']}; "
+                f"{request['decision'] or 'undecided'})"))
             for g in request["gates"]:
                 mark = "ok  " if g["passed"] else "FAIL"
-                evidence.append(f"  {mark} {g['gate']}: {g['detail']}")
+                evidence.append(escaped(f"  {mark} {g['gate']}: {g['detail']}"))
         deployments = [dep for dep in d["deployments"]][-8:]
         if deployments:
             evidence.append("[b]deployments[/b] (latest last)")
             for dep in deployments:
-                evidence.append(f"  {when(dep['changed_at'])} {dep['alias']} {version(dep['from_version'])} → "
-                                f"{version(dep['to_version'])} by {dep['actor']}: {dep['reason']}")
+                moved = f"{version(dep['from_version'])} → {version(dep['to_version'])}"
+                evidence.append(escaped(f"  {when(dep['changed_at'])} {dep['alias']} {moved} by {dep['actor']}: "
+                                        f"{dep['reason']}"))
         self.query_one("#evidence", Static).update("\n".join(evidence) or "no promotion requests yet")
-        self.query_one("#card", Markdown).update(d["model_card"])
+        self.query_one("#card", Markdown).update(plain(d["model_card"]))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         key = selected_key(event.data_table)

@@ -10,7 +10,7 @@ from textual.widgets import DataTable, Footer, Label, Sparkline
 
 from tui.base import DataScreen, selected_key
 from tui.columns import Column, fit_table, hidden_note
-from tui.format import alert_counts, number, sparkline, verdict
+from tui.format import alert_counts, number, shown, sparkline, verdict
 from tui.header import StatusBar
 
 
@@ -82,8 +82,8 @@ class OverviewScreen(DataScreen):
             label.update("no models yet: train one with `vigil train --spec FILE`" if not self.models else "")
             spark.data = []
             return
-        label.update(f"{model['name']}: requests/min, last hour: {model['requests_last_hour']} answered, "
-                     f"{model['rejected_last_hour']} rejected")
+        label.update(shown(f"{model['name']}: requests/min, last hour: {model['requests_last_hour']} answered, "
+                     f"{model['rejected_last_hour']} rejected"))
         spark.data = [float(v) for v in model["requests_per_minute"]]
 
     def _selected(self) -> str | None:

@@ -11,7 +11,7 @@ from textual.widgets import DataTable, Footer, Label
 
 from tui.base import DataScreen, refill, selected_key
 from tui.dialogs import Ask
-from tui.format import when
+from tui.format import shown, when
 from tui.header import StatusBar
 
 
@@ -42,9 +42,9 @@ class ReportsScreen(DataScreen):
                                    f"{when(r['window_start'])} .. {when(r['window_end'])}", r["trigger"],
                                    when(r["created_at"]), r["created_by"],
                                    r["path"] if r["exists"] else f"{r['path']} (gone)"]) for r in found])
-        shown = f" of {len(found)}; filter '{self.filter_text}'" if self.filter_text else ""
+        narrowed = f" of {len(found)}; filter '{self.filter_text}'" if self.filter_text else ""
         self.query_one("#reports-title", Label).update(
-            f"Reports ({table.row_count}{shown}; enter: where is it, w: write one now)")
+            shown(f"Reports ({table.row_count}{narrowed}; enter: where is it, w: write one now)"))
 
     def action_open(self) -> None:
         key = selected_key(self.query_one("#reports", DataTable))

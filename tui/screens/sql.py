@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Footer, Input, Label
 
 from appliance.errors import VigilError
 from tui.base import DataScreen, as_text
+from tui.format import shown
 from tui.header import StatusBar
 
 MAX_ROWS = 1000  # rows put in the table; the status line gives the whole count
@@ -40,7 +41,7 @@ class SqlScreen(DataScreen):
             try:
                 result = self.vigil.connection.call("sql", {"query": query}, timeout_s=self._wait_s())
             except VigilError as e:
-                self.vigil.call_from_thread(self.query_one("#sql-status", Label).update, f"error: {e}")
+                self.vigil.call_from_thread(self.query_one("#sql-status", Label).update, shown(f"error: {e}"))
                 return
             self.vigil.call_from_thread(self._result, result)
 
@@ -57,7 +58,7 @@ class SqlScreen(DataScreen):
     def _result(self, result: dict[str, Any]) -> None:
         table = self.query_one("#result", DataTable)
         table.clear(columns=True)
-        table.add_columns(*result["columns"])
+        table.add_columns(*[as_text(str(c)) for c in result["columns"]])
         for row in result["rows"][:MAX_ROWS]:
             table.add_row(*[as_text("NULL" if v is None else str(v)) for v in row])
         self.query_one("#sql-status", Label).update(status_line(result))
