@@ -31,9 +31,9 @@ from appliance.home.context import AppContext
 from appliance.monitoring.replay_stats import Answers, agreement, labelled_metrics, primary, shift
 from appliance.registry.loading import load_version_model
 from appliance.registry.versions import get_version, servable_version
+from appliance.release.requests import find_request
 from appliance.store import prediction_queries as pq
 from appliance.store import registry_queries as q
-from appliance.store import release_queries as rq
 from appliance.store import replay_queries as xq
 
 ACTOR = "vigil-replay"
@@ -44,7 +44,7 @@ def compute(ctx: AppContext, request_id: int, *, window: timedelta, max_rows: in
             pause: Callable[[], None] | None = None) -> dict[str, Any]:
     """The replay evidence of a request (every column of `replay_evidence`), computed now from the log.
     `pause` is called before each chunk of rows is scored (the job waits there while serving is busy)."""
-    found = rq.request(ctx.store, request_id)
+    found = find_request(ctx, request_id)
     if found is None:
         raise ValueError(f"no promotion request {request_id}")
     model_name, candidate = str(found["model_name"]), int(found["version"])
@@ -191,7 +191,7 @@ def _subset(answers: Answers, mask: np.ndarray) -> Answers:
 
 def failed(ctx: AppContext, request_id: int, error: str) -> dict[str, Any]:
     """The evidence of a replay that could not run (kept, so it is not retried on every sweep)."""
-    found = rq.request(ctx.store, request_id) or {}
+    found = find_request(ctx, request_id) or {}
     champion = q.aliases(ctx.store, str(found.get("model_name"))).get("champion") if found else None
     base = _empty(request_id, str(found.get("model_name", "")), int(found.get("version") or 0), champion)
     return _with(base, "failed", f"replay failed: {error}")

@@ -110,6 +110,11 @@ def reject(ctx: AppContext, request_id: int, actor: str, reason: str) -> dict[st
     return show_request(ctx, request_id)
 
 
+def find_request(ctx: AppContext, request_id: int) -> dict[str, Any] | None:
+    """The promotion request's row, or None: for readers outside the release package (the replay job)."""
+    return rq.request(ctx.store, request_id)
+
+
 def show_request(ctx: AppContext, request_id: int) -> dict[str, Any]:
     found = rq.request(ctx.store, request_id)
     if found is None:
