@@ -196,3 +196,8 @@ class RetryLater(VigilError):
 
 class DaemonError(VigilError):
     """The daemon could not be reached or answered with an error the CLI cannot map."""
+
+
+class JobsStopping(Exception):
+    """The daemon is stopping: a long job (a replay) ends at its next step and runs again after the next
+    start. Not a VigilError: nobody is told of it, and it is never recorded as the job's failure."""

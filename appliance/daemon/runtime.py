@@ -115,6 +115,8 @@ def _shutdown(home: Home, service: Service, app: App, server: Any, scheduler: An
     service.console.stop_all()  # running SQL console queries are interrupted, not waited for
     if not app.wait_idle(service.config.serving.shutdown_timeout_s):
         log.warning("shutdown: %d request(s) still in flight after the timeout", app.in_flight)
+    if service.jobs is not None and not service.jobs.stop(timeout_s=10.0):  # a replay ends at its next chunk
+        log.warning("shutdown: a replay was still running after 10 s")
     service.close()
     scheduler.shutdown(wait=False)
     try:
@@ -124,5 +126,6 @@ def _shutdown(home: Home, service: Service, app: App, server: Any, scheduler: An
             save(service.store)  # the predict CPU time measured since the last rollup
     except Exception as e:  # costs are measurements, never a reason to fail a shutdown
         log.warning("shutdown: could not store the measured predict costs: %s", e)
-    backup_queries.checkpoint(service.store)
+    with service.write_lock:  # a job still running (a replay) writes under this lock: never mid-checkpoint
+        backup_queries.checkpoint(service.store)
     discovery.withdraw(home)

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Callable
 
 from appliance.clock import utc_now
+from appliance.errors import JobsStopping
 from appliance.monitoring.after_monitor import AfterMonitor
 from appliance.core.windows import parse_window
 from appliance.jobs.schedules import scheduled
@@ -46,6 +47,8 @@ class Jobs:
         self._guard = threading.Lock()
         self._last_commits = 0
         self.after_monitor = AfterMonitor(host, self, self.config.drift_retrain_windows)
+        self._stopping = threading.Event()
+        self._replays = threading.Semaphore(1)  # held while a replay runs, so shutdown can wait for it
 
     # -- set-up -------------------------------------------------------------------------------
     def start(self) -> None:
@@ -196,9 +199,15 @@ class Jobs:
             return None
 
         def work() -> Any:
-            return replay_waiting(self.host.context(), window=window_of(self.config.replay_window),
-                                  max_rows=self.config.replay_max_rows, write_lock=self.host.write_lock,
-                                  pause=self._yield_to_serving)
+            if self._stopping.is_set():
+                return {"requests": [], "stopped": True}
+            with self._replays:
+                try:
+                    return replay_waiting(self.host.context(), window=window_of(self.config.replay_window),
+                                          max_rows=self.config.replay_max_rows, write_lock=self.host.write_lock,
+                                          pause=self._yield_to_serving)
+                except JobsStopping:
+                    return {"requests": [], "stopped": True}
 
         return self.record("replay", None, trigger, work)
 
@@ -206,10 +215,23 @@ class Jobs:
         """Replay a request just filed now, on a job thread (never on the request's own)."""
         self._once(self.replay, ["request"], "replay:request")
 
+    def stop(self, timeout_s: float) -> bool:
+        """Start no more replays and end a running one at its next chunk (its request is replayed again
+        after the next start); whether none was still running after `timeout_s` seconds. The daemon
+        calls this before it closes the store, so no replay writes into a store being closed."""
+        self._stopping.set()
+        if self._replays.acquire(timeout=timeout_s):
+            self._replays.release()
+            return True
+        return False
+
     def _yield_to_serving(self) -> None:
-        """Wait (at most about a second) while the prediction log is committing: serving goes first."""
+        """Wait (at most about a second) while the prediction log is committing: serving goes first; end
+        the replay when the daemon is stopping."""
         import time
 
+        if self._stopping.is_set():
+            raise JobsStopping("the daemon is stopping; the replay runs again after the next start")
         for _ in range(20):
             if not self._serving_busy():
                 return

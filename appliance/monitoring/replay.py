@@ -27,6 +27,7 @@ import polars as pl
 
 from appliance.clock import utc_now
 from appliance.contracts.features import NUMERIC, Feature, features_from_json, model_input
+from appliance.errors import JobsStopping
 from appliance.home.context import AppContext
 from appliance.monitoring.replay_stats import Answers, agreement, labelled_metrics, primary, shift
 from appliance.registry.loading import load_version_model
@@ -221,6 +222,8 @@ def replay_waiting(ctx: AppContext, *, window: timedelta, max_rows: int, write_l
     for request_id in xq.awaiting(ctx.store):
         try:
             evidence = compute(ctx, request_id, window=window, max_rows=max_rows, pause=pause)
+        except JobsStopping:
+            raise  # not a failure of this request: it is replayed after the next start
         except Exception as e:  # one request's failure is kept as its evidence; the others still replay
             evidence = failed(ctx, request_id, f"{type(e).__name__}: {e}")
         with write_lock:
