@@ -42,6 +42,10 @@ test-tools:
 			$(SUDO) DEBIAN_FRONTEND=noninteractive apt-get update >/dev/null && { \
 			$(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends openjdk-17-jre-headless >/dev/null || \
 			$(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends default-jre-headless >/dev/null; }; }; }
+	@command -v tmux >/dev/null 2>&1 || { \
+		echo "installing Debian's tmux for the console-beside-the-CLI test"; \
+		$(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends tmux >/dev/null || { \
+			$(SUDO) DEBIAN_FRONTEND=noninteractive apt-get update >/dev/null && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends tmux >/dev/null; }; }
 
 BENCH_VENV := .bench-venv
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import shutil
 import signal
 import subprocess
 import time
@@ -67,7 +66,6 @@ def _read_only_clock(line: str) -> str | None:
     return found.group(1) if "READ-ONLY" in line and found else None
 
 
-@pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
 def test_read_only_console_never_blocks_cli_commands(fresh_home: Path, vigil, tmp_path: Path) -> None:
     # A console refreshing ten times a second (each refresh reads the store) beside commands that read
     # and write the store file themselves: before, most of the writers met the console's lock and failed.
