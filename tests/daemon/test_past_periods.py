@@ -60,12 +60,10 @@ def census(years: list[int], seed: int) -> pl.DataFrame:
     return pl.concat(parts)
 
 
-@pytest.fixture(scope="module")
-def census_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Daemon, Path]]:
-    """A home whose champion was trained on 2015-2016 (time column: a year-month), served by `vigil up`."""
+def census_home(root: Path) -> Path:
+    """`root/home`, its champion trained on 2015-2016 (jobs off); `root/history.pq` holds 2017-2018."""
     from appliance.cli.main import main
 
-    root = tmp_path_factory.mktemp("census")
     census([2015, 2016], seed=3).write_parquet(root / "train.pq")
     census([2017, 2018], seed=4).write_parquet(root / "history.pq")
     (root / "spec.toml").write_text(SPEC.format(path="train.pq"))
@@ -74,6 +72,14 @@ def census_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Da
     (home / "vigil.toml").write_text("[jobs]\nenabled = false\n")
     assert main(["train", "--spec", str(root / "spec.toml"), "--home", str(home)]) == 0
     assert main(["promote", "census", "1", "--to", "champion", "--reason", "first", "--home", str(home)]) == 0
+    return home
+
+
+@pytest.fixture(scope="module")
+def census_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Daemon, Path]]:
+    """A home whose champion was trained on 2015-2016 (time column: a year-month), served by `vigil up`."""
+    root = tmp_path_factory.mktemp("census")
+    home = census_home(root)
     daemon = start_daemon(home, root / "daemon.log")
     yield daemon, root
     if daemon.process.poll() is None:

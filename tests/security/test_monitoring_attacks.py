@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 from daemon_support import Daemon, op, start_daemon, token_of, wait_until
-from daemon.test_past_periods import SPEC, census
+from daemon.test_past_periods import census_home
 from support import VIGIL
 
 pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning"),
@@ -66,14 +66,7 @@ def box(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Box]:
     from appliance.cli.main import main
 
     root = tmp_path_factory.mktemp("monitoring-attacks")
-    census([2015, 2016], seed=3).write_parquet(root / "train.pq")
-    census([2017, 2018], seed=4).write_parquet(root / "history.pq")
-    (root / "spec.toml").write_text(SPEC.format(path="train.pq"))
-    home = root / "home"
-    assert main(["init", "--home", str(home)]) == 0
-    (home / "vigil.toml").write_text("[jobs]\nenabled = false\n")
-    assert main(["train", "--spec", str(root / "spec.toml"), "--home", str(home)]) == 0
-    assert main(["promote", "census", "1", "--to", "champion", "--reason", "first", "--home", str(home)]) == 0
+    home = census_home(root)
     assert main(["train", "--spec", str(root / "spec.toml"), "--home", str(home), "--reason", "again"]) == 0
     tokens = _people(home)
     daemon = start_daemon(home, root / "daemon.log")
