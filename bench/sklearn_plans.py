@@ -21,7 +21,6 @@ import os
 import platform
 import sys
 import time
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -33,36 +32,15 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # as `vigil up` starts (appliance/core/threads.py)
 
 from appliance.contracts.features import features_from, model_input  # noqa: E402
-from appliance.plans.compile import explain_plan  # noqa: E402
 from appliance.core.inputs import Inputs  # noqa: E402
-from appliance.core.threads import pin_library_threads  # noqa: E402
-from appliance.training.pipeline import build_pipeline  # noqa: E402
-from appliance.training.spec import parse_spec  # noqa: E402
+from flight_pipelines import fitted_with_plan  # noqa: E402
 
 DATA = ROOT / "sample_data" / "flights.parquet"
-SPEC = ROOT / "sample_data" / "flight_delay.toml"
 KINDS = {"logistic_regression": "{ C = 1.0 }", "random_forest": "{ n_estimators = 100, max_depth = 10 }"}
 
 
-def _spec(kind: str) -> Any:
-    sample = tomllib.loads(SPEC.read_text(encoding="utf-8"))
-    features = sample["features"]
-    text = (f'model = "{sample["model"]}"\ntask = "binary"\ntarget = "{sample["target"]}"\nseed = {sample["seed"]}\n'
-            f'[source]\npath = "flights.parquet"\n[features]\nnumeric = {json.dumps(features["numeric"])}\n'
-            f'categorical = {json.dumps(features["categorical"])}\n[split]\ntime_column = "time_hour"\n'
-            f'[estimator]\nkind = "{kind}"\nparams = {KINDS[kind]}\n')
-    return parse_spec(text).spec
-
-
 def _case(kind: str, flights: pl.DataFrame, calls: int) -> dict[str, Any]:
-    spec = _spec(kind)
-    features = features_from(spec.features.numeric, spec.features.categorical)
-    train = flights.filter(pl.col("month") <= 6)
-    model = build_pipeline(spec, features).fit(model_input(train, features), train[spec.target].cast(pl.Int8).to_numpy())
-    pin_library_threads(model)
-    plan, why = explain_plan(model, features, "binary")
-    if plan is None:
-        raise SystemExit(f"{kind}: no plan ({why})")
+    spec, features, train, model, plan = fitted_with_plan(kind, KINDS[kind], flights)
     rows = model_input(flights.filter(pl.col("month") == 7).sample(calls, seed=7), features)
     frames = [rows.slice(i, 1) for i in range(rows.height)]
     singles = [Inputs.from_polars(f, features) for f in frames]
