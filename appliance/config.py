@@ -503,6 +503,102 @@ class ExportsConfig(_Section):
         return value
 
 
+class SloPolicy(_Section):
+    """A model's service level objectives: target shares of good events over a window (unset: objective off)."""
+
+    objectives: list[Literal["availability", "latency", "quality", "label_coverage", "drift"]] = Field(
+        ["availability", "latency", "quality", "label_coverage", "drift"], description="The objectives that apply.")
+    window: str = Field("30d", description="Span each objective's target and error budget cover (the burn-rate "
+                        "alerts' thresholds are the SRE workbook's shares of the budget over this span).")
+    availability_target: float | None = Field(
+        0.995, gt=0, lt=1, description="Share of requests answered without a server error (5xx); a client's "
+        "mistake (4xx) spends no budget.")
+    latency_threshold_ms: float = Field(250.0, gt=0, le=600_000, description="A request answered within this "
+                                        "many ms (read from the latency histogram: its bucket edge at or below) is "
+                                        "fast.")
+    latency_target: float | None = Field(0.99, gt=0, lt=1, description="Share of answered requests that are fast.")
+    quality_metric: str = Field("roc_auc", pattern=r"^[a-z_]{1,40}$", description="Outcome metric of the quality "
+                                "objective (realized on labels; its estimate estimated_<metric> where a check has "
+                                "no labels), higher is better.")
+    quality_floor: float | None = Field(0.6, description="A monitoring check whose quality metric is at or above "
+                                        "this is good (unset: no quality objective).")
+    label_coverage_floor: float | None = Field(0.01, ge=0, le=1, description="A check whose label coverage is at "
+                                               "or above this is good (unset: no label objective).")
+    drift_objective: bool = Field(True, description="A check whose drift verdict is not critical is good.")
+    check_target: float = Field(0.9, gt=0, lt=1, description="Share of monitoring checks in the window that must "
+                                "be good, for the quality, label and drift objectives.")
+    min_requests: int = Field(20, ge=1, description="A burn-rate window with fewer requests than this pages "
+                              "nobody (a handful of requests makes any ratio); nor does a spent budget of fewer.")
+    min_checks: int = Field(24, ge=1, description="A check objective with fewer checks in its window raises no "
+                            "spent-budget alert (one bad check of one is no trend).")
+
+    @field_validator("objectives", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        return [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
+
+    @field_validator("window")
+    @classmethod
+    def _window(cls, value: str) -> str:
+        from appliance.errors import WindowError
+        from appliance.core.windows import parse_window
+
+        try:
+            parse_window(value)
+        except WindowError as e:
+            raise ValueError(str(e)) from e
+        return value
+
+
+class SloConfig(SloPolicy):
+    """Service level objectives per model (`vigil slo`) and burn-rate alerts on their error budgets."""
+
+    models: dict[str, SloPolicy] = Field(
+        default_factory=dict, description="Per-model objectives: [slo.models.NAME] availability_target = 0.999, ..."
+    )
+
+    def policy_for(self, model_name: str) -> SloPolicy:
+        return _for_model(self, model_name, SloPolicy)
+
+
+class Owner(_Section):
+    """Who answers for a model: named on its alerts, incidents and reports; its alerts also go to its webhook."""
+
+    team: str = Field(min_length=1, max_length=80, pattern=r"^[^\x00-\x1f\x7f]+$")
+    contact: str = Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$",
+                         description="A person, rota, channel or address that reaches the team.")
+    webhook_url: str = Field("", description="Also POST the model's alert changes here (empty: only "
+                             "[alerts] webhook_url).")
+    cost_per_failed_request: float | None = Field(None, ge=0, description="What a request answered with a server "
+                                                  "error or too slowly costs (the incident's estimated cost).")
+    cost_per_wrong_decision: float | None = Field(None, ge=0, description="What one more wrong answer costs "
+                                                  "(drift and quality breaches).")
+    currency: str = Field("", max_length=8, pattern=r"^[A-Za-z$€£¥]*$", description="Unit of the costs, e.g. EUR.")
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _http(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("an owner's webhook_url must be an http:// or https:// URL")
+        return value
+
+    @property
+    def label(self) -> str:
+        return f"{self.team} <{self.contact}>"
+
+
+class OwnersConfig(_Section):
+    """Every model's owner (team, contact) and what its failures cost; `vigil doctor` names models without one."""
+
+    models: dict[str, Owner] = Field(
+        default_factory=dict, description="Per-model owner: [owners.models.NAME] team = \"risk\", contact = "
+        "\"oncall-risk@example.com\"; optional webhook_url, cost_per_failed_request, cost_per_wrong_decision, currency"
+    )
+
+    def owner_of(self, model_name: str) -> Owner | None:
+        return self.models.get(model_name)
+
+
 class VigilConfig(_Section):
     """All of Vigil's settings."""
 
@@ -517,6 +613,8 @@ class VigilConfig(_Section):
     canary: CanaryConfig = CanaryConfig()
     promotion: PromotionConfig = PromotionConfig()
     exports: ExportsConfig = ExportsConfig()
+    slo: SloConfig = SloConfig()
+    owners: OwnersConfig = OwnersConfig()
 
 
 SECTIONS: dict[str, type[_Section]] = {
@@ -613,7 +711,9 @@ def render_template() -> str:
                             "jobs.score": '#   cron = "0 2 * * *"\n#   input = "landing/today.parquet"\n'
                                           '#   output = "scored/flight_delay-{date}.parquet"',
                             "promotion": "#   min_roc_auc = 0.7",
-                            "canary": "#   min_requests = 1000"}
+                            "canary": "#   min_requests = 1000",
+                            "slo": "#   availability_target = 0.999\n#   latency_threshold_ms = 100",
+                            "owners": '#   team = "risk"\n#   contact = "oncall-risk@example.com"'}
                 example = examples.get(f"{section}.{key}", examples.get(section, "#   psi_critical = 0.3"))
                 lines += [f"# {field.description}", f"#   [{section}.{key}.flight_delay]", example]
         lines.append("")

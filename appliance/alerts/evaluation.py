@@ -26,6 +26,7 @@ class Observation:
     subject: str
     value: float | None
     bounds: tuple[float, float] | None = None  # the subject's calibrated (warning, critical) thresholds, if any
+    detail: str | None = None  # what an alert it opens says after the model's name (default: value vs threshold)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,19 +36,21 @@ class AlertChange:
 
 
 def evaluate(store: Store, rules: list[AlertRule], model_name: str, observations: list[Observation],
-             at: datetime) -> list[AlertChange]:
-    """Apply every rule to the window's observations; call inside the check's transaction."""
+             at: datetime, owner: str | None = None) -> list[AlertChange]:
+    """Apply every rule to the window's observations; call inside the check's transaction. An alert that
+    opens records `owner` (the model's owner now), which its routing and incident name."""
     changes: list[AlertChange] = []
     for rule in rules:
         for obs in observations:
             if rule.applies(model_name, obs.metric, obs.subject):
-                change = _step(store, rule, model_name, obs, at)
+                change = _step(store, rule, model_name, obs, at, owner)
                 if change is not None:
                     changes.append(change)
     return changes
 
 
-def _step(store: Store, rule: AlertRule, model_name: str, obs: Observation, at: datetime) -> AlertChange | None:
+def _step(store: Store, rule: AlertRule, model_name: str, obs: Observation, at: datetime,
+          owner: str | None) -> AlertChange | None:
     if obs.value is None or obs.value != obs.value:  # no value (NaN, too few rows): not observed
         return None
     current = aq.open_alert(store, rule.name, model_name, obs.subject)
@@ -67,8 +70,9 @@ def _step(store: Store, rule: AlertRule, model_name: str, obs: Observation, at: 
     muted = aq.active_mute(store, rule.name, model_name, at) is not None
     alert = aq.insert_alert(store, dict(
         rule=rule.name, model_name=model_name, subject=obs.subject, metric=rule.metric, severity=rule.severity,
-        value=obs.value, threshold=threshold, windows=breaches, muted=muted, at=at,
-        message=f"{model_name}: {obs.metric} of {obs.subject} is {_fmt(obs.value)}, "
+        value=obs.value, threshold=threshold, windows=breaches, muted=muted, at=at, owner=owner,
+        message=f"{model_name}: {obs.detail}" if obs.detail else
+                f"{model_name}: {obs.metric} of {obs.subject} is {_fmt(obs.value)}, "
                 f"{'above' if rule.above is not None else 'below'} "
                 f"{'its calibrated ' if threshold != rule.threshold else ''}{threshold:.4g}"
                 + (f" for {breaches} consecutive windows" if breaches > 1 else "")))

@@ -30,8 +30,9 @@ def escalate(store: Store, changes: list[AlertChange], at: datetime) -> list[int
         if change.kind == "opened" and alert["severity"] == "critical" and not alert["muted"]:
             existing = iq.open_incident(store, alert["model_name"])
             if existing is None:
-                incident_id = iq.insert_incident(store, alert["model_name"], alert["message"], at)
-                iq.add_event(store, incident_id, at, "opened", "vigil", f"opened by alert {alert['alert_id']}")
+                incident_id = iq.insert_incident(store, alert["model_name"], alert["message"], at, alert.get("owner"))
+                owner = f"; owner {alert['owner']}" if alert.get("owner") else "; the model has no owner"
+                iq.add_event(store, incident_id, at, "opened", "vigil", f"opened by alert {alert['alert_id']}{owner}")
                 q.insert_audit(store, at, "vigil", "incident.open", alert["model_name"], None,
                                {"incident_id": incident_id, "alert_id": alert["alert_id"]},
                                subject=f"incident:{incident_id}", after={"status": "open"},
@@ -124,6 +125,7 @@ def postmortem(store: Store, incident_id: int) -> str:
     lines = [f"# Postmortem: incident {incident_id} — {data['model_name']}", "",
              f"- **Title:** {data['title']}",
              f"- **Status:** {data['status']}",
+             f"- **Owner:** {data.get('owner') or 'none (name one under [owners.models] in vigil.toml)'}",
              f"- **Opened:** {data['opened_at']:%Y-%m-%d %H:%M:%S} UTC"]
     if data["acknowledged_at"]:
         lines.append(f"- **Acknowledged:** {data['acknowledged_at']:%Y-%m-%d %H:%M:%S} UTC by "

@@ -34,7 +34,7 @@ def payload(change: AlertChange) -> dict[str, Any]:
               "model": alert["model_name"], "subject": alert["subject"], "metric": alert["metric"],
               "severity": alert["severity"], "value": alert["value"], "threshold": alert["threshold"],
               "message": alert["message"], "opened_at": alert["opened_at"],
-              "resolved_at": alert["resolved_at"], "incident_id": alert["incident_id"]}
+              "resolved_at": alert["resolved_at"], "incident_id": alert["incident_id"], "owner": alert.get("owner")}
     return dict(json.loads(json.dumps(record, default=plain)))
 
 
@@ -105,20 +105,24 @@ class WebhookSender:
 
 
 class AlertRouter:
-    """Routing for one home: the JSON-lines file and, when configured, the webhook."""
+    """Routing for one home: the JSON-lines file, the webhook when configured, and each model owner's own
+    webhook (`[owners.models.NAME] webhook_url`) for that model's alerts."""
 
     def __init__(self, home: Path, *, jsonl: bool, webhook_url: str, timeout_s: float, attempts: int,
-                 backoff_s: float) -> None:
+                 backoff_s: float, owner_webhooks: dict[str, str] | None = None) -> None:
         self.home = home
         self.jsonl = jsonl
         self.webhook = WebhookSender(webhook_url, timeout_s=timeout_s, attempts=attempts, backoff_s=backoff_s) \
             if webhook_url else None
+        self.owner_webhooks = {model: WebhookSender(url, timeout_s=timeout_s, attempts=attempts, backoff_s=backoff_s)
+                               for model, url in (owner_webhooks or {}).items()}
 
     @classmethod
     def from_config(cls, home: Path, config: Any) -> "AlertRouter":
         alerts = config.alerts
+        owners = {name: owner.webhook_url for name, owner in config.owners.models.items() if owner.webhook_url}
         return cls(home, jsonl=alerts.jsonl, webhook_url=alerts.webhook_url, timeout_s=alerts.webhook_timeout_s,
-                   attempts=alerts.webhook_attempts, backoff_s=alerts.webhook_backoff_s)
+                   attempts=alerts.webhook_attempts, backoff_s=alerts.webhook_backoff_s, owner_webhooks=owners)
 
     def deliver(self, changes: list[AlertChange]) -> None:
         """Never raises: a failure to route is logged (the alerts table already holds the record)."""
@@ -131,7 +135,11 @@ class AlertRouter:
                 log.warning("could not append to %s: %s", self.home / JSONL_FILE, e)
         if self.webhook is not None:
             self.webhook.send(changes)
+        for model, sender in self.owner_webhooks.items():
+            sender.send([c for c in changes if c.alert["model_name"] == model])
 
     def close(self, timeout: float = 10.0) -> None:
         if self.webhook is not None:
             self.webhook.close(timeout)
+        for sender in self.owner_webhooks.values():
+            sender.close(timeout)

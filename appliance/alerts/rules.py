@@ -37,6 +37,10 @@ METRICS = {
     "estimated_rmse": "estimates", "estimate_alert": "estimates",
     # system, '(model)'
     "p99_latency_ms": "system", "error_rate": "system", "requests_per_s": "system",
+    # service level objectives, the objective ('availability', 'latency', 'quality', 'label_coverage', 'drift'):
+    # how far the strongest burn-rate window pair of each severity is past firing (above 1: both its windows
+    # burn faster than its threshold), and the share of the objective's error budget spent (above 1: overspent)
+    "slo_burn_page": "slo", "slo_burn_ticket": "slo", "slo_budget_spent": "slo",
     # jobs, the job's name
     "job_failed": "jobs",
     # the box, 'home'
@@ -49,6 +53,7 @@ Metric = Literal["psi", "js", "unseen_share", "missing_increase", "reconstructio
                  "label_delay_ratio",
                  "estimated_roc_auc", "estimated_accuracy", "estimated_f1", "estimated_precision", "estimated_recall",
                  "estimated_mae", "estimated_rmse", "estimate_alert", "p99_latency_ms",
+                 "slo_burn_page", "slo_burn_ticket", "slo_budget_spent",
                  "error_rate", "requests_per_s", "job_failed", "disk_free_share"]
 
 
@@ -138,6 +143,14 @@ DEFAULT_RULES = [
     AlertRule(name="estimated-performance", metric="estimate_alert", above=0.5, windows=2, severity="warning",
               description="Performance estimated without labels (CBPE; DLE for regression) left the band of the "
                           "holdout's own chunks; see `vigil estimate NAME` and docs/monitoring.md."),
+    AlertRule(name="slo-burn-page", metric="slo_burn_page", above=1.0, windows=1, severity="critical",
+              description="An objective's error budget burns fast: over both windows of a pair (1h and 5m, or 6h "
+                          "and 30m) faster than spends 2% (5%) of the budget in the long one; see `vigil slo NAME`."),
+    AlertRule(name="slo-burn-ticket", metric="slo_burn_ticket", above=1.0, windows=1, severity="warning",
+              description="An objective's error budget burns steadily: over 1d and 2h, or 3d and 6h, faster than "
+                          "spends 10% of the budget in the long window."),
+    AlertRule(name="slo-budget-spent", metric="slo_budget_spent", above=1.0, windows=1, severity="warning",
+              description="An objective spent more than its whole error budget over its window."),
     AlertRule(name="job-failed", metric="job_failed", above=0.5, windows=1, severity="warning",
               description="A scheduled job failed; see `vigil jobs`."),
     AlertRule(name="disk-low", metric="disk_free_share", below=0.1, windows=1, severity="critical",

@@ -37,9 +37,10 @@ def show_alerts(result: Any, args: argparse.Namespace) -> int:
         emit(to_json(result))
         return 0
     rows = [[a["alert_id"], a["status"], a["severity"], a["model_name"], a["rule"], a["subject"],
-             a["value"], str(a["opened_at"])[:19], "muted" if a["muted"] else "", a["incident_id"] or ""]
-            for a in result["alerts"]]
-    emit(table(["id", "status", "severity", "model", "rule", "subject", "value", "opened", "", "incident"], rows)
+             a["value"], str(a["opened_at"])[:19], "muted" if a["muted"] else "", a["incident_id"] or "",
+             a.get("owner") or "none"] for a in result["alerts"]]
+    emit(table(["id", "status", "severity", "model", "rule", "subject", "value", "opened", "", "incident", "owner"],
+               rows)
          if rows else "no open alerts" if not args.all else "no alerts")
     for m in result["mutes"]:
         emit(f"muted: {m['rule']} for {m['model_name']} until {str(m['until'])[:19]} by {m['muted_by']} "
@@ -65,9 +66,9 @@ def show_incidents(result: Any, args: argparse.Namespace) -> int:
     if args.json:
         emit(to_json(result))
         return 0
-    rows = [[i["incident_id"], i["status"], i["model_name"], str(i["opened_at"])[:19], i["acknowledged_by"] or "",
-             str(i["resolved_at"] or "")[:19], i["title"][:60]] for i in result["incidents"]]
-    emit(table(["id", "status", "model", "opened", "acknowledged by", "resolved", "title"], rows)
+    rows = [[i["incident_id"], i["status"], i["model_name"], i.get("owner") or "none", str(i["opened_at"])[:19],
+             i["acknowledged_by"] or "", str(i["resolved_at"] or "")[:19], i["title"][:60]] for i in result["incidents"]]
+    emit(table(["id", "status", "model", "owner", "opened", "acknowledged by", "resolved", "title"], rows)
          if rows else "no open incidents" if not args.all else "no incidents")
     mttr = result["mttr"]
     if mttr["resolved"]:
@@ -83,7 +84,7 @@ def show_incident(result: Any, args: argparse.Namespace) -> int:
         return 0
     emit(f"incident {result['incident_id']} [{result['status']}] {result['model_name']}: {result['title']}")
     emit(f"opened {str(result['opened_at'])[:19]}, {result['minutes_open']:.1f} min "
-         f"{'to resolve' if result['resolved_at'] else 'so far'}")
+         f"{'to resolve' if result['resolved_at'] else 'so far'}; owner {result.get('owner') or 'none'}")
     for event in result["timeline"]:
         emit(f"  {str(event['at_time'])[:19]}  {event['kind']:<15} {event['actor']:<14} {event['detail']}")
     _show_context(result)

@@ -17,7 +17,7 @@ def show_models(models: Any, args: argparse.Namespace) -> int:
     elif not models:
         emit("no models yet; train one with `vigil train --spec FILE`")
     else:
-        emit(dict_table(models, ["name", "task", "versions", "champion", "challenger", "canary", "shadow"]))
+        emit(dict_table(models, ["name", "task", "versions", "champion", "challenger", "canary", "shadow", "owner"]))
     return 0
 
 
@@ -45,6 +45,7 @@ def _show_text(d: dict[str, Any]) -> str:
     lines = [
         f"{d['model']} v{d['version']}  ({d['origin']}, {d['task']})  aliases: {', '.join(d['aliases']) or '-'}",
         f"created      {_when(d['created_at'])} by {d['created_by']}; reason: {d['reason'] or '-'}",
+        f"owner        {d.get('owner') or 'none (vigil doctor; [owners.models] in vigil.toml)'}",
         f"parent       {d['parent_version'] or '-'}",
         f"estimator    {d['estimator']} seed={d['seed']}",
         f"params       {d['hyperparameters']}",

@@ -42,6 +42,14 @@ max_latency_p95_ratio = 3.0
 max_score_psi = 1.0
 on_pass = "report"
 on_fail = "report"
+
+# Who answers for the model: named on its alerts, incidents and reports; the costs price its breaches.
+[owners.models.flight_delay]
+team = "flight-ops"
+contact = "oncall-flight-ops@example.com"
+cost_per_failed_request = 0.02
+cost_per_wrong_decision = 0.5
+currency = "EUR"
 """
 
 

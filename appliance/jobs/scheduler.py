@@ -183,9 +183,12 @@ class Jobs:
         def work() -> Any:
             from appliance.serving.cost_meter import save
 
+            from appliance.monitoring.slo_alerts import check_slos
+
             with self.host.write_lock:
                 rolled = roll_up(self.host.context())
                 rolled["cost_rows"] = save(self.host.context().store)  # predict CPU time, per version
+                rolled["slo_alerts"] = check_slos(self.host.context())  # burn rates read the fresh rollups
                 return rolled
 
         return self.record("rollup", None, trigger, work)

@@ -16,11 +16,13 @@ from typing import Any
 
 from appliance.alerts.evaluation import AlertChange, Observation, evaluate
 from appliance.alerts.incidents import escalate
+from appliance.alerts.owners import owner_label
 from appliance.alerts.rules import AlertRule
 from appliance.clock import utc_now
 from appliance.core.periods import Period
 from appliance.home.context import AppContext
 from appliance.errors import MonitoringError, RegistryError
+from appliance.monitoring.check_impact import cost_text, note_cost
 from appliance.monitoring.label_feed import label_feed
 from appliance.monitoring.model_drift import check_model_drift
 from appliance.monitoring.outcomes import outcome_report
@@ -78,8 +80,11 @@ def run_check(ctx: AppContext, model_name: str, *, period: Period, trigger: str,
         aq.insert_observations(ctx.store, [(run_id, model_name, end, o.source, o.metric, o.subject, o.value)
                                            for o in observations])
         if alerting:
-            changes = evaluate(ctx.store, rules, model_name, observations, now)
+            changes = evaluate(ctx.store, rules, model_name, observations, now,
+                               owner_label(ctx.config, model_name))
             incidents = escalate(ctx.store, changes, now)
+            note_cost(ctx, incidents, cost_text(ctx, model_name, champion, observations,
+                                                int(found.get("current_rows") or 0)), now)
     summary = {"run_id": run_id, "model": model_name, "version": champion, "window_start": start,
                "window_end": end, "axis": period.axis, "alerting": alerting, "drift_run_id": drift_run_id,
                "observations": len(observations), "skipped": skipped, "incidents_opened": incidents, **found,

@@ -17,6 +17,7 @@ from appliance.home.context import AppContext
 from appliance.core.windows import parse_window
 from appliance.registry.versions import require_model
 from appliance.store import rollup_queries as rq
+from appliance.store import slo_queries as sq
 
 SAFETY_LAG = timedelta(minutes=1)  # rows are committed within seconds of their logged_at; never later
 
@@ -26,16 +27,19 @@ def _minute(at: datetime) -> datetime:
 
 
 def roll_up(ctx: AppContext, now: datetime | None = None) -> dict[str, Any]:
-    """Fold every complete minute older than the safety lag into the rollups."""
+    """Fold every complete minute older than the safety lag into the rollups (answered requests, their
+    latency histogram, and refused requests by kind)."""
     end = _minute((now or utc_now()) - SAFETY_LAG)
     start = rq.watermark(ctx.store)
     if start is None:
-        first = rq.first_logged_at(ctx.store)
-        start = _minute(first) if first is not None else end
+        firsts = [at for at in (rq.first_logged_at(ctx.store), sq.first_rejected_at(ctx.store)) if at is not None]
+        start = _minute(min(firsts)) if firsts else end
     if start >= end:
         return {"from": start, "to": end, "requests": 0}
     with ctx.store.transaction():
         rolled = rq.roll_up(ctx.store, start, end)
+        sq.roll_up_failures(ctx.store, start, end)  # refused requests per minute, for availability objectives
+        sq.compact_hours(ctx.store)  # the latency histogram per complete hour, for objectives over weeks
     return {"from": start, "to": end, "requests": rolled}
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from appliance.alerts.evaluation import AlertChange, Observation, evaluate
 from appliance.alerts.incidents import escalate
+from appliance.alerts.owners import owner_label
 from appliance.alerts.routing import AlertRouter
 from appliance.alerts.rules import load_rules
 from appliance.clock import utc_now
@@ -73,7 +74,8 @@ def _observe(ctx: AppContext, model_name: str | None, observation: Observation) 
     rules = load_rules(ctx.home.root)
     now = utc_now()
     with ctx.store.transaction():
-        changes = evaluate(ctx.store, rules, model_name or DAEMON_SUBJECT, [observation], now)
+        owner = owner_label(ctx.config, model_name) if model_name else None
+        changes = evaluate(ctx.store, rules, model_name or DAEMON_SUBJECT, [observation], now, owner)
         escalate(ctx.store, changes, now)
     router = ctx.alerts or AlertRouter.from_config(ctx.home.root, ctx.config)
     try:

@@ -172,3 +172,9 @@ class Reports(Args):
 
     name: Name | None = None
     limit: Limit | None = 50
+
+
+class Slo(Args):
+    """One model's objectives, or every served model's."""
+
+    name: Name | None = None

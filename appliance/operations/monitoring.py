@@ -51,6 +51,18 @@ def _dashboard(ctx: AppContext, a: dict[str, Any]) -> Any:
     return dashboard(ctx, a["name"], a.get("window", "1h"))
 
 
+def _slo(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.monitoring.slo_view import slo_status
+
+    return slo_status(ctx, a.get("name"))
+
+
+def _doctor(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.monitoring.doctor import doctor
+
+    return doctor(ctx)
+
+
 def _overview(ctx: AppContext, a: dict[str, Any]) -> Any:
     from appliance.monitoring.overview import overview
 
@@ -103,7 +115,11 @@ def _monitor_run(ctx: AppContext, a: dict[str, Any]) -> Any:
 
         return monitor_past(ctx, a.get("names") or None, start=a.get("start"), end=a.get("end"), window=window,
                             chunk=a.get("chunk"), axis=a.get("axis"), actor=a["actor"])
-    return monitor(ctx, a.get("names") or None, window=window, trigger="manual", actor=a["actor"], axis=a.get("axis"))
+    from appliance.monitoring.slo_alerts import check_slos
+
+    result = monitor(ctx, a.get("names") or None, window=window, trigger="manual", actor=a["actor"], axis=a.get("axis"))
+    result["slo"] = check_slos(ctx, names=a.get("names") or None)  # the burn-rate alerts, as the rollup job judges them
+    return result
 
 
 def _jobs(ctx: AppContext, a: dict[str, Any]) -> Any:
@@ -209,6 +225,13 @@ COMMANDS: dict[str, Declared] = {
     "dashboard": OperationSpec(_dashboard, writes=False, args_model="monitoring.RecentWindow", role="viewer", cli=Cli(
         "dashboard", "latency percentiles, requests per minute and worst drift of a model",
         (arg("name"), opt("window", "how far back, e.g. 1h, 7d")), show="monitoring_commands.show_dashboard")),
+    "slo": OperationSpec(_slo, writes=False, args_model="monitoring.Slo", role="viewer", cli=Cli(
+        "slo", "each objective of a model (or every served model): its value, error budget left, when it runs out, "
+        "and the burn rate of every alert window",
+        (arg("name", "one model (default: every served model)", required=False),), show="slo_commands.show_slo")),
+    "doctor": OperationSpec(_doctor, writes=False, args_model=NO_ARGS, role="viewer", cli=Cli(
+        "doctor", "what the set-up leaves unanswered: models without an owner, owners or objectives naming no "
+        "model (exit 1 when it finds any)", show="slo_commands.show_doctor")),
     "overview": OperationSpec(_overview, writes=False, args_model=NO_ARGS, role="viewer"),
     "drift_view": OperationSpec(_drift_view, writes=False, args_model="registry.Model", role="viewer"),
     "results": OperationSpec(_results, writes=False, args_model="registry.Model", role="viewer", cli=Cli(

@@ -11,9 +11,10 @@ if TYPE_CHECKING:
 
 
 def _models(ctx: AppContext, a: dict[str, Any]) -> Any:
+    from appliance.alerts.owners import with_owner
     from appliance.store import registry_queries as q
 
-    return q.list_models(ctx.store)
+    return with_owner(ctx.config, q.list_models(ctx.store))
 
 
 def _versions(ctx: AppContext, a: dict[str, Any]) -> Any:
@@ -33,8 +34,11 @@ def _show(ctx: AppContext, a: dict[str, Any]) -> Any:
     price = ctx.config.serving.cpu_hour_price
     row = get_version(ctx.store, a["name"], int(a["version"]))
     serving = serving_engine(ctx, row)
+    from appliance.alerts.owners import owner_label
+
     return {**found, "classes": row.get("classes"), "cpu_hour_price": price,
-            "cost_summary": describe(found["cost"], price), "serving": serving}
+            "cost_summary": describe(found["cost"], price), "serving": serving,
+            "owner": owner_label(ctx.config, a["name"])}
 
 
 def _promote(ctx: AppContext, a: dict[str, Any]) -> Any:

@@ -45,6 +45,7 @@ def bucket_for(span: timedelta) -> str:
 
 
 def report_content(ctx: AppContext, model_name: str, window: str, *, now: datetime | None = None) -> dict[str, Any]:
+    from appliance.alerts.owners import owner_label
     from appliance.monitoring.outcomes import outcome_report
 
     model = require_model(ctx.store, model_name)
@@ -68,6 +69,7 @@ def report_content(ctx: AppContext, model_name: str, window: str, *, now: dateti
         "alerts": rpq.alerts_in(ctx.store, model_name, start, end),
         "incidents": rpq.incidents_in(ctx.store, model_name, start, end),
         "releases": rpq.releases_in(ctx.store, model_name, start, end),
+        "owner": owner_label(ctx.config, model_name),
     }
 
 

@@ -38,7 +38,8 @@ def render(content: dict[str, Any]) -> str:
     title = f"{c['model']}: report for the last {c['window']}"
     body = [f"<h1>{escape(title)}</h1>",
             f'<p class="meta">{_when(c["window_start"])} to {_when(c["window_end"])} UTC · champion '
-            f"{_version(c['champion'])} · {_aliases(c['aliases'])} · generated {_when(c['generated_at'])} UTC</p>",
+            f"{_version(c['champion'])} · {_aliases(c['aliases'])} · owner {escape(c.get('owner') or 'none')} · "
+            f"generated {_when(c['generated_at'])} UTC</p>",
             _cards(c), _traffic(c), _drift(c), multivariate_section(c), _scores(c), _holdout(c), _outcomes(c),
             _alerts(c), _releases(c),
             '<footer>Written by <code>vigil report</code>. Every number comes from the store; the same data answers SQL '

@@ -93,6 +93,7 @@ class Scorer:
             predictions, scores = predictor.predict(request.inputs)
         except Exception:  # a bug or a broken version: counted per version (canary analysis reads it), then a 500
             self.metrics.request(model_name, str(loaded.version), route, api, 500, time.perf_counter() - started)
+            self._keep_failure(model_name, loaded.version, api, request_id)
             raise
         predictions = as_answered(predictions, scores, loaded.task, output)
         request_id = request_id or uuid.uuid4().hex
@@ -149,6 +150,16 @@ class Scorer:
             "request_id": request_id or uuid.uuid4().hex, "received_at": utc_now(), "model_name": model_name,
             "api": api, "status": error.status, "reason": error.reason, "errors": error.errors,
             "body_excerpt": body[:2048].decode("utf-8", "replace"),
+        })
+
+    def _keep_failure(self, model_name: str, version: int, api: str, request_id: str | None) -> None:
+        """Keep a request the version failed to answer (a 500) beside the refused ones, as status 500: the
+        availability objective counts it against the model's error budget (the 4xx beside it spend none)."""
+        problem = f"version {version} failed to score this request (a server error; see the daemon's log)"
+        self.log.submit_rejection({
+            "request_id": request_id or uuid.uuid4().hex, "received_at": utc_now(), "model_name": model_name,
+            "api": api, "status": 500, "reason": "scoring_failed",
+            "errors": [{"field": "(model)", "problem": problem, "kind": "scoring_failed"}], "body_excerpt": "",
         })
 
     def close(self) -> None:

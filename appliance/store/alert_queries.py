@@ -40,8 +40,9 @@ def open_alert(store: Store, rule: str, model_name: str, subject: str) -> dict[s
 def insert_alert(store: Store, row: dict[str, Any]) -> dict[str, Any]:
     found = store.row(
         "INSERT INTO alerts (rule, model_name, subject, metric, severity, status, value, threshold, windows, message, "
-        "opened_at, last_seen_at, resolved_at, muted, incident_id) VALUES ($rule, $model_name, $subject, $metric, "
-        "$severity, 'open', $value, $threshold, $windows, $message, $at, $at, NULL, $muted, NULL) RETURNING *", row)
+        "opened_at, last_seen_at, resolved_at, muted, incident_id, owner) VALUES ($rule, $model_name, $subject, "
+        "$metric, $severity, 'open', $value, $threshold, $windows, $message, $at, $at, NULL, $muted, NULL, $owner) "
+        "RETURNING *", {"owner": None, **row})
     assert found is not None
     return found
 

@@ -13,10 +13,10 @@ def open_incident(store: Store, model_name: str) -> dict[str, Any] | None:
                      "ORDER BY opened_at DESC LIMIT 1", [model_name])
 
 
-def insert_incident(store: Store, model_name: str, title: str, at: datetime) -> int:
+def insert_incident(store: Store, model_name: str, title: str, at: datetime, owner: str | None = None) -> int:
     return int(store.scalar(
-        "INSERT INTO incidents (model_name, title, status, opened_at) VALUES (?, ?, 'open', ?) RETURNING incident_id",
-        [model_name, title, at]))
+        "INSERT INTO incidents (model_name, title, status, opened_at, owner) VALUES (?, ?, 'open', ?, ?) "
+        "RETURNING incident_id", [model_name, title, at, owner]))
 
 
 def incident(store: Store, incident_id: int) -> dict[str, Any] | None:

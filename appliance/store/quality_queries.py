@@ -100,6 +100,6 @@ def window_system(store: Store, model_name: str, start: datetime, end: datetime)
         "SELECT count(*) AS requests, quantile_cont(latency_ms, 0.99) AS p99_latency_ms FROM r",
         [model_name, start, end]) or {}
     rejected = store.scalar("SELECT count(*) FROM rejected_requests WHERE model_name = ? AND received_at >= ? "
-                            "AND received_at < ?", [model_name, start, end])
+                            "AND received_at < ? AND status < 500", [model_name, start, end])  # 5xx: not the client's
     return {"requests": int(row.get("requests") or 0), "p99_latency_ms": row.get("p99_latency_ms"),
             "rejected": int(rejected or 0)}

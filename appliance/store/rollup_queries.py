@@ -45,7 +45,8 @@ def roll_up(store: Store, start: datetime, end: datetime) -> int:
         SELECT model_name, version, minute, count(*), sum(rows), sum(latency_ms) FROM ({requests}) GROUP BY ALL""",
                   [start, end])
     store.execute(f"""INSERT INTO latency_rollups
-        SELECT model_name, version, minute, {BUCKET_SQL} AS bucket, count(*) FROM ({requests}) GROUP BY ALL""",
+        SELECT model_name, version, minute, {BUCKET_SQL} AS bucket, count(*) FROM ({requests}) GROUP BY ALL
+        ORDER BY minute""",  # stored in time order, so a query over a few minutes skips the rest
                   [start, end])
     store.execute("INSERT OR REPLACE INTO rollup_watermarks VALUES (?, ?)", [WATERMARK, end])
     return int(store.scalar("SELECT coalesce(sum(requests), 0) FROM request_rollups WHERE minute >= ? AND minute < ?",

@@ -23,7 +23,7 @@ def test_init_creates_the_home_layout(tmp_path: Path, cli) -> None:
     assert "# port = 8700" in config and "VIGIL_SERVER_PORT" in config
     assert tomllib.loads(config) == {"store": {}, "server": {}, "training": {}, "serving": {}, "monitoring": {},
                                      "alerts": {}, "jobs": {}, "canary": {}, "promotion": {}, "sql": {},
-                                     "exports": {}}
+                                     "exports": {}, "slo": {}, "owners": {}}
     assert query(target, "SELECT version, name FROM schema_migrations ORDER BY 1") == SHIPPED
 
 

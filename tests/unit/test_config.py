@@ -77,7 +77,7 @@ def test_template_lists_every_default() -> None:
     template = render_template()
     assert tomllib.loads(template) == {"store": {}, "server": {}, "training": {}, "serving": {}, "monitoring": {},
                                        "alerts": {}, "jobs": {}, "canary": {}, "promotion": {}, "sql": {},
-                                       "exports": {}}
+                                       "exports": {}, "slo": {}, "owners": {}}
     uncommented = re.sub(r"(?m)^# ([a-z0-9_]+ = .*)$", r"\1", template)
     data = tomllib.loads(uncommented)
     assert data["server"] == {"host": "127.0.0.1", "port": 8700}
@@ -89,6 +89,8 @@ def test_template_lists_every_default() -> None:
     assert dumped["jobs"].pop("score") == {}
     assert dumped["promotion"].pop("models") == {}
     assert dumped["canary"].pop("models") == {}
+    assert dumped["slo"].pop("models") == {}
+    assert dumped["owners"].pop("models") == {}
     unset = {s: {k for k, v in values.items() if v is None} for s, values in dumped.items()}
     assert unset["promotion"] == {"max_demographic_parity_difference", "max_equalized_odds_difference"}
     assert "unset by default" in template  # keys with no default are listed without a value

@@ -1,0 +1,87 @@
+"""A version that fails to score some requests (its team code raises: 500) spends the availability budget
+and pages once; its clients' mistakes (4xx) spend none."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import signal
+from pathlib import Path
+from typing import Any, Callable
+
+from daemon_support import Daemon, admin, op, start_daemon, token_of
+from support import TEAM_CODE, team_model
+
+FRAGILE = TEAM_CODE.replace(
+    "        values = np.nan_to_num(np.asarray(X, dtype=float), nan=0.0)\n",
+    "        values = np.nan_to_num(np.asarray(X, dtype=float), nan=0.0)\n"
+    "        if (values[:, 2] > 500).any():  # a temperature no flight has seen: the team's code breaks\n"
+    "            raise ValueError('temperature out of this world')\n")
+CONFIG = """
+[slo.models.delay]
+objectives = ["availability"]
+
+[owners.models.delay]
+team = "risk"
+contact = "oncall-risk@example.com"
+"""
+
+
+def _fragile_model(tmp_path: Path, flights: Path) -> dict[str, Any]:
+    import support
+
+    original = support.TEAM_CODE
+    support.TEAM_CODE = FRAGILE
+    try:
+        return team_model(tmp_path, flights)
+    finally:
+        support.TEAM_CODE = original
+
+
+def _serve_fragile(home: Path, tmp_path: Path, flights: Path, vigil: Callable[..., Any]) -> Daemon:
+    assert FRAGILE != TEAM_CODE
+    team = _fragile_model(tmp_path, flights)
+    assert vigil("users", "add", getpass.getuser(), "--role", "admin", "--home", home).code == 0
+    tokens = {role: token_of(vigil("users", "add", name, "--role", role, "--home", home).out)
+              for name, role in (("ada", "admin"), ("otto", "operator"), ("bob", "approver"))}
+    (home / "vigil.toml").write_text(CONFIG)
+    daemon = start_daemon(home, tmp_path / "daemon.log")
+    assert vigil("code", "trust", "--spec", team["spec"], "--reason", "reviewed", "--home", home,
+                 env={"VIGIL_TOKEN": tokens["admin"]}).code == 0
+    imported = vigil("import", "delay", team["model"], "--spec", team["spec"], "--home", home, "--json",
+                     env={"VIGIL_TOKEN": tokens["operator"]})
+    assert imported.code == 0, imported.err
+    version = json.loads(imported.out)["version"]
+    status, request = op(daemon, tokens["operator"], "promote", {"name": "delay", "version": version,
+                                                                "alias": "champion", "reason": "team model"})
+    assert status == 200 and op(daemon, tokens["approver"], "approve", {"id": request["request_id"]})[0] == 200
+    return daemon
+
+
+def test_a_version_that_fails_some_requests_spends_the_availability_budget_and_pages_once(
+        fresh_home: Path, tmp_path: Path, flights_small: Path, vigil: Callable[..., Any],
+        sample_records: list[dict[str, Any]]) -> None:
+    daemon = _serve_fragile(fresh_home, tmp_path, flights_small, vigil)
+    try:
+        for record in sample_records[:40]:
+            assert daemon.post("/v1/models/delay/predict", {"records": [record]})[0] == 200
+        for record in sample_records[:40]:
+            assert daemon.post("/v1/models/delay/predict", {"records": [{**record, "temp": 999.0}]})[0] == 500
+        for record in sample_records[:10]:  # the client's mistakes: 4xx, no budget spent
+            status, _ = daemon.post("/v1/models/delay/predict", {"records": [{**record, "temp": "hot"}]})
+            assert 400 <= status < 500
+        kept = admin(daemon, "sql", {"query": "SELECT status >= 500, reason, count(*) FROM rejected_requests "
+                                              "GROUP BY ALL ORDER BY 1"})["rows"]
+        assert [(r[0], r[2]) for r in kept] == [(False, 10), (True, 40)] and kept[1][1] == "scoring_failed"
+        admin(daemon, "monitor_run", {"names": ["delay"], "window": "1h"})
+        admin(daemon, "monitor_run", {"names": ["delay"], "window": "1h"})
+        pages = [a for a in admin(daemon, "alerts", {"all": True})["alerts"] if a["rule"] == "slo-burn-page"]
+        assert len(pages) == 1 and pages[0]["subject"] == "availability"  # twice judged, paged once
+        assert pages[0]["message"].startswith(
+            "delay: availability SLO (99.5% of requests answered without a server error (5xx) over 30d) is burning "
+            "its error budget at 100x over 1h and 100x over 5m (page above 14.4x)")  # 40 of 80: 0.5 / 0.005
+        assert "40 of 80 requests bad in the last 1h; owner risk <oncall-risk@example.com>" in pages[0]["message"]
+        incidents = admin(daemon, "incidents", {"all": True})["incidents"]
+        assert [(i["model_name"], i["owner"]) for i in incidents] == [("delay", "risk <oncall-risk@example.com>")]
+    finally:
+        daemon.stop(signal.SIGKILL)
