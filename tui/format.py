@@ -89,3 +89,21 @@ def when(value: Any) -> str:
 
 def version(value: Any) -> str:
     return "-" if value is None else f"v{value}"
+
+
+SHORT_OBJECTIVE = {"availability": "avail", "label_coverage": "labels"}
+
+
+def budget(found: dict[str, Any] | None) -> Text:
+    """The error budget left of a model's least-funded objective, `latency 12%`, styled: critical once
+    spent, warning under a quarter left; `-` before any objective measured anything."""
+    if found is None:
+        return Text("-")
+    left = found["budget_left"]
+    word = "critical" if left <= 0 else "warning" if left < 0.25 else "ok"
+    return Text(f"{SHORT_OBJECTIVE.get(found['objective'], found['objective'])} {left:.0%}", style=VERDICT_STYLE[word])
+
+
+def owner(label: str | None) -> Text:
+    """A model's owner as written, or `no owner` styled as a warning (`vigil doctor` names it too)."""
+    return Text("no owner", style=VERDICT_STYLE["warning"]) if not label else shown(label)

@@ -1,8 +1,10 @@
 """What the on-call console shows first: each model's aliases, traffic, latency, errors, drift and
-alerts over the last hour, with a requests-per-minute series for a sparkline.
+alerts over the last hour, with a requests-per-minute series for a sparkline, its owner, and the error
+budget of its objective with the least left (monitoring/slo.py).
 
 It reads the rollups (docs/monitoring.md, "Dashboards") and the raw log only after their watermark,
-so it costs the same on a store with ten million logged predictions as on an empty one.
+so it costs the same on a store with ten million logged predictions as on an empty one (the budgets
+read rollups of the objectives' windows: about 40 ms a model at ten million requests, docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -10,8 +12,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from appliance.alerts.owners import owner_label
 from appliance.clock import utc_now
 from appliance.home.context import AppContext
+from appliance.monitoring.slo import model_slos
 from appliance.store import console_queries as cq
 from appliance.store import registry_queries as q
 from appliance.store import rollup_queries as rq
@@ -51,5 +55,17 @@ def overview(ctx: AppContext) -> dict[str, Any]:
             "worst_drift": worst[0] if worst else None,
             "open_alerts": alerts.get(name, {}),
             "requests_per_minute": per_minute,
+            "owner": owner_label(ctx.config, name),
+            "budget": least_budget(model_slos(ctx, name, now)["objectives"]),
         })
     return {"at": now, "window_minutes": MINUTES, "models": models}
+
+
+def least_budget(objectives: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The objective with the least error budget left (None when no objective measured anything yet)."""
+    measured = [o for o in objectives if o["budget_left"] is not None]
+    if not measured:
+        return None
+    worst = min(measured, key=lambda o: o["budget_left"])
+    return {"objective": worst["objective"], "budget_left": worst["budget_left"],
+            "exhausted_in": worst["exhausted_in"].total_seconds() if worst["exhausted_in"] is not None else None}

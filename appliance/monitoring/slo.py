@@ -137,7 +137,7 @@ def _checks(ctx: AppContext, model_name: str, policy: SloPolicy, chosen: list[Ob
     return sq.checks(ctx.store, model_name, end - max(windows), end, policy.quality_metric)
 
 
-def _check_good(name: str, check: dict[str, Any], policy: SloPolicy) -> bool | None:
+def check_good(name: str, check: dict[str, Any], policy: SloPolicy) -> bool | None:
     if name == "drift":
         return None if check["drift_verdict"] is None else check["drift_verdict"] != "critical"
     if name == "label_coverage":
@@ -149,7 +149,7 @@ def _check_good(name: str, check: dict[str, Any], policy: SloPolicy) -> bool | N
 
 def _check_objective(objective: Objective, checks: list[dict[str, Any]], end: datetime,
                      policy: SloPolicy) -> dict[str, Any]:
-    judged = [(c["window_end"], _check_good(objective.name, c, policy)) for c in checks
+    judged = [(c["window_end"], check_good(objective.name, c, policy)) for c in checks
               if c["window_end"] >= end - objective.window]
     judged = [(at, good) for at, good in judged if good is not None]
     good = sum(1 for _, g in judged if g)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from appliance.alerts.owners import owner_label
@@ -12,12 +12,12 @@ from appliance.monitoring.slo import model_slos
 from appliance.registry.versions import require_model
 
 
-def slo_status(ctx: AppContext, model_name: str | None) -> dict[str, Any]:
-    """The named model's objectives, or every served model's."""
+def slo_status(ctx: AppContext, model_name: str | None, *, now: datetime | None = None) -> dict[str, Any]:
+    """The named model's objectives, or every served model's, at `now` (default: the present)."""
     if model_name is not None:
         require_model(ctx.store, model_name)
     names = [model_name] if model_name is not None else served_models(ctx)
-    return {"models": [_plain({**model_slos(ctx, name), "owner": owner_label(ctx.config, name)}) for name in names]}
+    return {"models": [_plain({**model_slos(ctx, name, now), "owner": owner_label(ctx.config, name)}) for name in names]}
 
 
 def _plain(report: dict[str, Any]) -> dict[str, Any]:

@@ -47,6 +47,8 @@ def bucket_for(span: timedelta) -> str:
 def report_content(ctx: AppContext, model_name: str, window: str, *, now: datetime | None = None) -> dict[str, Any]:
     from appliance.alerts.owners import owner_label
     from appliance.monitoring.outcomes import outcome_report
+    from appliance.monitoring.slo_history import budget_history
+    from appliance.monitoring.slo_view import slo_status
 
     model = require_model(ctx.store, model_name)
     span = parse_window(window)
@@ -70,6 +72,8 @@ def report_content(ctx: AppContext, model_name: str, window: str, *, now: dateti
         "incidents": rpq.incidents_in(ctx.store, model_name, start, end),
         "releases": rpq.releases_in(ctx.store, model_name, start, end),
         "owner": owner_label(ctx.config, model_name),
+        "slo": {"now": slo_status(ctx, model_name, now=end)["models"][0],
+                "history": budget_history(ctx, model_name, start, end)},
     }
 
 

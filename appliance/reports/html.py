@@ -9,6 +9,7 @@ from typing import Any, Sequence
 
 from appliance.core.windows import parse_window
 from appliance.reports.charts import Series, histogram, time_chart
+from appliance.reports.budget_html import budget_section
 from appliance.reports.multivariate_html import multivariate_section
 
 _CSS = """
@@ -40,7 +41,7 @@ def render(content: dict[str, Any]) -> str:
             f'<p class="meta">{_when(c["window_start"])} to {_when(c["window_end"])} UTC · champion '
             f"{_version(c['champion'])} · {_aliases(c['aliases'])} · owner {escape(c.get('owner') or 'none')} · "
             f"generated {_when(c['generated_at'])} UTC</p>",
-            _cards(c), _traffic(c), _drift(c), multivariate_section(c), _scores(c), _holdout(c), _outcomes(c),
+            _cards(c), _traffic(c), budget_section(c), _drift(c), multivariate_section(c), _scores(c), _holdout(c), _outcomes(c),
             _alerts(c), _releases(c),
             '<footer>Written by <code>vigil report</code>. Every number comes from the store; the same data answers SQL '
             "through <code>vigil sql</code> (tables <code>prediction_log</code>, <code>request_rollups</code>, "

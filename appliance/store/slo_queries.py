@@ -94,18 +94,45 @@ def request_counts(store: Store, model_name: str, starts: list[datetime], end: d
     `fast_bucket`); rollups before the watermark `upto`, raw rows after it. Each row is counted once, in the
     band between two consecutive window starts; a window's count is the sum of its bands."""
     ordered = sorted(set(starts))
-    first = ordered[0]
-    split = max(first, min(upto or first, end))
-    raw = REQUESTS_SQL.format(model="AND model_name = ?")
-    failures = FAILURES_SQL.format(model="AND model_name = ?")
     n = len(ordered)
     band = "CASE " + " ".join(f"WHEN minute >= ${i} THEN {i}" for i in range(n, 0, -1)) + " ELSE 0 END"
-    model, lo, mid, hi, bucket = (f"${n + k}" for k in range(1, 6))
-    hours, minutes = split_hours(first, split, hours_watermark(store), ordered)
+    events, params = _events(store, model_name, ordered[0], end, fast_bucket, upto, ordered, n)
+    rows = store.execute(f"WITH events AS ({events}) SELECT {band} AS band, sum(answered), sum(failed), sum(fast) "
+                         "FROM events GROUP BY band", [*ordered, *params])
+    bands = {int(b): (int(a or 0), int(f or 0), int(q or 0)) for b, a, f, q in rows}
+    totals: dict[datetime, tuple[int, int, int]] = {}
+    later = (0, 0, 0)
+    for index in range(n, 0, -1):  # a window holds its own band and every later one
+        own = bands.get(index, (0, 0, 0))
+        later = (own[0] + later[0], own[1] + later[1], own[2] + later[2])
+        totals[ordered[index - 1]] = later
+    return [dict(zip(("answered", "failed", "fast"), totals[start])) for start in starts]
+
+
+def hourly_counts(store: Store, model_name: str, start: datetime, end: datetime, fast_bucket: int,
+                  upto: datetime | None) -> list[dict[str, Any]]:
+    """Answered requests, server errors and fast requests per hour of [start, end), oldest first (hours
+    without any are left out): what a chart of the error budget over time sums."""
+    events, params = _events(store, model_name, start, end, fast_bucket, upto, [], 0)
+    return store.rows(f"""WITH events AS ({events})
+        SELECT date_trunc('hour', minute) AS hour, sum(answered)::BIGINT AS answered, sum(failed)::BIGINT AS failed,
+               sum(fast)::BIGINT AS fast
+        FROM events GROUP BY hour ORDER BY hour""", params)
+
+
+def _events(store: Store, model_name: str, start: datetime, end: datetime, fast_bucket: int,
+            upto: datetime | None, cuts: list[datetime], offset: int) -> tuple[str, list[Any]]:
+    """The request events of [start, end) as rows (minute, answered, failed, fast) and their parameters,
+    numbered after the `offset` parameters the caller puts first: the rollups before the watermark `upto`
+    (the hourly latency histogram for whole hours no time in `cuts` falls inside), the raw tables after it."""
+    split = max(start, min(upto or start, end))
+    raw = REQUESTS_SQL.format(model="AND model_name = ?")
+    failures = FAILURES_SQL.format(model="AND model_name = ?")
+    model, lo, mid, hi, bucket = (f"${offset + k}" for k in range(1, 6))
+    hours, minutes = split_hours(start, split, hours_watermark(store), cuts)
     ranges = [at for pair in hours + minutes for at in pair]
-    latency = _latency_sql(len(hours), len(minutes), n + 6, model, bucket)
-    rows = store.execute(f"""
-        WITH events AS (
+    latency = _latency_sql(len(hours), len(minutes), offset + 6, model, bucket)
+    sql = f"""
             SELECT minute, requests AS answered, 0 AS failed, 0 AS fast FROM request_rollups
             WHERE model_name = {model} AND minute >= {lo} AND minute < {mid}
             UNION ALL
@@ -117,18 +144,8 @@ def request_counts(store: Store, model_name: str, starts: list[datetime], end: d
             SELECT minute, 1, 0, CASE WHEN {BUCKET_SQL} <= {bucket} THEN 1 ELSE 0 END
             FROM ({_positional(raw, mid, hi, model)})
             UNION ALL
-            SELECT minute, 0, server_errors, 0 FROM ({_positional(failures, mid, hi, model)})
-        )
-        SELECT {band} AS band, sum(answered), sum(failed), sum(fast) FROM events GROUP BY band""",
-        [*ordered, model_name, first, split, end, fast_bucket, *ranges])
-    bands = {int(b): (int(a or 0), int(f or 0), int(q or 0)) for b, a, f, q in rows}
-    totals: dict[datetime, tuple[int, int, int]] = {}
-    later = (0, 0, 0)
-    for index in range(n, 0, -1):  # a window holds its own band and every later one
-        own = bands.get(index, (0, 0, 0))
-        later = (own[0] + later[0], own[1] + later[1], own[2] + later[2])
-        totals[ordered[index - 1]] = later
-    return [dict(zip(("answered", "failed", "fast"), totals[start])) for start in starts]
+            SELECT minute, 0, server_errors, 0 FROM ({_positional(failures, mid, hi, model)})"""
+    return sql, [model_name, start, split, end, fast_bucket, *ranges]
 
 
 def _latency_sql(hours: int, minutes: int, first: int, model: str, bucket: str) -> str:

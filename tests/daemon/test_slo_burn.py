@@ -5,8 +5,10 @@ shows the objectives, and its mistakes are one line with exit code 2."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any, Callable
 
+from console_support import cells, run, until
 from daemon_support import Daemon, admin, wait_until
 
 CONFIG = """
@@ -67,6 +69,17 @@ def test_a_slow_version_burns_the_latency_budget_and_pages_once(
     assert "owner: risk <oncall-risk@example.com>" in text.out and "latency: page burn over 1h/5m" in text.out
     listed = vigil("models", "--home", daemon.home)
     assert "risk <oncall-risk@example.com>" in listed.out
+    # the report: the objectives' table and the budget and burn charts, ending where `vigil slo` stands
+    out = daemon.home / "exports" / "out" / "delay.html"
+    admin(daemon, "report", {"name": "delay", "window": "7d", "out": str(out)})
+    html = out.read_text()
+    assert "<h2>Error budgets</h2>" in html and 'data-chart="budget"' in html and 'data-chart="burn"' in html
+    assert "<td>latency</td><td>0.99</td><td>30d</td><td>0.00%</td><td>0 / 60</td><td class=\"critical\">-9900.00%</td>" \
+        in html
+    _console_shows_the_spent_budget_and_owner(daemon.home)
+    burn = html[html.index('data-chart="burn"'):]
+    burn = burn[:burn.index("</svg>")]
+    assert 'stroke="#dc2626"' in burn or 'fill="#dc2626" class="mark"' in burn  # latency's burn is drawn
 
 
 def test_cli_mistakes_are_one_line_and_doctor_names_the_unowned_model(
@@ -84,3 +97,20 @@ def test_cli_mistakes_are_one_line_and_doctor_names_the_unowned_model(
     rows = {line.split()[0]: line.split()[1:] for line in shown.out.splitlines()[2:]}
     assert rows["availability"][:2] == ["99.5%", "30d"] and rows["latency"][:2] == ["99%", "30d"]
     assert rows["drift"] == ["90%", "30d", "-", "0/0", "-", "-", "no", "data"]  # no check yet: nothing measured
+
+
+def _console_shows_the_spent_budget_and_owner(home: Path) -> None:
+    from appliance.home import Home
+    from tui.app import VigilApp
+
+    async def scenario() -> None:
+        app = VigilApp(Home(home), refresh_s=0.5)
+        async with app.run_test(size=(200, 48)) as pilot:
+            rows = await until(pilot, lambda: cells(app, "models"))
+            assert rows[0][9:11] == ["latency -9900%", "risk <oncall-risk@example.com>"]
+            await pilot.press("2")  # the alerts screen: the page names its owner
+            alerts = await until(pilot, lambda: type(app.screen).__name__ == "AlertsScreen" and cells(app, "alerts"))
+            page = next(r for r in alerts if r[4] == "slo-burn-page")
+            assert page[-1] == "risk <oncall-risk@example.com>"
+
+    run(scenario)

@@ -12,15 +12,16 @@ from textual.widgets import DataTable, Footer, Label
 from tui.base import DataScreen, selected_key
 from tui.columns import Column, fit_table, hidden_note
 from tui.dialogs import Ask, ConfirmLine
-from tui.format import number, verdict, when, worst_severity
+from tui.format import number, owner, verdict, when, worst_severity
 from tui.header import StatusBar
 
 INCIDENT_COLUMNS = (Column("id", "id"), Column("status", "status"), Column("severity", "severity"),
                     Column("model", "model", 2), Column("title", "title", cap=24), Column("opened", "opened", 3),
-                    Column("acked", "acked by", 4))
+                    Column("acked", "acked by", 4), Column("owner", "owner", 5, cap=20))
 ALERT_COLUMNS = (Column("id", "id"), Column("status", "status", 3), Column("severity", "severity"),
                  Column("model", "model", 2), Column("rule", "rule", cap=16), Column("subject", "subject", 2, cap=16),
-                 Column("value", "value", 4), Column("opened", "opened", 3), Column("incident", "incident", 2))
+                 Column("value", "value", 4), Column("opened", "opened", 3), Column("incident", "incident", 2),
+                 Column("owner", "owner", 5, cap=20))
 
 
 class AlertsScreen(DataScreen):
@@ -58,12 +59,14 @@ class AlertsScreen(DataScreen):
             (str(i["incident_id"]), [i["incident_id"], i["status"],
                                      verdict(worst_severity(a["severity"] for a in alerts
                                                             if a["incident_id"] == i["incident_id"])),
-                                     i["model_name"], i["title"], when(i["opened_at"]), i.get("acknowledged_by") or ""])
+                                     i["model_name"], i["title"], when(i["opened_at"]), i.get("acknowledged_by") or "",
+                                     owner(i.get("owner"))])
             for i in incident_rows])
         self.alert_rows = {str(a["alert_id"]): a for a in data["alerts"]["alerts"]}
         hidden_alerts = fit_table(self.query_one("#alerts", DataTable), ALERT_COLUMNS, [
             (str(a["alert_id"]), [a["alert_id"], a["status"], verdict(a["severity"]), a["model_name"], a["rule"],
-                                  a["subject"], number(a["value"]), when(a["opened_at"]), a["incident_id"] or ""])
+                                  a["subject"], number(a["value"]), when(a["opened_at"]), a["incident_id"] or "",
+                                  owner(a.get("owner"))])
             for a in alerts])
         scope = "all" if self.show_all else "open"
         self.query_one("#incidents-title", Label).update(f"Incidents ({scope}; a ack, n note, S resolve, "

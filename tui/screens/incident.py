@@ -76,7 +76,8 @@ class IncidentScreen(DataScreen):
         acked = f", acknowledged by {i['acknowledged_by']}" if i.get("acknowledged_by") else ""
         self.query_one("#incident-title", Label).update(shown(
             f"Incident {i['incident_id']} [{i['status']}] {i['model_name']} — opened {when(i['opened_at'])}, "
-            f"{i['minutes_open']:.0f} min {'to resolve' if i['resolved_at'] else 'so far'}{acked}"))
+            f"{i['minutes_open']:.0f} min {'to resolve' if i['resolved_at'] else 'so far'}{acked}  ·  owner "
+            f"{i.get('owner') or 'none'}"))
         self.query_one("#incident-summary", Label).update(shown(f" {i['summary']}  ·  {i['title']}"))
         self._drift(i.get("drift"))
         _fill(self.query_one("#timeline", DataTable), [

@@ -12,7 +12,7 @@ from textual.widgets import DataTable, Footer, Label, Markdown, Static
 
 from appliance.training.metric_groups import metric_lines
 from tui.base import DataScreen, refill, selected_key
-from tui.format import escaped, number, plain, version, when
+from tui.format import escaped, number, plain, shown, version, when
 from tui.header import StatusBar
 
 
@@ -76,6 +76,8 @@ class ModelScreen(DataScreen):
         refill(table, rows)
         if data["details"] is not None:
             self._details(data["details"])
+            self.query_one("#title", Label).update(shown(
+                f"Model {self.model_name}  ·  owner {data['details'].get('owner') or 'none (vigil doctor)'}"))
 
     def _details(self, d: dict[str, Any]) -> None:
         self.details = d

@@ -1,4 +1,5 @@
-"""Overview: every model with its aliases, traffic, latency, errors, worst drift and open alerts."""
+"""Overview: every model with its aliases, traffic, latency, errors, worst drift, open alerts, the error
+budget its least-funded objective has left, and its owner."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from textual.widgets import DataTable, Footer, Label, Sparkline
 
 from tui.base import DataScreen, selected_key
 from tui.columns import Column, fit_table, hidden_note
-from tui.format import alert_counts, number, shown, sparkline, verdict
+from tui.format import alert_counts, budget, number, owner, shown, sparkline, verdict
 from tui.header import StatusBar
 
 
@@ -24,11 +25,12 @@ def _alias(aliases: list[dict[str, Any]], name: str) -> str:
 
 SPARK = 30
 # Narrow terminals drop columns by priority (tui/columns.py): empty canary/shadow columns first, then
-# the sparkline, traffic and latency, so drift and alerts stay in view beside the champion.
+# the sparkline, the owner, traffic and latency, so drift, alerts and the budget stay in view beside the
+# champion.
 COLUMNS = (Column("model", "model"), Column("champ", "champ"), Column("canary", "canary", 4),
            Column("shadow", "shadow", 4), Column("req/s", "req/s", 3), Column("p95ms", "p95ms", 3),
            Column("err", "err", 2), Column("drift", "worst drift"), Column("alerts", "alerts"),
-           Column("spark", "requests/min", 5))
+           Column("budget", "budget left", 2), Column("owner", "owner", 4, cap=24), Column("spark", "requests/min", 5))
 
 
 class OverviewScreen(DataScreen):
@@ -65,7 +67,8 @@ class OverviewScreen(DataScreen):
             rows.append((m["name"], [m["name"][:14], _alias(m["aliases"], "champion"), _alias(m["aliases"], "canary"),
                                      _alias(m["aliases"], "shadow"), number(m["requests_per_s"], 1),
                                      number(m["p95_ms"], 1), f"{m['error_rate']:.0%}", drift,
-                                     alert_counts(m["open_alerts"]), sparkline(m["requests_per_minute"], SPARK)]))
+                                     alert_counts(m["open_alerts"]), budget(m["budget"]), owner(m["owner"]),
+                                     sparkline(m["requests_per_minute"], SPARK)]))
         hidden = fit_table(table, COLUMNS, rows)
         self.query_one("#models-title", Label).update(f"Models — last hour{hidden_note(hidden)}")
         self._show_spark()
@@ -83,7 +86,7 @@ class OverviewScreen(DataScreen):
             spark.data = []
             return
         label.update(shown(f"{model['name']}: requests/min, last hour: {model['requests_last_hour']} answered, "
-                     f"{model['rejected_last_hour']} rejected"))
+                     f"{model['rejected_last_hour']} rejected  ·  owner {model['owner'] or 'none (vigil doctor)'}"))
         spark.data = [float(v) for v in model["requests_per_minute"]]
 
     def _selected(self) -> str | None:

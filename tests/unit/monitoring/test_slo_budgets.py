@@ -212,3 +212,26 @@ def test_the_hourly_histogram_holds_what_the_minutes_hold(ctx: AppContext) -> No
     assert ctx.store.execute("SELECT hour, sum(requests) FROM latency_hour_rollups GROUP BY hour ORDER BY hour") == [
         (datetime(2026, 11, 22, 9), 7 * 60), (datetime(2026, 11, 22, 10), 7 * 60)]
     assert sq.compact_hours(ctx.store) == 0  # each hour once
+
+
+def test_the_budget_history_ends_at_what_vigil_slo_says_and_burns_per_step(ctx: AppContext) -> None:
+    from appliance.monitoring.slo_history import budget_history
+
+    _traffic(ctx, 2 * DAY, answered=1000, failed=0, end=NOW - timedelta(hours=2))  # two clean days
+    _traffic(ctx, 120, answered=1000, failed=50, end=NOW,  # then two slow hours failing 50 of 1,050 a minute
+             latency_bucket=fast_bucket(250.0) + 1)
+    sq.compact_hours(ctx.store)
+    history = budget_history(ctx, "m", NOW - timedelta(hours=6), NOW)
+    availability = next(o for o in history["objectives"] if o["objective"] == "availability")
+    assert history["step"] == 3600 and availability["target"] == 0.995
+    points = availability["points"]
+    assert [p["at"] for p in points] == [NOW - timedelta(hours=h) for h in (5, 4, 3, 2, 1, 0)]
+    assert [p["budget_left"] for p in points[:4]] == [1.0] * 4  # clean until two hours ago
+    assert [p["burn_rate"] for p in points] == [0.0] * 4 + [round(50 / 1050 / 0.005, 9)] * 2  # 9.52 per failing hour
+    now = _objective(ctx, NOW)
+    assert points[-1]["budget_left"] == now["budget_left"]  # the last point is `vigil slo`'s budget left
+    total = 2 * DAY * 1000 + 120 * 1050
+    assert now["budget_left"] == round(1 - (120 * 50 / total) / 0.005, 9)
+    latency = next(o for o in history["objectives"] if o["objective"] == "latency")
+    assert latency["points"][-1]["budget_left"] == _objective(ctx, NOW, "latency")["budget_left"] == -3.0
+    assert latency["points"][-1]["burn_rate"] == 100.0  # every answer of the last hour slow, over a 1% budget
