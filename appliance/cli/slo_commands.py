@@ -61,7 +61,8 @@ def show_doctor(result: Any, args: argparse.Namespace) -> int:
     if args.json:
         emit(to_json(result))
     elif result["ok"]:
-        emit(f"ok: {result['models']} model(s), each with an owner; no owner or objective names an unknown model")
+        emit(f"ok: {result['models']} model(s), each with an owner; no owner or objective names an unknown model; "
+             "every burn-rate metric has a rule")
     else:
         for finding in result["findings"]:
             emit(f"{finding['check']}: {printable(finding['problem'])}")

@@ -122,10 +122,13 @@ def _shutdown(home: Home, service: Service, app: App, server: Any, scheduler: An
     try:
         from appliance.serving.cost_meter import save
 
+        from appliance.serving.unanswered import save as save_unanswered
+
         with service.write_lock:
             save(service.store)  # the predict CPU time measured since the last rollup
-    except Exception as e:  # costs are measurements, never a reason to fail a shutdown
-        log.warning("shutdown: could not store the measured predict costs: %s", e)
+            save_unanswered(service.store)  # requests refused unkept (shed, draining) since the last rollup
+    except Exception as e:  # costs and counts are measurements, never a reason to fail a shutdown
+        log.warning("shutdown: could not store the measured predict costs or refused requests: %s", e)
     with service.write_lock:  # a job still running (a replay) writes under this lock: never mid-checkpoint
         backup_queries.checkpoint(service.store)
     discovery.withdraw(home)

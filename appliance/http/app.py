@@ -9,16 +9,18 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from appliance import raw_json
 from appliance.access import peer
-from appliance.errors import InvalidRequest, RetryLater
+from appliance.errors import InvalidRequest, RetryLater, VigilError
 from appliance.http import admin, feedback_api, mlflow_protocol, oip_v2
 from appliance.http.openapi import document
 from appliance.http.wsgi import Request, Response, Routes, error_response, json_response
+from appliance.serving.unanswered import TALLY
 
 if TYPE_CHECKING:
     from appliance.http.host import HttpHost
 
 StartResponse = Callable[..., Any]
 _FEEDBACK = re.compile(r"^/v1/models/[^/]+/feedback$")  # its own body limit: serving.max_feedback_body_bytes
+_SCORING = re.compile(r"^/v1/models/(?P<name>[^/]+)/predict$|^/v2/models/(?P<oip>[^/]+)(/versions/[^/]+)?/infer$")
 
 
 def build_routes(service: "HttpHost") -> Routes:
@@ -105,9 +107,11 @@ class App:
         path = environ.get("PATH_INFO", "") or "/"
         try:
             if self.draining and path not in ("/healthz",):
+                self._unanswered(environ, path)
                 raise RetryLater("the daemon is shutting down; retry shortly", 503, 2.0)
             if self.queue_depth() > self.max_queue and not path.startswith(("/admin", "/healthz", "/readyz")):
                 self.service.metrics.shed()
+                self._unanswered(environ, path)
                 raise RetryLater("the scoring queue is full; retry shortly", 503, 1.0)
             request = Request(environ["REQUEST_METHOD"], path, _headers(environ), self._body(environ, path),
                               peer=peer.from_environ(environ),
@@ -117,6 +121,20 @@ class App:
             return handler(request)
         except Exception as e:  # a VigilError is the client's (4xx) or a 503; anything else is a bug: 500, logged
             return oip_v2.protocol_error(e) if oip_v2.is_protocol_path(path) else error_response(e)
+
+    def _unanswered(self, environ: dict[str, Any], path: str) -> None:
+        """Count a scoring request refused before it was read against its model's availability objective,
+        when it names a served model (a made-up name counts for nobody)."""
+        if environ.get("REQUEST_METHOD") != "POST":
+            return
+        named = _SCORING.match(path)
+        try:
+            name = named.group("name") or named.group("oip") if named else (
+                self.service.default_model() if path == "/invocations" else None)
+        except VigilError:
+            return
+        if name and name in self.service.router.models:
+            TALLY.count(name)
 
     def _body(self, environ: dict[str, Any], path: str) -> bytes:
         try:

@@ -182,12 +182,14 @@ class Jobs:
 
         def work() -> Any:
             from appliance.serving.cost_meter import save
+            from appliance.serving.unanswered import save as save_unanswered
 
             from appliance.monitoring.slo_alerts import check_slos
 
             with self.host.write_lock:
                 rolled = roll_up(self.host.context())
                 rolled["cost_rows"] = save(self.host.context().store)  # predict CPU time, per version
+                rolled["unanswered"] = save_unanswered(self.host.context().store)  # 503s shed unkept, per model
                 rolled["slo_alerts"] = check_slos(self.host.context())  # burn rates read the fresh rollups
                 return rolled
 

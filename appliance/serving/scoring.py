@@ -16,13 +16,14 @@ import numpy as np
 
 from appliance.clock import utc_now
 from appliance.contracts.features import Feature
-from appliance.errors import InvalidRequest, ModelNotServed
+from appliance.errors import InvalidRequest, ModelNotServed, RetryLater, StoreFull
 from appliance.serving.batching import Predictor
 from appliance.serving.metrics import UNKNOWN_MODEL, Metrics
 from appliance.serving.prediction_log import LogRecord, PredictionLog
 from appliance.serving.request_frame import Policy, build_frame
 from appliance.serving.request_times import RequestTimes, Times, for_rows
 from appliance.serving.routing import Router
+from appliance.serving.unanswered import TALLY
 
 Columns = Callable[[list[Feature]], dict[str, Any]]
 MAX_SHADOW_BACKLOG = 256
@@ -101,8 +102,12 @@ class Scorer:
         record = LogRecord(request_id, model_name, loaded.version, route, api, predictions, scores,
                            (time.perf_counter() - started) * 1000, request.flags, request.inputs, audit,
                            event_times=times)
-        self.log.submit(record)
-        self.log.wait(record)
+        try:
+            self.log.submit(record)
+            self.log.wait(record)
+        except (RetryLater, StoreFull):  # refused under load, unkept: counted for the availability objective
+            TALLY.count(model_name)
+            raise
         self.metrics.request(model_name, str(loaded.version), route, api, 200, time.perf_counter() - started)
         if routes.shadow is not None:
             self._shadow(routes.shadow, columns, request_id, api, where, output, times)

@@ -183,3 +183,9 @@ def checks(store: Store, model_name: str, start: datetime, end: datetime, metric
         WHERE r.model_name = $model AND r.trigger <> 'past' AND r.window_end >= $start AND r.window_end < $end
         GROUP BY r.run_id, r.window_end ORDER BY r.window_end, r.run_id""",
         {"metric": metric, "model": model_name, "start": start, "end": end})
+
+
+def add_server_errors(store: Store, rows: list[tuple[str, datetime, int]]) -> None:
+    """Server errors counted outside `rejected_requests` (requests refused unkept under load), per model and
+    minute, added to `failure_rollups`; a minute not rolled up yet counts once the watermark passes it."""
+    store.append_rows("failure_rollups", None, [(model, minute, n, 0) for model, minute, n in rows])

@@ -85,3 +85,35 @@ def test_a_version_that_fails_some_requests_spends_the_availability_budget_and_p
         assert [(i["model_name"], i["owner"]) for i in incidents] == [("delay", "risk <oncall-risk@example.com>")]
     finally:
         daemon.stop(signal.SIGKILL)
+
+
+
+def test_requests_refused_unkept_under_load_spend_the_availability_budget(
+        configured_daemon: Callable[[str], Daemon], sample_records: list[dict[str, Any]]) -> None:
+    """A saturated prediction log answers 503 at once and keeps no row; the count is stored (here by the
+    shutdown, else by the next rollup) and spends the availability budget once the rollups pass its minute."""
+    from datetime import timedelta
+
+    from appliance.clock import utc_now
+    from appliance.home import Home
+    from appliance.home.context import open_context
+    from appliance.monitoring.dashboard import roll_up
+    from appliance.monitoring.slo import model_slos
+
+    daemon = configured_daemon('[serving]\nmax_pending_log_rows = 100\n\n'
+                               '[slo.models.delay]\nobjectives = ["availability"]\n')
+    for start in range(0, 30):
+        assert daemon.post("/v1/models/delay/predict", {"records": sample_records[start:start + 1]})[0] == 200
+    for _ in range(3):  # 150 rows never fit a log that holds 100: refused at once, nothing stored
+        assert daemon.post("/v1/models/delay/predict", {"records": sample_records[:150]})[0] == 503
+    assert daemon.post("/v1/models/nosuch/predict", {"records": sample_records[:1]})[0] == 404
+    kept = admin(daemon, "sql", {"query": "SELECT count(*) FROM rejected_requests WHERE status >= 500"})["rows"]
+    assert kept == [[0]]
+    assert daemon.stop() == 0
+    later = utc_now() + timedelta(minutes=3)
+    with open_context(Home(daemon.home)) as ctx:
+        stored = ctx.store.rows("SELECT model_name, sum(server_errors)::INT AS n FROM failure_rollups GROUP BY ALL")
+        assert stored == [{"model_name": "delay", "n": 3}]  # the made-up model's name counted for nobody
+        roll_up(ctx, now=later)
+        availability = model_slos(ctx, "delay", later)["objectives"][0]
+    assert (availability["objective"], availability["good"], availability["bad"]) == ("availability", 30, 3)

@@ -71,6 +71,16 @@ def test_doctor_names_the_unowned_model_and_config_naming_no_model(ctx: AppConte
     assert [(f["check"], f["model"]) for f in found["findings"]] == [("owner", "orphan"), ("config", "mm")]
 
 
+def test_doctor_names_burn_metrics_that_a_homes_own_rules_never_judge(ctx: AppContext) -> None:
+    rules = ctx.home.root / "alerts.toml"
+    rules.write_text('[[rule]]\nname = "burn"\nmetric = "slo_burn_page"\nabove = 1.0\nseverity = "critical"\n')
+    found = doctor(ctx)
+    assert [(f["check"], f["problem"].split(":")[0]) for f in found["findings"] if f["check"] == "alerts"] == [
+        ("alerts", "alerts.toml has no rule on slo_burn_ticket"), ("alerts", "alerts.toml has no rule on slo_budget_spent")]
+    rules.unlink()  # the built-in rules judge all three
+    assert [f for f in doctor(ctx)["findings"] if f["check"] == "alerts"] == []
+
+
 def test_the_cost_of_a_drop_in_accuracy(ctx: AppContext) -> None:
     ctx.store.execute("INSERT INTO version_metrics (model_name, version, segment_column, segment_value, metric, "
                       "value, row_count) VALUES ('m', 1, NULL, NULL, 'accuracy', 0.8, 100)")
