@@ -235,6 +235,11 @@ class DriftBands(_Section):
         "last label_due, above which labels are late (label_delay_ratio above 1; default rule: labels-late). "
         "Empty: not checked."
     )
+    imported_inputs_share: float = Field(
+        1.0, gt=0, le=1, description="Share of a cluster run's rows whose inputs `vigil log import` keeps for "
+        "drift (every row's prediction is kept; the same rows are chosen on every box, by a hash of the run id and "
+        "row). Drift, segment outcomes and DLE estimates of imported rows read the rows with inputs."
+    )
 
 
 class MonitoringConfig(DriftBands):
@@ -253,12 +258,42 @@ class AlertsConfig(_Section):
     """Where alerts go besides the alerts table (rules: <home>/alerts.toml, see `vigil alerts rules`)."""
 
     jsonl: bool = Field(True, description="Append every alert change to <home>/alerts.jsonl.")
-    webhook_url: str = Field("", description="POST each alert change as JSON here (empty: no webhook).")
+    webhook_url: str = Field("", description="POST each alert change as JSON here (empty: no webhook); an "
+                             "http(s) URL with a host, no user or password in it, not this daemon's own port.")
     webhook_timeout_s: float = Field(5.0, gt=0, le=60, description="Timeout of one webhook POST.")
     webhook_attempts: int = Field(5, ge=1, le=20, description="Attempts per alert before giving up.")
     webhook_backoff_s: float = Field(
         0.5, ge=0, le=60, description="Wait before the second attempt; doubles after each failure."
     )
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _http(cls, value: str) -> str:
+        return _webhook_url(value, "the alerts webhook_url")
+
+
+MAX_COST = 1e9  # an owner's price of one failed request or wrong decision; above it a sum is no estimate
+
+
+def _webhook_url(value: str, what: str) -> str:
+    """An http(s) URL with a host, no user or password in it (the daemon's log quotes a failing URL), no
+    control characters; empty means no webhook."""
+    from urllib.parse import urlsplit
+
+    if not value:
+        return value
+    if not value.isprintable() or " " in value:
+        raise ValueError(f"{what} must be a URL without spaces or control characters")
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 (a port that is no number raises here)
+    except ValueError as e:
+        raise ValueError(f"{what} is not a URL ({e})") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{what} must be an http:// or https:// URL with a host")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError(f"{what} must not hold a user or password (put a token in the path instead)")
+    return value
 
 
 def _check_crontab(value: str) -> str:
@@ -503,13 +538,16 @@ class ExportsConfig(_Section):
         return value
 
 
+SLO_WINDOW_DAYS = (3, 366)  # an objective's window, shortest and longest
+
+
 class SloPolicy(_Section):
     """A model's service level objectives: target shares of good events over a window (unset: objective off)."""
 
     objectives: list[Literal["availability", "latency", "quality", "label_coverage", "drift"]] = Field(
         ["availability", "latency", "quality", "label_coverage", "drift"], description="The objectives that apply.")
     window: str = Field("30d", description="Span each objective's target and error budget cover (the burn-rate "
-                        "alerts' thresholds are the SRE workbook's shares of the budget over this span).")
+                        "alerts' thresholds are the SRE workbook's shares of the budget over this span); 3d to 366d.")
     availability_target: float | None = Field(
         0.995, gt=0, lt=1, description="Share of requests answered without a server error (5xx); a client's "
         "mistake (4xx) spends no budget.")
@@ -520,7 +558,7 @@ class SloPolicy(_Section):
     quality_metric: str = Field("roc_auc", pattern=r"^[a-z_]{1,40}$", description="Outcome metric of the quality "
                                 "objective (realized on labels; its estimate estimated_<metric> where a check has "
                                 "no labels), higher is better.")
-    quality_floor: float | None = Field(0.6, description="A monitoring check whose quality metric is at or above "
+    quality_floor: float | None = Field(0.6, allow_inf_nan=False, description="A monitoring check whose quality metric is at or above "
                                         "this is good (unset: no quality objective).")
     label_coverage_floor: float | None = Field(0.01, ge=0, le=1, description="A check whose label coverage is at "
                                                "or above this is good (unset: no label objective).")
@@ -540,13 +578,20 @@ class SloPolicy(_Section):
     @field_validator("window")
     @classmethod
     def _window(cls, value: str) -> str:
+        """Between the longest burn-rate window (3d: each alert's long window lies within the objective's) and a
+        year (a budget nobody can spend or see again is no budget; its time-to-exhaustion stays countable)."""
         from appliance.errors import WindowError
         from appliance.core.windows import parse_window
 
         try:
-            parse_window(value)
+            span = parse_window(value)
         except WindowError as e:
             raise ValueError(str(e)) from e
+        except OverflowError:  # more days than a timedelta holds
+            raise ValueError(f"window '{value}' is longer than {SLO_WINDOW_DAYS[1]}d") from None
+        if not SLO_WINDOW_DAYS[0] * 86400 <= span.total_seconds() <= SLO_WINDOW_DAYS[1] * 86400:
+            raise ValueError(f"window '{value}' must be from {SLO_WINDOW_DAYS[0]}d (the longest burn-rate window) "
+                             f"to {SLO_WINDOW_DAYS[1]}d")
         return value
 
 
@@ -564,23 +609,31 @@ class SloConfig(SloPolicy):
 class Owner(_Section):
     """Who answers for a model: named on its alerts, incidents and reports; its alerts also go to its webhook."""
 
-    team: str = Field(min_length=1, max_length=80, pattern=r"^[^\x00-\x1f\x7f]+$")
-    contact: str = Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$",
+    team: str = Field(min_length=1, max_length=80)
+    contact: str = Field(min_length=1, max_length=200,
                          description="A person, rota, channel or address that reaches the team.")
     webhook_url: str = Field("", description="Also POST the model's alert changes here (empty: only "
-                             "[alerts] webhook_url).")
-    cost_per_failed_request: float | None = Field(None, ge=0, description="What a request answered with a server "
-                                                  "error or too slowly costs (the incident's estimated cost).")
-    cost_per_wrong_decision: float | None = Field(None, ge=0, description="What one more wrong answer costs "
-                                                  "(drift and quality breaches).")
+                             "[alerts] webhook_url); an http(s) URL as [alerts] webhook_url.")
+    cost_per_failed_request: float | None = Field(None, ge=0, le=MAX_COST, allow_inf_nan=False, description="What "
+                                                  "a request answered with a server error or too slowly costs (the "
+                                                  "incident's estimated cost).")
+    cost_per_wrong_decision: float | None = Field(None, ge=0, le=MAX_COST, allow_inf_nan=False, description="What "
+                                                  "one more wrong answer costs (drift and quality breaches).")
     currency: str = Field("", max_length=8, pattern=r"^[A-Za-z$€£¥]*$", description="Unit of the costs, e.g. EUR.")
+
+    @field_validator("team", "contact")
+    @classmethod
+    def _printable(cls, value: str) -> str:
+        """Shown on every page, screen, report and webhook: no control, format (bidi, zero-width) or line
+        characters that could reorder or hide what an on-call engineer reads."""
+        if not value.isprintable():
+            raise ValueError("must be printable text (no control, bidi or zero-width characters)")
+        return value
 
     @field_validator("webhook_url")
     @classmethod
     def _http(cls, value: str) -> str:
-        if value and not value.startswith(("http://", "https://")):
-            raise ValueError("an owner's webhook_url must be an http:// or https:// URL")
-        return value
+        return _webhook_url(value, "an owner's webhook_url")
 
     @property
     def label(self) -> str:
@@ -643,6 +696,7 @@ def load_config(home: Path, environ: Mapping[str, str] | None = None) -> VigilCo
     except ValidationError as e:
         raise ConfigError(_blame(e, path, {(s, k) for s, k, _ in overrides})) from e
     _check_budgets(config, path, {(s, k) for s, k, _ in overrides})
+    _check_webhooks(config, path)
     return config
 
 
@@ -664,6 +718,34 @@ def _check_budgets(config: VigilConfig, path: Path, from_env: set[tuple[str, str
             raise ConfigError(f"{path}: {named}: {budget:g} days is shorter than one "
                               f"monitoring check (jobs.monitor_every = {every.strip()}); give at least {check_days:g} "
                               "(see docs/configuration.md)")
+
+
+def _check_webhooks(config: VigilConfig, path: Path) -> None:
+    """No webhook points at this daemon's own port on this machine: alerts would be POSTed, with the
+    daemon's own identity, to its own API."""
+    from urllib.parse import urlsplit
+
+    hooks = {"alerts.webhook_url": config.alerts.webhook_url,
+             **{f"owners.models.{name}.webhook_url": owner.webhook_url for name, owner in config.owners.models.items()}}
+    for where, url in hooks.items():
+        if not url:
+            continue
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        if _loopback(parts.hostname or "") and port == config.server.port:
+            raise ConfigError(f"{path}: '{where}': {url} is this daemon's own port ({config.server.port}); "
+                              "point it at the receiver of the alerts (see docs/configuration.md)")
+
+
+def _loopback(host: str) -> bool:
+    import ipaddress
+
+    if host.lower() in ("localhost", "localhost.localdomain") or host.lower().endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback or ipaddress.ip_address(host).is_unspecified
+    except ValueError:
+        return False
 
 
 def _blame(error: ValidationError, path: Path, from_env: set[tuple[str, str]]) -> str:

@@ -8,7 +8,10 @@ Fills a fresh store's prediction log with N one-row requests spread over 30 days
 (log-normal latencies), 0.3% of requests as server errors and 1% as client errors in rejected_requests, and
 one monitoring check per model every 15 minutes for 30 days (with its drift verdict, realized and estimated
 ROC AUC and label coverage). It rolls the log up as the daemon's rollup job does, then times
-`model_slos` for each model (median of --runs): what `vigil slo NAME` and the burn-rate alerts compute.
+`model_slos` for each model (median of --runs): what `vigil slo NAME` and the burn-rate alerts compute;
+then the console's whole overview (every model's budgets among the rest; computed, and kept from an
+earlier refresh) and a weekly report's budget
+history of one model (`budget_history`: budget left and burn per hour over 7 days).
 The peer is the availability question alone asked of the raw log and rejected_requests over 30 days, as a
 store without rollups must. Goal: every SLO of a model under 100 ms.
 """
@@ -18,13 +21,12 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import statistics
 import sys
 import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -37,15 +39,7 @@ RAW_AVAILABILITY = """
 """
 DAYS = 30
 
-
-def timed(run: Callable[[], Any], runs: int) -> float:
-    run()  # warm-up
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        run()
-        samples.append((time.perf_counter() - start) * 1000)
-    return statistics.median(samples)
+from dashboard import timed  # noqa: E402  (median ms of runs after a warm-up)
 
 
 def fill(store: Any, rows: int, models: int, start: Any) -> None:
@@ -90,7 +84,10 @@ def main(argv: list[str] | None = None) -> int:
     from appliance.home.context import open_context
     from appliance.home.initialise import initialise
     from appliance.monitoring.dashboard import roll_up
+    from appliance.monitoring.overview import _budgets as kept_budgets
+    from appliance.monitoring.overview import overview
     from appliance.monitoring.slo import model_slos
+    from appliance.monitoring.slo_history import budget_history
 
     work = Path(tempfile.mkdtemp(prefix="vigil-slo-bench-"))
     try:
@@ -110,10 +107,15 @@ def main(argv: list[str] | None = None) -> int:
             names = [f"m{m}" for m in range(args.models)]
             per_model = {name: timed(lambda: model_slos(ctx, name, now), args.runs) for name in names}
             report = model_slos(ctx, names[0], now)
+            overview_ms = timed(lambda: (kept_budgets.clear(), overview(ctx)), max(3, args.runs // 3))
+            overview_kept_ms = timed(lambda: overview(ctx), max(3, args.runs // 3))
+            history_ms = timed(lambda: budget_history(ctx, names[0], now - timedelta(days=7), now),
+                               max(3, args.runs // 3))
             peer = timed(lambda: ctx.store.execute(RAW_AVAILABILITY, [names[0], start, now]), max(3, args.runs // 3))
         data = {"rows": args.rows, "models": args.models, "fill_s": fill_s, "rollup_s": rollup_s,
                 "rolled_requests": rolled["requests"], "rollup_rows": rollup_rows, "median_ms": per_model,
-                "peer_raw_availability_ms": peer,
+                "peer_raw_availability_ms": peer, "overview_ms": overview_ms,
+                "overview_budgets_kept_ms": overview_kept_ms, "budget_history_7d_ms": history_ms,
                 "objectives": {o["objective"]: {"total": o["total"], "bad": o["bad"], "budget_left": o["budget_left"]}
                                for o in report["objectives"]}}
         if args.json:
@@ -128,6 +130,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"| {name} | {args.rows // args.models:,} | {ms:.1f} | {'met' if ms < 100 else 'not met'} |")
         print(f"| peer: availability alone from the raw log ({names[0]}) | {args.rows // args.models:,} | {peer:.1f} "
               "| (peer) |")
+        print(f"\nconsole overview, all {args.models} models: {overview_ms:.1f} ms computing their budgets, "
+              f"{overview_kept_ms:.1f} ms with budgets kept from the last 30 s; "
+              f"report budget history of {names[0]} over 7 days: {history_ms:.1f} ms")
         return 0
     finally:
         shutil.rmtree(work, ignore_errors=True)

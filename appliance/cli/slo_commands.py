@@ -49,12 +49,9 @@ def _runs_out(objective: dict[str, Any]) -> str:
 
 
 def _span(span: timedelta | float) -> str:
-    seconds = span.total_seconds() if isinstance(span, timedelta) else float(span)
-    days, rest = divmod(int(seconds), 86400)
-    hours, rest = divmod(rest, 3600)
-    if days:
-        return f"{days}d {hours}h" if hours else f"{days}d"
-    return f"{hours}h {rest // 60}m" if hours else f"{rest // 60}m"
+    from appliance.monitoring.slo_math import describe_span
+
+    return describe_span(span if isinstance(span, timedelta) else timedelta(seconds=float(span)))
 
 
 def show_doctor(result: Any, args: argparse.Namespace) -> int:

@@ -100,7 +100,10 @@ def _scored(ctx: AppContext, row: dict[str, Any], period: Period, found: Fitted,
     frame = eq.scored_rows(ctx.store, row["model_name"], int(row["version"]), period, features, live_only)
     needed = "(probabilities)" if row["task"] == "multiclass" else "(score)" if row["task"] == "binary" \
         else "(prediction)"
-    return frame.filter(pl.col(needed).is_not_null()) if frame.height else frame
+    if not frame.height:
+        return frame
+    kept = pl.col("(inputs kept)") if "(inputs kept)" in frame.columns else pl.lit(True)  # DLE reads inputs
+    return frame.filter(pl.col(needed).is_not_null() & kept)
 
 
 def _chunk(index: int, found: Fitted, row: dict[str, Any], frame: pl.DataFrame,

@@ -43,8 +43,13 @@ def outcome_report(ctx: AppContext, model_name: str, period: Period, bucket: str
         if rows.height else {},
         "segments": [{"column": column, "value": value, **_summary(part, task)}
                      for column in segments if column in rows.columns
-                     for (value,), part in rows.group_by([column], maintain_order=True)],
+                     for (value,), part in _with_inputs(rows).group_by([column], maintain_order=True)],
     }
+
+
+def _with_inputs(rows: pl.DataFrame) -> pl.DataFrame:
+    """The rows whose inputs were kept (a cluster run's import may keep a sample): only they have segments."""
+    return rows.filter(pl.col("(inputs kept)")) if "(inputs kept)" in rows.columns else rows
 
 
 def _segments_of(ctx: AppContext, model_name: str, version: int) -> list[str]:

@@ -8,7 +8,8 @@ Request objectives are counted from the rollups (docs/monitoring.md, "SLOs and e
   neither: it is the client's failure, not the service's, and spends no budget.
 - latency: an answered request is good when its latency bucket's upper edge is at most the threshold
   (the histogram's 2%-wide buckets: a threshold between edges counts from the edge below it).
-Check objectives count the monitoring checks whose window ended in the objective's window: quality (the
+Check objectives count the monitoring checks whose window ended in the objective's window, at most one per
+slot of the schedule (`jobs.monitor_every`: a manual check run again and again is still one): quality (the
 realized metric on labels, else its estimate, at or above the floor), label coverage (at or above its
 floor) and drift (the check's drift verdict not critical). A check without the value is not counted.
 """
@@ -30,6 +31,7 @@ from appliance.store import slo_queries as sq
 
 RATE_SPAN = timedelta(hours=1)  # "at the current rate": a request objective's burn rate over the last hour
 CHECK_RATE_SPAN = timedelta(days=1)  # a check objective's over the last day (checks run every 15 minutes)
+EPOCH = datetime(1970, 1, 1)  # check slots are counted from here (stored times are UTC, without a zone)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +136,21 @@ def _checks(ctx: AppContext, model_name: str, policy: SloPolicy, chosen: list[Ob
     windows = [o.window for o in chosen if o.kind == "checks"]
     if not windows:
         return []
-    return sq.checks(ctx.store, model_name, end - max(windows), end, policy.quality_metric)
+    found = sq.checks(ctx.store, model_name, end - max(windows), end, policy.quality_metric)
+    return one_per_slot(found, parse_window(ctx.config.jobs.monitor_every))
+
+
+def one_per_slot(checks: list[dict[str, Any]], slot: timedelta) -> list[dict[str, Any]]:
+    """At most one check per slot of the monitoring schedule (`jobs.monitor_every`), so that running
+    `vigil monitor run` again and again neither spends a check objective's budget nor hides its spending:
+    the slot's newest scheduled check, else its newest manual one. `checks` oldest first."""
+    chosen: dict[int, dict[str, Any]] = {}
+    for check in checks:
+        index = (check["window_end"] - EPOCH) // slot
+        held = chosen.get(index)
+        if held is None or held["trigger"] == "manual" or check["trigger"] != "manual":
+            chosen[index] = check
+    return [chosen[index] for index in sorted(chosen)]
 
 
 def check_good(name: str, check: dict[str, Any], policy: SloPolicy) -> bool | None:

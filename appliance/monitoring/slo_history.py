@@ -15,9 +15,10 @@ from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from appliance.config import SloPolicy
+from appliance.core.windows import parse_window
 from appliance.home.context import AppContext
 from appliance.monitoring import slo_math as sm
-from appliance.monitoring.slo import Objective, check_good, fast_bucket, objectives
+from appliance.monitoring.slo import Objective, check_good, fast_bucket, objectives, one_per_slot
 from appliance.store import rollup_queries as rq
 from appliance.store import slo_queries as sq
 
@@ -68,7 +69,8 @@ def _check_events(ctx: AppContext, model_name: str, policy: SloPolicy, chosen: l
     names = [o.name for o in chosen if o.kind == "checks"]
     if not names:
         return {}
-    rows = sq.checks(ctx.store, model_name, start, end, policy.quality_metric)
+    rows = one_per_slot(sq.checks(ctx.store, model_name, start, end, policy.quality_metric),
+                        parse_window(ctx.config.jobs.monitor_every))
     found: dict[str, list[Event]] = {}
     for name in names:
         judged = [(row["window_end"], check_good(name, row, policy)) for row in rows]

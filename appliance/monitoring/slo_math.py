@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 DIGITS = 9  # burn rates are compared after rounding, so exactly the target rate is never "above" it
+NEVER = timedelta(days=36525)  # a budget lasting longer than a century at the current rate is not being spent
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,12 +72,12 @@ def budget_left(bad: int, total: int, target: float) -> float | None:
 
 def exhausted_in(left: float | None, rate: float | None, window: timedelta) -> timedelta | None:
     """How long the budget left lasts at burn rate `rate`: zero when already spent, None when it is not
-    being spent (or nothing was measured)."""
+    being spent (or nothing was measured, or it would last beyond a century: no clock says when)."""
     if left is None:
         return None
     if left <= 0:
         return timedelta(0)
-    if not rate:
+    if not rate or left / rate * window.total_seconds() > NEVER.total_seconds():
         return None
     return window * (left / rate)
 

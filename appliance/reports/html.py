@@ -259,9 +259,11 @@ def _alerts(c: dict[str, Any]) -> str:
     else:
         parts.append(_empty("No alert was open in the window."))
     if c["incidents"]:
-        parts.append(_table(["#", "opened", "title", "status", "resolved by", "minutes to resolve"],
-                            [[i["incident_id"], i["opened_at"], i["title"], i["status"], i["resolved_by"],
-                              i["minutes_to_resolve"]] for i in c["incidents"]], numeric=(0, 5)))
+        parts.append(_table(["#", "opened", "title", "owner", "estimated cost", "status", "resolved by",
+                             "minutes to resolve"],
+                            [[i["incident_id"], i["opened_at"], i["title"], i["owner"] or "none", i["impact"],
+                              i["status"], i["resolved_by"], i["minutes_to_resolve"]] for i in c["incidents"]],
+                            numeric=(0, 7)))
     else:
         parts.append(_empty("No incident was open in the window."))
     return "\n".join(parts)

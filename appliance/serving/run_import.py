@@ -15,7 +15,8 @@ brought home only whole, only once, and only when its plan is one of this box's:
 4. In one transaction: its answered rows go into `prediction_log` (route and API `batch`, request id = the
    run id, row index = the row's position in the run's input, latency = its file's scoring seconds per
    row, the time of import as `logged_at`, event time from the model's `serving.event_time_column` when
-   the rows carry it), their inputs into the model's input table, and one audit row naming the caller.
+   the rows carry it), their inputs into the model's input table (all, or the share
+   `monitoring.imported_inputs_share` a hash of the run id and row chooses), and one audit row naming the caller.
    The files are checked again before the commit; anything wrong rolls it all back.
 
 So labels (`vigil labels load`, by request id = run id and row index), drift, quality, outcomes, reports and
@@ -63,17 +64,21 @@ def import_run(ctx: Any, directory: Path, actor: str) -> dict[str, Any]:
         raise RunRefused(f"the prediction log holds rows of request id {manifest.run_id} already, not from an import "
                          "of this run; nothing imported")
     event_column = _event_column(ctx, manifest.model, run)
+    share = ctx.config.monitoring.bands_for(manifest.model).imported_inputs_share
+    inputs_kept = 0
     with ctx.store.transaction():
         pq.ensure_inputs_table(ctx.store, manifest.model, features)
         if run.predictions:
             rq.insert_log_rows(ctx.store, run.predictions, run.seconds_per_row_ms(), manifest.run_id, manifest.model,
                                manifest.version, utc_now(), event_column)
-            rq.insert_input_rows(ctx.store, run.predictions, manifest.run_id, manifest.model, features)
+            inputs_kept = rq.insert_input_rows(ctx.store, run.predictions, manifest.run_id, manifest.model, features,
+                                               share)
         checks.recheck(run)
         seconds = time.perf_counter() - began
         result = {**summary, "imported": manifest.rows_scored, "already_imported": False,
                   "rejected": manifest.rows_rejected, "rows_in": manifest.rows_in, "key_id": manifest.key_id,
                   "files": len(manifest.files), "event_time_column": event_column, "spot_checked": spot_checked,
+                  "inputs_kept": inputs_kept, "inputs_share": share,
                   "seconds": seconds,
                   "rows_per_s": manifest.rows_scored / seconds if seconds else None}
         q.insert_audit(ctx.store, utc_now(), actor, "log.import", manifest.model, manifest.version,

@@ -29,6 +29,7 @@ def scored_rows(store: Store, model_name: str, version: int, period: Period, fea
         "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table])} if features else set()
     chosen = [f for f in features if f in present]
     inputs = "".join(f", i.{pq.column_name(f)}" for f in chosen)
+    inputs += ', i.request_id IS NOT NULL AS "(inputs kept)"' if chosen else ""  # an import may keep a sample
     join = f" LEFT JOIN {table} i USING (request_id, row_index)" if chosen else ""
     sql = (f'SELECT {at} AS "(at)", p.prediction AS "(prediction)", p.score AS "(score)", '
            f'p.probabilities AS "(probabilities)", f.label_value AS "(label)"{inputs} '

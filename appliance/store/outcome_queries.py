@@ -19,6 +19,7 @@ def labelled_window(store: Store, model_name: str, period: Period, segments: lis
         "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table])} if has_inputs else set()
     chosen = [s for s in segments if s in present]
     segment_sql = "".join(f", CAST(i.{pq.column_name(s)} AS VARCHAR) AS {pq.column_name(s)}" for s in chosen)
+    segment_sql += ', i.request_id IS NOT NULL AS "(inputs kept)"' if chosen else ""  # an import may keep a sample
     join = f"LEFT JOIN {table} i USING (request_id, row_index)" if chosen else ""
     at = pq.time_expression(period.axis)
     columns, rows = store.table_params(

@@ -82,11 +82,14 @@ def alerts_in(store: Store, model_name: str, start: datetime, end: datetime) -> 
 
 
 def incidents_in(store: Store, model_name: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
-    """Incidents open at any time in [start, end), with their time to resolve."""
+    """Incidents open at any time in [start, end), with their time to resolve, the owner when they opened, and
+    the estimated cost of what opened them (their `impact` events)."""
     return store.rows("""
         SELECT incident_id, title, status, opened_at, acknowledged_by, resolved_at, resolved_by,
-               epoch(resolved_at - opened_at) / 60.0 AS minutes_to_resolve
-        FROM incidents WHERE model_name = ? AND opened_at < ? AND (resolved_at IS NULL OR resolved_at >= ?)
+               epoch(resolved_at - opened_at) / 60.0 AS minutes_to_resolve, owner,
+               (SELECT string_agg(detail, '; ' ORDER BY at_time) FROM incident_events e
+                WHERE e.incident_id = i.incident_id AND e.kind = 'impact') AS impact
+        FROM incidents i WHERE model_name = ? AND opened_at < ? AND (resolved_at IS NULL OR resolved_at >= ?)
         ORDER BY opened_at""", [model_name, end, start])
 
 

@@ -66,13 +66,22 @@ def insert_log_rows(store: Store, paths: list[Path], latency_ms: list[float], ru
         [run_id, at, model_name, version, [str(p) for p in paths], latency_ms]))
 
 
-def insert_input_rows(store: Store, paths: list[Path], run_id: str, model_name: str, features: list[Feature]) -> None:
-    """The predictions files' inputs into the model's input table, typed as `vigil score` logs them."""
+SAMPLE_SCALE = 1_000_000  # a row's inputs are kept when hash(run id, row) % SAMPLE_SCALE < share x SAMPLE_SCALE
+
+
+def insert_input_rows(store: Store, paths: list[Path], run_id: str, model_name: str, features: list[Feature],
+                      share: float = 1.0) -> int:
+    """The predictions files' inputs into the model's input table, typed as `vigil score` logs them: every
+    row's, or with `share` below 1 those of the rows a hash of the run id and input row chooses (the same
+    rows whenever the run is imported); returns the rows kept."""
     names = ", ".join(column_name(f.name) for f in features)
     values = ", ".join(f"TRY_CAST(input.{column_name(f.name)} AS {'DOUBLE' if f.kind == NUMERIC else 'VARCHAR'})"
                        for f in features)
-    store.execute(f"INSERT INTO {inputs_table(model_name)} (request_id, row_index, {names}) "
-                  f"SELECT ?, input_row::INTEGER, {values} FROM read_parquet({_files(paths)})", [run_id])
+    chosen = "" if share >= 1.0 else \
+        f"WHERE hash($1 || ':' || input_row::VARCHAR) % {SAMPLE_SCALE} < {int(share * SAMPLE_SCALE)}"
+    return int(store.scalar(f"INSERT INTO {inputs_table(model_name)} (request_id, row_index, {names}) "
+                            f"SELECT $1, input_row::INTEGER, {values} FROM read_parquet({_files(paths)}) {chosen}",
+                            [run_id]) or 0)
 
 
 def plan_path(store: Store, plan_sha256: str) -> str | None:

@@ -168,11 +168,11 @@ def _positional(sql: str, start: str, end: str, model: str) -> str:
 
 
 def checks(store: Store, model_name: str, start: datetime, end: datetime, metric: str) -> list[dict[str, Any]]:
-    """The model's monitoring checks whose window ended in [start, end), oldest first, each with its drift
+    """The model's monitoring checks whose window ended in [start, end), oldest first, each with its trigger, drift
     verdict, realized and estimated `metric`, and label coverage (None where the check had none). Checks
     of a past period (`vigil monitor run --from/--to`) are not the present's and are left out."""
     return store.rows("""
-        SELECT r.run_id, r.window_end, any_value(d.verdict) AS drift_verdict,
+        SELECT r.run_id, r.window_end, r.trigger, any_value(d.verdict) AS drift_verdict,
                max(o.value) FILTER (WHERE o.metric = $metric AND o.subject = '(model)') AS realized,
                max(o.value) FILTER (WHERE o.metric = 'estimated_' || $metric AND o.subject = '(model)') AS estimated,
                max(o.value) FILTER (WHERE o.metric = 'label_coverage' AND o.subject = '(model)') AS label_coverage
@@ -181,7 +181,7 @@ def checks(store: Store, model_name: str, start: datetime, end: datetime, metric
         LEFT JOIN monitor_observations o ON o.run_id = r.run_id
             AND o.metric IN ($metric, 'estimated_' || $metric, 'label_coverage')
         WHERE r.model_name = $model AND r.trigger <> 'past' AND r.window_end >= $start AND r.window_end < $end
-        GROUP BY r.run_id, r.window_end ORDER BY r.window_end, r.run_id""",
+        GROUP BY r.run_id, r.window_end, r.trigger ORDER BY r.window_end, r.run_id""",
         {"metric": metric, "model": model_name, "start": start, "end": end})
 
 

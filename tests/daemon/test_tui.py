@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import time
 from pathlib import Path
@@ -41,7 +42,8 @@ def test_overview_shows_live_numbers(daemon: Daemon, sample_records: list[dict[s
             assert float(rows[0][4]) > 0  # requests per second over the last minutes
             assert float(rows[0][5]) > 0 and rows[0][6] == "0%"  # p95 ms, error rate
             assert rows[0][-1].strip("▁") != ""  # the requests/min sparkline shows the traffic
-            assert rows[0][9:11] == ["avail 100%", "no owner"]  # nothing failed yet; nobody owns the model
+            # the least-funded objective's budget (a slow first answer on a busy box can spend latency's)
+            assert re.fullmatch(r"(avail 100|latency -?\d+)%", rows[0][9]) and rows[0][10] == "no owner"
             status = await _until(pilot, lambda: "(admin)" in _status(app) and _status(app))
             assert f"{current_account()} (admin)" in status and "live 127.0.0.1:" in status
             label = str(app.screen.query_one("#spark-label").render())

@@ -303,3 +303,34 @@ def test_the_model_s_event_time_column_dates_imported_rows(built: dict[str, Any]
     logged = dict(query(home, "SELECT row_index, event_time FROM prediction_log WHERE request_id = ?",
                         [manifest["run_id"]]))
     assert len(logged) == manifest["rows_scored"] and logged == expected
+
+
+def test_a_share_of_the_inputs_is_kept_and_monitoring_reads_those_rows(built: dict[str, Any],
+                                                                       cli: Callable[..., Any],
+                                                                       tmp_path: Path) -> None:
+    home, manifest = _home(built, tmp_path), built["manifest"]
+    (home / "vigil.toml").write_text((home / "vigil.toml").read_text()
+                                     + "\n[monitoring.models.delay]\nimported_inputs_share = 0.25\n")
+    result = json.loads(cli("log", "import", built["run"], "--json", "--home", home).out)
+    scored = manifest["rows_scored"]
+    assert result["imported"] == scored and result["inputs_share"] == 0.25
+    kept = result["inputs_kept"]
+    assert 0.18 * scored < kept < 0.32 * scored  # about a quarter, chosen by hash
+    assert query(home, "SELECT count(*) FROM prediction_inputs__delay WHERE request_id = ?",
+                 [manifest["run_id"]]) == [(kept,)]
+    assert _logged(home) == scored  # every prediction is kept
+    again = _home(built, tmp_path / "again")  # the same rows on another box with the same share
+    (again / "vigil.toml").write_text((home / "vigil.toml").read_text())
+    assert cli("log", "import", built["run"], "--home", again).code == 0
+    chosen = "SELECT list(row_index ORDER BY row_index) FROM prediction_inputs__delay"
+    assert query(again, chosen) == query(home, chosen)
+    checked = json.loads(cli("monitor", "run", "delay", "--window", "1h", "--json", "--home", home).out)
+    [check] = checked["checks"]
+    assert check["outcomes"]["answered"] == scored  # outcomes count every answered row
+    [(current_rows,)] = query(home, "SELECT current_rows FROM drift_runs WHERE run_id = ?", [check["drift_run_id"]])
+    assert current_rows == kept  # drift reads the rows whose inputs were kept
+    outcomes = json.loads(cli("outcomes", "delay", "--window", "1h", "--json", "--home", home).out)
+    segments = outcomes["segments"]
+    assert segments and outcomes["overall"]["answered"] == scored
+    for column in {s["column"] for s in segments}:  # segments come from inputs: the kept rows, no null segment
+        assert sum(s["answered"] for s in segments if s["column"] == column) == kept

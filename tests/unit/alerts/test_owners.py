@@ -4,7 +4,7 @@ a drop in accuracy adds to the incident a check opens."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Iterator
 
@@ -108,3 +108,22 @@ def test_a_bad_owner_is_refused(home: Path, table: dict, needle: str) -> None:
 
         with pytest.raises(ConfigError, match="owners.models.m"):
             load_config(home)
+
+
+def test_the_report_lists_each_incidents_owner_and_estimated_cost(ctx: AppContext) -> None:
+    from appliance.monitoring.check_impact import note_cost
+    from appliance.reports.html import _alerts
+    from appliance.store import report_queries as rpq
+
+    drift = AlertRule(name="drift", metric="psi", above=0.2, severity="critical")
+    with ctx.store.transaction():
+        changes = evaluate(ctx.store, [drift], "m", [Observation("drift", "psi", "temp", 0.9)], AT,
+                           owner_label(ctx.config, "m"))
+        incidents = escalate(ctx.store, changes, AT)
+        note_cost(ctx, incidents, "estimated cost 200.00 EUR: accuracy 0.750 against the holdout's 0.800", AT)
+    [incident] = rpq.incidents_in(ctx.store, "m", AT - timedelta(hours=1), AT + timedelta(hours=1))
+    assert (incident["owner"], incident["impact"]) == (
+        "risk <oncall@example.com>", "estimated cost 200.00 EUR: accuracy 0.750 against the holdout's 0.800")
+    html = _alerts({"alerts": [], "incidents": [incident]})
+    assert ("<td>risk &lt;oncall@example.com&gt;</td><td>estimated cost 200.00 EUR: accuracy 0.750 against the "
+            "holdout&#x27;s 0.800</td>") in html
