@@ -538,6 +538,7 @@ class ExportsConfig(_Section):
         return value
 
 
+ERROR_METRICS = frozenset({"mae", "rmse", "mse", "brier", "log_loss", "ece"})  # lower is better
 SLO_WINDOW_DAYS = (3, 366)  # an objective's window, shortest and longest
 
 
@@ -557,11 +558,14 @@ class SloPolicy(_Section):
     latency_target: float | None = Field(0.99, gt=0, lt=1, description="Share of answered requests that are fast.")
     quality_metric: str = Field("roc_auc", pattern=r"^[a-z_]{1,40}$", description="Outcome metric of the quality "
                                 "objective (realized on labels; its estimate estimated_<metric> where a check has "
-                                "no labels), higher is better.")
-    quality_floor: float | None = Field(0.6, allow_inf_nan=False, description="A monitoring check whose quality metric is at or above "
-                                        "this is good (unset: no quality objective).")
-    label_coverage_floor: float | None = Field(0.01, ge=0, le=1, description="A check whose label coverage is at "
-                                               "or above this is good (unset: no label objective).")
+                                "no labels): roc_auc or accuracy for a classifier, mae or rmse for a regression.")
+    quality_floor: float | None = Field(0.6, allow_inf_nan=False, description="A monitoring check whose quality "
+                                        "metric is at or above this is good, or at or below it for an error metric "
+                                        "(mae, rmse, mse, brier, log_loss, ece) (unset: no quality objective).")
+    label_coverage_floor: float | None = Field(None, ge=0, le=1, description="A check whose label coverage of due "
+                                               "rows (label_coverage_due: rows answered label_due ago) is at or above "
+                                               "this is good (unset, the default: no label objective; set "
+                                               "monitoring's label_due to how late the model's labels come).")
     drift_objective: bool = Field(True, description="A check whose drift verdict is not critical is good.")
     check_target: float = Field(0.9, gt=0, lt=1, description="Share of monitoring checks in the window that must "
                                 "be good, for the quality, label and drift objectives.")
@@ -569,6 +573,11 @@ class SloPolicy(_Section):
                               "nobody (a handful of requests makes any ratio); nor does a spent budget of fewer.")
     min_checks: int = Field(24, ge=1, description="A check objective with fewer checks in its window raises no "
                             "spent-budget alert (one bad check of one is no trend).")
+
+    @property
+    def quality_lower_is_better(self) -> bool:
+        """Whether the quality metric is an error (its floor is then a ceiling)."""
+        return self.quality_metric in ERROR_METRICS
 
     @field_validator("objectives", mode="before")
     @classmethod

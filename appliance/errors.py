@@ -201,3 +201,7 @@ class DaemonError(VigilError):
 class JobsStopping(Exception):
     """The daemon is stopping: a long job (a replay) ends at its next step and runs again after the next
     start. Not a VigilError: nobody is told of it, and it is never recorded as the job's failure."""
+
+
+class SloJudgingFailed(VigilError):
+    """The rollup job rolled up, but judging some model's objectives raised (named, with the error)."""

@@ -45,6 +45,8 @@ def _runs_out(objective: dict[str, Any]) -> str:
         return "no data"
     if left <= 0:
         return "spent"
+    if objective["burn_rate"] is None:
+        return "too few events now"  # fewer than min_requests (min_checks) in the rate's span
     return "never at this rate" if runs_out is None else "in " + _span(runs_out)
 
 

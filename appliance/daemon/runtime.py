@@ -119,16 +119,16 @@ def _shutdown(home: Home, service: Service, app: App, server: Any, scheduler: An
         log.warning("shutdown: a replay was still running after 10 s")
     service.close()
     scheduler.shutdown(wait=False)
-    try:
-        from appliance.serving.cost_meter import save
+    from appliance.serving.cost_meter import save
+    from appliance.serving.unanswered import save as save_unanswered
 
-        from appliance.serving.unanswered import save as save_unanswered
-
-        with service.write_lock:
-            save(service.store)  # the predict CPU time measured since the last rollup
-            save_unanswered(service.store)  # requests refused unkept (shed, draining) since the last rollup
-    except Exception as e:  # costs and counts are measurements, never a reason to fail a shutdown
-        log.warning("shutdown: could not store the measured predict costs or refused requests: %s", e)
+    for what, keep in (("the measured predict costs", save),  # CPU time measured since the last rollup
+                       ("the requests refused unkept", save_unanswered)):  # 503s (shed, draining) since then
+        try:
+            with service.write_lock:
+                keep(service.store)
+        except Exception as e:  # measurements, never a reason to fail a shutdown
+            log.warning("shutdown: could not store %s: %s", what, e)
     with service.write_lock:  # a job still running (a replay) writes under this lock: never mid-checkpoint
         backup_queries.checkpoint(service.store)
     discovery.withdraw(home)

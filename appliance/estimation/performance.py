@@ -102,7 +102,8 @@ def _scored(ctx: AppContext, row: dict[str, Any], period: Period, found: Fitted,
         else "(prediction)"
     if not frame.height:
         return frame
-    kept = pl.col("(inputs kept)") if "(inputs kept)" in frame.columns else pl.lit(True)  # DLE reads inputs
+    kept = pl.col("(inputs kept)").cast(pl.Boolean).fill_null(False) if "(inputs kept)" in frame.columns \
+        else pl.lit(True)  # DLE reads inputs
     return frame.filter(pl.col(needed).is_not_null() & kept)
 
 

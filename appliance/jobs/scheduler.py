@@ -184,14 +184,19 @@ class Jobs:
             from appliance.serving.cost_meter import save
             from appliance.serving.unanswered import save as save_unanswered
 
+            from appliance.errors import SloJudgingFailed
             from appliance.monitoring.slo_alerts import check_slos
 
             with self.host.write_lock:
                 rolled = roll_up(self.host.context())
                 rolled["cost_rows"] = save(self.host.context().store)  # predict CPU time, per version
                 rolled["unanswered"] = save_unanswered(self.host.context().store)  # 503s shed unkept, per model
-                rolled["slo_alerts"] = check_slos(self.host.context())  # burn rates read the fresh rollups
-                return rolled
+            # burn rates read the fresh rollups; each model's are computed outside the lock, judged under it
+            rolled["slo_alerts"] = check_slos(self.host.context(), lock=lambda: self.host.write_lock)
+            if rolled["slo_alerts"]["errors"]:  # the rollup stands; the failure is the job's, and alerts
+                raise SloJudgingFailed("rolled up, but judging the objectives failed for "
+                                       + "; ".join(rolled["slo_alerts"]["errors"]))
+            return rolled
 
         return self.record("rollup", None, trigger, work)
 

@@ -83,8 +83,9 @@ def run_check(ctx: AppContext, model_name: str, *, period: Period, trigger: str,
             changes = evaluate(ctx.store, rules, model_name, observations, now,
                                owner_label(ctx.config, model_name))
             incidents = escalate(ctx.store, changes, now)
-            note_cost(ctx, incidents, cost_text(ctx, model_name, champion, observations,
-                                                int(found.get("current_rows") or 0)), now)
+            if incidents:  # the cost of what opened them (not worked out for a check that opened none)
+                note_cost(ctx, incidents, cost_text(ctx, model_name, champion, observations,
+                                                    int(found.get("current_rows") or 0)), now)
     summary = {"run_id": run_id, "model": model_name, "version": champion, "window_start": start,
                "window_end": end, "axis": period.axis, "alerting": alerting, "drift_run_id": drift_run_id,
                "observations": len(observations), "skipped": skipped, "incidents_opened": incidents, **found,

@@ -49,7 +49,9 @@ def outcome_report(ctx: AppContext, model_name: str, period: Period, bucket: str
 
 def _with_inputs(rows: pl.DataFrame) -> pl.DataFrame:
     """The rows whose inputs were kept (a cluster run's import may keep a sample): only they have segments."""
-    return rows.filter(pl.col("(inputs kept)")) if "(inputs kept)" in rows.columns else rows
+    if not rows.height or "(inputs kept)" not in rows.columns:
+        return rows
+    return rows.filter(pl.col("(inputs kept)").cast(pl.Boolean).fill_null(False))
 
 
 def _segments_of(ctx: AppContext, model_name: str, version: int) -> list[str]:

@@ -11,6 +11,7 @@ they read move once a minute anyway.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from datetime import datetime, timedelta
@@ -27,6 +28,7 @@ from appliance.store import rollup_queries as rq
 MINUTES = 60
 RATE_MINUTES = 5
 BUDGET_TTL_S = 30.0
+log = logging.getLogger(__name__)
 
 _budgets: dict[tuple[str, str], tuple[float, dict[str, Any] | None]] = {}
 _budgets_lock = threading.Lock()
@@ -76,15 +78,20 @@ def _budget(ctx: AppContext, name: str, now: datetime) -> dict[str, Any] | None:
         found = _budgets.get(key)
     if found is not None and time.monotonic() - found[0] < BUDGET_TTL_S:
         return found[1]
-    budget = least_budget(model_slos(ctx, name, now)["objectives"])
+    try:
+        budget = least_budget(model_slos(ctx, name, now)["objectives"])
+    except Exception:  # one model's objectives failing never blanks the console's first screen
+        log.exception("the budgets of model %s could not be computed", name)
+        budget = None
     with _budgets_lock:
         _budgets[key] = (time.monotonic(), budget)
     return budget
 
 
 def least_budget(objectives: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The objective with the least error budget left (None when no objective measured anything yet)."""
-    measured = [o for o in objectives if o["budget_left"] is not None]
+    """The objective with the least error budget left (None when no objective measured enough yet: a
+    handful of events makes any ratio, as the alerts know)."""
+    measured = [o for o in objectives if o["budget_left"] is not None and o["total"] >= o["min_events"]]
     if not measured:
         return None
     worst = min(measured, key=lambda o: o["budget_left"])

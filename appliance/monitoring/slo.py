@@ -48,8 +48,7 @@ class Objective:
 def objectives(policy: SloPolicy) -> list[Objective]:
     """The objectives `policy` turns on, in the order `vigil slo` shows them."""
     window = parse_window(policy.window)
-    found = [o for o in _candidates(policy, window) if o.name in policy.objectives]
-    return found
+    return [o for o in _candidates(policy, window) if o.name in policy.objectives]
 
 
 def _candidates(policy: SloPolicy, window: timedelta) -> list[Objective]:
@@ -62,11 +61,11 @@ def _candidates(policy: SloPolicy, window: timedelta) -> list[Objective]:
                                f"answered requests within {policy.latency_threshold_ms:g} ms"))
     if policy.quality_floor is not None:
         found.append(Objective("quality", "checks", policy.check_target, window,
-                               f"checks with {policy.quality_metric} (realized, else estimated) >= "
-                               f"{policy.quality_floor:g}"))
+                               f"checks with {policy.quality_metric} (realized, else estimated) "
+                               f"{'<=' if policy.quality_lower_is_better else '>='} {policy.quality_floor:g}"))
     if policy.label_coverage_floor is not None:
         found.append(Objective("label_coverage", "checks", policy.check_target, window,
-                               f"checks with label coverage >= {policy.label_coverage_floor:g}"))
+                               f"checks with label coverage of due rows >= {policy.label_coverage_floor:g}"))
     if policy.drift_objective:
         found.append(Objective("drift", "checks", policy.check_target, window, "checks without critical drift"))
     return found
@@ -77,7 +76,7 @@ def fast_bucket(threshold_ms: float) -> int:
     bucket = math.floor(math.log(threshold_ms / rq.BASE_MS) / math.log(rq.GROWTH) + 1e-9)
     while bucket >= 0 and rq.bucket_upper_ms(bucket) > threshold_ms * (1 + 1e-12):
         bucket -= 1
-    return bucket
+    return max(bucket, -1)
 
 
 def model_slos(ctx: AppContext, model_name: str, now: datetime | None = None) -> dict[str, Any]:
@@ -113,8 +112,13 @@ def _request_objective(objective: Objective, counts: dict[timedelta, dict[str, i
     rate_good, rate_bad = _good_bad(objective, counts[RATE_SPAN])
     windows = {span: _good_bad(objective, c) for span, c in counts.items()}
     burns = [_pair(p, objective, windows, policy.min_requests) for p in sm.PAIRS]
-    return _summary(objective, good, bad, sm.burn_rate(rate_bad, rate_good + rate_bad, objective.target), burns,
-                    RATE_SPAN, policy.min_requests)
+    return _summary(objective, good, bad, _rate(rate_bad, rate_good + rate_bad, objective.target, policy.min_requests),
+                    burns, RATE_SPAN, policy.min_requests)
+
+
+def _rate(bad: int, total: int, target: float, min_events: int) -> float | None:
+    """The current burn rate, or None over fewer than `min_events` events (one failure of one is no rate)."""
+    return sm.burn_rate(bad, total, target) if total >= min_events else None
 
 
 def _pair(pair: sm.BurnPair, objective: Objective, windows: dict[timedelta, tuple[int, int]],
@@ -160,7 +164,10 @@ def check_good(name: str, check: dict[str, Any], policy: SloPolicy) -> bool | No
         value = check["label_coverage"]
         return None if value is None else value >= (policy.label_coverage_floor or 0.0)
     value = check["realized"] if check["realized"] is not None else check["estimated"]
-    return None if value is None else value >= (policy.quality_floor or 0.0)
+    if value is None:
+        return None
+    floor = policy.quality_floor or 0.0
+    return value <= floor if policy.quality_lower_is_better else value >= floor
 
 
 def _check_objective(objective: Objective, checks: list[dict[str, Any]], end: datetime,
@@ -170,7 +177,7 @@ def _check_objective(objective: Objective, checks: list[dict[str, Any]], end: da
     judged = [(at, good) for at, good in judged if good is not None]
     good = sum(1 for _, g in judged if g)
     recent = [g for at, g in judged if at >= end - CHECK_RATE_SPAN]
-    rate = sm.burn_rate(sum(1 for g in recent if not g), len(recent), objective.target)
+    rate = _rate(sum(1 for g in recent if not g), len(recent), objective.target, policy.min_checks)
     summary = _summary(objective, good, len(judged) - good, rate, [], CHECK_RATE_SPAN, policy.min_checks)
     summary["latest"] = _latest(objective.name, checks, policy)
     return summary

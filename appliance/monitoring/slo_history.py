@@ -1,6 +1,7 @@
 """A model's error budgets over time, for the report's budget chart: at the end of each step of a span,
-each objective's budget left over its window ending there (the same arithmetic as `vigil slo`, whose
-value the last point equals), and the burn rate within the step.
+each objective's budget left over its window ending there (the same arithmetic as `vigil slo`, on whole
+hours: a window's start is taken to the hour, so the last point can differ from `vigil slo`'s
+minute-exact value by the events of that first hour), and the burn rate within the step.
 
 Request objectives sum hourly counts read once from the rollups (store/slo_queries.py), so a week's
 chart of a 30-day objective reads 37 days of hours, not 37 queries; check objectives sum the monitoring

@@ -53,8 +53,10 @@ PAIRS = (
 
 
 def threshold(pair: BurnPair, window: timedelta) -> float:
-    """The burn rate at which `pair.budget_share` of a `window`-long budget is spent within `pair.long`."""
-    return round(pair.budget_share * (window / pair.long), DIGITS)
+    """The burn rate at which `pair.budget_share` of a `window`-long budget is spent within `pair.long`, but
+    never below 1: a burn at or under 1 cannot spend the budget within its window, so it alerts nobody
+    (objectives shorter than 30 days would otherwise page on burns their budget can carry)."""
+    return max(1.0, round(pair.budget_share * (window / pair.long), DIGITS))
 
 
 def burn_rate(bad: int, total: int, target: float) -> float | None:

@@ -7,13 +7,20 @@ from datetime import timedelta
 from html import escape
 from typing import Any
 
-from appliance.monitoring.slo_math import describe_span
+from appliance.monitoring.slo_math import PAIRS, describe_span, threshold
 from appliance.reports.charts import Series, time_chart
 
 EXPLAINED = ("Each objective allows a share of bad events over its window (its error budget: 1 - target). The first "
              "chart is the share of that budget left over the window ending at each point (below 0: overspent, drawn "
-             "at 0); the second is the burn rate within each step (1 spends the budget exactly over the window; the "
-             "burn-rate alerts page above 14.4 over an hour and 6 over six hours).")
+             "at 0); the second is the burn rate within each step (1 spends the budget exactly over the window).")
+
+
+def _paging(objectives: list[dict[str, Any]]) -> str:
+    """Where the burn-rate alerts page, for each objective window shown."""
+    windows = sorted({timedelta(seconds=o["window"]) for o in objectives if o["kind"] == "requests"})
+    return " ".join(f"For a {describe_span(w)} objective the burn-rate alerts page above "
+                    f"{threshold(PAIRS[0], w):g} over an hour and {threshold(PAIRS[1], w):g} over six hours."
+                    for w in windows)
 
 
 def budget_section(c: dict[str, Any]) -> str:
@@ -21,7 +28,7 @@ def budget_section(c: dict[str, Any]) -> str:
     slo = c.get("slo")
     if not slo or not slo["now"]["objectives"]:
         return "\n".join(parts + [_empty("No service level objective applies to this model.")])
-    parts.append(f"<p>{escape(EXPLAINED)}</p>")
+    parts.append(f"<p>{escape(EXPLAINED + ' ' + _paging(slo['now']['objectives']))}</p>")
     parts.append(_table(slo["now"]["objectives"]))
     history = slo["history"]
     step = describe_span(timedelta(seconds=history["step"]))
@@ -45,7 +52,7 @@ def _table(objectives: list[dict[str, Any]]) -> str:
         css = "critical" if left is not None and left <= 0 else "warning" if left is not None and left < 0.25 else ""
         cells = [o["objective"], f"{o['target']:.4g}", describe_span(timedelta(seconds=o["window"])),
                  _share(o["value"]), f"{o['good']:,} / {o['total']:,}", _share(left),
-                 "-" if o["burn_rate"] is None else f"{o['burn_rate']:.3g}", _runs_out(o["exhausted_in"])]
+                 "-" if o["burn_rate"] is None else f"{o['burn_rate']:.3g}", _runs_out(o)]
         opening = ["<td>"] * len(cells)
         if css:
             opening[5] = f'<td class="{css}">'
@@ -57,10 +64,13 @@ def _share(value: float | None) -> str:
     return "-" if value is None else f"{value:.2%}"
 
 
-def _runs_out(seconds: float | None) -> str:
-    if seconds is None:
-        return "not being spent"
-    return "spent" if seconds <= 0 else describe_span(timedelta(seconds=seconds))
+def _runs_out(objective: dict[str, Any]) -> str:
+    seconds = objective["exhausted_in"]
+    if seconds is not None and seconds <= 0:
+        return "spent"
+    if objective["burn_rate"] is None:
+        return "-" if objective["budget_left"] is None else "too few events now"
+    return "not being spent" if seconds is None else describe_span(timedelta(seconds=seconds))
 
 
 def _empty(text: str) -> str:

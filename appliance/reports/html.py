@@ -252,10 +252,10 @@ def _outcomes(c: dict[str, Any]) -> str:
 def _alerts(c: dict[str, Any]) -> str:
     parts = ["<h2>Alerts and incidents</h2>"]
     if c["alerts"]:
-        parts.append(_table(["opened", "resolved", "rule", "subject", "severity", "value", "message"],
+        parts.append(_table(["opened", "resolved", "rule", "subject", "severity", "value", "message", "owner"],
                             [[a["opened_at"], a["resolved_at"] or "open", a["rule"], a["subject"],
-                              (a["severity"], a["severity"]), a["value"], a["message"]] for a in c["alerts"]],
-                            numeric=(5,)))
+                              (a["severity"], a["severity"]), a["value"], a["message"], a.get("owner") or "none"]
+                             for a in c["alerts"]], numeric=(5,)))
     else:
         parts.append(_empty("No alert was open in the window."))
     if c["incidents"]:

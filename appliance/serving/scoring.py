@@ -102,11 +102,15 @@ class Scorer:
         record = LogRecord(request_id, model_name, loaded.version, route, api, predictions, scores,
                            (time.perf_counter() - started) * 1000, request.flags, request.inputs, audit,
                            event_times=times)
-        try:
+        try:  # refused under load, unkept: counted for the availability objective
             self.log.submit(record)
-            self.log.wait(record)
-        except (RetryLater, StoreFull):  # refused under load, unkept: counted for the availability objective
+        except RetryLater:
             TALLY.count(model_name)
+            raise
+        try:
+            self.log.wait(record)
+        except StoreFull:  # its group was not stored; a wait that timed out is not counted here: the
+            TALLY.count(model_name)  # record stays queued and is logged (answered) when it commits
             raise
         self.metrics.request(model_name, str(loaded.version), route, api, 200, time.perf_counter() - started)
         if routes.shadow is not None:

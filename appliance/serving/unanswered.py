@@ -10,11 +10,15 @@ acknowledged record, only a tally of requests the service already failed.
 
 from __future__ import annotations
 
+import logging
 import threading
 from datetime import datetime
 
 from appliance.clock import utc_now
+from appliance.store import slo_queries as sq
+from appliance.store.connection import Store
 
+log = logging.getLogger(__name__)
 MAX_KEYS = 10_000  # (model, minute) pairs held between two rollups; a served model's name is the only key
 
 
@@ -29,6 +33,9 @@ class UnansweredTally:
         with self._lock:
             if key in self._counts or len(self._counts) < MAX_KEYS:
                 self._counts[key] = self._counts.get(key, 0) + 1
+                return
+        log.warning("%d (model, minute) counts held already: a refused request of %s is not counted", MAX_KEYS,
+                    model_name)
 
     def take(self) -> dict[tuple[str, datetime], int]:
         """The counts since the last take, forgotten here (the caller stores them or gives them back)."""
@@ -45,12 +52,8 @@ class UnansweredTally:
 TALLY = UnansweredTally()
 
 
-def save(store: object) -> int:
+def save(store: Store) -> int:
     """Add the counts since the last save to `failure_rollups` as server errors; returns the requests stored."""
-    from appliance.store import slo_queries as sq
-    from appliance.store.connection import Store
-
-    assert isinstance(store, Store)
     taken = TALLY.take()
     if not taken:
         return 0

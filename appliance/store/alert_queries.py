@@ -99,3 +99,10 @@ def alerts_of_incident(store: Store, incident_id: int) -> list[dict[str, Any]]:
     """The alerts an incident gathered, oldest first."""
     return store.rows("SELECT alert_id, rule, metric, subject, severity, status, value, message, opened_at, resolved_at "
                       "FROM alerts WHERE incident_id = ? ORDER BY opened_at", [incident_id])
+
+
+def models_with_open_alerts(store: Store, metrics: list[str]) -> list[str]:
+    """The models with an open alert on any of `metrics`."""
+    return [str(r[0]) for r in store.execute(
+        "SELECT DISTINCT model_name FROM alerts WHERE status = 'open' AND list_contains(?, metric) ORDER BY 1",
+        [metrics])]

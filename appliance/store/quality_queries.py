@@ -8,6 +8,7 @@ from typing import Any
 from appliance.core.periods import Period
 from appliance.store import prediction_queries as pq
 from appliance.store.connection import Store
+from appliance.store.slo_queries import SERVER_ERROR
 
 
 def missing_rates(store: Store, model_name: str, features: list[str], period: Period) -> dict[str, float]:
@@ -41,10 +42,11 @@ def flag_counts(store: Store, model_name: str, period: Period) -> dict[str, int]
 
 
 def rejections(store: Store, model_name: str, start: datetime, end: datetime) -> dict[str, int]:
-    """Refused requests per reason in [start, end) of arrival time (a refused request has no event time)."""
+    """Requests the client got wrong, per reason, in [start, end) of arrival time (a refused request has no
+    event time); the service's own failures (5xx, kept beside them) are the availability objective's."""
     rows = store.execute(
         "SELECT reason, count(*) FROM rejected_requests WHERE model_name = ? AND received_at >= ? "
-        "AND received_at < ? GROUP BY reason ORDER BY 2 DESC", [model_name, start, end])
+        f"AND received_at < ? AND status < {SERVER_ERROR} GROUP BY reason ORDER BY 2 DESC", [model_name, start, end])
     return {reason: int(count) for reason, count in rows}
 
 
@@ -100,6 +102,7 @@ def window_system(store: Store, model_name: str, start: datetime, end: datetime)
         "SELECT count(*) AS requests, quantile_cont(latency_ms, 0.99) AS p99_latency_ms FROM r",
         [model_name, start, end]) or {}
     rejected = store.scalar("SELECT count(*) FROM rejected_requests WHERE model_name = ? AND received_at >= ? "
-                            "AND received_at < ? AND status < 500", [model_name, start, end])  # 5xx: not the client's
+                            f"AND received_at < ? AND status < {SERVER_ERROR}",  # 5xx: not the client's
+                            [model_name, start, end])
     return {"requests": int(row.get("requests") or 0), "p99_latency_ms": row.get("p99_latency_ms"),
             "rejected": int(rejected or 0)}

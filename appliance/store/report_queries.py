@@ -73,10 +73,10 @@ def answered_rows(store: Store, model_name: str, version: int, start: datetime, 
 
 
 def alerts_in(store: Store, model_name: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
-    """Alerts open at any time in [start, end)."""
+    """Alerts open at any time in [start, end), with the owner each named when it opened."""
     return store.rows("""
         SELECT alert_id, rule, subject, metric, severity, status, value, threshold, message, opened_at, resolved_at,
-               incident_id
+               incident_id, owner
         FROM alerts WHERE model_name = ? AND opened_at < ? AND (resolved_at IS NULL OR resolved_at >= ?)
         ORDER BY opened_at""", [model_name, end, start])
 

@@ -17,10 +17,11 @@ HOURS_WATERMARK = "latency_hours"
 HOUR = timedelta(hours=1)
 
 SERVER_ERROR = 500  # a refused request with this status or above is the service's failure, not the client's
-FAILURES_SQL = """
+FAILURES_SQL = f"""
     SELECT model_name, date_trunc('minute', received_at) AS minute,
-           count(*) FILTER (WHERE status >= 500) AS server_errors, count(*) FILTER (WHERE status < 500) AS client_errors
-    FROM rejected_requests WHERE model_name IS NOT NULL AND received_at >= ? AND received_at < ? {model}
+           count(*) FILTER (WHERE status >= {SERVER_ERROR}) AS server_errors,
+           count(*) FILTER (WHERE status < {SERVER_ERROR}) AS client_errors
+    FROM rejected_requests WHERE model_name IS NOT NULL AND received_at >= ? AND received_at < ? {{model}}
     GROUP BY ALL
 """
 
@@ -175,11 +176,11 @@ def checks(store: Store, model_name: str, start: datetime, end: datetime, metric
         SELECT r.run_id, r.window_end, r.trigger, any_value(d.verdict) AS drift_verdict,
                max(o.value) FILTER (WHERE o.metric = $metric AND o.subject = '(model)') AS realized,
                max(o.value) FILTER (WHERE o.metric = 'estimated_' || $metric AND o.subject = '(model)') AS estimated,
-               max(o.value) FILTER (WHERE o.metric = 'label_coverage' AND o.subject = '(model)') AS label_coverage
+               max(o.value) FILTER (WHERE o.metric = 'label_coverage_due' AND o.subject = '(model)') AS label_coverage
         FROM monitor_runs r
         LEFT JOIN drift_runs d ON d.run_id = r.drift_run_id
         LEFT JOIN monitor_observations o ON o.run_id = r.run_id
-            AND o.metric IN ($metric, 'estimated_' || $metric, 'label_coverage')
+            AND o.metric IN ($metric, 'estimated_' || $metric, 'label_coverage_due')
         WHERE r.model_name = $model AND r.trigger <> 'past' AND r.window_end >= $start AND r.window_end < $end
         GROUP BY r.run_id, r.window_end, r.trigger ORDER BY r.window_end, r.run_id""",
         {"metric": metric, "model": model_name, "start": start, "end": end})

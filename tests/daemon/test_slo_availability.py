@@ -117,3 +117,31 @@ def test_requests_refused_unkept_under_load_spend_the_availability_budget(
         roll_up(ctx, now=later)
         availability = model_slos(ctx, "delay", later)["objectives"][0]
     assert (availability["objective"], availability["good"], availability["bad"]) == ("availability", 30, 3)
+
+
+def test_requests_shed_by_a_full_queue_count_for_the_model_they_name(
+        configured_daemon: Callable[[str], Daemon], sample_records: list[dict[str, Any]]) -> None:
+    """One worker thread and a queue of one: most of a burst is shed with 503 before it is read. Each shed
+    request naming a served model (native, OIP or MLflow door) is stored once, at shutdown; a made-up name
+    counts for nobody."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from appliance.home import Home
+    from appliance.home.context import open_context
+
+    daemon = configured_daemon("[serving]\nthreads = 1\nmax_queue = 1\n")
+    paths = ["/v1/models/delay/predict", "/v2/models/delay/infer", "/invocations", "/v1/models/nosuch/predict"]
+    body = {"records": sample_records[:200]}
+
+    def send(i: int) -> tuple[str, int]:
+        path = paths[i % len(paths)]
+        return path, daemon.post(path, body)[0]
+
+    with ThreadPoolExecutor(max_workers=24) as pool:
+        answers = list(pool.map(send, range(96)))
+    shed = {path: sum(1 for p, status in answers if p == path and status == 503) for path in paths}
+    assert sum(shed[p] for p in paths[:3]) > 0, answers  # the burst was shed in part
+    assert daemon.stop() == 0
+    with open_context(Home(daemon.home)) as ctx:
+        stored = dict(ctx.store.execute("SELECT model_name, sum(server_errors)::INT FROM failure_rollups GROUP BY ALL"))
+    assert stored == {"delay": sum(shed[p] for p in paths[:3])}  # the made-up model's 503s: nobody's

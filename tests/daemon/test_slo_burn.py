@@ -38,7 +38,7 @@ def test_a_slow_version_burns_the_latency_budget_and_pages_once(
         assert daemon.post("/v1/models/delay/predict", {"records": sample_records[start:start + 1]})[0] == 200
     first = admin(daemon, "monitor_run", {"names": ["delay"], "window": "1h"})
     pages = _pages(daemon)
-    assert len(pages) == 1 or first["slo"]["opened"] == 0  # the rollup job may have judged the burn first
+    assert len(pages) == 1 and first["slo"]["errors"] == []  # the rollup job may have judged the burn first
     page = pages[0]
     assert (page["subject"], page["severity"], page["owner"]) == ("latency", "critical",
                                                                   "risk <oncall-risk@example.com>")
@@ -51,6 +51,8 @@ def test_a_slow_version_burns_the_latency_budget_and_pages_once(
     assert message.endswith("owner risk <oncall-risk@example.com>")
     incident = admin(daemon, "incident_show", {"id": page["incident_id"]})
     assert incident["owner"] == "risk <oncall-risk@example.com>" and incident["title"] == message
+    impact = [e["detail"] for e in incident["timeline"] if e["kind"] == "impact"]
+    assert impact == ["estimated cost 30.00 EUR: 60 latency failures in the last 1h at 0.5 each"]
     assert "owner risk <oncall-risk@example.com>" in incident["timeline"][0]["detail"]
     second = admin(daemon, "monitor_run", {"names": ["delay"], "window": "1h"})
     assert second["slo"]["opened"] == 0 and len(_pages(daemon)) == 1  # still burning: the one page stays open
@@ -74,6 +76,7 @@ def test_a_slow_version_burns_the_latency_budget_and_pages_once(
     admin(daemon, "report", {"name": "delay", "window": "7d", "out": str(out)})
     html = out.read_text()
     assert "<h2>Error budgets</h2>" in html and 'data-chart="budget"' in html and 'data-chart="burn"' in html
+    assert "<td>estimated cost 30.00 EUR: 60 latency failures in the last 1h at 0.5 each</td>" in html  # incident
     assert "<td>latency</td><td>0.99</td><td>30d</td><td>0.00%</td><td>0 / 60</td><td class=\"critical\">-9900.00%</td>" \
         in html
     _console_shows_the_spent_budget_and_owner(daemon.home)

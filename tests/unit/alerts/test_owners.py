@@ -124,6 +124,8 @@ def test_the_report_lists_each_incidents_owner_and_estimated_cost(ctx: AppContex
     [incident] = rpq.incidents_in(ctx.store, "m", AT - timedelta(hours=1), AT + timedelta(hours=1))
     assert (incident["owner"], incident["impact"]) == (
         "risk <oncall@example.com>", "estimated cost 200.00 EUR: accuracy 0.750 against the holdout's 0.800")
-    html = _alerts({"alerts": [], "incidents": [incident]})
+    [alert] = rpq.alerts_in(ctx.store, "m", AT - timedelta(hours=1), AT + timedelta(hours=1))
+    html = _alerts({"alerts": [alert], "incidents": [incident]})
+    assert "<td>m: psi of temp is 0.9, above 0.2</td><td>risk &lt;oncall@example.com&gt;</td>" in html  # the alert
     assert ("<td>risk &lt;oncall@example.com&gt;</td><td>estimated cost 200.00 EUR: accuracy 0.750 against the "
             "holdout&#x27;s 0.800</td>") in html

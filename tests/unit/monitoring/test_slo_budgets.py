@@ -15,6 +15,7 @@ from appliance.home import Home
 from appliance.home.context import AppContext, open_context
 from appliance.monitoring import slo_math as sm
 from appliance.monitoring.slo import fast_bucket, model_slos
+from appliance.alerts.evaluation import Observation
 from appliance.monitoring.slo_alerts import observe
 from appliance.store import rollup_queries as rq
 from appliance.store import slo_queries as sq
@@ -58,7 +59,9 @@ def _pair(objective: dict, windows: str) -> dict:
 
 def test_thresholds_are_the_workbook_shares_of_a_30_day_budget() -> None:
     assert [sm.threshold(p, timedelta(days=30)) for p in sm.PAIRS] == [14.4, 6.0, 3.0, 1.0]
-    assert [sm.threshold(p, timedelta(days=28)) for p in sm.PAIRS] == [13.44, 5.6, 2.8, 0.933333333]
+    assert [sm.threshold(p, timedelta(days=28)) for p in sm.PAIRS] == [13.44, 5.6, 2.8, 1.0]
+    # a shorter objective's shares fall below 1, where a burn cannot spend the budget in time: never below 1
+    assert [sm.threshold(p, timedelta(days=3)) for p in sm.PAIRS] == [1.44, 1.0, 1.0, 1.0]
     assert [(p.severity, p.name) for p in sm.PAIRS] == [("page", "1h/5m"), ("page", "6h/30m"), ("ticket", "1d/2h"),
                                                           ("ticket", "3d/6h")]
 
@@ -160,25 +163,31 @@ def test_the_rollup_counts_server_and_client_failures_per_minute(ctx: AppContext
     assert (_objective(ctx, NOW)["bad"], _objective(ctx, NOW)["good"]) == (3, 0)  # two rolled up, one raw
 
 
-def test_check_objectives_count_the_monitoring_checks(ctx: AppContext) -> None:
-    config = ctx.config.model_copy(update={"slo": SloConfig()})  # every objective, the defaults
-    for i in range(10):
+def _checks(ctx: AppContext, values: list[tuple[str, float]], verdicts: list[str] | None = None) -> None:
+    """One scheduled check an hour back from NOW per value (newest first), each with that observation, a label
+    coverage of due rows of 0.2, and a drift run with the verdict given (default ok)."""
+    for i, (metric, value) in enumerate(values):
         end = NOW - timedelta(hours=i + 1)
         drift_run = ctx.store.scalar(
             "INSERT INTO drift_runs (model_name, version, reference, window_start, window_end, current_rows, "
             "reference_rows, verdict, computed_at, computed_by) VALUES ('m', 1, 'training', ?, ?, 10, 10, ?, ?, "
-            "'t') RETURNING run_id", [end - timedelta(minutes=15), end, "critical" if i == 3 else "ok", end])
+            "'t') RETURNING run_id", [end - timedelta(minutes=15), end, (verdicts or ["ok"] * len(values))[i], end])
         run_id = ctx.store.scalar(
             "INSERT INTO monitor_runs (model_name, version, window_start, window_end, drift_run_id, computed_at, "
             "trigger) VALUES ('m', 1, ?, ?, ?, ?, 'schedule') RETURNING run_id",
             [end - timedelta(minutes=15), end, drift_run, end])
-        low = 0.55 if i in (0, 5) else 0.7  # two checks below the 0.6 floor: one realized, one estimated
-        metric, value = ("roc_auc", low) if i % 2 == 0 else ("estimated_roc_auc", low)
         ctx.store.execute("INSERT INTO monitor_observations VALUES (?, 'm', ?, 'x', ?, '(model)', ?), "
-                          "(?, 'm', ?, 'outcomes', 'label_coverage', '(model)', 0.2)",
+                          "(?, 'm', ?, 'labels', 'label_coverage_due', '(model)', 0.2)",
                           [run_id, end, metric, value, run_id, end])
+
+
+def test_check_objectives_count_the_monitoring_checks(ctx: AppContext) -> None:
+    values = [(("roc_auc" if i % 2 == 0 else "estimated_roc_auc"), 0.55 if i in (0, 5) else 0.7) for i in range(10)]
+    _checks(ctx, values, ["critical" if i == 3 else "ok" for i in range(10)])  # two checks below the 0.6 floor
     ctx.store.execute("INSERT INTO monitor_runs (model_name, version, window_start, window_end, computed_at, trigger) "
                       "VALUES ('m', 1, ?, ?, ?, 'past')", [NOW - timedelta(days=2), NOW - timedelta(days=1), NOW])
+    every = SloConfig(label_coverage_floor=0.01, min_checks=10)  # every objective (the label one is opt-in)
+    config = ctx.config.model_copy(update={"slo": every})
     found = {o["objective"]: o for o in model_slos(replace(ctx, config=config), "m", NOW)["objectives"]}
     quality, coverage, drift = found["quality"], found["label_coverage"], found["drift"]
     assert (quality["good"], quality["bad"], quality["burn_rate"], quality["budget_left"]) == (8, 2, 2.0, -1.0)
@@ -186,13 +195,25 @@ def test_check_objectives_count_the_monitoring_checks(ctx: AppContext) -> None:
     assert (drift["good"], drift["bad"], drift["burn_rate"], drift["budget_left"]) == (9, 1, 1.0, 0.0)
     assert (coverage["good"], coverage["budget_left"], coverage["exhausted_in"]) == (10, 1.0, None)
     assert quality["burns"] == [] and found["availability"]["total"] == 0  # no traffic: nothing measured
-    report = model_slos(replace(ctx, config=config), "m", NOW)
-    assert [o.metric for o in observe(report, None) if o.subject == "quality"] == []  # 10 checks: under min_checks
-    fewer = config.model_copy(update={"slo": SloConfig(min_checks=10)})
-    [spent] = [o for o in observe(model_slos(replace(ctx, config=fewer), "m", NOW), None) if o.subject == "quality"]
+    [spent] = [o for o in observe(model_slos(replace(ctx, config=config), "m", NOW), None) if o.subject == "quality"]
     assert spent.metric == "slo_budget_spent" and spent.value == 2.0 and spent.detail == (
         "quality SLO (90% of checks with roc_auc (realized, else estimated) >= 0.6 over 30d) has spent its whole "
         "error budget: 2 bad of 10; owner none")
+    usual = ctx.config.model_copy(update={"slo": SloConfig()})  # min_checks 24: 10 checks are too few to judge
+    report = model_slos(replace(ctx, config=usual), "m", NOW)
+    quality = next(o for o in report["objectives"] if o["objective"] == "quality")
+    assert quality["burn_rate"] is None and "label_coverage" not in {o["objective"] for o in report["objectives"]}
+    assert [(o.metric, o.value) for o in observe(report, None) if o.subject == "quality"] == [
+        ("slo_budget_spent", 0.0)]  # too few checks: not spent (an open alert would resolve)
+
+
+def test_an_error_metric_s_floor_is_a_ceiling(ctx: AppContext) -> None:
+    _checks(ctx, [("mae", 4.0), ("mae", 5.0), ("estimated_mae", 6.0)])
+    policy = SloConfig(quality_metric="mae", quality_floor=5.0, min_checks=1)
+    found = next(o for o in model_slos(replace(ctx, config=ctx.config.model_copy(update={"slo": policy})), "m",
+                                       NOW)["objectives"] if o["objective"] == "quality")
+    assert (found["good"], found["bad"]) == (2, 1)  # 4 and 5 at or below the ceiling; the estimate of 6 above it
+    assert found["describe"] == "checks with mae (realized, else estimated) <= 5"
 
 
 def test_complete_hours_fold_once_and_windows_cut_inside_an_hour_read_its_minutes() -> None:
@@ -235,3 +256,20 @@ def test_the_budget_history_ends_at_what_vigil_slo_says_and_burns_per_step(ctx: 
     latency = next(o for o in history["objectives"] if o["objective"] == "latency")
     assert latency["points"][-1]["budget_left"] == _objective(ctx, NOW, "latency")["budget_left"] == -3.0
     assert latency["points"][-1]["burn_rate"] == 100.0  # every answer of the last hour slow, over a 1% budget
+
+
+def test_an_slo_alert_of_a_model_no_longer_judged_resolves(ctx: AppContext) -> None:
+    """A page stays open only while its burn lasts: a model that lost its champion (so is not served) still
+    has its open SLO alerts judged, and with nothing burning they resolve."""
+    from appliance.alerts.evaluation import evaluate
+    from appliance.alerts.rules import DEFAULT_RULES
+    from appliance.monitoring.slo_alerts import check_slos
+    from appliance.store import alert_queries as aq
+
+    with ctx.store.transaction():
+        [opened] = evaluate(ctx.store, DEFAULT_RULES, "m", [Observation("slo", "slo_burn_page", "latency", 5.0)],
+                            NOW, None)
+    assert opened.kind == "opened" and aq.models_with_open_alerts(ctx.store, ["slo_burn_page"]) == ["m"]
+    result = check_slos(ctx, NOW + timedelta(minutes=1))
+    assert (result["resolved"], result["errors"]) == (1, [])
+    assert aq.models_with_open_alerts(ctx.store, ["slo_burn_page"]) == []
