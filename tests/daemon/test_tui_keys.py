@@ -217,7 +217,7 @@ def test_severity_is_styled_and_narrow_columns_keep_drift_and_alerts(console_dae
             assert _labels(app, "models") == ["model", "champ", "req/s", "err", "worst drift", "alerts"]
             assert rows[0][1] == "v2" and rows[0][-1] == "3c 4w"  # open alerts: 3 critical, 4 warning
             title = str(app.screen.query_one("#models-title").render())
-            assert title == "Models — last hour; hidden: canary, shadow, p95ms, requests/min"
+            assert title == "Models — last hour; hidden: canary, shadow, p95ms, budget left, owner, requests/min"
             drift, alerts = _table(app, "models").get_row_at(0)[-2:]
             assert isinstance(alerts, Text) and alerts.style == "bold red"
             assert isinstance(drift, Text) and drift.style == "bold red" and drift.plain.endswith("crit")

@@ -107,7 +107,21 @@ async def _screenshot(home: Path, size: tuple[int, int], keys: tuple[str, ...], 
                 raise AssertionError(f"{type(app.screen).__name__} got no data")
             await _settled(app)  # a refresh the first one set off (the cursor's row) ends too
         await pilot.pause(0.3)
+        await _measured(pilot, app)
         return app.export_screenshot()
+
+
+async def _measured(pilot: Any, app: Any) -> None:
+    """Wait until every table has measured its columns: a DataTable widens them on its next Idle event,
+    which a busy machine can hold back past a fixed pause (a screenshot then shows them at label width)."""
+    from textual.widgets import DataTable
+
+    for _ in range(100):
+        pending = [t for t in app.screen.query(DataTable) if t._require_update_dimensions or t._updated_cells]
+        if not pending:
+            return
+        await pilot.pause(0.05)
+    raise AssertionError(f"tables never measured their columns: {[t.id for t in pending]}")
 
 
 async def _settled(app: Any) -> None:
