@@ -205,3 +205,8 @@ class JobsStopping(Exception):
 
 class SloJudgingFailed(VigilError):
     """The rollup job rolled up, but judging some model's objectives raised (named, with the error)."""
+
+
+class PredictorBroken(RuntimeError):
+    """The predictor itself failed (its process died, hung or spoke out of turn), whatever the rows: a
+    micro-batch that fails so is not predicted again request by request."""

@@ -30,7 +30,7 @@ import numpy as np
 
 from appliance.custom_code import wire
 from appliance.custom_code.bundle import extract
-from appliance.errors import ArtifactError
+from appliance.errors import ArtifactError, PredictorBroken
 
 CALL_TIMEOUT_S = 30.0
 START_TIMEOUT_S = 120.0
@@ -41,14 +41,20 @@ class TeamCodeError(RuntimeError):
     """The team's code failed to answer a call (a bug in the model, not in the caller's request)."""
 
 
+class CodeProcessFailed(TeamCodeError, PredictorBroken):
+    """The worker died, hung past CALL_TIMEOUT_S or garbled its stream: it is replaced on the next call."""
+
+
 class IsolatedModel:
     """predict / predict_proba over polars frames, computed by a worker process."""
 
-    def __init__(self, artifact: bytes, code_archive: bytes, code_sha256: str, label: str) -> None:
+    def __init__(self, artifact: bytes, code_archive: bytes, code_sha256: str, label: str,
+                 home: Path | None = None) -> None:
         self.stored_artifact = artifact
         self.code_archive = code_archive
         self.code_sha256 = code_sha256
         self.label = label
+        self.home = home  # Vigil's home, which the worker's sandbox keeps the team's code away from
         self.described: dict[str, Any] = {}
         self._lock = threading.Lock()
         self._process: subprocess.Popen[bytes] | None = None
@@ -83,11 +89,11 @@ class IsolatedModel:
 
     def __getstate__(self) -> dict[str, Any]:  # its size in memory is estimated by its pickled size
         return {"stored_artifact": self.stored_artifact, "code_archive": self.code_archive,
-                "code_sha256": self.code_sha256, "label": self.label}
+                "code_sha256": self.code_sha256, "label": self.label, "home": self.home}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__(state["stored_artifact"], state["code_archive"], state["code_sha256"],  # type: ignore[misc]
-                      state["label"])
+                      state["label"], state.get("home"))
 
     # -- the worker -------------------------------------------------------------------------------
     def start(self) -> None:
@@ -110,9 +116,10 @@ class IsolatedModel:
             (folder / "model.skops").write_bytes(self.stored_artifact)
             extract(self.code_archive, self.code_sha256, folder / "code")
             with (folder / "worker.log").open("wb") as log:
+                home = [str(self.home)] if self.home is not None else []
                 self._process = subprocess.Popen(
-                    [sys.executable, "-m", "appliance.custom_code.worker", str(folder), str(os.getpid())],
-                    cwd=folder, env=child_environment(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
+                    [sys.executable, "-m", "appliance.custom_code.worker", str(folder), str(os.getpid()), *home],
+                    cwd=folder, env={**child_environment(), "TMPDIR": str(folder)}, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
                     start_new_session=True)
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
@@ -120,13 +127,17 @@ class IsolatedModel:
         self._folder = folder
         self._finalizer = weakref.finalize(self, _kill, self._process, folder)
         try:
-            header, _ = self._receive(START_TIMEOUT_S)
+            header, _ = self._receive(START_TIMEOUT_S, 0)  # a description carries no payload
         except (OSError, EOFError, TimeoutError, ValueError) as e:  # ValueError: a header that is not JSON
             self._stop()
             raise ArtifactError(f"{self.label}: the model's code process did not start: {e}") from e
+        if not isinstance(header, dict) or (header.get("ok") and not isinstance(header.get("described"), dict)):
+            self._stop()
+            raise ArtifactError(f"{self.label}: the model's code process described the model as "
+                                f"{str(header)[:100]!r}, not as Vigil's worker does")
         if not header.get("ok"):
             self._stop()
-            raise ArtifactError(f"{self.label}: the team's code could not load the model: {header.get('error')}")
+            raise ArtifactError(f"{self.label}: the team's code could not load the model: {str(header.get('error'))[:1000]}")
         self.described = header["described"]
 
     def _call(self, method: str, frame: Any) -> np.ndarray:
@@ -138,13 +149,14 @@ class IsolatedModel:
             try:
                 wire.send(self._process.stdin, {"method": method}, buffer.getvalue())
                 header, payload = self._receive(CALL_TIMEOUT_S, 4096 + ANSWER_BYTES_PER_ROW * len(frame))
-            except (OSError, EOFError, TimeoutError, ValueError) as e:  # ValueError: a header that is not JSON
-                self._stop()
-                raise TeamCodeError(f"{self.label}: the model's code process failed ({e}); it is restarted on the "
-                                    "next call") from e
-        if not header.get("ok"):
-            raise TeamCodeError(f"{self.label}: the team's code raised {header.get('error')}")
-        return _checked_answer(self.label, method, wire.array_from(payload), len(frame))
+                answer = wire.array_from(payload) if header.get("ok") is True else None
+            except (OSError, EOFError, TimeoutError, ValueError, AttributeError) as e:  # not JSON, not an object,
+                self._stop()  # not .npy: whatever is on the stream now cannot be trusted to be the next answer
+                raise CodeProcessFailed(f"{self.label}: the model's code process failed ({e}); it is restarted on "
+                                        "the next call") from e
+        if answer is None:
+            raise TeamCodeError(f"{self.label}: the team's code raised {str(header.get('error'))[:1000]}")
+        return _checked_answer(self.label, method, answer, len(frame))
 
     def _receive(self, timeout_s: float, max_payload: int = wire.MAX_PAYLOAD) -> tuple[dict[str, Any], bytes]:
         assert self._process is not None and self._process.stdout is not None

@@ -1,6 +1,7 @@
 """The process that loads and runs a model shipping a team's code: never the daemon or the CLI.
 
-`python -m appliance.custom_code.worker FOLDER PARENT_PID` reads `FOLDER/model.skops` and the code
+`python -m appliance.custom_code.worker FOLDER PARENT_PID [HOME]` confines itself away from HOME
+(`sandbox.py`), then reads `FOLDER/model.skops` and the code
 under `FOLDER/code/` (put there by `isolated_model.py` after checking the archive's hash and the
 admin's trust). It loads the model with Vigil's allow-list plus the types defined in the shipped
 modules, says what it loaded, then answers predict calls on its protocol streams until its input
@@ -88,9 +89,12 @@ def serve(folder: Path, protocol_in: Any, protocol_out: Any) -> int:
 
 def main(argv: list[str]) -> int:
     from appliance.core.child_setup import die_with_parent
+    from appliance.custom_code.sandbox import confine
 
     die_with_parent(int(argv[1]))
     protocol_in, protocol_out = _streams()
+    if len(argv) > 2:  # Vigil's home: what the team's code may not reach
+        print(confine(Path(argv[2]), Path(argv[0])), file=sys.stderr, flush=True)
     return serve(Path(argv[0]), protocol_in, protocol_out)
 
 

@@ -187,12 +187,11 @@ class Jobs:
             from appliance.errors import SloJudgingFailed
             from appliance.monitoring.slo_alerts import check_slos
 
-            with self.host.write_lock:
+            with self.host.write_lock:  # every read too: the shutdown's checkpoint fails beside a transaction
                 rolled = roll_up(self.host.context())
                 rolled["cost_rows"] = save(self.host.context().store)  # predict CPU time, per version
                 rolled["unanswered"] = save_unanswered(self.host.context().store)  # 503s shed unkept, per model
-            # burn rates read the fresh rollups; each model's are computed outside the lock, judged under it
-            rolled["slo_alerts"] = check_slos(self.host.context(), lock=lambda: self.host.write_lock)
+                rolled["slo_alerts"] = check_slos(self.host.context())  # burn rates read the fresh rollups
             if rolled["slo_alerts"]["errors"]:  # the rollup stands; the failure is the job's, and alerts
                 raise SloJudgingFailed("rolled up, but judging the objectives failed for "
                                        + "; ".join(rolled["slo_alerts"]["errors"]))

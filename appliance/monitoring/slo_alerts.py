@@ -12,9 +12,8 @@ estimated cost of the requests failed in the long window.
 from __future__ import annotations
 
 import logging
-from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from appliance.alerts.evaluation import AlertChange, Observation, evaluate
 from appliance.alerts.incidents import escalate
@@ -37,12 +36,12 @@ SLO_METRICS = (*SEVERITY_METRIC.values(), "slo_budget_spent")
 OBJECTIVES = ("availability", "latency", "quality", "label_coverage", "drift")
 
 
-def check_slos(ctx: AppContext, now: datetime | None = None, names: list[str] | None = None,
-               lock: Callable[[], AbstractContextManager[Any]] = nullcontext) -> dict[str, Any]:
+def check_slos(ctx: AppContext, now: datetime | None = None, names: list[str] | None = None) -> dict[str, Any]:
     """Judge the objectives of every served model (or of those `names` that are served), and of any model
-    with an SLO alert still open, now; open, refresh or resolve burn alerts and route them. Each model's
-    objectives are read outside `lock` (the daemon's write lock), then judged under it in one transaction.
-    A model that fails is logged and named under `errors`; the others are judged all the same."""
+    with an SLO alert still open, now; open, refresh or resolve burn alerts and route them, a model at a
+    time in one transaction. A model that fails is logged and named under `errors`; the others are judged
+    all the same. The daemon calls it under its write lock (the store's shutdown checkpoint fails beside a
+    running transaction, so no job reads outside that lock)."""
     at = now or utc_now()
     rules = load_rules(ctx.home.root)
     router = ctx.alerts or AlertRouter.from_config(ctx.home.root, ctx.config)
@@ -51,7 +50,7 @@ def check_slos(ctx: AppContext, now: datetime | None = None, names: list[str] | 
     try:
         for name in _judged(ctx, names):
             try:
-                changed += _judge(ctx, name, at, rules, router, lock)
+                changed += _judge(ctx, name, at, rules, router)
             except Exception as e:  # one model's failure never stops the others' pages
                 log.exception("SLO judging failed for model %s", name)
                 errors.append(f"{name}: {type(e).__name__}: {e}")
@@ -69,13 +68,13 @@ def _judged(ctx: AppContext, names: list[str] | None) -> list[str]:
     return sorted(n for n in found if names is None or n in names)
 
 
-def _judge(ctx: AppContext, name: str, at: datetime, rules: list[Any], router: AlertDelivery | AlertRouter,
-           lock: Callable[[], AbstractContextManager[Any]]) -> list[AlertChange]:
+def _judge(ctx: AppContext, name: str, at: datetime, rules: list[Any],
+           router: AlertDelivery | AlertRouter) -> list[AlertChange]:
     report = model_slos(ctx, name, at)
     owner = owner_of(ctx.config, name)
     observations = observe(report, owner) + quiet(report)
     costs = cost_notes(report, owner)
-    with lock(), ctx.store.transaction():
+    with ctx.store.transaction():
         changes = evaluate(ctx.store, rules, name, observations, at, owner_label(ctx.config, name))
         escalate(ctx.store, changes, at)
         _note_costs(ctx, name, changes, costs, at)

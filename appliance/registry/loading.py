@@ -41,7 +41,7 @@ def _isolated(home_root: Path, row: dict[str, Any], code: dict[str, Any], label:
 
     artifact = read_verified(home_root / row["artifact_path"], row["artifact_sha256"], label)
     archive = read_verified(home_root / str(code["path"]), str(code["sha256"]), f"{label}'s code")
-    return IsolatedModel(artifact, archive, str(code["sha256"]), label)
+    return IsolatedModel(artifact, archive, str(code["sha256"]), label, home_root)
 
 
 def load_model(ctx: AppContext, model_name: str, number: int) -> Any:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from appliance.core.inputs import Inputs
+from appliance.errors import PredictorBroken
 from appliance.serving.loaded import LoadedVersion
 
 Result = tuple[np.ndarray, np.ndarray | None]
@@ -113,6 +114,10 @@ class Predictor:
                 self.predict_calls += 1
                 predictions, scores = self.loaded.predict(batch)
         except BaseException as e:  # handed to each caller, who turns it into a 500
+            if len(jobs) > 1 and isinstance(e, Exception) and not isinstance(e, PredictorBroken):
+                for job in jobs:  # one request's rows may be what broke the model: each predicts alone,
+                    self._predict_all([job])  # so it fails no other client's request
+                return
             for job in jobs:
                 job.error = e
                 job.done.set()

@@ -128,9 +128,13 @@ def _with_team_code(ctx: AppContext, file: Path, data: bytes, loaded: LoadedSpec
     if trust or file.suffix.lower() not in SKOPS:
         raise ArtifactError(f"{file.name}: a model that ships the team's code (the spec's [code]) is imported as "
                             ".skops, without --trust; save it with skops.io.dump")
+    if loaded.path is None:  # a spec that came inside a bundle has no folder for its code to be in
+        raise ArtifactError(f"{file.name}: its spec names the team's code ([code] paths), but the spec came without "
+                            "a folder holding that code; import it with `vigil import NAME FILE --spec SPEC` from "
+                            "the folder of the spec and its code")
     bundle = collect(input_path(ctx.home.root, loaded.base_dir), list(loaded.spec.code.paths))
     require(ctx.store, bundle.sha256, f"{file.name}")
-    model = IsolatedModel(data, bundle.archive, bundle.sha256, file.name)
+    model = IsolatedModel(data, bundle.archive, bundle.sha256, file.name, ctx.home.root)
     model.start()  # the worker loads it now: a model it cannot load is refused before anything is stored
     return model, bundle.describe()
 
