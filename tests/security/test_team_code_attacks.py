@@ -119,14 +119,21 @@ def _landlock_abi() -> int:
     return int(libc.syscall(444, None, ctypes.c_size_t(0), ctypes.c_uint32(1)))
 
 
+# The Landlock ABI each probe's refusal needs: file rules came with 1, TCP rules with 4, signal scoping with 6
+NEEDS = {"token": 1, "store": 1, "write_home": 1, "daemon_environ": 1, "daemon_mem": 1, "admin_port": 4,
+         "signal_daemon": 6}
+
+
 def test_trusted_code_reaches_neither_the_home_nor_the_network_nor_the_daemon(served: dict[str, Any]) -> None:
-    if _landlock_abi() < 6:  # network rules came with ABI 4, signal scoping with 6
-        pytest.skip(f"this kernel's Landlock ABI is {_landlock_abi()} (6 or later confines files, network and signals)")
+    """Each probe is refused where the kernel's Landlock can refuse it; on an older kernel the worker runs as
+    before, as documented (this box and CI have ABI 7: every probe is refused)."""
+    abi = _landlock_abi()
     found = json.loads(served["report"].read_text())
-    for probe in ("token", "store", "write_home", "daemon_environ", "daemon_mem", "admin_port", "signal_daemon"):
-        assert found[probe].startswith("denied: PermissionError"), (probe, found[probe])
+    for probe, needs in NEEDS.items():
+        denied = found[probe].startswith("denied: PermissionError")
+        assert denied == (abi >= needs), (probe, abi, found[probe])
     assert found["vigil_env"] == []
-    assert not (served["home"] / "planted.py").exists()
+    assert (served["home"] / "planted.py").exists() == (abi < 1)
 
 
 def test_one_clients_row_that_breaks_the_code_fails_no_other_clients_request(
