@@ -9,6 +9,7 @@ from typing import Any
 
 from appliance.monitoring.slo_math import PAIRS, describe_span, threshold
 from appliance.reports.charts import Series, time_chart
+from appliance.reports.markup import empty
 
 EXPLAINED = ("Each objective allows a share of bad events over its window (its error budget: 1 - target). The first "
              "chart is the share of that budget left over the window ending at each point (below 0: overspent, drawn "
@@ -27,7 +28,7 @@ def budget_section(c: dict[str, Any]) -> str:
     parts = ["<h2>Error budgets</h2>"]
     slo = c.get("slo")
     if not slo or not slo["now"]["objectives"]:
-        return "\n".join(parts + [_empty("No service level objective applies to this model.")])
+        return "\n".join(parts + [empty("No service level objective applies to this model.")])
     parts.append(f"<p>{escape(EXPLAINED + ' ' + _paging(slo['now']['objectives']))}</p>")
     parts.append(_table(slo["now"]["objectives"]))
     history = slo["history"]
@@ -72,7 +73,4 @@ def _runs_out(objective: dict[str, Any]) -> str:
         return "-" if objective["budget_left"] is None else "too few events now"
     return "not being spent" if seconds is None else describe_span(timedelta(seconds=seconds))
 
-
-def _empty(text: str) -> str:
-    return f'<p class="empty">{escape(text)}</p>'
 

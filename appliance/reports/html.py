@@ -10,6 +10,7 @@ from typing import Any, Sequence
 from appliance.core.windows import parse_window
 from appliance.reports.charts import Series, histogram, time_chart
 from appliance.reports.budget_html import budget_section
+from appliance.reports.markup import empty
 from appliance.reports.multivariate_html import multivariate_section
 
 _CSS = """
@@ -90,9 +91,6 @@ def _cell(value: Any, numeric: bool) -> str:
     return f'<td class="num">{escape(text)}</td>' if numeric else f"<td>{escape(text)}</td>"
 
 
-def _empty(text: str) -> str:
-    return f'<p class="empty">{escape(text)}</p>'
-
 
 def _cards(c: dict[str, Any]) -> str:
     requests = sum(int(t["requests"] or 0) for t in c["traffic"])
@@ -132,7 +130,7 @@ def _span(c: dict[str, Any]) -> dict[str, Any]:
 def _traffic(c: dict[str, Any]) -> str:
     parts = ["<h2>Traffic and latency</h2>"]
     if not c["traffic"]:
-        return "\n".join(parts + [_empty("No requests in the window.")])
+        return "\n".join(parts + [empty("No requests in the window.")])
     span = _span(c)
     bucket, traffic = span["bucket"], span["traffic"]
     requests = Series(f"requests per {bucket}", [(t["start"], float(t["requests"] or 0)) for t in traffic])
@@ -159,9 +157,9 @@ def _drift(c: dict[str, Any]) -> str:
     parts = ["<h2>Drift</h2>"]
     drift = c["drift"]
     if drift is None:
-        return "\n".join(parts + [_empty("The model has no champion.")])
+        return "\n".join(parts + [empty("The model has no champion.")])
     if not drift["rows"]:
-        return "\n".join(parts + [_empty(f"{_version(drift['version'])} answered no requests in the window.")])
+        return "\n".join(parts + [empty(f"{_version(drift['version'])} answered no requests in the window.")])
     sampled = (f" (a uniform sample of {drift['rows']:,} of {drift['answered_rows']:,} rows)" if drift["sampled"]
                else f" ({drift['rows']:,} rows)")
     parts.append(f"<p>Inputs answered by {_version(drift['version'])} in the window against its training rows"
@@ -172,7 +170,7 @@ def _drift(c: dict[str, Any]) -> str:
                           ", ".join(f"{k} ({v})" for k, v in f["new_categories"].items()), _verdict(f["verdict"])]
                          for f in drift["features"]], numeric=(1, 2)))
     if not drift["histograms"]:
-        parts.append(_empty("No feature moved: every verdict is ok."))
+        parts.append(empty("No feature moved: every verdict is ok."))
     for h in drift["histograms"]:
         parts.append(histogram(f"drift:{h['feature']}", f"{h['feature']}: PSI {h['psi']:.3f} ({h['verdict']})",
                                h["labels"], h["reference"], h["current"]))
@@ -187,7 +185,7 @@ def _scores(c: dict[str, Any]) -> str:
     parts = ["<h2>Predicted classes</h2>" if classes else "<h2>Prediction scores</h2>"]
     scores = drift.get("scores")
     if not scores:
-        return "\n".join(parts + [_empty("No scored rows in the window.")])
+        return "\n".join(parts + [empty("No scored rows in the window.")])
     title = "Predicted classes" if classes else "Score distribution"
     parts.append(histogram("classes" if classes else "scores",
                            f"{title}: training vs window, PSI {scores['psi']:.3f} ({scores['verdict']})",
@@ -206,7 +204,7 @@ def _holdout(c: dict[str, Any]) -> str:
     parts = ["<h2>Champion's holdout metrics</h2>"]
     h = c.get("holdout")
     if not h:
-        return "\n".join(parts + [_empty("The model has no champion.")])
+        return "\n".join(parts + [empty("The model has no champion.")])
     parts.append(f"<p>{_version(h['version'])} on its {h['holdout_rows']:,} holdout rows, when it was registered.</p>")
     parts.append(_table(list(h["overall"]), [list(h["overall"].values())], numeric=tuple(range(len(h["overall"])))))
     if h["classes"]:
@@ -229,7 +227,7 @@ def _outcomes(c: dict[str, Any]) -> str:
     metric = names[0]
     buckets = o["buckets"]
     if not any(b["labelled"] for b in buckets):
-        parts.append(_empty("No labels arrived for predictions of the window."))
+        parts.append(empty("No labels arrived for predictions of the window."))
     else:
         span = _span(c)
         drawn = span["outcome_buckets"]
@@ -257,7 +255,7 @@ def _alerts(c: dict[str, Any]) -> str:
                               (a["severity"], a["severity"]), a["value"], a["message"], a.get("owner") or "none"]
                              for a in c["alerts"]], numeric=(5,)))
     else:
-        parts.append(_empty("No alert was open in the window."))
+        parts.append(empty("No alert was open in the window."))
     if c["incidents"]:
         parts.append(_table(["#", "opened", "title", "owner", "estimated cost", "status", "resolved by",
                              "minutes to resolve"],
@@ -265,14 +263,14 @@ def _alerts(c: dict[str, Any]) -> str:
                               i["status"], i["resolved_by"], i["minutes_to_resolve"]] for i in c["incidents"]],
                             numeric=(0, 7)))
     else:
-        parts.append(_empty("No incident was open in the window."))
+        parts.append(empty("No incident was open in the window."))
     return "\n".join(parts)
 
 
 def _releases(c: dict[str, Any]) -> str:
     parts = ["<h2>Deployments and approvals</h2>"]
     if not c["releases"]:
-        return "\n".join(parts + [_empty("No promotion request or alias move in the window.")])
+        return "\n".join(parts + [empty("No promotion request or alias move in the window.")])
     parts.append(_table(["when", "what", "version", "alias", "by", "status", "decided by", "detail", "reason"],
                         [[r["happened_at"], r["kind"], _version(r["version"]), r["alias"], r["actor"], r["status"],
                           r["decided_by"], r["gates"] or r["decision"], r["reason"]] for r in c["releases"]]))

@@ -8,6 +8,7 @@ from html import escape
 from typing import Any
 
 from appliance.reports.charts import Series, time_chart
+from appliance.reports.markup import empty
 from appliance.reports.zoom import zoomed
 
 MIN_CHART_CHECKS = 3  # fewer checks make no line worth drawing; the table shows them
@@ -25,7 +26,7 @@ def multivariate_section(c: dict[str, Any]) -> str:
     drift = c.get("drift") or {}
     m = drift.get("multivariate")
     if m is None:
-        return "\n".join(parts + [_empty("No inputs answered by the champion in the window.")])
+        return "\n".join(parts + [empty("No inputs answered by the champion in the window.")])
     parts.append(f"<p>{escape(EXPLAINED)}</p>")
     parts.append(_summary(m))
     history = c.get("multivariate_history") or []
@@ -62,13 +63,10 @@ def _number(value: float | None) -> str:
 def _summary(m: dict[str, Any]) -> str:
     if m["reconstruction_error"] is None or m["upper_threshold"] is None:
         note = f" ({m['note']})" if m.get("note") else " (the training rows give no band)"
-        return _empty(f"Inconclusive{note}.")
+        return empty(f"Inconclusive{note}.")
     lower = "none" if m["lower_threshold"] is None else f"{m['lower_threshold']:.4g}"
     return (f'<p>Window: <b>{m["reconstruction_error"]:.4g}</b> over {m["rows"]:,} rows; training band {lower} to '
             f'{m["upper_threshold"]:.4g} ({m["reference_chunks"]} chunks of {m["chunk_rows"]:,} rows; '
             f'{m["components"]} of {m["columns"]} components); {m["reconstruction_sigmas"]:.1f} standard deviations '
             f'from the band\'s centre → <span class="{escape(m["verdict"])}">{escape(m["verdict"])}</span>.</p>')
 
-
-def _empty(text: str) -> str:
-    return f'<p class="empty">{escape(text)}</p>'
