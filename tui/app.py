@@ -153,6 +153,8 @@ class VigilApp(App[None]):
         self.run_worker(work, thread=True, exclusive=True, group="probe", exit_on_error=False)
 
     def tick(self) -> None:
+        if not self.screen_stack:  # the app is closing: its refresh timer may fire once more
+            return
         screen = self.screen
         if isinstance(screen, DataScreen) and not isinstance(screen, SqlScreen):
             screen.reload()
